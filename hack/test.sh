@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Every test of the project, on a fresh machine or a warm one: `make test` runs this.
+#
+# Installs or builds what the tests need (kube-apiserver + kubectl from the Go module proxy, the
+# Python venv with moto and boto3), then checks formatting and lints, runs every Rust test (unit,
+# conformance against personalize-local, integration against the real apiserver) and the
+# Python-SDK walkthroughs. Expensive builds are cached outside the repository
+# (${PO_CACHE_DIR:-~/.cache/personalize-operator}), including cargo's target dir unless
+# CARGO_TARGET_DIR is set, so a warm run in a fresh clone is fast.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache_root=${PO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/personalize-operator}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$cache_root/target}
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+started=$(date +%s)
+step() { printf '\n==> [%ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
+
+step "tools: kube-apiserver and kubectl (cached build)"
+PO_KUBE_BIN_DIR=$(hack/kube/build.sh)
+export PO_KUBE_BIN_DIR
+step "tools: Python venv (moto, boto3, awscli)"
+venv=$(hack/python/venv.sh)
+export PO_PYTHON="$venv/bin/python"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (unit, conformance, real apiserver)"
+cargo test --workspace --locked --no-fail-fast
+
+if [ -f hack/make/local.mk ] && grep -q '^test-python:' hack/make/local.mk; then
+  step "Python SDK walkthrough against personalize-local"
+  make --no-print-directory test-python
+fi
+
+step "all tests passed in $(( $(date +%s) - started ))s"

@@ -1,0 +1,4 @@
+//! Integration tests against a real kube-apiserver (started by personalize-testkit).
+//! One test binary for the operator crate: each module is one area.
+
+mod crds;
