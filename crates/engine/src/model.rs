@@ -1,0 +1,612 @@
+//! The trained model and what it answers at request time: recommendations for a user (with
+//! their live events folded in), related items for an item, and re-ranking of a given list.
+//!
+//! Rules applied to every user-based answer:
+//! - History = the user's training events plus the live events of the request, counting only
+//!   events the solution trains on (its eventType and eventValueThreshold).
+//! - Items in that history are excluded (hyperparameter `exclude_interacted_items=false` keeps
+//!   them).
+//! - A user with no usable history gets popular items (unique users per item); ties in any list
+//!   are broken by popularity, then by item order, so answers are deterministic.
+//! - Scores are the model's positive scores normalised to sum to 1 over all candidate items.
+//! - Exploration (User-Personalization only): `round(weight * num_results)` slots, spread evenly
+//!   over the list, go to fresh items (created, or first seen, within `item_age_cut_off_days` of
+//!   `now`) that have few interactions (at most the model's cold threshold); weight 0 means none.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::catalog::{Catalog, jaccard};
+use crate::corpus::{Corpus, EventRule};
+use crate::data::Interaction;
+use crate::filter::{BoundFilter, Filter, FilterValueError};
+use crate::recipe::Recipe;
+use crate::recipes::{Algorithm, Scorer};
+use crate::rng::hash_str;
+use crate::topk::top_k_where;
+
+/// One recommended item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scored {
+    pub item_id: String,
+    pub score: f64,
+}
+
+/// Campaign item exploration (`itemExplorationConfig`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Exploration {
+    /// 0..1: the share of the list given to fresh, little-seen items; 0 means none.
+    pub weight: f64,
+    /// Items created (or first seen) more than this many days before `now` are not fresh.
+    pub item_age_cut_off_days: f64,
+}
+
+impl Exploration {
+    /// No exploration.
+    pub const NONE: Exploration = Exploration {
+        weight: 0.0,
+        item_age_cut_off_days: 30.0,
+    };
+}
+
+impl Default for Exploration {
+    /// Personalize's campaign defaults: weight 0.3, cut-off 30 days.
+    fn default() -> Self {
+        Exploration {
+            weight: 0.3,
+            item_age_cut_off_days: 30.0,
+        }
+    }
+}
+
+/// A GetRecommendations request as the engine sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct RecommendRequest<'a> {
+    /// The user (user-based recipes). Exactly one of `user_id` / `item_id` is needed.
+    pub user_id: Option<&'a str>,
+    /// The item (SIMS, similar-items).
+    pub item_id: Option<&'a str>,
+    /// This user's events received after training (PutEvents), oldest first.
+    pub live: &'a [Interaction],
+    pub num_results: usize,
+    /// A parsed filter and its `$PARAMETER` values.
+    pub filter: Option<(&'a Filter, &'a BTreeMap<String, String>)>,
+    /// Items and users known now (training data + PutItems / PutUsers).
+    pub catalog: &'a Catalog,
+    pub exploration: Exploration,
+    /// Epoch seconds.
+    pub now: i64,
+}
+
+/// Why a request cannot be answered.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum RecommendError {
+    #[error("recipe {recipe} needs a userId")]
+    UserIdRequired { recipe: &'static str },
+    #[error("recipe {recipe} needs an itemId")]
+    ItemIdRequired { recipe: &'static str },
+    #[error(transparent)]
+    Filter(#[from] FilterValueError),
+}
+
+/// Settings applied at request time (some chosen by HPO).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Serving {
+    /// Weight of the k-th newest history item is `recency_decay^k` (1 = no recency weighting).
+    pub(crate) recency_decay: f32,
+    pub(crate) exclude_history: bool,
+    /// Similar-items: metadata weight is `m / (m + users of the query item)`.
+    pub(crate) metadata_shrinkage: f32,
+}
+
+impl Default for Serving {
+    fn default() -> Self {
+        Serving {
+            recency_decay: 1.0,
+            exclude_history: true,
+            metadata_shrinkage: 10.0,
+        }
+    }
+}
+
+/// A trained solution version.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Model {
+    pub(crate) recipe: Recipe,
+    pub(crate) rule: EventRule,
+    pub(crate) corpus: Corpus,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) scorer: Scorer,
+    /// Each user's positive sequence (item indexes, oldest first), CSR by user index.
+    pub(crate) positive_offsets: Vec<usize>,
+    pub(crate) positives: Vec<u32>,
+    pub(crate) popularity: Vec<f32>,
+    pub(crate) first_seen: Vec<i64>,
+    /// Item indexes by `first_seen`, newest first.
+    pub(crate) newest_first: Vec<u32>,
+    pub(crate) cold_threshold: f32,
+    pub(crate) serving: Serving,
+    pub(crate) metrics: BTreeMap<String, f64>,
+    pub(crate) seed: u64,
+}
+
+/// Weights of a history, oldest first: the newest item weighs 1, each older one `decay` times less.
+pub(crate) fn history_weights(len: usize, decay: f32) -> Vec<f32> {
+    let mut w = vec![1.0f32; len];
+    if decay < 1.0 {
+        let mut cur = 1.0f32;
+        for x in w.iter_mut().rev() {
+            *x = cur;
+            cur *= decay;
+        }
+    }
+    w
+}
+
+/// Raw scores over the model's items for a history (oldest first); popularity when it is empty.
+pub(crate) fn score_history(
+    scorer: &Scorer,
+    popularity: &[f32],
+    history: &[u32],
+    decay: f32,
+    out: &mut [f32],
+) {
+    if history.is_empty() && !scorer.is_static() {
+        out.copy_from_slice(popularity);
+    } else {
+        scorer.score_user(history, &history_weights(history.len(), decay), out);
+    }
+}
+
+/// Item indexes ordered best first by (score, popularity, index), skipping excluded ones
+/// (score `-inf`), keeping `k`.
+pub(crate) fn top_indexes(scores: &[f32], popularity: &[f32], k: usize) -> Vec<u32> {
+    top_k_where(scores, popularity, k, |_| true)
+}
+
+impl Model {
+    /// GetSolutionMetrics, computed at training time (empty when training skipped them).
+    pub fn metrics(&self) -> BTreeMap<String, f64> {
+        self.metrics.clone()
+    }
+
+    /// The recipe this model was trained for.
+    pub fn recipe(&self) -> Recipe {
+        self.recipe
+    }
+
+    /// A short description of the fitted algorithm and its hyperparameters.
+    pub fn algorithm(&self) -> String {
+        format!(
+            "{} recency_decay={}",
+            self.algorithm.describe(),
+            self.serving.recency_decay
+        )
+    }
+
+    /// The effective hyperparameters (after HPO); training with them and `perform_hpo=false`
+    /// gives the same model.
+    pub fn hyper_parameters(&self) -> BTreeMap<String, String> {
+        let mut m = self.algorithm.hyper_parameters();
+        if !self.recipe.is_item_based() {
+            m.insert(
+                "recency_decay".to_owned(),
+                self.serving.recency_decay.to_string(),
+            );
+            m.insert(
+                "exclude_interacted_items".to_owned(),
+                self.serving.exclude_history.to_string(),
+            );
+        }
+        if self.recipe == Recipe::SimilarItems {
+            m.insert(
+                "metadata_weight_shrinkage".to_owned(),
+                self.serving.metadata_shrinkage.to_string(),
+            );
+        }
+        m
+    }
+
+    /// Number of items the model scores.
+    pub fn item_count(&self) -> usize {
+        self.corpus.n_items()
+    }
+
+    /// The user's positive history: model item indexes, oldest first, each item once (at its
+    /// latest event). Live events the model cannot score (unknown items) are left out.
+    fn history(&self, user_id: &str, live: &[Interaction]) -> Cow<'_, [u32]> {
+        let trained: &[u32] = match self.corpus.user_index.get(user_id) {
+            Some(&u) => {
+                &self.positives
+                    [self.positive_offsets[u as usize]..self.positive_offsets[u as usize + 1]]
+            }
+            None => &[],
+        };
+        let mut hist: Option<Vec<u32>> = None;
+        for e in live {
+            if !self.rule.qualifies(&e.event_type, e.event_value) {
+                continue;
+            }
+            if let Some(&i) = self.corpus.item_index.get(&e.item_id) {
+                let h = hist.get_or_insert_with(|| trained.to_vec());
+                if let Some(pos) = h.iter().position(|&x| x == i) {
+                    h.remove(pos);
+                }
+                h.push(i);
+            }
+        }
+        match hist {
+            Some(h) => Cow::Owned(h),
+            None => Cow::Borrowed(trained),
+        }
+    }
+
+    /// Ids of every item in the user's positive history, including live items the model does
+    /// not know (for exclusion from exploration).
+    fn history_ids(&self, hist: &[u32], live: &[Interaction]) -> HashSet<String> {
+        let mut ids: HashSet<String> = hist
+            .iter()
+            .map(|&i| self.corpus.item_ids[i as usize].clone())
+            .collect();
+        ids.extend(
+            live.iter()
+                .filter(|e| self.rule.qualifies(&e.event_type, e.event_value))
+                .map(|e| e.item_id.clone()),
+        );
+        ids
+    }
+
+    /// Event types of the user's interactions per item id (training + live), for filters.
+    fn interaction_types<'a>(
+        &'a self,
+        user_id: Option<&str>,
+        live: &'a [Interaction],
+    ) -> HashMap<&'a str, Vec<&'a str>> {
+        let mut out: HashMap<&str, Vec<&str>> = HashMap::new();
+        if let Some(&u) = user_id.and_then(|id| self.corpus.user_index.get(id)) {
+            for k in self.corpus.range(u as usize) {
+                let item = self.corpus.item_ids[self.corpus.items[k] as usize].as_str();
+                out.entry(item)
+                    .or_default()
+                    .push(self.corpus.event_types[self.corpus.events[k] as usize].as_str());
+            }
+        }
+        for e in live {
+            out.entry(e.item_id.as_str())
+                .or_default()
+                .push(e.event_type.as_str());
+        }
+        out
+    }
+
+    /// GetRecommendations.
+    pub fn recommend(&self, req: &RecommendRequest<'_>) -> Result<Vec<Scored>, RecommendError> {
+        let recipe = self.recipe.arn();
+        let bound = match req.filter {
+            Some((filter, values)) => {
+                let user = req.user_id.and_then(|u| req.catalog.user(u));
+                Some(filter.bind(values, req.user_id, user)?)
+            }
+            None => None,
+        };
+        let types = match &bound {
+            Some(b) if b.uses_interactions() => self.interaction_types(req.user_id, req.live),
+            _ => HashMap::new(),
+        };
+        let allows = |id: &str| match &bound {
+            Some(b) => {
+                let events = types.get(id).map(Vec::as_slice).unwrap_or(&[]);
+                b.allows(id, req.catalog.item(id), events)
+            }
+            None => true,
+        };
+        if self.recipe.is_item_based() {
+            let item_id = req
+                .item_id
+                .ok_or(RecommendError::ItemIdRequired { recipe })?;
+            return Ok(self.related(item_id, req, &allows));
+        }
+        let user_id = req
+            .user_id
+            .ok_or(RecommendError::UserIdRequired { recipe })?;
+        let hist = self.history(user_id, req.live);
+        let n = self.corpus.n_items();
+        let mut scores = vec![0.0f32; n];
+        score_history(
+            &self.scorer,
+            &self.popularity,
+            &hist,
+            self.serving.recency_decay,
+            &mut scores,
+        );
+        if self.serving.exclude_history {
+            for &i in hist.iter() {
+                scores[i as usize] = f32::NEG_INFINITY;
+            }
+        }
+        let total: f64 = scores
+            .iter()
+            .filter(|s| s.is_finite() && **s > 0.0)
+            .map(|&s| f64::from(s))
+            .sum();
+        let want = req.num_results;
+        let picked: Vec<u32> = if bound.as_ref().is_none_or(BoundFilter::is_empty) {
+            top_indexes(&scores, &self.popularity, want)
+        } else {
+            top_k_where(&scores, &self.popularity, want, |j| {
+                allows(&self.corpus.item_ids[j as usize])
+            })
+        };
+        let norm = |s: f32| {
+            if total > 0.0 {
+                f64::from(s.max(0.0)) / total
+            } else {
+                0.0
+            }
+        };
+        let mut out: Vec<Scored> = picked
+            .into_iter()
+            .map(|j| Scored {
+                item_id: self.corpus.item_ids[j as usize].clone(),
+                score: norm(scores[j as usize]),
+            })
+            .collect();
+        if self.recipe == Recipe::UserPersonalization && req.exploration.weight > 0.0 {
+            let hist_ids = if self.serving.exclude_history {
+                self.history_ids(&hist, req.live)
+            } else {
+                HashSet::new()
+            };
+            let excluded = |id: &str| hist_ids.contains(id);
+            out = self.explore(out, user_id, req, &|id| !excluded(id) && allows(id));
+        }
+        Ok(out)
+    }
+
+    /// Mixes fresh, little-seen items into `relevant`.
+    fn explore(
+        &self,
+        relevant: Vec<Scored>,
+        user_id: &str,
+        req: &RecommendRequest<'_>,
+        ok: &dyn Fn(&str) -> bool,
+    ) -> Vec<Scored> {
+        let want = req.num_results;
+        let slots =
+            ((req.exploration.weight.clamp(0.0, 1.0) * want as f64).round() as usize).min(want);
+        if slots == 0 {
+            return relevant;
+        }
+        let cut_off = req.now - (req.exploration.item_age_cut_off_days.max(0.0) * 86_400.0) as i64;
+        let in_list: HashSet<&str> = relevant.iter().map(|s| s.item_id.as_str()).collect();
+        let mut fresh: Vec<(u64, &str)> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        let user_seed = hash_str(self.seed, user_id);
+        for record in req.catalog.items_created_since(cut_off) {
+            let known = self.corpus.item_index.get(&record.id).map(|&i| i as usize);
+            let little_seen = known.is_none_or(|i| self.popularity[i] <= self.cold_threshold);
+            if little_seen && seen.insert(record.id.as_str()) {
+                fresh.push((hash_str(user_seed, &record.id), record.id.as_str()));
+            }
+        }
+        // Items without a catalog creation time: their first interaction counts as creation.
+        for &i in &self.newest_first {
+            let i = i as usize;
+            if self.first_seen[i] < cut_off {
+                break;
+            }
+            let id = self.corpus.item_ids[i].as_str();
+            if self.popularity[i] <= self.cold_threshold
+                && req.catalog.item(id).is_none_or(|r| r.created.is_none())
+                && seen.insert(id)
+            {
+                fresh.push((hash_str(user_seed, id), id));
+            }
+        }
+        fresh.retain(|(_, id)| !in_list.contains(id) && ok(id));
+        fresh.sort_unstable();
+        let mut fresh = fresh.into_iter().map(|(_, id)| id);
+        let mut relevant = relevant.into_iter();
+        let mut out: Vec<Scored> = Vec::with_capacity(want);
+        let mut explored = 0;
+        let mut last_score = f64::MAX;
+        while out.len() < want {
+            let pos = out.len();
+            let explore_now = explored < slots && (pos + 1) * slots >= (explored + 1) * want;
+            let next = if explore_now {
+                match fresh.next() {
+                    Some(id) => {
+                        explored += 1;
+                        Some(Scored {
+                            item_id: id.to_owned(),
+                            score: if last_score == f64::MAX {
+                                0.0
+                            } else {
+                                last_score
+                            },
+                        })
+                    }
+                    None => relevant.next(),
+                }
+            } else {
+                relevant.next().or_else(|| {
+                    fresh.next().map(|id| Scored {
+                        item_id: id.to_owned(),
+                        score: 0.0,
+                    })
+                })
+            };
+            match next {
+                Some(s) => {
+                    last_score = s.score;
+                    out.push(s);
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// Items related to `item_id` (SIMS, similar-items); popular items for an unknown item.
+    fn related(
+        &self,
+        item_id: &str,
+        req: &RecommendRequest<'_>,
+        allows: &dyn Fn(&str) -> bool,
+    ) -> Vec<Scored> {
+        let n = self.corpus.n_items();
+        let known = self.corpus.item_index.get(item_id).copied();
+        let mut scores = vec![0.0f32; n];
+        let mut extra: Vec<(String, f32)> = Vec::new();
+        let query_tokens = if self.recipe == Recipe::SimilarItems {
+            req.catalog.item_tokens(item_id)
+        } else {
+            None
+        };
+        match known {
+            Some(i) => self.scorer.score_item(i, &mut scores),
+            None if query_tokens.is_none() => scores.copy_from_slice(&self.popularity),
+            None => {}
+        }
+        if let Some(q) = query_tokens.filter(|q| !q.is_empty()) {
+            // Blend: (1 - beta) * normalised co-interaction similarity + beta * Jaccard of metadata.
+            let users = known.map_or(0.0, |i| self.popularity[i as usize]);
+            let m = self.serving.metadata_shrinkage.max(0.0);
+            let beta = if m + users > 0.0 {
+                m / (m + users)
+            } else {
+                0.0
+            };
+            let max_cf = scores.iter().copied().fold(0.0f32, f32::max);
+            if max_cf > 0.0 {
+                scores
+                    .iter_mut()
+                    .for_each(|s| *s = (1.0 - beta) * *s / max_cf);
+            }
+            for (record, tokens) in req.catalog.items_with_tokens() {
+                let sim = jaccard(q, tokens);
+                if sim <= 0.0 || record.id == item_id {
+                    continue;
+                }
+                match self.corpus.item_index.get(&record.id) {
+                    Some(&j) => scores[j as usize] += beta.max(1e-3) * sim,
+                    None => extra.push((record.id.clone(), beta.max(1e-3) * sim)),
+                }
+            }
+        }
+        if let Some(i) = known {
+            scores[i as usize] = f32::NEG_INFINITY;
+        }
+        let total: f64 = scores
+            .iter()
+            .chain(extra.iter().map(|(_, s)| s))
+            .filter(|s| s.is_finite() && **s > 0.0)
+            .map(|&s| f64::from(s))
+            .sum();
+        let norm = |s: f32| {
+            if total > 0.0 {
+                f64::from(s.max(0.0)) / total
+            } else {
+                0.0
+            }
+        };
+        let want = req.num_results;
+        let mut ranked: Vec<(f32, &str)> = top_k_where(&scores, &self.popularity, want, |j| {
+            allows(&self.corpus.item_ids[j as usize])
+        })
+        .into_iter()
+        .map(|j| {
+            (
+                scores[j as usize],
+                self.corpus.item_ids[j as usize].as_str(),
+            )
+        })
+        .collect();
+        if !extra.is_empty() {
+            // Catalog-only items (metadata neighbours) merge in by score; model items win ties.
+            ranked.extend(
+                extra
+                    .iter()
+                    .filter(|(id, _)| allows(id))
+                    .map(|(id, s)| (*s, id.as_str())),
+            );
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+            ranked.truncate(want);
+        }
+        ranked
+            .into_iter()
+            .map(|(s, id)| Scored {
+                item_id: id.to_owned(),
+                score: norm(s),
+            })
+            .collect()
+    }
+
+    /// GetPersonalizedRanking: `items` ordered for the user, best first; items the model does
+    /// not know come last, in their given order, with score 0. Scores of known items are their
+    /// positive model scores normalised to sum to 1 over the list.
+    pub fn rank(&self, user_id: &str, live: &[Interaction], items: &[String]) -> Vec<Scored> {
+        let hist = self.history(user_id, live);
+        let mut scores = vec![0.0f32; self.corpus.n_items()];
+        if self.recipe.is_item_based() {
+            let weights = history_weights(hist.len(), self.serving.recency_decay);
+            for (&h, &w) in hist.iter().zip(&weights) {
+                let mut row = vec![0.0f32; scores.len()];
+                self.scorer.score_item(h, &mut row);
+                scores.iter_mut().zip(&row).for_each(|(s, r)| *s += w * r);
+            }
+            if hist.is_empty() {
+                scores.copy_from_slice(&self.popularity);
+            }
+        } else {
+            score_history(
+                &self.scorer,
+                &self.popularity,
+                &hist,
+                self.serving.recency_decay,
+                &mut scores,
+            );
+        }
+        let mut known: Vec<(usize, u32)> = Vec::new();
+        let mut unknown: Vec<&String> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        for (pos, id) in items.iter().enumerate() {
+            if !seen.insert(id.as_str()) {
+                continue;
+            }
+            match self.corpus.item_index.get(id) {
+                Some(&j) => known.push((pos, j)),
+                None => unknown.push(id),
+            }
+        }
+        known.sort_by(|a, b| {
+            let (sa, sb) = (scores[a.1 as usize], scores[b.1 as usize]);
+            sb.total_cmp(&sa)
+                .then(self.popularity[b.1 as usize].total_cmp(&self.popularity[a.1 as usize]))
+                .then(a.0.cmp(&b.0))
+        });
+        let total: f64 = known
+            .iter()
+            .map(|&(_, j)| f64::from(scores[j as usize].max(0.0)))
+            .sum();
+        let mut out: Vec<Scored> = known
+            .into_iter()
+            .map(|(_, j)| Scored {
+                item_id: self.corpus.item_ids[j as usize].clone(),
+                score: if total > 0.0 {
+                    f64::from(scores[j as usize].max(0.0)) / total
+                } else {
+                    0.0
+                },
+            })
+            .collect();
+        out.extend(unknown.into_iter().map(|id| Scored {
+            item_id: id.clone(),
+            score: 0.0,
+        }));
+        out
+    }
+}

@@ -1,0 +1,732 @@
+//! Behaviour of the engine through its public surface, on small synthetic data generated with a
+//! fixed seed: every recipe, real-time updates, cold start, filters, determinism.
+
+use std::collections::{BTreeMap, HashSet};
+
+use personalize_engine::{
+    Catalog, Dataset, Exploration, FieldValue, Interaction, Model, Recipe, RecommendError,
+    RecommendRequest, Record, Scored, TrainConfig, TrainError, parse_filter, train,
+    train_without_metrics,
+};
+
+const GENRES: [&str; 4] = ["Action", "Comedy", "Drama", "Horror"];
+const N_ITEMS: usize = 120;
+const N_USERS: usize = 150;
+const PER_USER: usize = 20;
+const T0: i64 = 1_700_000_000;
+
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn genre_of(item: usize) -> usize {
+    item % 4
+}
+
+fn item_id(i: usize) -> String {
+    format!("i{i}")
+}
+
+/// Users prefer genre `u % 4` (85% of their events), item popularity is skewed within a genre
+/// (lower index = more popular), every 4th event is a "watch", the rest "click".
+fn synth() -> Dataset {
+    let mut rng = Lcg(7);
+    let mut interactions = Vec::new();
+    for u in 0..N_USERS {
+        let mut seen = HashSet::new();
+        let mut k = 0;
+        while seen.len() < PER_USER {
+            let genre = if rng.below(100) < 85 {
+                u % 4
+            } else {
+                rng.below(4)
+            };
+            // Skewed pick within the genre: min of two uniforms.
+            let rank = rng.below(N_ITEMS / 4).min(rng.below(N_ITEMS / 4));
+            let item = rank * 4 + genre;
+            if !seen.insert(item) {
+                continue;
+            }
+            let event_type = if k % 4 == 3 { "watch" } else { "click" };
+            let mut it = Interaction::new(
+                &format!("u{u}"),
+                &item_id(item),
+                T0 + (k as i64) * 3600 + u as i64,
+                event_type,
+            );
+            it.event_value = Some((k % 5) as f64);
+            interactions.push(it);
+            k += 1;
+        }
+    }
+    let items = (0..N_ITEMS)
+        .map(|i| {
+            let mut r = Record::new(&item_id(i));
+            r.fields.insert(
+                "GENRES".into(),
+                FieldValue::List(vec![GENRES[genre_of(i)].into()]),
+            );
+            r.fields.insert("PRICE".into(), FieldValue::Num(i as f64));
+            r.created = Some(T0 - 86_400 * 365);
+            r
+        })
+        .collect();
+    let users = (0..N_USERS)
+        .map(|u| {
+            let mut r = Record::new(&format!("u{u}"));
+            r.fields
+                .insert("AGE".into(), FieldValue::Num(18.0 + (u % 50) as f64));
+            r.fields.insert(
+                "MEMBERSHIP".into(),
+                FieldValue::Str(if u % 2 == 0 { "gold" } else { "basic" }.into()),
+            );
+            r
+        })
+        .collect();
+    Dataset {
+        interactions,
+        items,
+        users,
+    }
+}
+
+fn cfg(recipe: Recipe) -> TrainConfig {
+    let mut c = TrainConfig::new(recipe);
+    c.seed = 11;
+    c
+}
+
+fn catalog(d: &Dataset) -> Catalog {
+    Catalog::new(d.items.clone(), d.users.clone())
+}
+
+fn req<'a>(
+    user: &'a str,
+    live: &'a [Interaction],
+    n: usize,
+    catalog: &'a Catalog,
+) -> RecommendRequest<'a> {
+    RecommendRequest {
+        user_id: Some(user),
+        item_id: None,
+        live,
+        num_results: n,
+        filter: None,
+        catalog,
+        exploration: Exploration::NONE,
+        now: T0 + 100 * 3600,
+    }
+}
+
+fn item_req<'a>(item: &'a str, n: usize, catalog: &'a Catalog) -> RecommendRequest<'a> {
+    RecommendRequest {
+        user_id: None,
+        item_id: Some(item),
+        ..req("", &[], n, catalog)
+    }
+}
+
+fn ids(list: &[Scored]) -> Vec<String> {
+    list.iter().map(|s| s.item_id.clone()).collect()
+}
+
+fn genre_share(list: &[Scored], genre: usize) -> f64 {
+    let hits = list
+        .iter()
+        .filter(|s| genre_of(s.item_id[1..].parse().expect("synthetic id")) == genre)
+        .count();
+    hits as f64 / list.len().max(1) as f64
+}
+
+fn history(d: &Dataset, user: &str) -> HashSet<String> {
+    d.interactions
+        .iter()
+        .filter(|i| i.user_id == user)
+        .map(|i| i.item_id.clone())
+        .collect()
+}
+
+#[test]
+fn model_is_send_sync_and_serde() {
+    fn assert_send_sync<T: Send + Sync + serde::Serialize + serde::de::DeserializeOwned>() {}
+    assert_send_sync::<Model>();
+    assert_send_sync::<Catalog>();
+}
+
+#[test]
+fn recipe_arns_round_trip() {
+    for r in Recipe::ALL {
+        assert_eq!(Recipe::from_arn(r.arn()), Some(r));
+    }
+    assert_eq!(
+        Recipe::from_arn("arn:aws:personalize:::recipe/aws-user-personalization-v2"),
+        Some(Recipe::UserPersonalization)
+    );
+    assert_eq!(
+        Recipe::from_arn("arn:aws:personalize:::recipe/aws-personalized-ranking-v2"),
+        Some(Recipe::PersonalizedRanking)
+    );
+    assert_eq!(
+        Recipe::from_arn("arn:aws:personalize:::recipe/aws-hrnn"),
+        None
+    );
+}
+
+#[test]
+fn too_little_data_is_refused_with_a_reason() {
+    let mut d = synth();
+    d.interactions.truncate(500);
+    let err = train(&d, &cfg(Recipe::PopularityCount)).expect_err("500 interactions are too few");
+    assert!(
+        matches!(
+            err,
+            TrainError::NotEnoughData {
+                interactions: 500,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("1000"), "{err}");
+}
+
+#[test]
+fn bad_hyperparameter_is_refused() {
+    let d = synth();
+    let mut c = cfg(Recipe::UserPersonalization);
+    c.hyper_parameters
+        .insert("algorithm".into(), "magic".into());
+    let err = train(&d, &c).expect_err("unknown algorithm");
+    assert!(err.to_string().contains("algorithm"), "{err}");
+}
+
+#[test]
+fn user_personalization_is_personal_excludes_history_and_reports_metrics() {
+    let d = synth();
+    let m = train(&d, &cfg(Recipe::UserPersonalization)).expect("trains");
+    let metrics = m.metrics();
+    for key in [
+        "coverage",
+        "mean_reciprocal_rank_at_25",
+        "normalized_discounted_cumulative_gain_at_5",
+        "normalized_discounted_cumulative_gain_at_10",
+        "normalized_discounted_cumulative_gain_at_25",
+        "precision_at_5",
+        "precision_at_10",
+        "precision_at_25",
+    ] {
+        let v = metrics[key];
+        assert!((0.0..=1.0).contains(&v), "{key}={v}");
+    }
+    assert!(
+        metrics["normalized_discounted_cumulative_gain_at_10"] > 0.05,
+        "{metrics:?}"
+    );
+    let c = catalog(&d);
+    for u in [0, 1, 2, 3] {
+        let user = format!("u{u}");
+        let recs = m.recommend(&req(&user, &[], 10, &c)).expect("recommends");
+        assert_eq!(recs.len(), 10);
+        assert!(
+            genre_share(&recs, u % 4) >= 0.7,
+            "user {u} gets their genre: {:?}",
+            ids(&recs)
+        );
+        let hist = history(&d, &user);
+        assert!(
+            recs.iter().all(|s| !hist.contains(&s.item_id)),
+            "history excluded"
+        );
+        assert!(
+            recs.windows(2).all(|w| w[0].score >= w[1].score),
+            "scores descend"
+        );
+    }
+}
+
+#[test]
+fn ials_is_chosen_when_the_budget_is_small_and_is_personal() {
+    let d = synth();
+    let mut c = cfg(Recipe::UserPersonalization);
+    c.hyper_parameters
+        .insert("memory_budget_mb".into(), "0.01".into());
+    let m = train_without_metrics(&d, &c).expect("trains");
+    assert_eq!(m.hyper_parameters()["algorithm"], "ials");
+    let cat = catalog(&d);
+    let recs = m.recommend(&req("u2", &[], 10, &cat)).expect("recommends");
+    assert!(genre_share(&recs, 2) >= 0.7, "{:?}", ids(&recs));
+}
+
+#[test]
+fn hpo_picks_hyperparameters_that_reproduce_the_model() {
+    let d = synth();
+    let mut c = cfg(Recipe::UserPersonalization);
+    c.perform_hpo = true;
+    let tuned = train_without_metrics(&d, &c).expect("trains with HPO");
+    let mut fixed = cfg(Recipe::UserPersonalization);
+    fixed.hyper_parameters = tuned.hyper_parameters();
+    let again = train_without_metrics(&d, &fixed).expect("trains with the tuned values");
+    let cat = catalog(&d);
+    assert_eq!(
+        tuned
+            .recommend(&req("u5", &[], 10, &cat))
+            .expect("recommends"),
+        again
+            .recommend(&req("u5", &[], 10, &cat))
+            .expect("recommends")
+    );
+}
+
+#[test]
+fn training_is_deterministic_for_a_seed_and_survives_serialisation() {
+    let d = synth();
+    for recipe in [Recipe::UserPersonalization, Recipe::Sims] {
+        let a = train(&d, &cfg(recipe)).expect("trains");
+        let b = train(&d, &cfg(recipe)).expect("trains");
+        assert_eq!(a.metrics(), b.metrics());
+        let json = serde_json::to_string(&a).expect("serialises");
+        let c: Model = serde_json::from_str(&json).expect("deserialises");
+        let bytes = bincode::serde::encode_to_vec(&a, bincode::config::standard())
+            .expect("bincode encodes");
+        let (e, _): (Model, usize) =
+            bincode::serde::decode_from_slice(&bytes, bincode::config::standard())
+                .expect("bincode decodes");
+        let cat = catalog(&d);
+        let r = |m: &Model| {
+            if recipe.is_item_based() {
+                m.recommend(&item_req("i0", 25, &cat)).expect("recommends")
+            } else {
+                m.recommend(&req("u7", &[], 25, &cat)).expect("recommends")
+            }
+        };
+        assert_eq!(r(&a), r(&b));
+        assert_eq!(ids(&r(&a)), ids(&r(&c)));
+        assert_eq!(r(&a), r(&e));
+    }
+    let mut ials = cfg(Recipe::UserPersonalization);
+    ials.hyper_parameters
+        .insert("algorithm".into(), "ials".into());
+    let a = train_without_metrics(&d, &ials).expect("trains");
+    let b = train_without_metrics(&d, &ials).expect("trains");
+    let cat = catalog(&d);
+    assert_eq!(
+        a.recommend(&req("u3", &[], 25, &cat)),
+        b.recommend(&req("u3", &[], 25, &cat))
+    );
+}
+
+fn rank_of(list: &[Scored], item: &str) -> usize {
+    list.iter()
+        .position(|s| s.item_id == item)
+        .unwrap_or(usize::MAX)
+}
+
+#[test]
+fn live_events_change_the_next_recommendations_without_retraining() {
+    let d = synth();
+    let cat = catalog(&d);
+    for recipe_alg in ["ease", "ials"] {
+        let mut c = cfg(Recipe::UserPersonalization);
+        c.hyper_parameters
+            .insert("algorithm".into(), recipe_alg.into());
+        let m = train_without_metrics(&d, &c).expect("trains");
+        // u0 likes Action (genre 0); they now watch Comedy (genre 1) items.
+        let hist = history(&d, "u0");
+        let comedy: Vec<usize> = (0..N_ITEMS)
+            .filter(|&i| genre_of(i) == 1 && !hist.contains(&item_id(i)))
+            .collect();
+        let before = m
+            .recommend(&req("u0", &[], N_ITEMS, &cat))
+            .expect("recommends");
+        let live: Vec<Interaction> = comedy[..6]
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| Interaction::new("u0", &item_id(i), T0 + 1_000_000 + k as i64, "click"))
+            .collect();
+        let after = m
+            .recommend(&req("u0", &live, N_ITEMS, &cat))
+            .expect("recommends");
+        let probe = item_id(comedy[6]);
+        assert!(
+            rank_of(&after, &probe) < rank_of(&before, &probe),
+            "{recipe_alg}: {probe} moves up"
+        );
+        let top_before = genre_share(&before[..10], 1);
+        let top_after = genre_share(&after[..10], 1);
+        assert!(
+            top_after > top_before,
+            "{recipe_alg}: comedy share {top_before} -> {top_after}"
+        );
+        assert!(
+            after
+                .iter()
+                .all(|s| !live.iter().any(|e| e.item_id == s.item_id)),
+            "live items excluded"
+        );
+    }
+}
+
+#[test]
+fn cold_users_get_popular_items_then_personal_ones_after_a_few_events() {
+    let d = synth();
+    let cat = catalog(&d);
+    let m = train_without_metrics(&d, &cfg(Recipe::UserPersonalization)).expect("trains");
+    let pop = train_without_metrics(&d, &cfg(Recipe::PopularityCount)).expect("trains");
+    let nobody = m
+        .recommend(&req("stranger", &[], 10, &cat))
+        .expect("recommends");
+    let popular = pop
+        .recommend(&req("stranger", &[], 10, &cat))
+        .expect("recommends");
+    assert_eq!(ids(&nobody), ids(&popular), "no history: popular items");
+    let live: Vec<Interaction> = [3usize, 7, 11, 15]
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| Interaction::new("newcomer", &item_id(i), T0 + k as i64, "click"))
+        .collect();
+    let recs = m
+        .recommend(&req("newcomer", &live, 10, &cat))
+        .expect("recommends");
+    assert!(
+        genre_share(&recs, 3) >= 0.7,
+        "horror fan gets horror: {:?}",
+        ids(&recs)
+    );
+}
+
+#[test]
+fn popularity_count_ranks_by_unique_users() {
+    let d = synth();
+    let m = train(&d, &cfg(Recipe::PopularityCount)).expect("trains");
+    let cat = catalog(&d);
+    let recs = m
+        .recommend(&req("stranger", &[], N_ITEMS, &cat))
+        .expect("recommends");
+    let mut users: BTreeMap<&str, HashSet<&str>> = BTreeMap::new();
+    for i in &d.interactions {
+        users.entry(&i.item_id).or_default().insert(&i.user_id);
+    }
+    let counts: Vec<usize> = recs
+        .iter()
+        .map(|s| users[s.item_id.as_str()].len())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
+    assert!(m.metrics().contains_key("precision_at_25"));
+}
+
+#[test]
+fn trending_now_finds_the_item_that_grows_fastest() {
+    let mut d = synth();
+    let end = d
+        .interactions
+        .iter()
+        .map(|i| i.timestamp)
+        .max()
+        .expect("data");
+    // i119 (rare) is suddenly taken by 30 users in the last hour.
+    for u in 0..30 {
+        d.interactions.push(Interaction::new(
+            &format!("u{u}"),
+            "i119",
+            end + 600 + u,
+            "click",
+        ));
+    }
+    let mut c = cfg(Recipe::TrendingNow);
+    c.hyper_parameters
+        .insert("trend_discovery_frequency".into(), "1 hour".into());
+    let m = train(&d, &c).expect("trains");
+    let cat = catalog(&d);
+    let recs = m.recommend(&req("u100", &[], 5, &cat)).expect("recommends");
+    assert_eq!(recs[0].item_id, "i119");
+    c.hyper_parameters
+        .insert("trend_discovery_frequency".into(), "fortnightly".into());
+    assert!(train(&d, &c).is_err());
+}
+
+#[test]
+fn sims_neighbours_share_the_genre_and_honour_its_hyperparameters() {
+    let d = synth();
+    let cat = catalog(&d);
+    let m = train(&d, &cfg(Recipe::Sims)).expect("trains");
+    let recs = m.recommend(&item_req("i4", 10, &cat)).expect("recommends");
+    assert_eq!(recs.len(), 10);
+    assert!(genre_share(&recs, 0) >= 0.7, "{:?}", ids(&recs));
+    assert!(
+        !recs.iter().any(|s| s.item_id == "i4"),
+        "the item itself is not its neighbour"
+    );
+    // Unknown item: popular items.
+    let pop = train_without_metrics(&d, &cfg(Recipe::PopularityCount)).expect("trains");
+    let unknown = m
+        .recommend(&item_req("nope", 10, &cat))
+        .expect("recommends");
+    assert_eq!(
+        ids(&unknown),
+        ids(&pop.recommend(&req("x", &[], 10, &cat)).expect("recommends"))
+    );
+    // A huge min_cointeraction_count leaves no neighbours: popular backfill only.
+    let mut strict = cfg(Recipe::Sims);
+    strict
+        .hyper_parameters
+        .insert("min_cointeraction_count".into(), "1000".into());
+    let s = train_without_metrics(&d, &strict).expect("trains");
+    let r = s.recommend(&item_req("i4", 10, &cat)).expect("recommends");
+    assert!(
+        r.iter().all(|x| x.score == 0.0),
+        "no co-interaction reaches 1000"
+    );
+    // Full popularity discount favours less popular neighbours than none.
+    let avg_pop = |factor: &str| {
+        let mut c = cfg(Recipe::Sims);
+        c.hyper_parameters
+            .insert("popularity_discount_factor".into(), factor.into());
+        c.hyper_parameters
+            .insert("min_cointeraction_count".into(), "1".into());
+        let m = train_without_metrics(&d, &c).expect("trains");
+        let r = m.recommend(&item_req("i4", 10, &cat)).expect("recommends");
+        r.iter()
+            .map(|s| s.item_id[1..].parse::<f64>().expect("id"))
+            .sum::<f64>()
+            / 10.0
+    };
+    assert!(
+        avg_pop("1.0") > avg_pop("0.0"),
+        "higher index = less popular in the generator"
+    );
+    // Item recipes need an itemId.
+    assert!(matches!(
+        m.recommend(&req("u1", &[], 10, &cat)),
+        Err(RecommendError::ItemIdRequired { .. })
+    ));
+}
+
+#[test]
+fn similar_items_uses_metadata_for_items_with_little_data() {
+    let d = synth();
+    let mut cat = catalog(&d);
+    let m = train(&d, &cfg(Recipe::SimilarItems)).expect("trains");
+    let mut new_item = Record::new("fresh-horror");
+    new_item
+        .fields
+        .insert("GENRES".into(), FieldValue::List(vec!["Horror".into()]));
+    cat.upsert_item(new_item);
+    let recs = m
+        .recommend(&item_req("fresh-horror", 10, &cat))
+        .expect("recommends");
+    assert_eq!(recs.len(), 10);
+    assert!(genre_share(&recs, 3) >= 0.9, "{:?}", ids(&recs));
+    let known = m.recommend(&item_req("i8", 10, &cat)).expect("recommends");
+    assert!(genre_share(&known, 0) >= 0.7, "{:?}", ids(&known));
+    // The new item can surface as a neighbour of a known horror item.
+    let horror = m.recommend(&item_req("i3", 200, &cat)).expect("recommends");
+    assert!(horror.iter().any(|s| s.item_id == "fresh-horror"));
+}
+
+#[test]
+fn personalized_ranking_orders_known_items_and_puts_unknown_last() {
+    let d = synth();
+    let m = train(&d, &cfg(Recipe::PersonalizedRanking)).expect("trains");
+    let items: Vec<String> = vec![
+        "unknown-a".into(),
+        item_id(1),
+        item_id(2),
+        "unknown-b".into(),
+        item_id(5),
+    ];
+    let ranked = m.rank("u2", &[], &items);
+    assert_eq!(ranked.len(), 5);
+    assert_eq!(ranked[0].item_id, "i2", "drama fan: the drama item first");
+    assert_eq!(
+        ids(&ranked[3..]),
+        vec!["unknown-a".to_owned(), "unknown-b".to_owned()]
+    );
+    assert!(ranked[3..].iter().all(|s| s.score == 0.0));
+    let known_total: f64 = ranked[..3].iter().map(|s| s.score).sum();
+    assert!((known_total - 1.0).abs() < 1e-6 || known_total == 0.0);
+    // Live events change the ranking.
+    let live: Vec<Interaction> = [1usize, 5, 9, 13, 17]
+        .iter()
+        .map(|&i| Interaction::new("u2", &item_id(i + 20), T0 + 9_999_999, "click"))
+        .collect();
+    let reranked = m.rank("u2", &live, &items);
+    assert_ne!(
+        reranked[0].item_id,
+        "i2",
+        "after comedy events, comedy moves up: {:?}",
+        ids(&reranked)
+    );
+}
+
+#[test]
+fn event_type_and_value_threshold_select_the_training_events() {
+    let d = synth();
+    let mut c = cfg(Recipe::PopularityCount);
+    c.event_type = Some("watch".into());
+    // 150 users x 5 watches = 750 < 1000.
+    assert!(matches!(
+        train(&d, &c),
+        Err(TrainError::NotEnoughData {
+            interactions: 750,
+            ..
+        })
+    ));
+    let mut c = cfg(Recipe::PopularityCount);
+    c.event_value_threshold = Some(1.0);
+    let m = train_without_metrics(&d, &c).expect("trains on values >= 1");
+    let cat = catalog(&d);
+    // The history that counts excludes value-0 events, so they may be recommended again.
+    let u = "u0";
+    let zero: HashSet<String> = d
+        .interactions
+        .iter()
+        .filter(|i| i.user_id == u && i.event_value == Some(0.0))
+        .map(|i| i.item_id.clone())
+        .collect();
+    let all = m
+        .recommend(&req(u, &[], N_ITEMS, &cat))
+        .expect("recommends");
+    assert!(all.iter().any(|s| zero.contains(&s.item_id)));
+}
+
+#[test]
+fn filters_apply_with_personalize_semantics() {
+    let d = synth();
+    let cat = catalog(&d);
+    let m = train_without_metrics(&d, &cfg(Recipe::UserPersonalization)).expect("trains");
+    let run =
+        |expr: &str, values: &[(&str, &str)], user: &str| -> Result<Vec<Scored>, RecommendError> {
+            let f = parse_filter(expr).expect("parses");
+            let v: BTreeMap<String, String> = values
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            let mut r = req(user, &[], 20, &cat);
+            r.filter = Some((&f, &v));
+            m.recommend(&r)
+        };
+    let genre = |s: &Scored| genre_of(s.item_id[1..].parse().expect("id"));
+    let price = |s: &Scored| s.item_id[1..].parse::<f64>().expect("id");
+    // INCLUDE with a parameter.
+    let r = run(
+        "INCLUDE ItemID WHERE Items.GENRES IN ($G)",
+        &[("G", "\"Comedy\",\"Drama\"")],
+        "u0",
+    )
+    .expect("ok");
+    assert_eq!(r.len(), 20);
+    assert!(r.iter().all(|s| [1, 2].contains(&genre(s))));
+    // Missing INCLUDE parameter: error. Missing EXCLUDE parameter: ignored.
+    assert!(matches!(
+        run("INCLUDE ItemID WHERE Items.GENRES IN ($G)", &[], "u0"),
+        Err(RecommendError::Filter(_))
+    ));
+    let unfiltered = m.recommend(&req("u0", &[], 20, &cat)).expect("ok");
+    assert_eq!(
+        run("EXCLUDE ItemID WHERE Items.GENRES IN ($G)", &[], "u0").expect("ok"),
+        unfiltered
+    );
+    // Numeric comparison.
+    assert!(
+        run("EXCLUDE ItemID WHERE Items.PRICE > 10", &[], "u0")
+            .expect("ok")
+            .iter()
+            .all(|s| price(s) <= 10.0)
+    );
+    // Union of includes minus excludes.
+    let r = run(
+        "INCLUDE ItemID WHERE Items.GENRES IN (\"Action\") | INCLUDE ItemID WHERE Items.GENRES IN (\"Horror\") | EXCLUDE ItemID WHERE Items.PRICE < 40",
+        &[],
+        "u1",
+    )
+    .expect("ok");
+    assert!(!r.is_empty());
+    assert!(
+        r.iter()
+            .all(|s| [0, 3].contains(&genre(s)) && price(s) >= 40.0)
+    );
+    // IF CurrentUser: u0 is gold, u1 basic.
+    let expr =
+        "INCLUDE ItemID WHERE Items.GENRES IN (\"Drama\") IF CurrentUser.MEMBERSHIP = \"gold\"";
+    assert!(
+        run(expr, &[], "u0")
+            .expect("ok")
+            .iter()
+            .all(|s| genre(s) == 2)
+    );
+    assert!(
+        run(expr, &[], "u1")
+            .expect("ok")
+            .iter()
+            .any(|s| genre(s) != 2)
+    );
+    // Interactions: re-include what the user clicked (history is otherwise excluded).
+    let mut c = cfg(Recipe::UserPersonalization);
+    c.hyper_parameters
+        .insert("exclude_interacted_items".into(), "false".into());
+    let keep = train_without_metrics(&d, &c).expect("trains");
+    let f = parse_filter("EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\"watch\")")
+        .expect("parses");
+    let v = BTreeMap::new();
+    let mut r = req("u0", &[], N_ITEMS, &cat);
+    r.filter = Some((&f, &v));
+    let watched: HashSet<String> = d
+        .interactions
+        .iter()
+        .filter(|i| i.user_id == "u0" && i.event_type == "watch")
+        .map(|i| i.item_id.clone())
+        .collect();
+    let out = keep.recommend(&r).expect("ok");
+    assert!(out.iter().all(|s| !watched.contains(&s.item_id)));
+    assert_eq!(out.len(), keep.item_count() - watched.len());
+}
+
+#[test]
+fn exploration_mixes_in_fresh_items_only_when_weighted() {
+    let d = synth();
+    let mut cat = catalog(&d);
+    let m = train_without_metrics(&d, &cfg(Recipe::UserPersonalization)).expect("trains");
+    let now = T0 + 100 * 3600;
+    for k in 0..5 {
+        let mut r = Record::new(&format!("new{k}"));
+        r.created = Some(now - 86_400);
+        cat.upsert_item(r);
+    }
+    let mut r = req("u0", &[], 20, &cat);
+    r.now = now;
+    let plain = m.recommend(&r).expect("ok");
+    assert!(
+        !plain.iter().any(|s| s.item_id.starts_with("new")),
+        "weight 0: none"
+    );
+    r.exploration = Exploration {
+        weight: 0.2,
+        item_age_cut_off_days: 30.0,
+    };
+    let explored = m.recommend(&r).expect("ok");
+    assert_eq!(explored.len(), 20);
+    let fresh = explored
+        .iter()
+        .filter(|s| s.item_id.starts_with("new"))
+        .count();
+    assert_eq!(fresh, 4, "round(0.2 * 20) slots: {:?}", ids(&explored));
+    r.exploration = Exploration {
+        weight: 0.2,
+        item_age_cut_off_days: 0.5,
+    };
+    let too_old = m.recommend(&r).expect("ok");
+    assert!(
+        !too_old.iter().any(|s| s.item_id.starts_with("new")),
+        "older than the cut-off"
+    );
+}

@@ -1,0 +1,442 @@
+//! Campaigns: CreateCampaign, UpdateCampaign, DescribeCampaign, ListCampaigns, DeleteCampaign.
+//! A campaign serves one solution version, or the newest ACTIVE one of its solution when
+//! `syncWithLatestSolutionVersion` is set (`solution/<name>/$LATEST`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::lifecycle::{self, ACTIVE, CREATE_FAILED, is_creating, is_deleting};
+use crate::names::{check_arn, check_name};
+use crate::paging::page;
+use crate::protocol::Empty;
+use crate::solution::latest_active;
+use crate::store::{Entry, Store};
+use crate::tags::{self, Tag};
+
+/// Most campaigns per dataset group.
+pub const MAX_CAMPAIGNS_PER_DATASET_GROUP: usize = 5;
+
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignConfig {
+    pub item_exploration_config: Option<BTreeMap<String, String>>,
+    pub enable_metadata_with_recommendations: Option<bool>,
+    pub sync_with_latest_solution_version: Option<bool>,
+    pub ranking_influence: Option<BTreeMap<String, f64>>,
+}
+
+/// The Campaign shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Campaign {
+    pub name: String,
+    pub campaign_arn: String,
+    pub solution_version_arn: String,
+    #[serde(rename = "minProvisionedTPS")]
+    pub min_provisioned_tps: i64,
+    pub campaign_config: Option<CampaignConfig>,
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub latest_campaign_update: Option<CampaignUpdateSummary>,
+}
+
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignUpdateSummary {
+    pub solution_version_arn: Option<String>,
+    #[serde(rename = "minProvisionedTPS")]
+    pub min_provisioned_tps: Option<i64>,
+    pub campaign_config: Option<CampaignConfig>,
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+}
+
+const LATEST: &str = "/$LATEST";
+
+/// The solution ARN of a solution version ARN (`solution/<name>/<id>`).
+pub fn solution_of(version_arn: &str) -> &str {
+    version_arn
+        .rsplit_once('/')
+        .map(|(s, _)| s)
+        .unwrap_or(version_arn)
+}
+
+/// The version a campaign serves now (resolving `$LATEST`).
+pub fn serving_version(store: &Store, campaign: &Campaign) -> Option<String> {
+    if campaign.solution_version_arn.ends_with(LATEST) {
+        latest_active(store, solution_of(&campaign.solution_version_arn))
+    } else {
+        Some(campaign.solution_version_arn.clone())
+    }
+}
+
+fn check_config(config: Option<&CampaignConfig>) -> Result<(), ApiError> {
+    let Some(exploration) = config.and_then(|c| c.item_exploration_config.as_ref()) else {
+        return Ok(());
+    };
+    for (key, value) in exploration {
+        let parsed = value.trim().parse::<f64>();
+        let ok = match key.as_str() {
+            "explorationWeight" => parsed.is_ok_and(|w| (0.0..=1.0).contains(&w)),
+            "explorationItemAgeCutOff" => parsed.is_ok_and(|d| d > 0.0),
+            _ => false,
+        };
+        if !ok {
+            return Err(ApiError::InvalidInput(format!(
+                "Invalid itemExplorationConfig {key}={value}: explorationWeight is 0..1, \
+                 explorationItemAgeCutOff a positive number of days"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the version a campaign is to serve; returns its dataset group.
+fn check_version(store: &Store, arn: &str, sync: bool) -> Result<String, ApiError> {
+    check_arn("solutionVersionArn", arn)?;
+    if sync != arn.ends_with(LATEST) {
+        return Err(ApiError::InvalidInput(
+            "syncWithLatestSolutionVersion=true requires solutionVersionArn \
+             solution/<name>/$LATEST, and $LATEST requires it"
+                .into(),
+        ));
+    }
+    if let Some(solution_arn) = arn.strip_suffix(LATEST) {
+        let solution = store
+            .solutions
+            .get(solution_arn)
+            .ok_or_else(|| ApiError::not_found(solution_arn))?;
+        if latest_active(store, solution_arn).is_none() {
+            return Err(ApiError::InUse(format!(
+                "Solution {solution_arn} has no ACTIVE solution version"
+            )));
+        }
+        return Ok(solution.dataset_group_arn.clone());
+    }
+    let version = store
+        .solution_versions
+        .get(arn)
+        .ok_or_else(|| ApiError::not_found(arn))?;
+    if version.status != ACTIVE {
+        return Err(ApiError::InUse(format!(
+            "Solution version {arn} is in status {}, not ACTIVE",
+            version.status
+        )));
+    }
+    Ok(version.dataset_group_arn.clone())
+}
+
+fn dataset_group_of(store: &Store, campaign: &Campaign) -> Option<String> {
+    store
+        .solutions
+        .get(solution_of(&campaign.solution_version_arn))
+        .map(|s| s.dataset_group_arn.clone())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateCampaignRequest {
+    pub name: String,
+    pub solution_version_arn: String,
+    #[serde(rename = "minProvisionedTPS")]
+    pub min_provisioned_tps: Option<i64>,
+    pub campaign_config: Option<CampaignConfig>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateCampaignResponse {
+    pub campaign_arn: String,
+}
+
+pub fn create(
+    state: &AppState,
+    req: CreateCampaignRequest,
+) -> Result<CreateCampaignResponse, ApiError> {
+    check_name("name", &req.name)?;
+    tags::check(req.tags.as_deref().unwrap_or_default())?;
+    let tps = req.min_provisioned_tps.unwrap_or(1);
+    if tps < 1 {
+        return Err(ApiError::InvalidInput(
+            "minProvisionedTPS must be at least 1".into(),
+        ));
+    }
+    check_config(req.campaign_config.as_ref())?;
+    let sync = req
+        .campaign_config
+        .as_ref()
+        .and_then(|c| c.sync_with_latest_solution_version)
+        .unwrap_or(false);
+    let arn = state.arns.make("campaign", &req.name);
+    let mut store = state.lock();
+    if store.campaigns.contains_key(&arn) {
+        return Err(ApiError::AlreadyExists(format!(
+            "Campaign {} already exists",
+            req.name
+        )));
+    }
+    let dg = check_version(&store, &req.solution_version_arn, sync)?;
+    let in_group = store
+        .campaigns
+        .values()
+        .filter(|c| dataset_group_of(&store, c).as_deref() == Some(dg.as_str()))
+        .count();
+    if in_group >= MAX_CAMPAIGNS_PER_DATASET_GROUP {
+        return Err(ApiError::LimitExceeded(format!(
+            "Dataset group {dg} already has {in_group} campaigns (limit \
+             {MAX_CAMPAIGNS_PER_DATASET_GROUP})"
+        )));
+    }
+    let now = store.now();
+    store.commit(Entry::Campaign(Campaign {
+        name: req.name,
+        campaign_arn: arn.clone(),
+        solution_version_arn: req.solution_version_arn,
+        min_provisioned_tps: tps,
+        campaign_config: req.campaign_config,
+        status: lifecycle::initial_status(state).into(),
+        failure_reason: None,
+        creation_date_time: now,
+        last_updated_date_time: now,
+        latest_campaign_update: None,
+    }));
+    tags::set_on_create(&mut store, &arn, req.tags);
+    drop(store);
+    lifecycle::start_create(state, arn.clone());
+    Ok(CreateCampaignResponse { campaign_arn: arn })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateCampaignRequest {
+    pub campaign_arn: String,
+    pub solution_version_arn: Option<String>,
+    #[serde(rename = "minProvisionedTPS")]
+    pub min_provisioned_tps: Option<i64>,
+    pub campaign_config: Option<CampaignConfig>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateCampaignResponse {
+    pub campaign_arn: String,
+}
+
+pub fn update(
+    state: &AppState,
+    req: UpdateCampaignRequest,
+) -> Result<UpdateCampaignResponse, ApiError> {
+    check_arn("campaignArn", &req.campaign_arn)?;
+    if req.min_provisioned_tps.is_some_and(|t| t < 1) {
+        return Err(ApiError::InvalidInput(
+            "minProvisionedTPS must be at least 1".into(),
+        ));
+    }
+    check_config(req.campaign_config.as_ref())?;
+    let mut store = state.lock();
+    let mut campaign = store
+        .campaigns
+        .get(&req.campaign_arn)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(&req.campaign_arn))?;
+    let updating = campaign
+        .latest_campaign_update
+        .as_ref()
+        .is_some_and(|u| is_creating(&u.status));
+    if !(campaign.status == ACTIVE || campaign.status == CREATE_FAILED) || updating {
+        return Err(ApiError::InUse(format!(
+            "Campaign {} is in status {}{}; it can be updated only when ACTIVE or CREATE FAILED",
+            req.campaign_arn,
+            campaign.status,
+            if updating { " with an update in progress" } else { "" }
+        )));
+    }
+    let config = req
+        .campaign_config
+        .clone()
+        .or_else(|| campaign.campaign_config.clone());
+    let sync = config
+        .as_ref()
+        .and_then(|c| c.sync_with_latest_solution_version)
+        .unwrap_or(false);
+    let version = req
+        .solution_version_arn
+        .clone()
+        .unwrap_or_else(|| campaign.solution_version_arn.clone());
+    check_version(&store, &version, sync)?;
+    let now = store.now();
+    let status = lifecycle::update_initial_status(state);
+    campaign.latest_campaign_update = Some(CampaignUpdateSummary {
+        solution_version_arn: Some(version),
+        min_provisioned_tps: Some(req.min_provisioned_tps.unwrap_or(campaign.min_provisioned_tps)),
+        campaign_config: config,
+        status: status.into(),
+        failure_reason: None,
+        creation_date_time: now,
+        last_updated_date_time: now,
+    });
+    campaign.last_updated_date_time = now;
+    store.commit(Entry::Campaign(campaign));
+    if status == ACTIVE {
+        apply_update(&mut store, &req.campaign_arn, ACTIVE);
+    }
+    drop(store);
+    lifecycle::start_update(state, req.campaign_arn.clone(), apply_update);
+    Ok(UpdateCampaignResponse {
+        campaign_arn: req.campaign_arn,
+    })
+}
+
+/// Moves `latestCampaignUpdate` to `status`; at ACTIVE the campaign serves the new version
+/// (until then it keeps serving the old one).
+pub fn apply_update(store: &mut Store, arn: &str, status: &str) {
+    let Some(mut campaign) = store.campaigns.get(arn).cloned() else {
+        return;
+    };
+    let now = store.now();
+    let Some(update) = campaign.latest_campaign_update.clone() else {
+        return;
+    };
+    if status == ACTIVE {
+        if let Some(v) = update.solution_version_arn {
+            campaign.solution_version_arn = v;
+        }
+        if let Some(t) = update.min_provisioned_tps {
+            campaign.min_provisioned_tps = t;
+        }
+        if update.campaign_config.is_some() {
+            campaign.campaign_config = update.campaign_config;
+        }
+        campaign.status = ACTIVE.into();
+        campaign.failure_reason = None;
+    }
+    if let Some(u) = campaign.latest_campaign_update.as_mut() {
+        u.status = status.into();
+        u.last_updated_date_time = now;
+    }
+    campaign.last_updated_date_time = now;
+    store.commit(Entry::Campaign(campaign));
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeCampaignRequest {
+    pub campaign_arn: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeCampaignResponse {
+    pub campaign: Campaign,
+}
+
+pub fn describe(
+    state: &AppState,
+    req: DescribeCampaignRequest,
+) -> Result<DescribeCampaignResponse, ApiError> {
+    check_arn("campaignArn", &req.campaign_arn)?;
+    let store = state.lock();
+    let campaign = store
+        .campaigns
+        .get(&req.campaign_arn)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(&req.campaign_arn))?;
+    Ok(DescribeCampaignResponse { campaign })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListCampaignsRequest {
+    pub solution_arn: Option<String>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+}
+
+#[skip_serializing_none]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignSummary {
+    pub name: String,
+    pub campaign_arn: String,
+    pub status: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub failure_reason: Option<String>,
+}
+
+#[skip_serializing_none]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListCampaignsResponse {
+    pub campaigns: Vec<CampaignSummary>,
+    pub next_token: Option<String>,
+}
+
+pub fn list(state: &AppState, req: ListCampaignsRequest) -> Result<ListCampaignsResponse, ApiError> {
+    if let Some(arn) = &req.solution_arn {
+        check_arn("solutionArn", arn)?;
+    }
+    let store = state.lock();
+    let mut all: Vec<&Campaign> = store
+        .campaigns
+        .values()
+        .filter(|c| {
+            req.solution_arn
+                .as_ref()
+                .is_none_or(|s| solution_of(&c.solution_version_arn) == s)
+        })
+        .collect();
+    all.sort_by(|a, b| b.creation_date_time.total_cmp(&a.creation_date_time));
+    let summaries = all
+        .into_iter()
+        .map(|c| CampaignSummary {
+            name: c.name.clone(),
+            campaign_arn: c.campaign_arn.clone(),
+            status: c.status.clone(),
+            creation_date_time: c.creation_date_time,
+            last_updated_date_time: c.last_updated_date_time,
+            failure_reason: c.failure_reason.clone(),
+        })
+        .collect();
+    let (campaigns, next_token) = page(summaries, req.next_token.as_deref(), req.max_results)?;
+    Ok(ListCampaignsResponse {
+        campaigns,
+        next_token,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteCampaignRequest {
+    pub campaign_arn: String,
+}
+
+pub fn delete(state: &AppState, req: DeleteCampaignRequest) -> Result<Empty, ApiError> {
+    check_arn("campaignArn", &req.campaign_arn)?;
+    let arn = req.campaign_arn;
+    let mut store = state.lock();
+    let campaign = store
+        .campaigns
+        .get(&arn)
+        .ok_or_else(|| ApiError::not_found(&arn))?;
+    if is_creating(&campaign.status) || is_deleting(&campaign.status) {
+        return Err(ApiError::InUse(format!(
+            "Campaign {arn} is in status {} and cannot be deleted",
+            campaign.status
+        )));
+    }
+    lifecycle::start_delete(state, &mut store, &arn);
+    Ok(Empty {})
+}

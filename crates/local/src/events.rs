@@ -1,0 +1,314 @@
+//! personalize-events (REST JSON): PutEvents, PutItems, PutUsers. Events are journaled and take
+//! effect on the user's next recommendations at once (serving passes them to the engine as live
+//! events); items and users update the dataset group's catalog.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::data::{FieldValue, InteractionRow, RecordRow};
+use crate::error::ApiError;
+use crate::lifecycle::ACTIVE;
+use crate::names::{check_arn, check_len};
+use crate::protocol::{OpResult, decode};
+use crate::schema::{ColumnKind, parse_columns};
+use crate::store::Entry;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutEventsRequest {
+    pub tracking_id: String,
+    pub user_id: Option<String>,
+    pub session_id: String,
+    pub event_list: Vec<Event>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub event_id: Option<String>,
+    pub event_type: String,
+    pub event_value: Option<f64>,
+    pub item_id: Option<String>,
+    /// A JSON object serialised as a string (not an object).
+    pub properties: Option<String>,
+    /// Epoch seconds.
+    pub sent_at: f64,
+    pub recommendation_id: Option<String>,
+    pub impression: Option<Vec<String>>,
+    pub metric_attribution: Option<serde_json::Value>,
+}
+
+fn check_event(i: usize, e: &Event) -> Result<(), ApiError> {
+    let at = |m: &str| format!("eventList.{}.member.{m}", i + 1);
+    check_len(&at("eventType"), &e.event_type, 1, 256)?;
+    if let Some(id) = &e.event_id {
+        check_len(&at("eventId"), id, 1, 256)?;
+    }
+    if let Some(id) = &e.item_id {
+        check_len(&at("itemId"), id, 1, 256)?;
+    }
+    if let Some(id) = &e.recommendation_id {
+        check_len(&at("recommendationId"), id, 1, 40)?;
+    }
+    if let Some(properties) = &e.properties {
+        check_len(&at("properties"), properties, 1, 1024)?;
+        match serde_json::from_str::<serde_json::Value>(properties) {
+            Ok(serde_json::Value::Object(_)) => {}
+            _ => {
+                return Err(ApiError::InvalidInput(format!(
+                    "{} must be a JSON object serialised as a string",
+                    at("properties")
+                )));
+            }
+        }
+    }
+    if let Some(impression) = &e.impression
+        && (impression.is_empty() || impression.len() > 25)
+    {
+        return Err(ApiError::InvalidInput(format!(
+            "{} must list 1 to 25 item ids",
+            at("impression")
+        )));
+    }
+    if !e.sent_at.is_finite() || e.sent_at < 0.0 {
+        return Err(ApiError::InvalidInput(format!(
+            "{} must be a timestamp",
+            at("sentAt")
+        )));
+    }
+    if e.event_value.is_some_and(|v| !v.is_finite()) {
+        return Err(ApiError::InvalidInput(format!(
+            "{} must be a finite number",
+            at("eventValue")
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /events`.
+pub fn put_events(state: &AppState, body: &[u8]) -> OpResult {
+    let req: PutEventsRequest = decode(body)?;
+    check_len("trackingId", &req.tracking_id, 1, 256)?;
+    check_len("sessionId", &req.session_id, 1, 256)?;
+    if let Some(user) = &req.user_id {
+        check_len("userId", user, 1, 256)?;
+    }
+    if req.event_list.is_empty() || req.event_list.len() > 10 {
+        return Err(ApiError::InvalidInput(
+            "eventList must have between 1 and 10 events".into(),
+        ));
+    }
+    for (i, e) in req.event_list.iter().enumerate() {
+        check_event(i, e)?;
+    }
+    let user = req.user_id.unwrap_or(req.session_id);
+    let events: Vec<InteractionRow> = req
+        .event_list
+        .into_iter()
+        .filter_map(|e| {
+            Some(InteractionRow {
+                user_id: user.clone(),
+                item_id: e.item_id?,
+                timestamp: e.sent_at as i64,
+                event_type: Some(e.event_type),
+                event_value: e.event_value,
+            })
+        })
+        .collect();
+    let mut store = state.lock();
+    let tracker = store
+        .event_trackers
+        .values()
+        .find(|t| t.tracking_id == req.tracking_id)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("No event tracker with trackingId {}", req.tracking_id))
+        })?;
+    if tracker.status != ACTIVE {
+        return Err(ApiError::InvalidInput(format!(
+            "Event tracker {} is in status {}, not ACTIVE",
+            tracker.event_tracker_arn, tracker.status
+        )));
+    }
+    let dg = tracker.dataset_group_arn.clone();
+    if !events.is_empty() {
+        store.commit(Entry::Events { dg, user, events });
+    }
+    Ok(Vec::new())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutItemsRequest {
+    pub dataset_arn: String,
+    pub items: Vec<Item>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutUsersRequest {
+    pub dataset_arn: String,
+    pub users: Vec<User>,
+}
+
+/// An item with its properties (a JSON object as a string).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    pub item_id: String,
+    pub properties: Option<String>,
+}
+
+/// A user with its properties (a JSON object as a string).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub user_id: String,
+    pub properties: Option<String>,
+}
+
+/// An item or user, as `put_records` handles both.
+struct ItemOrUser {
+    id: String,
+    properties: Option<String>,
+}
+
+fn normalise(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// `POST /items` and `POST /users`.
+fn put_records(state: &AppState, dataset_arn: &str, kind: &str, list: Vec<ItemOrUser>) -> OpResult {
+    check_arn("datasetArn", dataset_arn)?;
+    if list.is_empty() || list.len() > 10 {
+        return Err(ApiError::InvalidInput(format!(
+            "{} must have between 1 and 10 entries",
+            kind.to_ascii_lowercase()
+        )));
+    }
+    let mut store = state.lock();
+    let dataset = store
+        .datasets
+        .get(dataset_arn)
+        .ok_or_else(|| ApiError::not_found(dataset_arn))?;
+    if dataset.dataset_type != kind {
+        return Err(ApiError::InvalidInput(format!(
+            "Dataset {dataset_arn} is a {} dataset, not {kind}",
+            dataset.dataset_type
+        )));
+    }
+    if dataset.status != ACTIVE {
+        return Err(ApiError::InUse(format!(
+            "Dataset {dataset_arn} is in status {}",
+            dataset.status
+        )));
+    }
+    let columns = store
+        .schemas
+        .get(&dataset.schema_arn)
+        .map(|s| parse_columns(&s.schema))
+        .transpose()
+        .map_err(ApiError::InvalidInput)?
+        .unwrap_or_default();
+    let mut records = Vec::new();
+    for (i, entry) in list.into_iter().enumerate() {
+        check_len("id", &entry.id, 1, 256)?;
+        let mut fields = BTreeMap::new();
+        let mut created = None;
+        if let Some(properties) = &entry.properties {
+            let object = match serde_json::from_str::<serde_json::Value>(properties) {
+                Ok(serde_json::Value::Object(o)) => o,
+                _ => {
+                    return Err(ApiError::InvalidInput(format!(
+                        "entry {}: properties must be a JSON object serialised as a string",
+                        i + 1
+                    )));
+                }
+            };
+            for (key, value) in object {
+                let column = columns
+                    .iter()
+                    .find(|c| normalise(&c.name) == normalise(&key))
+                    .ok_or_else(|| {
+                        ApiError::InvalidInput(format!(
+                            "entry {}: property {key} is not a field of the dataset's schema",
+                            i + 1
+                        ))
+                    })?;
+                let field = match (&value, column.kind) {
+                    (serde_json::Value::Null, _) => continue,
+                    (serde_json::Value::Number(n), _) => FieldValue::Num(n.as_f64().unwrap_or(0.0)),
+                    (serde_json::Value::String(s), ColumnKind::String) if column.categorical => {
+                        FieldValue::List(s.split('|').map(str::to_string).collect())
+                    }
+                    (serde_json::Value::String(s), ColumnKind::String) => FieldValue::Str(s.clone()),
+                    (serde_json::Value::String(s), _) => match s.trim().parse::<f64>() {
+                        Ok(n) => FieldValue::Num(n),
+                        Err(_) => {
+                            return Err(ApiError::InvalidInput(format!(
+                                "entry {}: property {key} must be a number",
+                                i + 1
+                            )));
+                        }
+                    },
+                    (serde_json::Value::Bool(b), _) => FieldValue::Str(b.to_string()),
+                    _ => {
+                        return Err(ApiError::InvalidInput(format!(
+                            "entry {}: property {key} has an unsupported type",
+                            i + 1
+                        )));
+                    }
+                };
+                if column.name == "CREATION_TIMESTAMP" {
+                    if let FieldValue::Num(n) = field {
+                        created = Some(n as i64);
+                    }
+                    continue;
+                }
+                fields.insert(column.name.clone(), field);
+            }
+        }
+        records.push(RecordRow {
+            id: entry.id,
+            fields,
+            created,
+        });
+    }
+    store.commit(Entry::Records {
+        dataset_arn: dataset_arn.to_string(),
+        records,
+    });
+    Ok(Vec::new())
+}
+
+/// `POST /items`.
+pub fn put_items(state: &AppState, body: &[u8]) -> OpResult {
+    let req: PutItemsRequest = decode(body)?;
+    let list = req
+        .items
+        .into_iter()
+        .map(|i| ItemOrUser {
+            id: i.item_id,
+            properties: i.properties,
+        })
+        .collect();
+    put_records(state, &req.dataset_arn, "ITEMS", list)
+}
+
+/// `POST /users`.
+pub fn put_users(state: &AppState, body: &[u8]) -> OpResult {
+    let req: PutUsersRequest = decode(body)?;
+    let list = req
+        .users
+        .into_iter()
+        .map(|u| ItemOrUser {
+            id: u.user_id,
+            properties: u.properties,
+        })
+        .collect();
+    put_records(state, &req.dataset_arn, "USERS", list)
+}

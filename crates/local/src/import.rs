@@ -1,0 +1,582 @@
+//! Dataset import jobs: CreateDatasetImportJob, DescribeDatasetImportJob, ListDatasetImportJobs,
+//! the job driver, and CSV parsing against the dataset's schema.
+//!
+//! `dataLocation` `s3://bucket/key-or-prefix` is read through `s3.rs` when an S3 endpoint is
+//! configured, else from `<data-dir>/s3/<bucket>/<key-or-prefix>` (a file, or every `.csv` under a
+//! directory). FULL replaces the dataset's rows, INCREMENTAL appends; the rows and the job's ACTIVE
+//! status are journaled as one entry, so a restart either sees both or re-runs the job.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
+
+use crate::AppState;
+use crate::data::{DatasetRows, FieldValue, InteractionRow, RecordRow};
+use crate::error::ApiError;
+use crate::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING};
+use crate::names::{check_arn, check_name};
+use crate::paging::page;
+use crate::schema::{Column, ColumnKind, parse_columns};
+use crate::store::Entry;
+use crate::tags::{self, Tag};
+
+/// The DatasetImportJob shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetImportJob {
+    pub job_name: String,
+    pub dataset_import_job_arn: String,
+    pub dataset_arn: String,
+    pub data_source: DataSource,
+    pub role_arn: Option<String>,
+    pub status: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub failure_reason: Option<String>,
+    pub import_mode: String,
+    pub publish_attribution_metrics_to_s3: Option<bool>,
+}
+
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataSource {
+    pub data_location: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDatasetImportJobRequest {
+    pub job_name: String,
+    pub dataset_arn: String,
+    pub data_source: DataSource,
+    pub role_arn: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub import_mode: Option<String>,
+    pub publish_attribution_metrics_to_s3: Option<bool>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDatasetImportJobResponse {
+    pub dataset_import_job_arn: String,
+}
+
+/// Splits `s3://bucket/key` into bucket and key.
+pub fn parse_location(location: &str) -> Result<(String, String), String> {
+    let rest = location
+        .strip_prefix("s3://")
+        .ok_or_else(|| format!("dataLocation {location} must start with s3://"))?;
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(format!("dataLocation {location} has no bucket"));
+    }
+    Ok((bucket.to_string(), key.to_string()))
+}
+
+pub fn create(
+    state: &AppState,
+    req: CreateDatasetImportJobRequest,
+) -> Result<CreateDatasetImportJobResponse, ApiError> {
+    check_name("jobName", &req.job_name)?;
+    check_arn("datasetArn", &req.dataset_arn)?;
+    tags::check(req.tags.as_deref().unwrap_or_default())?;
+    let location = req
+        .data_source
+        .data_location
+        .clone()
+        .ok_or_else(|| ApiError::InvalidInput("dataSource.dataLocation is required".into()))?;
+    parse_location(&location).map_err(ApiError::InvalidInput)?;
+    let import_mode = req.import_mode.clone().unwrap_or_else(|| "FULL".into());
+    if import_mode != "FULL" && import_mode != "INCREMENTAL" {
+        return Err(ApiError::InvalidInput(format!(
+            "Invalid importMode {import_mode}: must be FULL or INCREMENTAL"
+        )));
+    }
+    let arn = state.arns.make("dataset-import-job", &req.job_name);
+    let mut store = state.lock();
+    if store.import_jobs.contains_key(&arn) {
+        return Err(ApiError::AlreadyExists(format!(
+            "Dataset import job {} already exists",
+            req.job_name
+        )));
+    }
+    let dataset = store
+        .datasets
+        .get(&req.dataset_arn)
+        .ok_or_else(|| ApiError::not_found(&req.dataset_arn))?;
+    if dataset.status != ACTIVE {
+        return Err(ApiError::InUse(format!(
+            "Dataset {} is in status {}, not ACTIVE",
+            dataset.dataset_arn, dataset.status
+        )));
+    }
+    if let Some(running) = store.import_jobs.values().find(|j| {
+        j.dataset_arn == req.dataset_arn && lifecycle::is_creating(&j.status)
+    }) {
+        return Err(ApiError::InUse(format!(
+            "Dataset {} already has an import job in progress: {}",
+            req.dataset_arn, running.dataset_import_job_arn
+        )));
+    }
+    let now = store.now();
+    store.commit(Entry::ImportJob(DatasetImportJob {
+        job_name: req.job_name,
+        dataset_import_job_arn: arn.clone(),
+        dataset_arn: req.dataset_arn,
+        data_source: req.data_source,
+        role_arn: req.role_arn,
+        status: CREATE_PENDING.into(),
+        creation_date_time: now,
+        last_updated_date_time: now,
+        failure_reason: None,
+        import_mode,
+        publish_attribution_metrics_to_s3: req.publish_attribution_metrics_to_s3,
+    }));
+    tags::set_on_create(&mut store, &arn, req.tags);
+    drop(store);
+    start(state, arn.clone());
+    Ok(CreateDatasetImportJobResponse {
+        dataset_import_job_arn: arn,
+    })
+}
+
+/// Starts (or, after a restart, re-runs) the driver of import job `arn`.
+pub fn start(state: &AppState, arn: String) {
+    let state = Arc::clone(state);
+    tokio::spawn(async move { drive(state, arn).await });
+}
+
+async fn drive(state: AppState, arn: String) {
+    lifecycle::pause(&state).await;
+    lifecycle::step(&state, &arn, &[CREATE_PENDING], CREATE_IN_PROGRESS);
+    let outcome = run(&state, &arn).await;
+    lifecycle::pause(&state).await;
+    let mut store = state.lock();
+    let Some(mut job) = store.import_jobs.get(&arn).cloned() else {
+        return;
+    };
+    if job.status != CREATE_IN_PROGRESS {
+        return;
+    }
+    let now = store.now();
+    job.last_updated_date_time = now;
+    match outcome {
+        Ok(rows) => {
+            tracing::info!(%arn, rows = rows.len(), "import job finished");
+            job.status = ACTIVE.into();
+            let dataset_arn = job.dataset_arn.clone();
+            let full = job.import_mode == "FULL";
+            store.commit(Entry::ImportApplied {
+                job,
+                dataset_arn,
+                full,
+                rows,
+            });
+        }
+        Err(reason) => {
+            tracing::info!(%arn, %reason, "import job failed");
+            job.status = CREATE_FAILED.into();
+            job.failure_reason = Some(reason);
+            store.commit(Entry::ImportJob(job));
+        }
+    }
+}
+
+async fn run(state: &AppState, arn: &str) -> Result<DatasetRows, String> {
+    let (location, dataset_type, columns) = {
+        let store = state.lock();
+        let job = store.import_jobs.get(arn).ok_or("import job vanished")?;
+        let dataset = store
+            .datasets
+            .get(&job.dataset_arn)
+            .ok_or("the dataset was deleted")?;
+        let schema = store
+            .schemas
+            .get(&dataset.schema_arn)
+            .ok_or("the dataset's schema was deleted")?;
+        (
+            job.data_source.data_location.clone().unwrap_or_default(),
+            dataset.dataset_type.clone(),
+            parse_columns(&schema.schema)?,
+        )
+    };
+    let (bucket, key) = parse_location(&location)?;
+    let files = match &state.config.s3_endpoint {
+        Some(endpoint) => crate::s3::fetch(endpoint, &state.config.region, &bucket, &key).await?,
+        None => {
+            let dir = state
+                .config
+                .data_dir
+                .clone()
+                .ok_or("no data directory configured to read s3:// locations from")?;
+            read_local(dir.join("s3").join(&bucket), &key, &location)?
+        }
+    };
+    tokio::task::spawn_blocking(move || {
+        let mut all: Option<DatasetRows> = None;
+        for (name, bytes) in &files {
+            let rows = parse_csv(bytes, &columns, &dataset_type).map_err(|e| {
+                if files.len() > 1 {
+                    format!("{name}: {e}")
+                } else {
+                    e
+                }
+            })?;
+            match &mut all {
+                None => all = Some(rows),
+                Some(existing) => existing.append(rows),
+            }
+        }
+        all.ok_or_else(|| format!("no CSV data found at {location}"))
+    })
+    .await
+    .map_err(|e| format!("import worker failed: {e}"))?
+}
+
+/// Reads `<bucket_dir>/<key>`: one file, or every `.csv` file under a directory (sorted).
+fn read_local(
+    bucket_dir: PathBuf,
+    key: &str,
+    location: &str,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let path = bucket_dir.join(key.trim_start_matches('/'));
+    let read = |p: &PathBuf| {
+        std::fs::read(p).map_err(|e| format!("cannot read {location} ({}): {e}", p.display()))
+    };
+    if path.is_file() {
+        return Ok(vec![(key.to_string(), read(&path)?)]);
+    }
+    if path.is_dir() {
+        let mut files = Vec::new();
+        let mut stack = vec![path];
+        while let Some(dir) = stack.pop() {
+            let entries = std::fs::read_dir(&dir)
+                .map_err(|e| format!("cannot list {location}: {e}"))?;
+            for entry in entries.flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        return files
+            .iter()
+            .map(|p| Ok((p.display().to_string(), read(p)?)))
+            .collect();
+    }
+    Err(format!(
+        "Input data not found at {location} (looked in {})",
+        path.display()
+    ))
+}
+
+enum Cell {
+    Str(String),
+    Num(f64),
+}
+
+fn parse_cell(column: &Column, raw: &str) -> Result<Option<Cell>, String> {
+    if raw.is_empty() {
+        if column.nullable || column.kind == ColumnKind::String && column.name != "USER_ID"
+            && column.name != "ITEM_ID"
+        {
+            return Ok(None);
+        }
+        return Err(format!(
+            "column {} is empty but the schema does not allow null",
+            column.name
+        ));
+    }
+    Ok(Some(match column.kind {
+        ColumnKind::String => Cell::Str(raw.to_string()),
+        ColumnKind::Int | ColumnKind::Long => Cell::Num(
+            raw.trim()
+                .parse::<i64>()
+                .map_err(|_| format!("column {}: '{raw}' is not an integer", column.name))?
+                as f64,
+        ),
+        ColumnKind::Float | ColumnKind::Double => {
+            let v = raw
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| format!("column {}: '{raw}' is not a number", column.name))?;
+            if !v.is_finite() {
+                return Err(format!("column {}: '{raw}' is not finite", column.name));
+            }
+            Cell::Num(v)
+        }
+        ColumnKind::Boolean => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "false" => Cell::Str(raw.trim().to_ascii_lowercase()),
+            _ => return Err(format!("column {}: '{raw}' is not a boolean", column.name)),
+        },
+    }))
+}
+
+/// Parses CSV `bytes` whose header must name schema fields (all required ones present).
+/// Errors name the 1-based line (the header is line 1) and the reason.
+pub fn parse_csv(bytes: &[u8], columns: &[Column], dataset_type: &str) -> Result<DatasetRows, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut records = reader.records();
+    let header = match records.next() {
+        None => return Err("line 1: the file is empty (a header row is required)".into()),
+        Some(Err(e)) => return Err(format!("line 1: unreadable CSV header: {e}")),
+        Some(Ok(h)) => h,
+    };
+    let mut layout: Vec<&Column> = Vec::new();
+    for name in header.iter() {
+        let name = name.trim().trim_start_matches('\u{feff}');
+        let column = columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                format!("line 1: header column {name} is not a field of the dataset's schema")
+            })?;
+        if layout.iter().any(|c| c.name == column.name) {
+            return Err(format!("line 1: header column {name} appears twice"));
+        }
+        layout.push(column);
+    }
+    for column in columns {
+        if !column.nullable && !layout.iter().any(|c| c.name == column.name) {
+            return Err(format!(
+                "line 1: header lacks the required schema field {}",
+                column.name
+            ));
+        }
+    }
+    let mut interactions = Vec::new();
+    let mut recs = Vec::new();
+    let id_field = if dataset_type == "USERS" { "USER_ID" } else { "ITEM_ID" };
+    for (index, record) in records.enumerate() {
+        let line = index + 2;
+        let record = record.map_err(|e| format!("line {line}: unreadable CSV: {e}"))?;
+        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
+            continue;
+        }
+        if record.len() != layout.len() {
+            return Err(format!(
+                "line {line}: expected {} fields, found {}",
+                layout.len(),
+                record.len()
+            ));
+        }
+        let mut cells: BTreeMap<&str, Cell> = BTreeMap::new();
+        for (column, raw) in layout.iter().zip(record.iter()) {
+            if let Some(cell) = parse_cell(column, raw).map_err(|e| format!("line {line}: {e}"))? {
+                cells.insert(column.name.as_str(), cell);
+            }
+        }
+        let text = |cells: &mut BTreeMap<&str, Cell>, name: &str| match cells.remove(name) {
+            Some(Cell::Str(s)) => Some(s),
+            Some(Cell::Num(n)) => Some(n.to_string()),
+            None => None,
+        };
+        let num = |cells: &mut BTreeMap<&str, Cell>, name: &str| match cells.remove(name) {
+            Some(Cell::Num(n)) => Some(n),
+            _ => None,
+        };
+        if dataset_type == "INTERACTIONS" {
+            let user_id = text(&mut cells, "USER_ID")
+                .ok_or_else(|| format!("line {line}: USER_ID is missing"))?;
+            let item_id = text(&mut cells, "ITEM_ID")
+                .ok_or_else(|| format!("line {line}: ITEM_ID is missing"))?;
+            let timestamp = num(&mut cells, "TIMESTAMP")
+                .ok_or_else(|| format!("line {line}: TIMESTAMP is missing"))?;
+            let event_type = text(&mut cells, "EVENT_TYPE");
+            let event_value = num(&mut cells, "EVENT_VALUE");
+            interactions.push(InteractionRow {
+                user_id,
+                item_id,
+                timestamp: timestamp as i64,
+                event_type,
+                event_value,
+            });
+        } else {
+            let id = text(&mut cells, id_field)
+                .ok_or_else(|| format!("line {line}: {id_field} is missing"))?;
+            let created = num(&mut cells, "CREATION_TIMESTAMP").map(|n| n as i64);
+            let mut fields = BTreeMap::new();
+            for (name, cell) in cells {
+                let categorical = columns.iter().any(|c| c.name == name && c.categorical);
+                let value = match cell {
+                    Cell::Num(n) => FieldValue::Num(n),
+                    Cell::Str(s) if categorical => {
+                        FieldValue::List(s.split('|').map(str::to_string).collect())
+                    }
+                    Cell::Str(s) => FieldValue::Str(s),
+                };
+                fields.insert(name.to_string(), value);
+            }
+            recs.push(RecordRow {
+                id,
+                fields,
+                created,
+            });
+        }
+    }
+    Ok(match dataset_type {
+        "INTERACTIONS" => DatasetRows::Interactions(interactions),
+        "USERS" => DatasetRows::Users(recs),
+        _ => DatasetRows::Items(recs),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeDatasetImportJobRequest {
+    pub dataset_import_job_arn: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeDatasetImportJobResponse {
+    pub dataset_import_job: DatasetImportJob,
+}
+
+pub fn describe(
+    state: &AppState,
+    req: DescribeDatasetImportJobRequest,
+) -> Result<DescribeDatasetImportJobResponse, ApiError> {
+    check_arn("datasetImportJobArn", &req.dataset_import_job_arn)?;
+    let store = state.lock();
+    let dataset_import_job = store
+        .import_jobs
+        .get(&req.dataset_import_job_arn)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(&req.dataset_import_job_arn))?;
+    Ok(DescribeDatasetImportJobResponse { dataset_import_job })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListDatasetImportJobsRequest {
+    pub dataset_arn: Option<String>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+}
+
+#[skip_serializing_none]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetImportJobSummary {
+    pub dataset_import_job_arn: String,
+    pub job_name: String,
+    pub status: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub failure_reason: Option<String>,
+    pub import_mode: String,
+}
+
+#[skip_serializing_none]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListDatasetImportJobsResponse {
+    pub dataset_import_jobs: Vec<DatasetImportJobSummary>,
+    pub next_token: Option<String>,
+}
+
+pub fn list(
+    state: &AppState,
+    req: ListDatasetImportJobsRequest,
+) -> Result<ListDatasetImportJobsResponse, ApiError> {
+    if let Some(arn) = &req.dataset_arn {
+        check_arn("datasetArn", arn)?;
+    }
+    let store = state.lock();
+    let mut all: Vec<&DatasetImportJob> = store
+        .import_jobs
+        .values()
+        .filter(|j| req.dataset_arn.as_ref().is_none_or(|d| &j.dataset_arn == d))
+        .collect();
+    all.sort_by(|a, b| b.creation_date_time.total_cmp(&a.creation_date_time));
+    let summaries = all
+        .into_iter()
+        .map(|j| DatasetImportJobSummary {
+            dataset_import_job_arn: j.dataset_import_job_arn.clone(),
+            job_name: j.job_name.clone(),
+            status: j.status.clone(),
+            creation_date_time: j.creation_date_time,
+            last_updated_date_time: j.last_updated_date_time,
+            failure_reason: j.failure_reason.clone(),
+            import_mode: j.import_mode.clone(),
+        })
+        .collect();
+    let (dataset_import_jobs, next_token) =
+        page(summaries, req.next_token.as_deref(), req.max_results)?;
+    Ok(ListDatasetImportJobsResponse {
+        dataset_import_jobs,
+        next_token,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interaction_columns() -> Vec<Column> {
+        parse_columns(
+            r#"{"type":"record","name":"I","fields":[{"name":"USER_ID","type":"string"},
+            {"name":"ITEM_ID","type":"string"},{"name":"TIMESTAMP","type":"long"},
+            {"name":"EVENT_TYPE","type":["null","string"]}]}"#,
+        )
+        .expect("schema")
+    }
+
+    #[test]
+    fn parses_interactions_and_names_the_bad_line() {
+        let columns = interaction_columns();
+        let ok = parse_csv(b"USER_ID,ITEM_ID,TIMESTAMP\n1,10,100\n2,20,200\n", &columns, "INTERACTIONS")
+            .expect("valid csv");
+        assert_eq!(ok.len(), 2);
+        let bad = parse_csv(b"USER_ID,ITEM_ID,TIMESTAMP\n1,10,100\n2,20,abc\n", &columns, "INTERACTIONS")
+            .expect_err("bad timestamp");
+        assert!(bad.starts_with("line 3:"), "{bad}");
+        assert!(bad.contains("TIMESTAMP"), "{bad}");
+        let short = parse_csv(b"USER_ID,ITEM_ID,TIMESTAMP\n1,10\n", &columns, "INTERACTIONS")
+            .expect_err("short row");
+        assert!(short.contains("line 2") && short.contains("expected 3 fields"), "{short}");
+        let header = parse_csv(b"USER_ID,ITEM_ID\n1,10\n", &columns, "INTERACTIONS")
+            .expect_err("missing column");
+        assert!(header.contains("TIMESTAMP"), "{header}");
+    }
+
+    #[test]
+    fn items_keep_categorical_lists_and_numbers() {
+        let columns = parse_columns(
+            r#"{"type":"record","name":"Items","fields":[{"name":"ITEM_ID","type":"string"},
+            {"name":"GENRES","type":"string","categorical":true},{"name":"YEAR","type":"int"}]}"#,
+        )
+        .expect("schema");
+        let rows = parse_csv(b"ITEM_ID,GENRES,YEAR\n1,Comedy|Drama,1995\n", &columns, "ITEMS")
+            .expect("valid");
+        let DatasetRows::Items(items) = rows else {
+            panic!("items expected")
+        };
+        assert_eq!(
+            items[0].fields["GENRES"],
+            FieldValue::List(vec!["Comedy".into(), "Drama".into()])
+        );
+        assert_eq!(items[0].fields["YEAR"], FieldValue::Num(1995.0));
+    }
+
+    #[test]
+    fn locations_split_into_bucket_and_key() {
+        assert_eq!(
+            parse_location("s3://b/k/x.csv").expect("valid"),
+            ("b".into(), "k/x.csv".into())
+        );
+        assert!(parse_location("http://b/k").is_err());
+    }
+}

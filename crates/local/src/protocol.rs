@@ -1,0 +1,339 @@
+//! Wire protocols: the router, AWS JSON 1.1 dispatch on `X-Amz-Target` for the control plane,
+//! REST JSON routes for events and runtime, request decoding, and the per-request pipeline
+//! (body limit, SigV4, fault injection, durability wait, metrics, logs) shared by all operations.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
+
+use crate::error::{ApiError, Protocol};
+use crate::{
+    AppState, campaign, dataset, dataset_group, event_tracker, events, filter, import, recipe,
+    runtime, schema, solution, tags,
+};
+
+/// The operation's answer: a JSON body (empty for REST JSON operations without output).
+pub type OpResult = Result<Vec<u8>, ApiError>;
+
+/// Builds the router for all three services.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", post(control_plane))
+        .route("/events", post(rest_events))
+        .route("/items", post(rest_items))
+        .route("/users", post(rest_users))
+        .route("/recommendations", post(rest_recommendations))
+        .route("/personalize-ranking", post(rest_ranking))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// Decodes a JSON request body into the operation's input shape.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        Category::Data => ApiError::InvalidInput(format!("Invalid request: {e}")),
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::Serialization(format!("Malformed JSON request body: {e}"))
+        }
+    })
+}
+
+/// Encodes an operation's output.
+pub fn encode<T: Serialize>(output: &T) -> OpResult {
+    serde_json::to_vec(output).map_err(|e| ApiError::Internal(format!("encoding response: {e}")))
+}
+
+/// Runs a typed synchronous handler on a raw body.
+pub fn run<I: DeserializeOwned, O: Serialize>(
+    state: &AppState,
+    body: &[u8],
+    handler: fn(&AppState, I) -> Result<O, ApiError>,
+) -> OpResult {
+    let input: I = decode(body)?;
+    encode(&handler(state, input)?)
+}
+
+/// An empty output (`{}`), for operations the model gives no output shape.
+#[derive(Serialize)]
+pub struct Empty {}
+
+async fn read_body(state: &AppState, request: Request) -> Result<(HeaderMap, String, Bytes), ApiError> {
+    let limit = state.config.max_body_bytes;
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge(limit))?;
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    if state.config.verify_sigv4 {
+        crate::sigv4::verify(
+            &state.config,
+            parts.method.as_str(),
+            &path,
+            &parts.headers,
+            &bytes,
+        )?;
+    }
+    Ok((parts.headers, path, bytes))
+}
+
+fn is_read_only(op: &str) -> bool {
+    ["Describe", "List", "Get"].iter().any(|p| op.starts_with(p))
+}
+
+async fn finish(
+    state: &AppState,
+    protocol: Protocol,
+    op: &str,
+    started: Instant,
+    result: OpResult,
+) -> Response {
+    // Durability: a mutating request is answered only once its journal lines are on disk.
+    let result = match result {
+        Ok(body) if !is_read_only(op) => match &state.journal {
+            Some(journal) => journal.wait_durable(journal.appended()).await.map(|()| body),
+            None => Ok(body),
+        },
+        other => other,
+    };
+    let elapsed = started.elapsed();
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.code(),
+    };
+    state.metrics.record(op, outcome, elapsed);
+    match result {
+        Ok(body) => {
+            tracing::debug!(op, ms = elapsed.as_secs_f64() * 1e3, "ok");
+            let content_type = match protocol {
+                Protocol::AwsJson => "application/x-amz-json-1.1",
+                Protocol::RestJson => "application/json",
+            };
+            let mut response = Response::new(Body::from(body));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            response
+        }
+        Err(error) => {
+            if error.is_server_error() {
+                tracing::warn!(op, code = error.code(), %error, "request failed");
+            } else {
+                tracing::debug!(op, code = error.code(), %error, "request rejected");
+            }
+            error.into_response(protocol)
+        }
+    }
+}
+
+async fn control_plane(State(state): State<AppState>, request: Request) -> Response {
+    let started = Instant::now();
+    let target = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let op = target
+        .strip_prefix("AmazonPersonalize.")
+        .unwrap_or_default()
+        .to_string();
+    let known = control_plane_op_name(&op);
+    let result = async {
+        let (_, _, body) = read_body(&state, request).await?;
+        let Some(name) = known else {
+            return Err(ApiError::UnknownOperation(format!(
+                "Unknown operation: X-Amz-Target '{target}'"
+            )));
+        };
+        state.faults.inject(name).await?;
+        dispatch(&state, name, &body)
+    }
+    .await;
+    finish(&state, Protocol::AwsJson, known.unwrap_or("Unknown"), started, result).await
+}
+
+macro_rules! operations {
+    ($($name:literal => $handler:path),* $(,)?) => {
+        /// The static name of a supported control-plane operation (bounded metric labels).
+        fn control_plane_op_name(op: &str) -> Option<&'static str> {
+            match op {
+                $($name => Some($name),)*
+                _ => None,
+            }
+        }
+
+        fn dispatch(state: &AppState, op: &str, body: &[u8]) -> OpResult {
+            match op {
+                $($name => run(state, body, $handler),)*
+                other => Err(ApiError::UnknownOperation(format!("Unknown operation {other}"))),
+            }
+        }
+
+        /// Every supported control-plane operation.
+        pub const CONTROL_PLANE_OPERATIONS: &[&str] = &[$($name),*];
+    };
+}
+
+operations! {
+    "CreateDatasetGroup" => dataset_group::create,
+    "DescribeDatasetGroup" => dataset_group::describe,
+    "ListDatasetGroups" => dataset_group::list,
+    "DeleteDatasetGroup" => dataset_group::delete,
+    "CreateSchema" => schema::create,
+    "DescribeSchema" => schema::describe,
+    "ListSchemas" => schema::list,
+    "DeleteSchema" => schema::delete,
+    "CreateDataset" => dataset::create,
+    "UpdateDataset" => dataset::update,
+    "DescribeDataset" => dataset::describe,
+    "ListDatasets" => dataset::list,
+    "DeleteDataset" => dataset::delete,
+    "CreateDatasetImportJob" => import::create,
+    "DescribeDatasetImportJob" => import::describe,
+    "ListDatasetImportJobs" => import::list,
+    "CreateSolution" => solution::create,
+    "UpdateSolution" => solution::update,
+    "DescribeSolution" => solution::describe,
+    "ListSolutions" => solution::list,
+    "DeleteSolution" => solution::delete,
+    "CreateSolutionVersion" => solution::create_version,
+    "DescribeSolutionVersion" => solution::describe_version,
+    "ListSolutionVersions" => solution::list_versions,
+    "StopSolutionVersionCreation" => solution::stop_version,
+    "GetSolutionMetrics" => solution::metrics,
+    "CreateCampaign" => campaign::create,
+    "UpdateCampaign" => campaign::update,
+    "DescribeCampaign" => campaign::describe,
+    "ListCampaigns" => campaign::list,
+    "DeleteCampaign" => campaign::delete,
+    "CreateEventTracker" => event_tracker::create,
+    "DescribeEventTracker" => event_tracker::describe,
+    "ListEventTrackers" => event_tracker::list,
+    "DeleteEventTracker" => event_tracker::delete,
+    "CreateFilter" => filter::create,
+    "DescribeFilter" => filter::describe,
+    "ListFilters" => filter::list,
+    "DeleteFilter" => filter::delete,
+    "ListRecipes" => recipe::list,
+    "DescribeRecipe" => recipe::describe,
+    "TagResource" => tags::tag,
+    "UntagResource" => tags::untag,
+    "ListTagsForResource" => tags::list,
+}
+
+async fn rest(
+    state: AppState,
+    request: Request,
+    op: &'static str,
+    handler: fn(&AppState, &[u8]) -> OpResult,
+) -> Response {
+    let started = Instant::now();
+    let result = async {
+        let (_, _, body) = read_body(&state, request).await?;
+        state.faults.inject(op).await?;
+        handler(&state, &body)
+    }
+    .await;
+    finish(&state, Protocol::RestJson, op, started, result).await
+}
+
+async fn rest_events(State(state): State<AppState>, request: Request) -> Response {
+    rest(state, request, "PutEvents", events::put_events).await
+}
+
+async fn rest_items(State(state): State<AppState>, request: Request) -> Response {
+    rest(state, request, "PutItems", events::put_items).await
+}
+
+async fn rest_users(State(state): State<AppState>, request: Request) -> Response {
+    rest(state, request, "PutUsers", events::put_users).await
+}
+
+async fn rest_recommendations(State(state): State<AppState>, request: Request) -> Response {
+    rest(state, request, "GetRecommendations", runtime::get_recommendations).await
+}
+
+async fn rest_ranking(State(state): State<AppState>, request: Request) -> Response {
+    rest(state, request, "GetPersonalizedRanking", runtime::get_personalized_ranking).await
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    let healthy = state.journal.as_ref().is_none_or(|j| !j.has_failed());
+    let (resources, live_events) = {
+        let store = state.lock();
+        let resources = store.dataset_groups.len()
+            + store.schemas.len()
+            + store.datasets.len()
+            + store.import_jobs.len()
+            + store.solutions.len()
+            + store.solution_versions.len()
+            + store.campaigns.len()
+            + store.event_trackers.len()
+            + store.filters.len();
+        let events: usize = store.live.values().map(|l| l.count()).sum();
+        (resources, events)
+    };
+    let body = serde_json::json!({
+        "status": if healthy { "ok" } else { "journal write failed" },
+        "resources": resources,
+        "liveEvents": live_events,
+    });
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn fallback(request: Request) -> Response {
+    let message = format!(
+        "No operation for {} {}",
+        request.method(),
+        request.uri().path()
+    );
+    let mut response = ApiError::UnknownOperation(message).into_response(Protocol::RestJson);
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
+}

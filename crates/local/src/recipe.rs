@@ -1,0 +1,173 @@
+//! Recipes: ListRecipes and DescribeRecipe for the recipes the engine supports.
+
+use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::names::check_arn;
+use crate::paging::page;
+
+/// (name, recipe type, description) of every supported recipe.
+const RECIPES: &[(&str, &str, &str)] = &[
+    (
+        "aws-user-personalization",
+        "USER_PERSONALIZATION",
+        "Personalized recommendations that adapt to live events (PutEvents).",
+    ),
+    (
+        "aws-user-personalization-v2",
+        "USER_PERSONALIZATION",
+        "Personalized recommendations that adapt to live events (PutEvents).",
+    ),
+    (
+        "aws-personalized-ranking",
+        "PERSONALIZED_RANKING",
+        "Ranks a given list of items for a user.",
+    ),
+    (
+        "aws-personalized-ranking-v2",
+        "PERSONALIZED_RANKING",
+        "Ranks a given list of items for a user.",
+    ),
+    (
+        "aws-popularity-count",
+        "USER_PERSONALIZATION",
+        "Most popular items by number of unique users.",
+    ),
+    (
+        "aws-trending-now",
+        "USER_PERSONALIZATION",
+        "Items gaining popularity fastest.",
+    ),
+    (
+        "aws-similar-items",
+        "RELATED_ITEMS",
+        "Items similar to a given item, from co-occurrence and metadata.",
+    ),
+    (
+        "aws-sims",
+        "RELATED_ITEMS",
+        "Items similar to a given item, from item-to-item co-occurrence.",
+    ),
+];
+
+/// Recipes exist since before any resource; a fixed timestamp keeps responses stable.
+const RECIPE_DATE: f64 = 1_546_300_800.0;
+
+fn arn_of(name: &str) -> String {
+    format!("arn:aws:personalize:::recipe/{name}")
+}
+
+#[skip_serializing_none]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecipeSummary {
+    pub name: String,
+    pub recipe_arn: String,
+    pub status: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub domain: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListRecipesRequest {
+    pub recipe_provider: Option<String>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub domain: Option<String>,
+}
+
+#[skip_serializing_none]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListRecipesResponse {
+    pub recipes: Vec<RecipeSummary>,
+    pub next_token: Option<String>,
+}
+
+pub fn list(_state: &AppState, req: ListRecipesRequest) -> Result<ListRecipesResponse, ApiError> {
+    if let Some(provider) = &req.recipe_provider
+        && provider != "SERVICE"
+    {
+        return Err(ApiError::InvalidInput(format!(
+            "Invalid recipeProvider {provider}: must be SERVICE"
+        )));
+    }
+    crate::dataset_group::check_domain(req.domain.as_deref())?;
+    let all: Vec<RecipeSummary> = if req.domain.is_some() {
+        Vec::new()
+    } else {
+        RECIPES
+            .iter()
+            .map(|(name, _, _)| RecipeSummary {
+                name: (*name).into(),
+                recipe_arn: arn_of(name),
+                status: "ACTIVE".into(),
+                creation_date_time: RECIPE_DATE,
+                last_updated_date_time: RECIPE_DATE,
+                domain: None,
+            })
+            .collect()
+    };
+    let (recipes, next_token) = page(all, req.next_token.as_deref(), req.max_results)?;
+    Ok(ListRecipesResponse {
+        recipes,
+        next_token,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeRecipeRequest {
+    pub recipe_arn: String,
+}
+
+#[skip_serializing_none]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recipe {
+    pub name: String,
+    pub recipe_arn: String,
+    pub algorithm_arn: Option<String>,
+    pub feature_transformation_arn: Option<String>,
+    pub status: String,
+    pub description: String,
+    pub creation_date_time: f64,
+    pub recipe_type: String,
+    pub last_updated_date_time: f64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeRecipeResponse {
+    pub recipe: Recipe,
+}
+
+pub fn describe(
+    _state: &AppState,
+    req: DescribeRecipeRequest,
+) -> Result<DescribeRecipeResponse, ApiError> {
+    check_arn("recipeArn", &req.recipe_arn)?;
+    let (name, recipe_type, description) = RECIPES
+        .iter()
+        .find(|(name, _, _)| arn_of(name) == req.recipe_arn)
+        .ok_or_else(|| ApiError::not_found(&req.recipe_arn))?;
+    Ok(DescribeRecipeResponse {
+        recipe: Recipe {
+            name: (*name).into(),
+            recipe_arn: req.recipe_arn.clone(),
+            algorithm_arn: Some(format!("arn:aws:personalize:::algorithm/{name}")),
+            feature_transformation_arn: Some(format!(
+                "arn:aws:personalize:::feature-transformation/{name}"
+            )),
+            status: "ACTIVE".into(),
+            description: (*description).into(),
+            creation_date_time: RECIPE_DATE,
+            recipe_type: (*recipe_type).into(),
+            last_updated_date_time: RECIPE_DATE,
+        },
+    })
+}

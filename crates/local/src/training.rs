@@ -1,0 +1,224 @@
+//! The engine facade for training: builds the engine's dataset and config from the store, runs
+//! `personalize_engine::train` on a blocking thread, persists the model, and drives a solution
+//! version's state machine (`CREATE PENDING -> CREATE IN_PROGRESS -> ACTIVE | CREATE FAILED`,
+//! or `CREATE STOPPING -> CREATE STOPPED`). Everything engine-facing for training lives here.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use personalize_engine as engine;
+
+use crate::AppState;
+use crate::data::{DatasetRows, FieldValue, InteractionRow, RecordRow};
+use crate::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING};
+use crate::lifecycle::{CREATE_STOPPED, CREATE_STOPPING};
+use crate::store::{Entry, Store, TrainedMeta, write_file_durably};
+
+/// Whether `arn` names a recipe the engine serves.
+pub fn recipe_supported(arn: &str) -> bool {
+    engine::Recipe::from_arn(arn).is_some()
+}
+
+/// Whether requests to this recipe name an item rather than a user.
+pub fn recipe_is_item_based(arn: &str) -> bool {
+    engine::Recipe::from_arn(arn).is_some_and(|r| r.is_item_based())
+}
+
+/// Whether this recipe answers GetPersonalizedRanking.
+pub fn recipe_is_ranking(arn: &str) -> bool {
+    engine::Recipe::from_arn(arn) == Some(engine::Recipe::PersonalizedRanking)
+}
+
+/// Whether this recipe supports trainingMode UPDATE.
+pub fn recipe_supports_update(arn: &str) -> bool {
+    engine::Recipe::from_arn(arn) == Some(engine::Recipe::UserPersonalization)
+}
+
+pub(crate) fn interaction(row: &InteractionRow) -> engine::Interaction {
+    engine::Interaction {
+        user_id: row.user_id.clone(),
+        item_id: row.item_id.clone(),
+        timestamp: row.timestamp,
+        event_type: row.event_type.clone().unwrap_or_default(),
+        event_value: row.event_value,
+    }
+}
+
+pub(crate) fn record(row: &RecordRow) -> engine::Record {
+    engine::Record {
+        id: row.id.clone(),
+        fields: row
+            .fields
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    FieldValue::Str(s) => engine::FieldValue::Str(s.clone()),
+                    FieldValue::Num(n) => engine::FieldValue::Num(*n),
+                    FieldValue::List(l) => engine::FieldValue::List(l.clone()),
+                };
+                (k.clone(), v)
+            })
+            .collect(),
+        created: row.created,
+    }
+}
+
+/// The item and user records of a dataset group.
+pub(crate) fn records_of(store: &Store, dg: &str) -> (Vec<engine::Record>, Vec<engine::Record>) {
+    let mut items = Vec::new();
+    let mut users = Vec::new();
+    for dataset in store.datasets.values().filter(|d| d.dataset_group_arn == dg) {
+        match store.data.get(&dataset.dataset_arn) {
+            Some(DatasetRows::Items(rows)) => items.extend(rows.iter().map(record)),
+            Some(DatasetRows::Users(rows)) => users.extend(rows.iter().map(record)),
+            _ => {}
+        }
+    }
+    (items, users)
+}
+
+/// What a training run needs, copied out of the store.
+struct Job {
+    dataset: engine::Dataset,
+    config: engine::TrainConfig,
+    trained_seq: u64,
+}
+
+fn prepare(store: &Store, arn: &str, seed: u64) -> Result<Job, String> {
+    let version = store
+        .solution_versions
+        .get(arn)
+        .ok_or("solution version vanished")?;
+    let solution = store
+        .solutions
+        .get(&version.solution_arn)
+        .ok_or("the solution was deleted")?;
+    let recipe_arn = solution.recipe_arn.clone().unwrap_or_default();
+    let recipe = engine::Recipe::from_arn(&recipe_arn)
+        .ok_or_else(|| format!("recipe {recipe_arn} is not supported"))?;
+    let dg = &solution.dataset_group_arn;
+    let mut interactions = Vec::new();
+    for dataset in store.datasets.values().filter(|d| &d.dataset_group_arn == dg) {
+        if let Some(DatasetRows::Interactions(rows)) = store.data.get(&dataset.dataset_arn) {
+            interactions.extend(rows.iter().map(interaction));
+        }
+    }
+    let live = store.live.get(dg);
+    if let Some(live) = live {
+        interactions.extend(live.all().map(interaction));
+    }
+    let (items, users) = records_of(store, dg);
+    let config_of = solution.solution_config.as_ref();
+    let event_value_threshold = config_of
+        .and_then(|c| c.event_value_threshold.as_deref())
+        .map(|t| {
+            t.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("eventValueThreshold {t} is not a number"))
+        })
+        .transpose()?;
+    let hyper_parameters: BTreeMap<String, String> = config_of
+        .and_then(|c| c.algorithm_hyper_parameters.clone())
+        .unwrap_or_default();
+    Ok(Job {
+        dataset: engine::Dataset {
+            interactions,
+            items,
+            users,
+        },
+        config: engine::TrainConfig {
+            recipe,
+            event_type: solution.event_type.clone(),
+            event_value_threshold,
+            hyper_parameters,
+            perform_hpo: solution.perform_hpo.unwrap_or(false),
+            seed: seed ^ crate::names::stable_hash(&[arn]),
+        },
+        trained_seq: live.map_or(0, |l| l.seq),
+    })
+}
+
+/// Starts (or, after a restart, re-runs) training of solution version `arn`.
+pub fn start(state: &AppState, arn: String) {
+    let state = Arc::clone(state);
+    tokio::spawn(async move { drive(state, arn).await });
+}
+
+async fn drive(state: AppState, arn: String) {
+    lifecycle::pause(&state).await;
+    lifecycle::step(&state, &arn, &[CREATE_PENDING], CREATE_IN_PROGRESS);
+    let started = Instant::now();
+    let prepared = {
+        let store = state.lock();
+        match store.solution_versions.get(&arn).map(|v| v.status.clone()) {
+            Some(status) if status == CREATE_IN_PROGRESS => prepare(&store, &arn, state.config.seed),
+            Some(status) if status == CREATE_STOPPING => Err(String::new()),
+            _ => return,
+        }
+    };
+    let model_dir = state.config.data_dir.as_ref().map(|d| d.join("models"));
+    let file_name = format!("{:016x}.json", crate::names::stable_hash(&[&arn]));
+    let outcome = match prepared {
+        Err(reason) => Err(reason),
+        Ok(job) => {
+            let trained_seq = job.trained_seq;
+            let file_name = file_name.clone();
+            tokio::task::spawn_blocking(move || {
+                let model = engine::train(&job.dataset, &job.config).map_err(|e| e.to_string())?;
+                let model_file = match model_dir {
+                    Some(dir) => {
+                        let bytes = serde_json::to_vec(&model)
+                            .map_err(|e| format!("model does not serialize: {e}"))?;
+                        write_file_durably(&dir.join(&file_name), &bytes)
+                            .map_err(|e| format!("writing the model failed: {e}"))?;
+                        Some(file_name)
+                    }
+                    None => None,
+                };
+                Ok((model, model_file, trained_seq))
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("training worker failed: {e}")))
+        }
+    };
+    let hours = started.elapsed().as_secs_f64() / 3600.0;
+    lifecycle::pause(&state).await;
+    let mut store = state.lock();
+    let Some(mut version) = store.solution_versions.get(&arn).cloned() else {
+        return;
+    };
+    let now = store.now();
+    version.last_updated_date_time = now;
+    if version.status == CREATE_STOPPING {
+        version.status = CREATE_STOPPED.into();
+        store.commit(Entry::SolutionVersion(version));
+        return;
+    }
+    if version.status != CREATE_IN_PROGRESS {
+        return;
+    }
+    match outcome {
+        Ok((model, model_file, trained_seq)) => {
+            tracing::info!(%arn, seconds = hours * 3600.0, "training finished");
+            store.commit(Entry::Trained {
+                arn: arn.clone(),
+                meta: TrainedMeta {
+                    metrics: model.metrics(),
+                    trained_seq,
+                    model_file,
+                },
+            });
+            version.status = ACTIVE.into();
+            version.training_hours = Some(hours);
+            store.commit(Entry::SolutionVersion(version));
+            state.serving.insert_model(&arn, Arc::new(model));
+        }
+        Err(reason) => {
+            tracing::info!(%arn, %reason, "training failed");
+            version.status = CREATE_FAILED.into();
+            version.failure_reason = Some(reason);
+            store.commit(Entry::SolutionVersion(version));
+        }
+    }
+}

@@ -1,0 +1,113 @@
+"""The seed lifecycle against personalize-local with boto3 (validates every request against the
+official service model). Usage: boto3_walkthrough.py ENDPOINT_URL S3_INTERACTIONS_LOCATION
+Exits non-zero on the first mismatch. Run by the Rust test conformance::boto3."""
+
+import sys
+import time
+
+import boto3
+from botocore.exceptions import ClientError
+
+endpoint, location = sys.argv[1], sys.argv[2]
+kw = dict(endpoint_url=endpoint, region_name="us-east-1")
+cp = boto3.client("personalize", **kw)
+ev = boto3.client("personalize-events", **kw)
+rt = boto3.client("personalize-runtime", **kw)
+
+SCHEMA = (
+    '{"type":"record","name":"Interactions","namespace":"com.amazonaws.personalize.schema",'
+    '"fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},'
+    '{"name":"EVENT_TYPE","type":"string"},{"name":"TIMESTAMP","type":"long"}],"version":"1.0"}'
+)
+
+
+def wait(describe, key, arn_key, arn, done=("ACTIVE",), timeout=300):
+    deadline = time.time() + timeout
+    while True:
+        status = describe(**{arn_key: arn})[key]["status"]
+        if status in done or status.endswith("FAILED"):
+            assert status in done, f"{arn}: {status}"
+            return
+        assert time.time() < deadline, f"{arn} still {status}"
+        time.sleep(0.05)
+
+
+def expect_error(code, fn, **kwargs):
+    try:
+        fn(**kwargs)
+    except ClientError as e:
+        got = e.response["Error"]["Code"]
+        assert got == code, f"expected {code}, got {got}: {e}"
+        return
+    raise AssertionError(f"expected {code}")
+
+
+dg = cp.create_dataset_group(name="py-movies", tags=[{"tagKey": "k", "tagValue": "v"}])["datasetGroupArn"]
+wait(cp.describe_dataset_group, "datasetGroup", "datasetGroupArn", dg)
+expect_error("ResourceAlreadyExistsException", cp.create_dataset_group, name="py-movies")
+assert cp.list_tags_for_resource(resourceArn=dg)["tags"] == [{"tagKey": "k", "tagValue": "v"}]
+schema = cp.create_schema(name="py-interactions", schema=SCHEMA)["schemaArn"]
+dataset = cp.create_dataset(
+    name="py-interactions", datasetGroupArn=dg, datasetType="Interactions", schemaArn=schema
+)["datasetArn"]
+wait(cp.describe_dataset, "dataset", "datasetArn", dataset)
+job = cp.create_dataset_import_job(
+    jobName="py-import",
+    datasetArn=dataset,
+    dataSource={"dataLocation": location},
+    roleArn="arn:aws:iam::000000000000:role/personalize",
+    importMode="FULL",
+)["datasetImportJobArn"]
+wait(cp.describe_dataset_import_job, "datasetImportJob", "datasetImportJobArn", job, timeout=60)
+jobs = cp.list_dataset_import_jobs(datasetArn=dataset)["datasetImportJobs"]
+assert [j["jobName"] for j in jobs] == ["py-import"], jobs
+
+solution = cp.create_solution(
+    name="py-up",
+    datasetGroupArn=dg,
+    recipeArn="arn:aws:personalize:::recipe/aws-user-personalization",
+    performAutoTraining=False,
+)["solutionArn"]
+wait(cp.describe_solution, "solution", "solutionArn", solution)
+assert cp.describe_solution(solutionArn=solution)["solution"]["performAutoTraining"] is False
+version = cp.create_solution_version(solutionArn=solution, trainingMode="FULL")["solutionVersionArn"]
+wait(cp.describe_solution_version, "solutionVersion", "solutionVersionArn", version)
+metrics = cp.get_solution_metrics(solutionVersionArn=version)["metrics"]
+assert "precision_at_10" in metrics, metrics
+
+campaign = cp.create_campaign(
+    name="py-campaign",
+    solutionVersionArn=version,
+    minProvisionedTPS=1,
+    campaignConfig={"itemExplorationConfig": {"explorationWeight": "0.0"}},
+)["campaignArn"]
+wait(cp.describe_campaign, "campaign", "campaignArn", campaign)
+tracker = cp.create_event_tracker(name="py-tracker", datasetGroupArn=dg)
+wait(cp.describe_event_tracker, "eventTracker", "eventTrackerArn", tracker["eventTrackerArn"])
+expect_error("ResourceInUseException", cp.delete_dataset_group, datasetGroupArn=dg)
+
+before = rt.get_recommendations(campaignArn=campaign, userId="u0", numResults=10)
+assert len(before["itemList"]) == 10 and before["recommendationId"].startswith("RID-"), before
+items = [f"i{k * 6 + 3}" for k in range(20)]
+for start in range(0, len(items), 10):
+    ev.put_events(
+        trackingId=tracker["trackingId"],
+        userId="u0",
+        sessionId="py-session",
+        eventList=[
+            {"eventType": "click", "itemId": item, "sentAt": 1_800_000_000 + i, "properties": '{"k": 1}'}
+            for i, item in enumerate(items[start : start + 10])
+        ],
+    )
+after = rt.get_recommendations(campaignArn=campaign, userId="u0", numResults=10)
+assert [i["itemId"] for i in before["itemList"]] != [i["itemId"] for i in after["itemList"]]
+
+# Teardown in order.
+cp.delete_campaign(campaignArn=campaign)
+cp.delete_event_tracker(eventTrackerArn=tracker["eventTrackerArn"])
+cp.delete_solution(solutionArn=solution)
+cp.delete_dataset(datasetArn=dataset)
+cp.delete_schema(schemaArn=schema)
+cp.delete_dataset_group(datasetGroupArn=dg)
+expect_error("ResourceNotFoundException", cp.describe_dataset_group, datasetGroupArn=dg)
+print("boto3 walkthrough ok")

@@ -1,0 +1,60 @@
+//! The seed walkthrough with boto3 (an independent client that validates requests against the
+//! official service model): runs `tests/boto3_walkthrough.py` with the project venv's python
+//! (`hack/python/venv.sh`) against a server on 127.0.0.1:0.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use personalize_local::{Config, Running};
+
+use crate::support::*;
+
+fn venv_python() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let output = Command::new("bash")
+        .arg(root.join("hack/python/venv.sh"))
+        .output()
+        .expect("run hack/python/venv.sh");
+    assert!(
+        output.status.success(),
+        "hack/python/venv.sh failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()).join("bin/python")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_lifecycle_with_boto3() {
+    let python = tokio::task::spawn_blocking(venv_python)
+        .await
+        .expect("venv");
+    let dir = temp_dir("boto3");
+    put_object(&dir, "seed", "py/interactions.csv", &interactions_csv());
+    let server = Running::start(Config::for_tests(Some(dir.clone())))
+        .await
+        .expect("server starts");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/boto3_walkthrough.py");
+    let url = server.url();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .arg(url)
+            .arg("s3://seed/py/interactions.csv")
+            .env("AWS_ACCESS_KEY_ID", "AKIDLOCALTEST")
+            .env("AWS_SECRET_ACCESS_KEY", "local-test-secret")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("run python")
+    })
+    .await
+    .expect("python");
+    assert!(
+        output.status.success(),
+        "boto3 walkthrough failed\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    server.stop().await.expect("stops");
+    let _ = std::fs::remove_dir_all(dir);
+}

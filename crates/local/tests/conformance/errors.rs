@@ -1,0 +1,374 @@
+//! Error paths through the Rust SDK: in-use, already-exists, not-found, invalid input, limits,
+//! paging, and a failed import naming the bad line.
+
+use std::time::Duration;
+
+use aws_sdk_personalize::error::ProvideErrorMetadata;
+use personalize_local::{Config, Running};
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modelled_errors_reach_the_sdk() {
+    let dir = temp_dir("errors");
+    let server = Running::start(Config::for_tests(Some(dir.clone())))
+        .await
+        .expect("server starts");
+    let (cp, events, rt) = clients(&server.url()).await;
+
+    // Invalid input: a bad name.
+    let err = cp
+        .create_dataset_group()
+        .name("bad name!")
+        .send()
+        .await
+        .expect_err("invalid name");
+    assert_eq!(err.code(), Some("InvalidInputException"));
+
+    // Already exists.
+    let dg = cp
+        .create_dataset_group()
+        .name("errors")
+        .send()
+        .await
+        .expect("create")
+        .dataset_group_arn
+        .expect("arn");
+    let err = cp
+        .create_dataset_group()
+        .name("errors")
+        .send()
+        .await
+        .expect_err("duplicate");
+    assert_eq!(err.code(), Some("ResourceAlreadyExistsException"));
+
+    // Not found.
+    let err = cp
+        .describe_solution()
+        .solution_arn("arn:aws:personalize:us-east-1:000000000000:solution/nope")
+        .send()
+        .await
+        .expect_err("missing");
+    assert_eq!(err.code(), Some("ResourceNotFoundException"));
+
+    // Invalid schema.
+    let err = cp
+        .create_schema()
+        .name("broken")
+        .schema("{not json")
+        .send()
+        .await
+        .expect_err("bad schema");
+    assert_eq!(err.code(), Some("InvalidInputException"));
+
+    // In use: a dataset group with a dataset; a schema used by a dataset.
+    let schema = cp
+        .create_schema()
+        .name("errors-interactions")
+        .schema(INTERACTIONS_SCHEMA)
+        .send()
+        .await
+        .expect("schema")
+        .schema_arn
+        .expect("arn");
+    let dataset = cp
+        .create_dataset()
+        .name("errors-interactions")
+        .dataset_group_arn(&dg)
+        .dataset_type("INTERACTIONS")
+        .schema_arn(&schema)
+        .send()
+        .await
+        .expect("dataset")
+        .dataset_arn
+        .expect("arn");
+    let err = cp
+        .delete_dataset_group()
+        .dataset_group_arn(&dg)
+        .send()
+        .await
+        .expect_err("has children");
+    assert_eq!(err.code(), Some("ResourceInUseException"));
+    let err = cp
+        .delete_schema()
+        .schema_arn(&schema)
+        .send()
+        .await
+        .expect_err("schema in use");
+    assert_eq!(err.code(), Some("ResourceInUseException"));
+    let err = cp
+        .create_dataset()
+        .name("errors-interactions-2")
+        .dataset_group_arn(&dg)
+        .dataset_type("INTERACTIONS")
+        .schema_arn(&schema)
+        .send()
+        .await
+        .expect_err("one dataset per type");
+    assert_eq!(err.code(), Some("ResourceAlreadyExistsException"));
+
+    // A bad row fails the import with the line and the reason.
+    let mut csv = interactions_csv();
+    csv.push_str("u1,i1,click,not-a-time\n");
+    put_object(&dir, "bad", "interactions.csv", &csv);
+    let job = cp
+        .create_dataset_import_job()
+        .job_name("errors-bad-import")
+        .dataset_arn(&dataset)
+        .data_source(
+            aws_sdk_personalize::types::DataSource::builder()
+                .data_location("s3://bad/interactions.csv")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("import job")
+        .dataset_import_job_arn
+        .expect("arn");
+    wait_status(
+        "bad import",
+        Duration::from_secs(30),
+        || async {
+            cp.describe_dataset_import_job()
+                .dataset_import_job_arn(&job)
+                .send()
+                .await
+                .expect("describe")
+                .dataset_import_job
+                .and_then(|j| j.status)
+                .unwrap_or_default()
+        },
+        &["CREATE FAILED"],
+    )
+    .await;
+    let failed = cp
+        .describe_dataset_import_job()
+        .dataset_import_job_arn(&job)
+        .send()
+        .await
+        .expect("describe")
+        .dataset_import_job
+        .expect("job");
+    let reason = failed.failure_reason().unwrap_or_default();
+    assert!(
+        reason.contains("line 1442") && reason.contains("TIMESTAMP"),
+        "{reason}"
+    );
+
+    // Training minimums: no data -> the version fails with a reason.
+    let solution = cp
+        .create_solution()
+        .name("errors-solution")
+        .dataset_group_arn(&dg)
+        .recipe_arn("arn:aws:personalize:::recipe/aws-user-personalization")
+        .perform_auto_training(false)
+        .send()
+        .await
+        .expect("solution")
+        .solution_arn
+        .expect("arn");
+    let version = cp
+        .create_solution_version()
+        .solution_arn(&solution)
+        .send()
+        .await
+        .expect("version")
+        .solution_version_arn
+        .expect("arn");
+    wait_status(
+        "untrainable version",
+        Duration::from_secs(30),
+        || async {
+            cp.describe_solution_version()
+                .solution_version_arn(&version)
+                .send()
+                .await
+                .expect("describe")
+                .solution_version
+                .and_then(|v| v.status)
+                .unwrap_or_default()
+        },
+        &["CREATE FAILED"],
+    )
+    .await;
+    let err = cp
+        .get_solution_metrics()
+        .solution_version_arn(&version)
+        .send()
+        .await
+        .expect_err("no metrics for a failed version");
+    assert_eq!(err.code(), Some("ResourceInUseException"));
+    let err = cp
+        .create_campaign()
+        .name("errors-campaign")
+        .solution_version_arn(&version)
+        .send()
+        .await
+        .expect_err("failed version cannot be deployed");
+    assert_eq!(err.code(), Some("ResourceInUseException"));
+    let err = cp
+        .create_solution()
+        .name("errors-unknown-recipe")
+        .dataset_group_arn(&dg)
+        .recipe_arn("arn:aws:personalize:::recipe/aws-nonexistent")
+        .send()
+        .await
+        .expect_err("unknown recipe");
+    assert_eq!(err.code(), Some("InvalidInputException"));
+
+    // One event tracker per dataset group.
+    let tracker = cp
+        .create_event_tracker()
+        .name("errors-tracker")
+        .dataset_group_arn(&dg)
+        .send()
+        .await
+        .expect("tracker");
+    let err = cp
+        .create_event_tracker()
+        .name("errors-tracker-2")
+        .dataset_group_arn(&dg)
+        .send()
+        .await
+        .expect_err("second tracker");
+    assert_eq!(err.code(), Some("ResourceAlreadyExistsException"));
+
+    // Events: unknown tracking id is not found; an object as properties is invalid input.
+    let event = aws_sdk_personalizeevents::types::Event::builder()
+        .event_type("click")
+        .item_id("i1")
+        .sent_at(aws_sdk_personalizeevents::primitives::DateTime::from_secs(1))
+        .build()
+        .expect("event");
+    let err = events
+        .put_events()
+        .tracking_id("no-such-tracker")
+        .session_id("s")
+        .event_list(event.clone())
+        .send()
+        .await
+        .expect_err("unknown tracker");
+    assert_eq!(
+        aws_sdk_personalizeevents::error::ProvideErrorMetadata::code(&err),
+        Some("ResourceNotFoundException")
+    );
+    let bad_properties = aws_sdk_personalizeevents::types::Event::builder()
+        .event_type("click")
+        .item_id("i1")
+        .properties("not an object")
+        .sent_at(aws_sdk_personalizeevents::primitives::DateTime::from_secs(1))
+        .build()
+        .expect("event");
+    let err = events
+        .put_events()
+        .tracking_id(tracker.tracking_id().expect("id"))
+        .session_id("s")
+        .event_list(bad_properties)
+        .send()
+        .await
+        .expect_err("bad properties");
+    assert_eq!(
+        aws_sdk_personalizeevents::error::ProvideErrorMetadata::code(&err),
+        Some("InvalidInputException")
+    );
+
+    // Runtime: unknown campaign.
+    let err = rt
+        .get_recommendations()
+        .campaign_arn("arn:aws:personalize:us-east-1:000000000000:campaign/nope")
+        .user_id("u1")
+        .send()
+        .await
+        .expect_err("unknown campaign");
+    assert_eq!(
+        aws_sdk_personalizeruntime::error::ProvideErrorMetadata::code(&err),
+        Some("ResourceNotFoundException")
+    );
+
+    // Paging over schemas.
+    for i in 0..4 {
+        cp.create_schema()
+            .name(format!("page-{i}"))
+            .schema(ITEMS_SCHEMA)
+            .send()
+            .await
+            .expect("schema");
+    }
+    let mut seen = Vec::new();
+    let mut token = None;
+    loop {
+        let page = cp
+            .list_schemas()
+            .max_results(2)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .expect("ListSchemas");
+        assert!(page.schemas().len() <= 2);
+        seen.extend(page.schemas().iter().filter_map(|s| s.name().map(str::to_string)));
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    let err = cp
+        .list_schemas()
+        .next_token("garbage")
+        .send()
+        .await
+        .expect_err("bad token");
+    assert_eq!(err.code(), Some("InvalidNextTokenException"));
+
+    server.stop().await.expect("stops");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn campaign_limits_and_update_rules() {
+    let dir = temp_dir("limits");
+    let server = Running::start(Config::for_tests(Some(dir.clone())))
+        .await
+        .expect("server starts");
+    let (cp, _events, _rt) = clients(&server.url()).await;
+    let (dg, _, _) = seed_dataset_group(&cp, &dir, "limits").await;
+    let (solution, version) = train(
+        &cp,
+        &dg,
+        "limits-pop",
+        "arn:aws:personalize:::recipe/aws-popularity-count",
+    )
+    .await;
+    for i in 0..5 {
+        cp.create_campaign()
+            .name(format!("limits-{i}"))
+            .solution_version_arn(&version)
+            .send()
+            .await
+            .expect("campaign");
+    }
+    let err = cp
+        .create_campaign()
+        .name("limits-5")
+        .solution_version_arn(&version)
+        .send()
+        .await
+        .expect_err("sixth campaign");
+    assert_eq!(err.code(), Some("LimitExceededException"));
+    let err = cp
+        .delete_solution()
+        .solution_arn(&solution)
+        .send()
+        .await
+        .expect_err("campaigns use it");
+    assert_eq!(err.code(), Some("ResourceInUseException"));
+    let listed = cp
+        .list_campaigns()
+        .solution_arn(&solution)
+        .send()
+        .await
+        .expect("ListCampaigns");
+    assert_eq!(listed.campaigns().len(), 5);
+    server.stop().await.expect("stops");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,11 @@
+//! Conformance tests: the real AWS SDK clients (Rust, and boto3 through a Python script) drive
+//! personalize-local over HTTP on 127.0.0.1:0; raw-HTTP protocol edge cases go through
+//! `tower::ServiceExt::oneshot`; durability is checked by SIGKILLing the real binary.
+//! One test binary for the crate (each links the AWS SDKs).
+
+mod boto3;
+mod errors;
+mod protocol;
+mod restart;
+mod support;
+mod walkthrough;
