@@ -27,12 +27,7 @@ cargo fmt --all -- --check
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test (unit, conformance, real apiserver)"
+step "cargo test (unit; SDK, boto3 and CLI conformance against personalize-local; real apiserver)"
 cargo test --workspace --locked --no-fail-fast
-
-if [ -f hack/make/local.mk ] && grep -q '^test-python:' hack/make/local.mk; then
-  step "Python SDK walkthrough against personalize-local"
-  make --no-print-directory test-python
-fi
 
 step "all tests passed in $(( $(date +%s) - started ))s"

@@ -1,10 +1,10 @@
-//! `personalize-operator`: the operator binary. Subcommands: `crd` prints or writes the CRDs.
-//! (The `run` subcommand, the controllers, lands with the operator issue.)
+//! `personalize-operator`: `run` reconciles the custom resources; `crd` prints or writes the CRDs.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Kubernetes operator for Amazon Personalize.
 #[derive(Parser, Debug)]
@@ -16,6 +16,22 @@ struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the controllers (Kubernetes config from the cluster or KUBECONFIG; AWS from the
+    /// standard chain and AWS_ENDPOINT_URL*).
+    Run {
+        /// Watch only this namespace (default: all).
+        #[arg(long, env = "WATCH_NAMESPACE")]
+        namespace: Option<String>,
+        /// Seconds between polls while Personalize is mid-transition.
+        #[arg(long, env = "POLL_SECONDS", default_value_t = 5)]
+        poll_seconds: u64,
+        /// Seconds between resyncs once everything is ACTIVE.
+        #[arg(long, env = "RESYNC_SECONDS", default_value_t = 600)]
+        resync_seconds: u64,
+        /// Log format.
+        #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+    },
     /// Print the CustomResourceDefinitions as YAML, or write one file per kind to a directory.
     Crd {
         /// Write `<crd name>.yaml` files here instead of printing to stdout.
@@ -24,9 +40,45 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     match Args::parse().command {
         Command::Crd { out_dir } => write_crds(out_dir),
+        Command::Run {
+            namespace,
+            poll_seconds,
+            resync_seconds,
+            log_format,
+        } => {
+            init_logs(log_format);
+            let kube = kube::Client::try_default()
+                .await
+                .context("connecting to Kubernetes")?;
+            let settings = personalize_operator::Settings {
+                namespace,
+                poll: Duration::from_secs(poll_seconds),
+                resync: Duration::from_secs(resync_seconds),
+            };
+            tracing::info!(?settings, "starting personalize-operator");
+            personalize_operator::run(kube, settings).await;
+            Ok(())
+        }
+    }
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
     }
 }
 
@@ -37,7 +89,8 @@ fn write_crds(out_dir: Option<PathBuf>) -> anyhow::Result<()> {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             for (name, yaml) in files {
                 let path = dir.join(name);
-                std::fs::write(&path, yaml).with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, yaml)
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
         }
         None => {

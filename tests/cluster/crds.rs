@@ -15,7 +15,7 @@ const CRD_NAMES: [&str; 4] = [
     "eventtrackers.personalize-operator.dev",
 ];
 
-fn repo() -> PathBuf {
+pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -28,20 +28,32 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// Installs the committed CRDs once per test process and waits until they are Established.
-async fn cluster() -> &'static ControlPlane {
+pub async fn cluster() -> &'static ControlPlane {
     static INSTALLED: OnceCell<()> = OnceCell::const_new();
-    let cp = ControlPlane::shared().await.expect("the local control plane starts");
+    let cp = ControlPlane::shared()
+        .await
+        .expect("the local control plane starts");
     INSTALLED
         .get_or_init(|| async {
             let mut apply = cp.kubectl();
-            apply.args(["apply", "--server-side", "-f"]).arg(repo().join("crds"));
+            apply
+                .args(["apply", "--server-side", "-f"])
+                .arg(repo().join("crds"));
             let out = run(apply);
-            assert!(out.status.success(), "installing CRDs failed: {}", text(&out.stderr));
+            assert!(
+                out.status.success(),
+                "installing CRDs failed: {}",
+                text(&out.stderr)
+            );
             let mut wait = cp.kubectl();
             wait.args(["wait", "--for=condition=Established", "--timeout=60s"]);
             wait.args(CRD_NAMES.iter().map(|n| format!("crd/{n}")));
             let out = run(wait);
-            assert!(out.status.success(), "CRDs not Established: {}", text(&out.stderr));
+            assert!(
+                out.status.success(),
+                "CRDs not Established: {}",
+                text(&out.stderr)
+            );
         })
         .await;
     cp
@@ -52,9 +64,15 @@ async fn crds_are_established_and_kubectl_get_personalize_lists_all_four_kinds()
     let cp = cluster().await;
     let ns = cp.create_namespace("crds").await.expect("namespace");
     let mut apply = cp.kubectl();
-    apply.args(["apply", "-n", &ns, "-f"]).arg(repo().join("examples/movielens"));
+    apply
+        .args(["apply", "-n", &ns, "-f"])
+        .arg(repo().join("examples/movielens"));
     let out = run(apply);
-    assert!(out.status.success(), "applying the MovieLens example: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "applying the MovieLens example: {}",
+        text(&out.stderr)
+    );
 
     let mut get = cp.kubectl();
     get.args(["get", "personalize", "-n", &ns, "-o", "name"]);
@@ -67,7 +85,10 @@ async fn crds_are_established_and_kubectl_get_personalize_lists_all_four_kinds()
         "campaign.personalize-operator.dev/movielens",
         "eventtracker.personalize-operator.dev/movielens",
     ] {
-        assert!(names.lines().any(|l| l == want), "{want} missing from:\n{names}");
+        assert!(
+            names.lines().any(|l| l == want),
+            "{want} missing from:\n{names}"
+        );
     }
 
     // Short names resolve too.
@@ -75,7 +96,11 @@ async fn crds_are_established_and_kubectl_get_personalize_lists_all_four_kinds()
         let mut get = cp.kubectl();
         get.args(["get", short, "-n", &ns]);
         let out = run(get);
-        assert!(out.status.success(), "kubectl get {short}: {}", text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "kubectl get {short}: {}",
+            text(&out.stderr)
+        );
     }
 }
 
@@ -84,7 +109,9 @@ async fn printer_columns_make_kubectl_get_useful() {
     let cp = cluster().await;
     let ns = cp.create_namespace("columns").await.expect("namespace");
     let mut apply = cp.kubectl();
-    apply.args(["apply", "-n", &ns, "-f"]).arg(repo().join("examples/movielens/20-campaign.yaml"));
+    apply
+        .args(["apply", "-n", &ns, "-f"])
+        .arg(repo().join("examples/movielens/20-campaign.yaml"));
     assert!(run(apply).status.success());
     let expected = [
         ("campaigns", "NAME READY STATUS VERSION MIN-TPS AGE"),
@@ -104,20 +131,32 @@ async fn printer_columns_make_kubectl_get_useful() {
             let columns = first.split_whitespace().collect::<Vec<_>>().join(" ");
             assert_eq!(columns, header, "kubectl get {kind} header");
             let row = stdout.lines().nth(1).unwrap_or_default();
-            assert!(row.split_whitespace().any(|c| c == "1"), "MIN-TPS shows 1: {row}");
+            assert!(
+                row.split_whitespace().any(|c| c == "1"),
+                "MIN-TPS shows 1: {row}"
+            );
         }
     }
     // Every kind's columns, from the CRD itself as served.
     for (kind, header) in expected {
         let mut get = cp.kubectl();
-        get.args(["get", "crd", &format!("{kind}.personalize-operator.dev"), "-o"]);
+        get.args([
+            "get",
+            "crd",
+            &format!("{kind}.personalize-operator.dev"),
+            "-o",
+        ]);
         get.arg("jsonpath={.spec.versions[0].additionalPrinterColumns[*].name}");
         let out = run(get);
         let served = text(&out.stdout).to_uppercase();
         // The ARN column is there too, shown with `-o wide` (priority 1).
         let mut want: Vec<&str> = header.split(' ').skip(1).collect();
         want.push("ARN");
-        assert_eq!(served.split(' ').collect::<Vec<_>>(), want, "{kind} columns");
+        assert_eq!(
+            served.split(' ').collect::<Vec<_>>(),
+            want,
+            "{kind} columns"
+        );
     }
 }
 
@@ -129,13 +168,24 @@ async fn kubectl_explain_shows_the_field_docs() {
     let out = run(explain);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let doc = text(&out.stdout);
-    for want in ["minProvisionedTPS", "Minimum provisioned transactions per second", "versionPolicy"] {
-        assert!(doc.contains(want), "`kubectl explain campaign.spec` lacks {want:?}:\n{doc}");
+    for want in [
+        "minProvisionedTPS",
+        "Minimum provisioned transactions per second",
+        "versionPolicy",
+    ] {
+        assert!(
+            doc.contains(want),
+            "`kubectl explain campaign.spec` lacks {want:?}:\n{doc}"
+        );
     }
     let mut explain = cp.kubectl();
     explain.args(["explain", "solution.spec.training.autoTraining.schedule"]);
     let out = run(explain);
-    assert!(text(&out.stdout).contains("rate(N days)"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("rate(N days)"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[tokio::test]
@@ -143,11 +193,21 @@ async fn every_example_is_accepted_by_a_server_side_dry_run() {
     let cp = cluster().await;
     let ns = cp.create_namespace("examples").await.expect("namespace");
     let mut apply = cp.kubectl();
-    apply.args(["apply", "--dry-run=server", "-R", "-n", &ns, "-f"]).arg(repo().join("examples"));
+    apply
+        .args(["apply", "--dry-run=server", "-R", "-n", &ns, "-f"])
+        .arg(repo().join("examples"));
     let out = run(apply);
-    assert!(out.status.success(), "examples refused:\n{}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "examples refused:\n{}",
+        text(&out.stderr)
+    );
     let applied = text(&out.stdout).lines().count();
-    assert!(applied >= 8, "expected every example object to be applied, got:\n{}", text(&out.stdout));
+    assert!(
+        applied >= 8,
+        "expected every example object to be applied, got:\n{}",
+        text(&out.stdout)
+    );
 }
 
 /// One invalid manifest from tests/invalid: what the apiserver must say, and the documents.
@@ -176,7 +236,11 @@ fn invalid_cases() -> Vec<Case> {
                 .unwrap_or_else(|| panic!("{} has no `# expect:` line", file.display()))
                 .to_owned();
             let documents = body.split("\n---\n").map(str::to_owned).collect();
-            Case { file, expect, documents }
+            Case {
+                file,
+                expect,
+                documents,
+            }
         })
         .collect()
 }
@@ -188,7 +252,9 @@ fn apply_stdin(cp: &ControlPlane, ns: &str, document: &str, dry_run: bool) -> Ou
     if dry_run {
         apply.arg("--dry-run=server");
     }
-    apply.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    apply
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
     apply.stderr(std::process::Stdio::piped());
     let mut child = apply.spawn().expect("kubectl starts");
     child
@@ -201,7 +267,9 @@ fn apply_stdin(cp: &ControlPlane, ns: &str, document: &str, dry_run: bool) -> Ou
 }
 
 fn short(path: &Path) -> String {
-    path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -209,7 +277,11 @@ async fn invalid_manifests_are_refused_with_a_message_naming_the_field() {
     let cp = cluster().await;
     let ns = cp.create_namespace("invalid").await.expect("namespace");
     let cases = invalid_cases();
-    assert!(cases.len() >= 15, "at least 15 invalid manifests, found {}", cases.len());
+    assert!(
+        cases.len() >= 15,
+        "at least 15 invalid manifests, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let (setup, refused) = case.documents.split_at(case.documents.len() - 1);
@@ -225,7 +297,10 @@ async fn invalid_manifests_are_refused_with_a_message_naming_the_field() {
         let out = apply_stdin(cp, &ns, &refused[0], setup.is_empty());
         let stderr = text(&out.stderr);
         if out.status.success() {
-            failures.push(format!("{}: accepted, but must be refused", short(&case.file)));
+            failures.push(format!(
+                "{}: accepted, but must be refused",
+                short(&case.file)
+            ));
         } else if !stderr.contains(&case.expect) {
             failures.push(format!(
                 "{}: refused, but the message lacks {:?}:\n{stderr}",

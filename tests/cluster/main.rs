@@ -2,3 +2,4 @@
 //! One test binary for the operator crate: each module is one area.
 
 mod crds;
+mod operator;

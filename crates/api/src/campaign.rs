@@ -129,7 +129,11 @@ pub struct CampaignStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployed_version: Option<String>,
     /// minProvisionedTPS the campaign runs with now.
-    #[serde(default, rename = "minProvisionedTPS", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "minProvisionedTPS",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub min_provisioned_tps: Option<i32>,
     /// An UpdateCampaign that has not finished yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,7 +148,11 @@ pub struct CampaignUpdateStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub solution_version_arn: Option<String>,
     /// minProvisionedTPS the update sets.
-    #[serde(default, rename = "minProvisionedTPS", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "minProvisionedTPS",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub min_provisioned_tps: Option<i32>,
     /// Status of the update as Personalize reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

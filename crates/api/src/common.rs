@@ -129,7 +129,8 @@ use kube::core::Message;
 
 /// CEL rule: a required field may not change once created.
 pub(crate) fn immutable(path: &str) -> kube::core::Rule {
-    kube::core::Rule::new("self == oldSelf").message(Message::Message(format!("{path} is immutable")))
+    kube::core::Rule::new("self == oldSelf")
+        .message(Message::Message(format!("{path} is immutable")))
 }
 
 /// CEL rule, placed on the parent object: an optional field may not be added, changed or removed

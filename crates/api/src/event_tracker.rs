@@ -2,8 +2,8 @@
 //! PutEvents needs.
 
 use kube::{CustomResource, KubeSchema};
-use serde::{Deserialize, Serialize};
 use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::common::{DeletionPolicy, ObjectRef, ResourceStatus, Tags, patterns};
 

@@ -29,7 +29,12 @@ pub const FIELD_MANAGER: &str = "personalize-operator";
 
 /// The CRDs of all four kinds, in dependency order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![DatasetGroup::crd(), Solution::crd(), Campaign::crd(), EventTracker::crd()]
+    vec![
+        DatasetGroup::crd(),
+        Solution::crd(),
+        Campaign::crd(),
+        EventTracker::crd(),
+    ]
 }
 
 /// The generated CRD YAML, one `(file name, content)` per kind, as committed under `crds/`.
@@ -58,7 +63,10 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crds");
         for (file, want) in crd_files().expect("CRDs serialize to YAML") {
             let have = std::fs::read_to_string(dir.join(&file)).unwrap_or_default();
-            assert!(have == want, "crds/{file} is out of date: run `make crds` and commit the result");
+            assert!(
+                have == want,
+                "crds/{file} is out of date: run `make crds` and commit the result"
+            );
         }
     }
 
@@ -66,8 +74,15 @@ mod tests {
     fn every_kind_is_in_the_personalize_category_with_a_short_name() {
         for crd in crds() {
             let names = &crd.spec.names;
-            assert_eq!(names.categories.as_deref(), Some(&["personalize".to_owned()][..]));
-            assert!(names.short_names.as_ref().is_some_and(|s| !s.is_empty()), "{}", names.kind);
+            assert_eq!(
+                names.categories.as_deref(),
+                Some(&["personalize".to_owned()][..])
+            );
+            assert!(
+                names.short_names.as_ref().is_some_and(|s| !s.is_empty()),
+                "{}",
+                names.kind
+            );
             assert_eq!(crd.spec.group, GROUP);
         }
     }

@@ -338,9 +338,15 @@ impl PromotionMetric {
         match self {
             Self::Coverage => "coverage",
             Self::MeanReciprocalRankAt25 => "mean_reciprocal_rank_at_25",
-            Self::NormalizedDiscountedCumulativeGainAt5 => "normalized_discounted_cumulative_gain_at_5",
-            Self::NormalizedDiscountedCumulativeGainAt10 => "normalized_discounted_cumulative_gain_at_10",
-            Self::NormalizedDiscountedCumulativeGainAt25 => "normalized_discounted_cumulative_gain_at_25",
+            Self::NormalizedDiscountedCumulativeGainAt5 => {
+                "normalized_discounted_cumulative_gain_at_5"
+            }
+            Self::NormalizedDiscountedCumulativeGainAt10 => {
+                "normalized_discounted_cumulative_gain_at_10"
+            }
+            Self::NormalizedDiscountedCumulativeGainAt25 => {
+                "normalized_discounted_cumulative_gain_at_25"
+            }
             Self::PrecisionAt5 => "precision_at_5",
             Self::PrecisionAt10 => "precision_at_10",
             Self::PrecisionAt25 => "precision_at_25",

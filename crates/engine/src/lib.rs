@@ -7,6 +7,25 @@
 //! [`train`] it with a [`TrainConfig`] into a [`Model`] (serde-serialisable, `Send + Sync`), then
 //! answer [`Model::recommend`] / [`Model::rank`] against a [`Catalog`], optionally through a
 //! [`Filter`] from [`parse_filter`].
+//!
+//! Hyperparameters read from `TrainConfig::hyper_parameters` (Personalize's names where they
+//! exist, the engine's own otherwise; anything else is ignored):
+//!
+//! | key | recipes | default |
+//! |---|---|---|
+//! | `algorithm` (`auto`, `ease`, `ials`) | user-personalization, personalized-ranking | `auto` (by memory budget) |
+//! | `memory_budget_mb` | same | 4096 |
+//! | `ease_lambda` | same, EASE | 200 scaled by mean item popularity / 59 |
+//! | `hidden_dimension` or `factors`, `regularization`, `alpha`, `iterations`, `cg_steps`, `training_recency_decay` | same, iALS | 64, 5, 8, 15, 3, 0.95 |
+//! | `recency_decay` (0..1], `recency_mask`, `apply_recency_bias` | same | 0.9, true, true |
+//! | `exclude_interacted_items` | user-based recipes | true |
+//! | `trend_discovery_frequency` ("30 mins", "1 hour", "1 day", ...) | trending-now | 1 day |
+//! | `popularity_discount_factor` [0, 1], `min_cointeraction_count` | sims, similar-items | 0.5; 3 (sims), 1 (similar-items) |
+//! | `max_neighbors`, `max_user_history_length` | sims, similar-items | 250, 200 |
+//! | `metadata_weight_shrinkage` | similar-items | 10 |
+//!
+//! With `perform_hpo`, the values not given are searched on a validation split (see `train`).
+//! [`Model::hyper_parameters`] returns the values used.
 
 mod catalog;
 mod corpus;

@@ -5,7 +5,8 @@
 //! - History = the user's training events plus the live events of the request, counting only
 //!   events the solution trains on (its eventType and eventValueThreshold).
 //! - Items in that history are excluded (hyperparameter `exclude_interacted_items=false` keeps
-//!   them).
+//!   them, and so does a filter whose applying INCLUDE expression selects by
+//!   `Interactions.EVENT_TYPE`: it asks for interacted items).
 //! - A user with no usable history gets popular items (unique users per item); ties in any list
 //!   are broken by popularity, then by item order, so answers are deterministic.
 //! - Scores are the model's positive scores normalised to sum to 1 over all candidate items.
@@ -146,6 +147,11 @@ pub(crate) fn history_weights(len: usize, decay: f32) -> Vec<f32> {
     w
 }
 
+/// Only the newest this many history items are scored (all of them are still excluded): with
+/// the default recency decay 0.9 older items weigh under 1e-20, and it bounds the request cost
+/// of users with huge histories.
+pub(crate) const MAX_SCORED_HISTORY: usize = 500;
+
 /// Raw scores over the model's items for a history (oldest first); popularity when it is empty.
 pub(crate) fn score_history(
     scorer: &Scorer,
@@ -154,6 +160,7 @@ pub(crate) fn score_history(
     decay: f32,
     out: &mut [f32],
 ) {
+    let history = &history[history.len().saturating_sub(MAX_SCORED_HISTORY)..];
     if history.is_empty() && !scorer.is_static() {
         out.copy_from_slice(popularity);
     } else {
@@ -322,7 +329,11 @@ impl Model {
             self.serving.recency_decay,
             &mut scores,
         );
-        if self.serving.exclude_history {
+        let exclude_history = self.serving.exclude_history
+            && !bound
+                .as_ref()
+                .is_some_and(BoundFilter::includes_interactions);
+        if exclude_history {
             for &i in hist.iter() {
                 scores[i as usize] = f32::NEG_INFINITY;
             }
@@ -355,7 +366,7 @@ impl Model {
             })
             .collect();
         if self.recipe == Recipe::UserPersonalization && req.exploration.weight > 0.0 {
-            let hist_ids = if self.serving.exclude_history {
+            let hist_ids = if exclude_history {
                 self.history_ids(&hist, req.live)
             } else {
                 HashSet::new()
@@ -551,25 +562,14 @@ impl Model {
     pub fn rank(&self, user_id: &str, live: &[Interaction], items: &[String]) -> Vec<Scored> {
         let hist = self.history(user_id, live);
         let mut scores = vec![0.0f32; self.corpus.n_items()];
-        if self.recipe.is_item_based() {
-            let weights = history_weights(hist.len(), self.serving.recency_decay);
-            for (&h, &w) in hist.iter().zip(&weights) {
-                let mut row = vec![0.0f32; scores.len()];
-                self.scorer.score_item(h, &mut row);
-                scores.iter_mut().zip(&row).for_each(|(s, r)| *s += w * r);
-            }
-            if hist.is_empty() {
-                scores.copy_from_slice(&self.popularity);
-            }
-        } else {
-            score_history(
-                &self.scorer,
-                &self.popularity,
-                &hist,
-                self.serving.recency_decay,
-                &mut scores,
-            );
-        }
+        // Item-to-item recipes score a history by summing its items' neighbour lists.
+        score_history(
+            &self.scorer,
+            &self.popularity,
+            &hist,
+            self.serving.recency_decay,
+            &mut scores,
+        );
         let mut known: Vec<(usize, u32)> = Vec::new();
         let mut unknown: Vec<&String> = Vec::new();
         let mut seen: HashSet<&str> = HashSet::new();

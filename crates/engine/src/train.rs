@@ -280,6 +280,12 @@ fn candidates(
                     alpha: params.f64_in("alpha", 8.0, 0.0, 1e9)?,
                     iterations: params.usize_in("iterations", 15, 1, 1000)?,
                     cg_steps: params.usize_in("cg_steps", 3, 1, 100)?,
+                    training_recency_decay: params.f64_in(
+                        "training_recency_decay",
+                        0.95,
+                        0.01,
+                        1.0,
+                    )?,
                 };
                 let mut grid = vec![base];
                 if hpo && !params.has("regularization") {

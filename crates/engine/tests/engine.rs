@@ -689,6 +689,18 @@ fn filters_apply_with_personalize_semantics() {
     let out = keep.recommend(&r).expect("ok");
     assert!(out.iter().all(|s| !watched.contains(&s.item_id)));
     assert_eq!(out.len(), keep.item_count() - watched.len());
+    // INCLUDE by interactions asks for interacted items: the history is not excluded then.
+    let f = parse_filter("INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\"watch\")")
+        .expect("parses");
+    let mut r = req("u0", &[], N_ITEMS, &cat);
+    r.filter = Some((&f, &v));
+    let again: HashSet<String> = m
+        .recommend(&r)
+        .expect("ok")
+        .into_iter()
+        .map(|s| s.item_id)
+        .collect();
+    assert_eq!(again, watched);
 }
 
 #[test]
@@ -729,4 +741,27 @@ fn exploration_mixes_in_fresh_items_only_when_weighted() {
         !too_old.iter().any(|s| s.item_id.starts_with("new")),
         "older than the cut-off"
     );
+}
+
+#[test]
+fn models_do_not_depend_on_the_thread_count() {
+    let d = synth();
+    let cat = catalog(&d);
+    let run = |threads: usize, algorithm: &str| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        let mut c = cfg(Recipe::UserPersonalization);
+        c.hyper_parameters
+            .insert("algorithm".into(), algorithm.into());
+        let m = pool.install(|| train(&d, &c)).expect("trains");
+        (
+            m.metrics(),
+            m.recommend(&req("u9", &[], 25, &cat)).expect("recommends"),
+        )
+    };
+    for algorithm in ["ease", "ials"] {
+        assert_eq!(run(1, algorithm), run(3, algorithm), "{algorithm}");
+    }
 }

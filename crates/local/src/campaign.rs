@@ -260,7 +260,11 @@ pub fn update(
             "Campaign {} is in status {}{}; it can be updated only when ACTIVE or CREATE FAILED",
             req.campaign_arn,
             campaign.status,
-            if updating { " with an update in progress" } else { "" }
+            if updating {
+                " with an update in progress"
+            } else {
+                ""
+            }
         )));
     }
     let config = req
@@ -280,7 +284,10 @@ pub fn update(
     let status = lifecycle::update_initial_status(state);
     campaign.latest_campaign_update = Some(CampaignUpdateSummary {
         solution_version_arn: Some(version),
-        min_provisioned_tps: Some(req.min_provisioned_tps.unwrap_or(campaign.min_provisioned_tps)),
+        min_provisioned_tps: Some(
+            req.min_provisioned_tps
+                .unwrap_or(campaign.min_provisioned_tps),
+        ),
         campaign_config: config,
         status: status.into(),
         failure_reason: None,
@@ -384,7 +391,10 @@ pub struct ListCampaignsResponse {
     pub next_token: Option<String>,
 }
 
-pub fn list(state: &AppState, req: ListCampaignsRequest) -> Result<ListCampaignsResponse, ApiError> {
+pub fn list(
+    state: &AppState,
+    req: ListCampaignsRequest,
+) -> Result<ListCampaignsResponse, ApiError> {
     if let Some(arn) = &req.solution_arn {
         check_arn("solutionArn", arn)?;
     }

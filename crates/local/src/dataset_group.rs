@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
+use crate::AppState;
 use crate::error::ApiError;
 use crate::lifecycle::{self, is_creating, is_deleting};
 use crate::names::{check_arn, check_name};
@@ -11,7 +12,6 @@ use crate::paging::page;
 use crate::protocol::Empty;
 use crate::store::Entry;
 use crate::tags::{self, Tag};
-use crate::AppState;
 
 /// The DatasetGroup shape (also what the store keeps).
 #[skip_serializing_none]
@@ -167,8 +167,7 @@ pub fn list(
             domain: g.domain.clone(),
         })
         .collect();
-    let (dataset_groups, next_token) =
-        page(summaries, req.next_token.as_deref(), req.max_results)?;
+    let (dataset_groups, next_token) = page(summaries, req.next_token.as_deref(), req.max_results)?;
     Ok(ListDatasetGroupsResponse {
         dataset_groups,
         next_token,
@@ -226,10 +225,7 @@ pub fn delete(state: &AppState, req: DeleteDatasetGroupRequest) -> Result<Empty,
 }
 
 /// The dataset group `arn`, which must exist and be ACTIVE, for a child's Create call.
-pub fn require_active(
-    store: &crate::store::Store,
-    arn: &str,
-) -> Result<DatasetGroup, ApiError> {
+pub fn require_active(store: &crate::store::Store, arn: &str) -> Result<DatasetGroup, ApiError> {
     let group = store
         .dataset_groups
         .get(arn)

@@ -182,8 +182,7 @@ pub fn list(
             last_updated_date_time: t.last_updated_date_time,
         })
         .collect();
-    let (event_trackers, next_token) =
-        page(summaries, req.next_token.as_deref(), req.max_results)?;
+    let (event_trackers, next_token) = page(summaries, req.next_token.as_deref(), req.max_results)?;
     Ok(ListEventTrackersResponse {
         event_trackers,
         next_token,

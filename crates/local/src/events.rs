@@ -123,7 +123,10 @@ pub fn put_events(state: &AppState, body: &[u8]) -> OpResult {
         .values()
         .find(|t| t.tracking_id == req.tracking_id)
         .ok_or_else(|| {
-            ApiError::NotFound(format!("No event tracker with trackingId {}", req.tracking_id))
+            ApiError::NotFound(format!(
+                "No event tracker with trackingId {}",
+                req.tracking_id
+            ))
         })?;
     if tracker.status != ACTIVE {
         return Err(ApiError::InvalidInput(format!(
@@ -245,7 +248,9 @@ fn put_records(state: &AppState, dataset_arn: &str, kind: &str, list: Vec<ItemOr
                     (serde_json::Value::String(s), ColumnKind::String) if column.categorical => {
                         FieldValue::List(s.split('|').map(str::to_string).collect())
                     }
-                    (serde_json::Value::String(s), ColumnKind::String) => FieldValue::Str(s.clone()),
+                    (serde_json::Value::String(s), ColumnKind::String) => {
+                        FieldValue::Str(s.clone())
+                    }
                     (serde_json::Value::String(s), _) => match s.trim().parse::<f64>() {
                         Ok(n) => FieldValue::Num(n),
                         Err(_) => {

@@ -45,7 +45,10 @@ pub struct CreateFilterResponse {
     pub filter_arn: String,
 }
 
-pub fn create(state: &AppState, req: CreateFilterRequest) -> Result<CreateFilterResponse, ApiError> {
+pub fn create(
+    state: &AppState,
+    req: CreateFilterRequest,
+) -> Result<CreateFilterResponse, ApiError> {
     check_name("name", &req.name)?;
     check_arn("datasetGroupArn", &req.dataset_group_arn)?;
     check_len("filterExpression", &req.filter_expression, 1, 2500)?;

@@ -115,9 +115,11 @@ pub fn create(
             dataset.dataset_arn, dataset.status
         )));
     }
-    if let Some(running) = store.import_jobs.values().find(|j| {
-        j.dataset_arn == req.dataset_arn && lifecycle::is_creating(&j.status)
-    }) {
+    if let Some(running) = store
+        .import_jobs
+        .values()
+        .find(|j| j.dataset_arn == req.dataset_arn && lifecycle::is_creating(&j.status))
+    {
         return Err(ApiError::InUse(format!(
             "Dataset {} already has an import job in progress: {}",
             req.dataset_arn, running.dataset_import_job_arn
@@ -255,8 +257,8 @@ fn read_local(
         let mut files = Vec::new();
         let mut stack = vec![path];
         while let Some(dir) = stack.pop() {
-            let entries = std::fs::read_dir(&dir)
-                .map_err(|e| format!("cannot list {location}: {e}"))?;
+            let entries =
+                std::fs::read_dir(&dir).map_err(|e| format!("cannot list {location}: {e}"))?;
             for entry in entries.flatten() {
                 let p = entry.path();
                 if p.is_dir() {
@@ -285,8 +287,10 @@ enum Cell {
 
 fn parse_cell(column: &Column, raw: &str) -> Result<Option<Cell>, String> {
     if raw.is_empty() {
-        if column.nullable || column.kind == ColumnKind::String && column.name != "USER_ID"
-            && column.name != "ITEM_ID"
+        if column.nullable
+            || column.kind == ColumnKind::String
+                && column.name != "USER_ID"
+                && column.name != "ITEM_ID"
         {
             return Ok(None);
         }
@@ -322,7 +326,11 @@ fn parse_cell(column: &Column, raw: &str) -> Result<Option<Cell>, String> {
 
 /// Parses CSV `bytes` whose header must name schema fields (all required ones present).
 /// Errors name the 1-based line (the header is line 1) and the reason.
-pub fn parse_csv(bytes: &[u8], columns: &[Column], dataset_type: &str) -> Result<DatasetRows, String> {
+pub fn parse_csv(
+    bytes: &[u8],
+    columns: &[Column],
+    dataset_type: &str,
+) -> Result<DatasetRows, String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -357,7 +365,11 @@ pub fn parse_csv(bytes: &[u8], columns: &[Column], dataset_type: &str) -> Result
     }
     let mut interactions = Vec::new();
     let mut recs = Vec::new();
-    let id_field = if dataset_type == "USERS" { "USER_ID" } else { "ITEM_ID" };
+    let id_field = if dataset_type == "USERS" {
+        "USER_ID"
+    } else {
+        "ITEM_ID"
+    };
     for (index, record) in records.enumerate() {
         let line = index + 2;
         let record = record.map_err(|e| format!("line {line}: unreadable CSV: {e}"))?;
@@ -537,16 +549,31 @@ mod tests {
     #[test]
     fn parses_interactions_and_names_the_bad_line() {
         let columns = interaction_columns();
-        let ok = parse_csv(b"USER_ID,ITEM_ID,TIMESTAMP\n1,10,100\n2,20,200\n", &columns, "INTERACTIONS")
-            .expect("valid csv");
+        let ok = parse_csv(
+            b"USER_ID,ITEM_ID,TIMESTAMP\n1,10,100\n2,20,200\n",
+            &columns,
+            "INTERACTIONS",
+        )
+        .expect("valid csv");
         assert_eq!(ok.len(), 2);
-        let bad = parse_csv(b"USER_ID,ITEM_ID,TIMESTAMP\n1,10,100\n2,20,abc\n", &columns, "INTERACTIONS")
-            .expect_err("bad timestamp");
+        let bad = parse_csv(
+            b"USER_ID,ITEM_ID,TIMESTAMP\n1,10,100\n2,20,abc\n",
+            &columns,
+            "INTERACTIONS",
+        )
+        .expect_err("bad timestamp");
         assert!(bad.starts_with("line 3:"), "{bad}");
         assert!(bad.contains("TIMESTAMP"), "{bad}");
-        let short = parse_csv(b"USER_ID,ITEM_ID,TIMESTAMP\n1,10\n", &columns, "INTERACTIONS")
-            .expect_err("short row");
-        assert!(short.contains("line 2") && short.contains("expected 3 fields"), "{short}");
+        let short = parse_csv(
+            b"USER_ID,ITEM_ID,TIMESTAMP\n1,10\n",
+            &columns,
+            "INTERACTIONS",
+        )
+        .expect_err("short row");
+        assert!(
+            short.contains("line 2") && short.contains("expected 3 fields"),
+            "{short}"
+        );
         let header = parse_csv(b"USER_ID,ITEM_ID\n1,10\n", &columns, "INTERACTIONS")
             .expect_err("missing column");
         assert!(header.contains("TIMESTAMP"), "{header}");
@@ -559,8 +586,12 @@ mod tests {
             {"name":"GENRES","type":"string","categorical":true},{"name":"YEAR","type":"int"}]}"#,
         )
         .expect("schema");
-        let rows = parse_csv(b"ITEM_ID,GENRES,YEAR\n1,Comedy|Drama,1995\n", &columns, "ITEMS")
-            .expect("valid");
+        let rows = parse_csv(
+            b"ITEM_ID,GENRES,YEAR\n1,Comedy|Drama,1995\n",
+            &columns,
+            "ITEMS",
+        )
+        .expect("valid");
         let DatasetRows::Items(items) = rows else {
             panic!("items expected")
         };

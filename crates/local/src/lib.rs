@@ -66,6 +66,8 @@ pub struct Config {
     pub faults: faults::FaultConfig,
     /// Seed for training and anything random.
     pub seed: u64,
+    /// When auto-training starts a solution's first version (AWS: within an hour).
+    pub auto_training_first_delay: Duration,
 }
 
 impl Default for Config {
@@ -83,6 +85,7 @@ impl Default for Config {
             credentials: Vec::new(),
             faults: faults::FaultConfig::default(),
             seed: 42,
+            auto_training_first_delay: Duration::from_secs(3600),
         }
     }
 }
@@ -149,12 +152,13 @@ pub fn open(config: Config) -> Result<AppState, OpenError> {
             for entry in entries {
                 store.apply(entry);
             }
-            let journal = Journal::start(dir, config.fsync, &store.snapshot()).map_err(
-                |source| OpenError::StartJournal {
-                    dir: dir.clone(),
-                    source,
-                },
-            )?;
+            let journal =
+                Journal::start(dir, config.fsync, &store.snapshot()).map_err(|source| {
+                    OpenError::StartJournal {
+                        dir: dir.clone(),
+                        source,
+                    }
+                })?;
             Some(journal)
         }
     };
@@ -174,8 +178,13 @@ pub fn open(config: Config) -> Result<AppState, OpenError> {
 }
 
 /// Restarts the drivers of work interrupted by a restart (imports, training, transitions).
+/// Also starts the auto-training scheduler.
 pub fn resume(state: &AppState) {
     lifecycle::resume(state);
+    tokio::spawn(solution::auto_train(
+        Arc::downgrade(state),
+        state.config.auto_training_first_delay,
+    ));
 }
 
 /// The router for all three services plus `/health` and `/metrics`.

@@ -170,8 +170,7 @@ pub fn resume(state: &AppState) {
         }
     }
     for c in store.campaigns.values() {
-        if c
-            .latest_campaign_update
+        if c.latest_campaign_update
             .as_ref()
             .is_some_and(|u| is_creating(&u.status))
         {
@@ -179,8 +178,7 @@ pub fn resume(state: &AppState) {
         }
     }
     for s in store.solutions.values() {
-        if s
-            .latest_solution_update
+        if s.latest_solution_update
             .as_ref()
             .is_some_and(|u| is_creating(&u.status))
         {
@@ -188,8 +186,7 @@ pub fn resume(state: &AppState) {
         }
     }
     for d in store.datasets.values() {
-        if d
-            .latest_dataset_update
+        if d.latest_dataset_update
             .as_ref()
             .is_some_and(|u| is_creating(&u.status))
         {

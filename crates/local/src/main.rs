@@ -14,16 +14,28 @@ use personalize_local::{Config, faults::FaultConfig};
 #[command(name = "personalize-local", version)]
 struct Args {
     /// Address to listen on.
-    #[arg(long, env = "PERSONALIZE_LOCAL_LISTEN", default_value = "127.0.0.1:8089")]
+    #[arg(
+        long,
+        env = "PERSONALIZE_LOCAL_LISTEN",
+        default_value = "127.0.0.1:8089"
+    )]
     listen: SocketAddr,
     /// Directory for the journal, models and `s3/<bucket>/` import data.
-    #[arg(long, env = "PERSONALIZE_LOCAL_DATA_DIR", default_value = ".personalize-local")]
+    #[arg(
+        long,
+        env = "PERSONALIZE_LOCAL_DATA_DIR",
+        default_value = ".personalize-local"
+    )]
     data_dir: PathBuf,
     /// Keep everything in memory (no data dir, nothing survives a restart).
     #[arg(long)]
     in_memory: bool,
     /// Account id in ARNs.
-    #[arg(long, env = "PERSONALIZE_LOCAL_ACCOUNT", default_value = "000000000000")]
+    #[arg(
+        long,
+        env = "PERSONALIZE_LOCAL_ACCOUNT",
+        default_value = "000000000000"
+    )]
     account: String,
     /// Region in ARNs.
     #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
@@ -52,6 +64,9 @@ struct Args {
     /// Seed for fault injection and training.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Seconds after CreateSolution (performAutoTraining true) until the first automatic version.
+    #[arg(long, default_value_t = 3600)]
+    auto_training_first_delay_secs: u64,
     /// Log as JSON lines.
     #[arg(long)]
     log_json: bool,
@@ -103,6 +118,7 @@ async fn main() -> anyhow::Result<()> {
         credentials,
         faults,
         seed: args.seed,
+        auto_training_first_delay: Duration::from_secs(args.auto_training_first_delay_secs),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -122,8 +138,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         {
             s.recv().await;
         }

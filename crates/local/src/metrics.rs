@@ -8,7 +8,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Latency histogram bucket bounds in seconds.
-const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -51,9 +53,16 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP personalize_local_requests_total Requests by operation and outcome.\n");
+        out.push_str(
+            "# HELP personalize_local_requests_total Requests by operation and outcome.\n",
+        );
         out.push_str("# TYPE personalize_local_requests_total counter\n");
-        for ((op, outcome), n) in self.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for ((op, outcome), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
             let _ = writeln!(
                 out,
                 "personalize_local_requests_total{{operation=\"{op}\",outcome=\"{outcome}\"}} {n}"
@@ -63,7 +72,12 @@ impl Metrics {
             "# HELP personalize_local_request_duration_seconds Request latency by operation.\n",
         );
         out.push_str("# TYPE personalize_local_request_duration_seconds histogram\n");
-        for (op, h) in self.latency.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for (op, h) in self
+            .latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
             for (bound, n) in BUCKETS.iter().zip(&h.counts) {
                 let _ = writeln!(
                     out,
@@ -98,7 +112,11 @@ mod tests {
     fn renders_counters_and_histograms() {
         let m = Metrics::default();
         m.record("PutEvents", "ok", Duration::from_millis(2));
-        m.record("PutEvents", "InvalidInputException", Duration::from_millis(2));
+        m.record(
+            "PutEvents",
+            "InvalidInputException",
+            Duration::from_millis(2),
+        );
         let text = m.render();
         assert!(text.contains(
             "personalize_local_requests_total{operation=\"PutEvents\",outcome=\"ok\"} 1"

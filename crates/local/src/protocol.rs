@@ -73,7 +73,10 @@ pub fn run<I: DeserializeOwned, O: Serialize>(
 #[derive(Serialize)]
 pub struct Empty {}
 
-async fn read_body(state: &AppState, request: Request) -> Result<(HeaderMap, String, Bytes), ApiError> {
+async fn read_body(
+    state: &AppState,
+    request: Request,
+) -> Result<(HeaderMap, String, Bytes), ApiError> {
     let limit = state.config.max_body_bytes;
     let (parts, body) = request.into_parts();
     let declared = parts
@@ -105,7 +108,9 @@ async fn read_body(state: &AppState, request: Request) -> Result<(HeaderMap, Str
 }
 
 fn is_read_only(op: &str) -> bool {
-    ["Describe", "List", "Get"].iter().any(|p| op.starts_with(p))
+    ["Describe", "List", "Get"]
+        .iter()
+        .any(|p| op.starts_with(p))
 }
 
 async fn finish(
@@ -118,7 +123,10 @@ async fn finish(
     // Durability: a mutating request is answered only once its journal lines are on disk.
     let result = match result {
         Ok(body) if !is_read_only(op) => match &state.journal {
-            Some(journal) => journal.wait_durable(journal.appended()).await.map(|()| body),
+            Some(journal) => journal
+                .wait_durable(journal.appended())
+                .await
+                .map(|()| body),
             None => Ok(body),
         },
         other => other,
@@ -177,7 +185,14 @@ async fn control_plane(State(state): State<AppState>, request: Request) -> Respo
         dispatch(&state, name, &body)
     }
     .await;
-    finish(&state, Protocol::AwsJson, known.unwrap_or("Unknown"), started, result).await
+    finish(
+        &state,
+        Protocol::AwsJson,
+        known.unwrap_or("Unknown"),
+        started,
+        result,
+    )
+    .await
 }
 
 macro_rules! operations {
@@ -278,11 +293,23 @@ async fn rest_users(State(state): State<AppState>, request: Request) -> Response
 }
 
 async fn rest_recommendations(State(state): State<AppState>, request: Request) -> Response {
-    rest(state, request, "GetRecommendations", runtime::get_recommendations).await
+    rest(
+        state,
+        request,
+        "GetRecommendations",
+        runtime::get_recommendations,
+    )
+    .await
 }
 
 async fn rest_ranking(State(state): State<AppState>, request: Request) -> Response {
-    rest(state, request, "GetPersonalizedRanking", runtime::get_personalized_ranking).await
+    rest(
+        state,
+        request,
+        "GetPersonalizedRanking",
+        runtime::get_personalized_ranking,
+    )
+    .await
 }
 
 async fn health(State(state): State<AppState>) -> Response {

@@ -63,6 +63,7 @@ fn resolve(
     if let Some(arn) = filter_arn {
         check_arn("filterArn", arn)?;
     }
+    preload_model(state, campaign_arn);
     let store = state.lock();
     let campaign = store
         .campaigns
@@ -74,8 +75,11 @@ fn resolve(
             campaign.status
         )));
     }
-    let version_arn = serving_version(&store, campaign)
-        .ok_or_else(|| ApiError::InvalidInput(format!("Campaign {campaign_arn} has no ACTIVE solution version")))?;
+    let version_arn = serving_version(&store, campaign).ok_or_else(|| {
+        ApiError::InvalidInput(format!(
+            "Campaign {campaign_arn} has no ACTIVE solution version"
+        ))
+    })?;
     let version = store
         .solution_versions
         .get(&version_arn)
@@ -128,6 +132,30 @@ fn resolve(
     })
 }
 
+/// Loads the campaign's model outside the store lock if it is not cached yet (after a restart),
+/// so PutEvents and other requests do not wait on a deserialization. Errors surface later.
+fn preload_model(state: &AppState, campaign_arn: &str) {
+    let pending = {
+        let store = state.lock();
+        store
+            .campaigns
+            .get(campaign_arn)
+            .and_then(|c| serving_version(&store, c))
+            .filter(|v| !state.serving.has_model(v))
+            .and_then(|v| {
+                let file = store.trained.get(&v)?.model_file.clone()?;
+                Some((v, file))
+            })
+    };
+    if let Some((arn, file)) = pending
+        && let Err(error) = state
+            .serving
+            .load_model(state.config.data_dir.as_deref(), &arn, &file)
+    {
+        tracing::warn!(%arn, %error, "model does not load");
+    }
+}
+
 fn recommendation_id(parts: &[&str]) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -169,7 +197,12 @@ pub fn get_recommendations(state: &AppState, body: &[u8]) -> OpResult {
             "filterValues may have at most 25 entries".into(),
         ));
     }
-    let resolved = resolve(state, campaign_arn, req.user_id.as_deref(), req.filter_arn.as_deref())?;
+    let resolved = resolve(
+        state,
+        campaign_arn,
+        req.user_id.as_deref(),
+        req.filter_arn.as_deref(),
+    )?;
     if training::recipe_is_ranking(&resolved.recipe_arn) {
         return Err(ApiError::InvalidInput(format!(
             "Campaign {campaign_arn} uses a personalized-ranking recipe: call \
@@ -244,7 +277,12 @@ pub fn get_personalized_ranking(state: &AppState, body: &[u8]) -> OpResult {
             "inputList must have between 1 and 500 item ids".into(),
         ));
     }
-    let resolved = resolve(state, &req.campaign_arn, Some(&req.user_id), req.filter_arn.as_deref())?;
+    let resolved = resolve(
+        state,
+        &req.campaign_arn,
+        Some(&req.user_id),
+        req.filter_arn.as_deref(),
+    )?;
     if !training::recipe_is_ranking(&resolved.recipe_arn) {
         return Err(ApiError::InvalidInput(format!(
             "Campaign {} does not use a personalized-ranking recipe",

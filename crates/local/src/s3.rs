@@ -1,6 +1,7 @@
 //! Reading import data from an S3-compatible endpoint (moto in tests): path-style
 //! `GET /<bucket>/<key>` for one object, else `ListObjectsV2` under the prefix and every `.csv`
-//! object found. Requests are unsigned (moto accepts them); real S3 is out of scope.
+//! object found. Requests are SigV4-signed with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+//! (default `test`), path-style.
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -22,10 +23,28 @@ fn encode_key(key: &str) -> String {
     out
 }
 
-async fn get(client: &HttpClient, url: &str) -> Result<(u16, Vec<u8>), String> {
+async fn get(client: &HttpClient, region: &str, url: &str) -> Result<(u16, Vec<u8>), String> {
     let uri: hyper::Uri = url.parse().map_err(|e| format!("bad S3 URL {url}: {e}"))?;
+    let host = uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_default();
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let access_key = std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_else(|_| "test".into());
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "test".into());
+    let mut request = hyper::Request::get(uri);
+    request = request.header("host", &host);
+    for (name, value) in crate::sigv4::sign_get(&host, &path, region, "s3", &access_key, &secret) {
+        request = request.header(name, value);
+    }
+    let request = request
+        .body(Empty::new())
+        .map_err(|e| format!("building S3 request {url}: {e}"))?;
     let response = client
-        .get(uri)
+        .request(request)
         .await
         .map_err(|e| format!("S3 request {url} failed: {e}"))?;
     let status = response.status().as_u16();
@@ -64,14 +83,19 @@ fn xml_values(xml: &str, tag: &str) -> Vec<String> {
 /// Fetches the object `key`, or every `.csv` object under prefix `key`.
 pub async fn fetch(
     endpoint: &str,
-    _region: &str,
+    region: &str,
     bucket: &str,
     key: &str,
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
     let base = endpoint.trim_end_matches('/');
     if !key.is_empty() && !key.ends_with('/') {
-        let (status, body) = get(&client, &format!("{base}/{bucket}/{}", encode_key(key))).await?;
+        let (status, body) = get(
+            &client,
+            region,
+            &format!("{base}/{bucket}/{}", encode_key(key)),
+        )
+        .await?;
         if status == 200 {
             return Ok(vec![(key.to_string(), body)]);
         }
@@ -88,7 +112,7 @@ pub async fn fetch(
         if let Some(t) = &token {
             url.push_str(&format!("&continuation-token={}", encode_key(t)));
         }
-        let (status, body) = get(&client, &url).await?;
+        let (status, body) = get(&client, region, &url).await?;
         if status != 200 {
             return Err(format!(
                 "Input data not found at s3://{bucket}/{key} (ListObjectsV2: HTTP {status})"
@@ -112,9 +136,16 @@ pub async fn fetch(
     keys.sort();
     let mut files = Vec::new();
     for k in keys {
-        let (status, body) = get(&client, &format!("{base}/{bucket}/{}", encode_key(&k))).await?;
+        let (status, body) = get(
+            &client,
+            region,
+            &format!("{base}/{bucket}/{}", encode_key(&k)),
+        )
+        .await?;
         if status != 200 {
-            return Err(format!("S3 GetObject s3://{bucket}/{k} failed with HTTP {status}"));
+            return Err(format!(
+                "S3 GetObject s3://{bucket}/{k} failed with HTTP {status}"
+            ));
         }
         files.push((k, body));
     }

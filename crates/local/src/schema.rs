@@ -79,7 +79,10 @@ pub fn parse_columns(schema: &str) -> Result<Vec<Column>, String> {
             Some(serde_json::Value::Array(types)) => {
                 let names: Vec<&str> = types.iter().filter_map(|t| t.as_str()).collect();
                 let nullable = names.contains(&"null");
-                let kind = names.iter().find(|n| **n != "null").and_then(|n| kind_of(n));
+                let kind = names
+                    .iter()
+                    .find(|n| **n != "null")
+                    .and_then(|n| kind_of(n));
                 (kind, nullable)
             }
             _ => (None, false),
@@ -119,9 +122,7 @@ pub fn check_for_type(columns: &[Column], dataset_type: &str) -> Result<(), Stri
     for (name, kinds) in required {
         match columns.iter().find(|c| c.name == *name) {
             None => {
-                return Err(format!(
-                    "a {dataset_type} schema requires a {name} field"
-                ));
+                return Err(format!("a {dataset_type} schema requires a {name} field"));
             }
             Some(c) if !kinds.contains(&c.kind) => {
                 return Err(format!(
@@ -148,11 +149,15 @@ pub struct CreateSchemaResponse {
     pub schema_arn: String,
 }
 
-pub fn create(state: &AppState, req: CreateSchemaRequest) -> Result<CreateSchemaResponse, ApiError> {
+pub fn create(
+    state: &AppState,
+    req: CreateSchemaRequest,
+) -> Result<CreateSchemaResponse, ApiError> {
     check_name("name", &req.name)?;
     check_len("schema", &req.schema, 1, 20000)?;
     check_domain(req.domain.as_deref())?;
-    parse_columns(&req.schema).map_err(|e| ApiError::InvalidInput(format!("Invalid schema: {e}")))?;
+    parse_columns(&req.schema)
+        .map_err(|e| ApiError::InvalidInput(format!("Invalid schema: {e}")))?;
     let arn = state.arns.make("schema", &req.name);
     let mut store = state.lock();
     if store.schemas.contains_key(&arn) {

@@ -52,6 +52,29 @@ impl Cache {
         lock(&self.models).insert(arn.to_string(), model);
     }
 
+    /// Whether the model of `arn` is loaded.
+    pub fn has_model(&self, arn: &str) -> bool {
+        lock(&self.models).contains_key(arn)
+    }
+
+    /// Loads model `file` of solution version `arn` from `<data-dir>/models/` into the cache.
+    /// Call without the store lock held: a large model takes a while to deserialize.
+    pub fn load_model(
+        &self,
+        data_dir: Option<&Path>,
+        arn: &str,
+        file: &str,
+    ) -> Result<Arc<engine::Model>, ApiError> {
+        let dir = data_dir.ok_or_else(|| ApiError::Internal("no data directory".into()))?;
+        let bytes = std::fs::read(dir.join("models").join(file))
+            .map_err(|e| ApiError::Internal(format!("reading model {file}: {e}")))?;
+        let model: engine::Model = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::Internal(format!("loading model {file}: {e}")))?;
+        let model = Arc::new(model);
+        lock(&self.models).insert(arn.to_string(), Arc::clone(&model));
+        Ok(model)
+    }
+
     /// The model of solution version `arn`, loading it from `<data-dir>/models/` if needed.
     pub fn model(
         &self,
@@ -67,14 +90,7 @@ impl Cache {
             .get(arn)
             .and_then(|m| m.model_file.clone())
             .ok_or_else(|| ApiError::Internal(format!("no trained model for {arn}")))?;
-        let dir = data_dir.ok_or_else(|| ApiError::Internal("no data directory".into()))?;
-        let bytes = std::fs::read(dir.join("models").join(&file))
-            .map_err(|e| ApiError::Internal(format!("reading model {file}: {e}")))?;
-        let model: engine::Model = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::Internal(format!("loading model {file}: {e}")))?;
-        let model = Arc::new(model);
-        lock(&self.models).insert(arn.to_string(), Arc::clone(&model));
-        Ok(model)
+        self.load_model(data_dir, arn, &file)
     }
 
     /// The catalog of dataset group `dg`, rebuilt when its items or users changed.

@@ -242,7 +242,9 @@ pub fn create(
     }
     if auto_training {
         let c = config.get_or_insert_with(SolutionConfig::default);
-        let at = c.auto_training_config.get_or_insert_with(AutoTrainingConfig::default);
+        let at = c
+            .auto_training_config
+            .get_or_insert_with(AutoTrainingConfig::default);
         at.scheduling_expression
             .get_or_insert_with(|| "rate(7 days)".into());
     }
@@ -436,7 +438,10 @@ pub struct ListSolutionsResponse {
     pub next_token: Option<String>,
 }
 
-pub fn list(state: &AppState, req: ListSolutionsRequest) -> Result<ListSolutionsResponse, ApiError> {
+pub fn list(
+    state: &AppState,
+    req: ListSolutionsRequest,
+) -> Result<ListSolutionsResponse, ApiError> {
     if let Some(arn) = &req.dataset_group_arn {
         check_arn("datasetGroupArn", arn)?;
     }
@@ -593,24 +598,40 @@ pub fn create_version(
             ));
         }
     }
-    let n = store.next_counter(&format!("solution-version:{}", req.solution_arn));
+    let arn = insert_version(&mut store, &solution, req.name, training_mode);
+    tags::set_on_create(&mut store, &arn, req.tags);
+    drop(store);
+    training::start(state, arn.clone());
+    Ok(CreateSolutionVersionResponse {
+        solution_version_arn: arn,
+    })
+}
+
+/// Records a new CREATE PENDING version of `solution` (the caller starts training).
+fn insert_version(
+    store: &mut Store,
+    solution: &Solution,
+    name: Option<String>,
+    training_mode: String,
+) -> String {
+    let n = store.next_counter(&format!("solution-version:{}", solution.solution_arn));
     let id = format!(
         "{:08x}",
-        stable_hash(&[&req.solution_arn, &n.to_string()]) & 0xffff_ffff
+        stable_hash(&[&solution.solution_arn, &n.to_string()]) & 0xffff_ffff
     );
-    let arn = format!("{}/{id}", req.solution_arn);
+    let arn = format!("{}/{id}", solution.solution_arn);
     let now = store.now();
     store.commit(Entry::SolutionVersion(SolutionVersion {
-        name: req.name,
+        name,
         solution_version_arn: arn.clone(),
-        solution_arn: req.solution_arn,
+        solution_arn: solution.solution_arn.clone(),
         perform_hpo: solution.perform_hpo,
         perform_auto_ml: solution.perform_auto_ml,
         perform_incremental_update: solution.perform_incremental_update,
-        recipe_arn: solution.recipe_arn,
-        event_type: solution.event_type,
-        dataset_group_arn: solution.dataset_group_arn,
-        solution_config: solution.solution_config,
+        recipe_arn: solution.recipe_arn.clone(),
+        event_type: solution.event_type.clone(),
+        dataset_group_arn: solution.dataset_group_arn.clone(),
+        solution_config: solution.solution_config.clone(),
         training_hours: None,
         training_type: if training_mode == "AUTOTRAIN" {
             "AUTOMATIC".into()
@@ -623,12 +644,68 @@ pub fn create_version(
         creation_date_time: now,
         last_updated_date_time: now,
     }));
-    tags::set_on_create(&mut store, &arn, req.tags);
-    drop(store);
-    training::start(state, arn.clone());
-    Ok(CreateSolutionVersionResponse {
-        solution_version_arn: arn,
-    })
+    arn
+}
+
+/// Days between automatic trainings (`rate(N days)`, default 7).
+fn auto_training_days(solution: &Solution) -> f64 {
+    solution
+        .solution_config
+        .as_ref()
+        .and_then(|c| c.auto_training_config.as_ref())
+        .and_then(|a| a.scheduling_expression.as_deref())
+        .and_then(|e| e.strip_prefix("rate("))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or(7.0)
+}
+
+/// Auto-training (`performAutoTraining`, AWS's default): a solution's first AUTOTRAIN version
+/// `first_delay` after creation, then one every `rate(N days)` after its newest version. Runs
+/// every `tick` until the server stops.
+pub async fn auto_train(state: std::sync::Weak<crate::Shared>, first_delay: std::time::Duration) {
+    let tick = (first_delay / 4).clamp(
+        std::time::Duration::from_millis(50),
+        std::time::Duration::from_secs(60),
+    );
+    loop {
+        tokio::time::sleep(tick).await;
+        let Some(state) = state.upgrade() else { return };
+        let due: Vec<String> = {
+            let mut store = state.lock();
+            let now = store.now();
+            let mut due = Vec::new();
+            let solutions: Vec<Solution> = store
+                .solutions
+                .values()
+                .filter(|s| s.status == ACTIVE && s.perform_auto_training == Some(true))
+                .cloned()
+                .collect();
+            for solution in solutions {
+                let versions = versions_of(&store, &solution.solution_arn);
+                if versions.iter().any(|v| is_creating(&v.status)) {
+                    continue;
+                }
+                let next = match versions.first() {
+                    None => solution.creation_date_time + first_delay.as_secs_f64(),
+                    Some(v) => v.creation_date_time + auto_training_days(&solution) * 86_400.0,
+                };
+                if now >= next {
+                    due.push(insert_version(
+                        &mut store,
+                        &solution,
+                        None,
+                        "AUTOTRAIN".into(),
+                    ));
+                }
+            }
+            due
+        };
+        for arn in due {
+            tracing::info!(%arn, "auto-training started a solution version");
+            training::start(&state, arn);
+        }
+    }
 }
 
 #[derive(Deserialize)]

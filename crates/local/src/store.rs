@@ -25,11 +25,11 @@ use tokio::sync::watch;
 use crate::campaign::Campaign;
 use crate::data::{DatasetRows, InteractionRow, LiveEvents, RecordRow, upsert_records};
 use crate::dataset::Dataset;
-use crate::import::DatasetImportJob;
 use crate::dataset_group::DatasetGroup;
 use crate::error::ApiError;
 use crate::event_tracker::EventTracker;
 use crate::filter::Filter;
+use crate::import::DatasetImportJob;
 use crate::schema::DatasetSchema;
 use crate::solution::{Solution, SolutionVersion};
 use crate::tags::Tag;
@@ -292,16 +292,13 @@ impl Store {
                     .get(&dataset_arn)
                     .map(|d| d.dataset_type.to_ascii_uppercase())
                     .unwrap_or_default();
-                let rows = self
-                    .data
-                    .entry(dataset_arn.clone())
-                    .or_insert_with(|| {
-                        if kind == "USERS" {
-                            DatasetRows::Users(Vec::new())
-                        } else {
-                            DatasetRows::Items(Vec::new())
-                        }
-                    });
+                let rows = self.data.entry(dataset_arn.clone()).or_insert_with(|| {
+                    if kind == "USERS" {
+                        DatasetRows::Users(Vec::new())
+                    } else {
+                        DatasetRows::Items(Vec::new())
+                    }
+                });
                 if let DatasetRows::Items(rows) | DatasetRows::Users(rows) = rows {
                     upsert_records(rows, records);
                 }
@@ -400,7 +397,12 @@ impl Store {
             key: k.clone(),
             value: *v,
         }));
-        out.extend(self.dataset_groups.values().cloned().map(Entry::DatasetGroup));
+        out.extend(
+            self.dataset_groups
+                .values()
+                .cloned()
+                .map(Entry::DatasetGroup),
+        );
         out.extend(self.schemas.values().cloned().map(Entry::Schema));
         out.extend(self.datasets.values().cloned().map(Entry::Dataset));
         out.extend(self.import_jobs.values().cloned().map(Entry::ImportJob));
@@ -412,7 +414,12 @@ impl Store {
                 .map(Entry::SolutionVersion),
         );
         out.extend(self.campaigns.values().cloned().map(Entry::Campaign));
-        out.extend(self.event_trackers.values().cloned().map(Entry::EventTracker));
+        out.extend(
+            self.event_trackers
+                .values()
+                .cloned()
+                .map(Entry::EventTracker),
+        );
         out.extend(self.filters.values().cloned().map(Entry::Filter));
         out.extend(self.tags.iter().map(|(arn, tags)| Entry::Tags {
             arn: arn.clone(),
@@ -532,7 +539,10 @@ impl Journal {
 
     /// Sequence number of the last appended line.
     pub fn appended(&self) -> u64 {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).appended
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .appended
     }
 
     /// Whether a journal write has failed (the health endpoint reports it).
@@ -603,7 +613,10 @@ fn read_entries(path: &Path) -> io::Result<Vec<Entry>> {
                 good_len += n as u64;
             }
             _ => {
-                tracing::warn!(offset = good_len, "dropping a torn or unreadable journal tail");
+                tracing::warn!(
+                    offset = good_len,
+                    "dropping a torn or unreadable journal tail"
+                );
                 break;
             }
         }

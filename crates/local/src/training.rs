@@ -68,7 +68,11 @@ pub(crate) fn record(row: &RecordRow) -> engine::Record {
 pub(crate) fn records_of(store: &Store, dg: &str) -> (Vec<engine::Record>, Vec<engine::Record>) {
     let mut items = Vec::new();
     let mut users = Vec::new();
-    for dataset in store.datasets.values().filter(|d| d.dataset_group_arn == dg) {
+    for dataset in store
+        .datasets
+        .values()
+        .filter(|d| d.dataset_group_arn == dg)
+    {
         match store.data.get(&dataset.dataset_arn) {
             Some(DatasetRows::Items(rows)) => items.extend(rows.iter().map(record)),
             Some(DatasetRows::Users(rows)) => users.extend(rows.iter().map(record)),
@@ -99,7 +103,11 @@ fn prepare(store: &Store, arn: &str, seed: u64) -> Result<Job, String> {
         .ok_or_else(|| format!("recipe {recipe_arn} is not supported"))?;
     let dg = &solution.dataset_group_arn;
     let mut interactions = Vec::new();
-    for dataset in store.datasets.values().filter(|d| &d.dataset_group_arn == dg) {
+    for dataset in store
+        .datasets
+        .values()
+        .filter(|d| &d.dataset_group_arn == dg)
+    {
         if let Some(DatasetRows::Interactions(rows)) = store.data.get(&dataset.dataset_arn) {
             interactions.extend(rows.iter().map(interaction));
         }
@@ -152,7 +160,9 @@ async fn drive(state: AppState, arn: String) {
     let prepared = {
         let store = state.lock();
         match store.solution_versions.get(&arn).map(|v| v.status.clone()) {
-            Some(status) if status == CREATE_IN_PROGRESS => prepare(&store, &arn, state.config.seed),
+            Some(status) if status == CREATE_IN_PROGRESS => {
+                prepare(&store, &arn, state.config.seed)
+            }
             Some(status) if status == CREATE_STOPPING => Err(String::new()),
             _ => return,
         }

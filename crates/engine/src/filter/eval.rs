@@ -23,6 +23,7 @@ pub struct BoundFilter {
     includes: Vec<Condition>,
     excludes: Vec<Condition>,
     uses_interactions: bool,
+    includes_interactions: bool,
 }
 
 /// Splits a filterValues entry (`"\"a\",\"b\""`, or `5`) into values.
@@ -173,6 +174,8 @@ impl Filter {
                 }
             }
             out.uses_interactions |= condition.uses_interactions();
+            out.includes_interactions |=
+                e.action == Action::Include && condition.uses_interactions();
             match e.action {
                 Action::Include => out.includes.push(condition),
                 Action::Exclude => out.excludes.push(condition),
@@ -196,6 +199,12 @@ impl BoundFilter {
         self.uses_interactions
     }
 
+    /// Whether an applying INCLUDE expression selects by the user's interactions (it asks for
+    /// items the user interacted with, so the history is not excluded).
+    pub fn includes_interactions(&self) -> bool {
+        self.includes_interactions
+    }
+
     /// Whether the filter keeps everything (no expression applies).
     pub fn is_empty(&self) -> bool {
         self.includes.is_empty() && self.excludes.is_empty()
@@ -210,9 +219,14 @@ fn eval_item(c: &Condition, item_id: &str, item: Option<&Record>, events: &[&str
             Subject::Item(field) if field == "ITEM_ID" => {
                 compare(&FieldValue::Str(item_id.to_owned()), p.op, &p.values)
             }
-            Subject::Item(field) => item
-                .and_then(|r| r.field(field))
-                .is_some_and(|v| compare(v, p.op, &p.values)),
+            Subject::Item(field) => item.is_some_and(|r| match r.field(field) {
+                Some(v) => compare(v, p.op, &p.values),
+                // The creation time is a record attribute, not a field.
+                None if field == "CREATION_TIMESTAMP" => r
+                    .created
+                    .is_some_and(|c| compare(&FieldValue::Num(c as f64), p.op, &p.values)),
+                None => false,
+            }),
             Subject::InteractionEventType => match p.op {
                 Op::NotIn | Op::Ne => events
                     .iter()
@@ -311,6 +325,20 @@ mod tests {
         );
         assert!(split_values("G", "\"open").is_err());
         assert!(split_values("G", "").is_err());
+    }
+
+    #[test]
+    fn creation_timestamp_compares_with_the_record_creation_time() {
+        let f =
+            parse_filter("INCLUDE ItemID WHERE Items.CREATION_TIMESTAMP >= 1000").expect("parses");
+        let b = f.bind(&BTreeMap::new(), None, None).expect("binds");
+        let mut fresh = Record::new("a");
+        fresh.created = Some(2000);
+        let mut old = Record::new("b");
+        old.created = Some(10);
+        assert!(b.allows("a", Some(&fresh), &[]));
+        assert!(!b.allows("b", Some(&old), &[]));
+        assert!(!b.allows("c", None, &[]));
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub(crate) struct IalsParams {
     pub(crate) iterations: usize,
     /// Conjugate-gradient steps per row and iteration.
     pub(crate) cg_steps: usize,
+    /// Confidence weight of a user's k-th newest item is `0.2 + 0.8 * decay^k`.
+    pub(crate) training_recency_decay: f64,
 }
 
 /// The fitted item factors (user factors are recomputed from the history at request time).

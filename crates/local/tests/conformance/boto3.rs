@@ -9,7 +9,7 @@ use personalize_local::{Config, Running};
 
 use crate::support::*;
 
-fn venv_python() -> PathBuf {
+pub fn venv_python() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let output = Command::new("bash")
         .arg(root.join("hack/python/venv.sh"))

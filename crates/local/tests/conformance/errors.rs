@@ -237,7 +237,9 @@ async fn modelled_errors_reach_the_sdk() {
     let event = aws_sdk_personalizeevents::types::Event::builder()
         .event_type("click")
         .item_id("i1")
-        .sent_at(aws_sdk_personalizeevents::primitives::DateTime::from_secs(1))
+        .sent_at(aws_sdk_personalizeevents::primitives::DateTime::from_secs(
+            1,
+        ))
         .build()
         .expect("event");
     let err = events
@@ -256,7 +258,9 @@ async fn modelled_errors_reach_the_sdk() {
         .event_type("click")
         .item_id("i1")
         .properties("not an object")
-        .sent_at(aws_sdk_personalizeevents::primitives::DateTime::from_secs(1))
+        .sent_at(aws_sdk_personalizeevents::primitives::DateTime::from_secs(
+            1,
+        ))
         .build()
         .expect("event");
     let err = events
@@ -305,7 +309,11 @@ async fn modelled_errors_reach_the_sdk() {
             .await
             .expect("ListSchemas");
         assert!(page.schemas().len() <= 2);
-        seen.extend(page.schemas().iter().filter_map(|s| s.name().map(str::to_string)));
+        seen.extend(
+            page.schemas()
+                .iter()
+                .filter_map(|s| s.name().map(str::to_string)),
+        );
         token = page.next_token().map(str::to_string);
         if token.is_none() {
             break;

@@ -3,9 +3,13 @@
 //! `tower::ServiceExt::oneshot`; durability is checked by SIGKILLing the real binary.
 //! One test binary for the crate (each links the AWS SDKs).
 
+mod bench;
 mod boto3;
 mod errors;
+mod lifecycle;
 mod protocol;
+mod recipes;
 mod restart;
+mod s3;
 mod support;
 mod walkthrough;

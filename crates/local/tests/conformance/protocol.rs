@@ -28,7 +28,11 @@ async fn call(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let bytes = to_bytes(response.into_body(), 1 << 20).await.expect("body");
-    (status, String::from_utf8_lossy(&bytes).into_owned(), error_type)
+    (
+        status,
+        String::from_utf8_lossy(&bytes).into_owned(),
+        error_type,
+    )
 }
 
 fn error_type(body: &str) -> String {
@@ -103,20 +107,37 @@ async fn bad_requests_get_the_aws_error_shape() {
 #[tokio::test]
 async fn health_and_metrics_answer() {
     let state = open(Config::for_tests(None)).expect("state");
-    let _ = call(&state, "/", Some("AmazonPersonalize.ListDatasetGroups"), "{}").await;
+    let _ = call(
+        &state,
+        "/",
+        Some("AmazonPersonalize.ListDatasetGroups"),
+        "{}",
+    )
+    .await;
     let response = app(state.clone())
-        .oneshot(Request::get("/health").body(Body::empty()).expect("request"))
+        .oneshot(
+            Request::get("/health")
+                .body(Body::empty())
+                .expect("request"),
+        )
         .await
         .expect("infallible");
     assert_eq!(response.status(), StatusCode::OK);
     let response = app(state.clone())
-        .oneshot(Request::get("/metrics").body(Body::empty()).expect("request"))
+        .oneshot(
+            Request::get("/metrics")
+                .body(Body::empty())
+                .expect("request"),
+        )
         .await
         .expect("infallible");
-    let text = String::from_utf8_lossy(&to_bytes(response.into_body(), 1 << 20).await.expect("body"))
-        .into_owned();
+    let text =
+        String::from_utf8_lossy(&to_bytes(response.into_body(), 1 << 20).await.expect("body"))
+            .into_owned();
     assert!(
-        text.contains(r#"personalize_local_requests_total{operation="ListDatasetGroups",outcome="ok"} 1"#),
+        text.contains(
+            r#"personalize_local_requests_total{operation="ListDatasetGroups",outcome="ok"} 1"#
+        ),
         "{text}"
     );
 }

@@ -4,14 +4,39 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use crate::support::*;
 
+/// The server child process, SIGKILLed when dropped (also when a test fails).
+pub struct Server(Child);
+
+impl Server {
+    /// SIGKILL and reap.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts the binary on a free loopback port with instant transitions.
+pub fn spawn_server(data_dir: &Path) -> (Server, String) {
+    spawn_server_with(data_dir, 0)
+}
+
 /// Starts the binary on a free loopback port; returns the child and its URL.
-pub fn spawn_server(data_dir: &Path) -> (Child, String) {
+pub fn spawn_server_with(data_dir: &Path, transition_ms: u64) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_personalize-local"))
-        .args(["--listen", "127.0.0.1:0", "--transition-ms", "0", "--data-dir"])
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .arg("--transition-ms")
+        .arg(transition_ms.to_string())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -27,7 +52,7 @@ pub fn spawn_server(data_dir: &Path) -> (Child, String) {
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_string();
-    (child, url)
+    (Server(child), url)
 }
 
 async fn health(url: &str) -> serde_json::Value {
@@ -79,11 +104,15 @@ async fn sigkill_loses_nothing_acknowledged() {
     let before_events = recommend(&rt, &campaign, "u0", 10).await;
     // Many concurrent writers: every acknowledged call must survive.
     let mut tasks = Vec::new();
-    for user in 0..20 {
+    // u0 gets 20 clicks in another cluster (its recommendations must move), u1..u20 get 50.
+    let mut expected = 0;
+    for user in 0..=20 {
         let events = events.clone();
         let tracking_id = tracking_id.clone();
+        let n = if user == 0 { 20 } else { 50 };
+        expected += n;
         tasks.push(tokio::spawn(async move {
-            let items: Vec<String> = (0..50)
+            let items: Vec<String> = (0..n)
                 .map(|k| format!("i{}", (k * CLUSTERS + 3) % ITEMS))
                 .collect();
             put_clicks(&events, &tracking_id, &format!("u{user}"), &items).await;
@@ -95,14 +124,13 @@ async fn sigkill_loses_nothing_acknowledged() {
     let after_events = recommend(&rt, &campaign, "u0", 10).await;
     assert_ne!(before_events, after_events);
     let health_before = health(&url).await;
-    assert_eq!(health_before["liveEvents"], 1000);
+    assert_eq!(health_before["liveEvents"], expected);
 
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
+    child.kill();
 
     let (mut child, url) = spawn_server(&dir);
     let health_after = health(&url).await;
-    assert_eq!(health_after["liveEvents"], 1000, "{health_after}");
+    assert_eq!(health_after["liveEvents"], expected, "{health_after}");
     assert_eq!(health_after["resources"], health_before["resources"]);
     let (cp, _, rt) = clients(&url).await;
     let status = cp
@@ -117,7 +145,107 @@ async fn sigkill_loses_nothing_acknowledged() {
     assert_eq!(status, "ACTIVE");
     let after_restart = recommend(&rt, &campaign, "u0", 10).await;
     assert_eq!(after_events, after_restart, "live events and model survive");
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
+    child.kill();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_import_resumes_after_restart() {
+    let dir = temp_dir("resume");
+    put_object(&dir, "seed", "resume/interactions.csv", &interactions_csv());
+    let (mut child, url) = spawn_server_with(&dir, 300);
+    let (cp, _, _) = clients(&url).await;
+    let dg = cp
+        .create_dataset_group()
+        .name("resume")
+        .send()
+        .await
+        .expect("dg")
+        .dataset_group_arn
+        .expect("arn");
+    let describe_dg = || async {
+        cp.describe_dataset_group()
+            .dataset_group_arn(&dg)
+            .send()
+            .await
+            .expect("describe")
+            .dataset_group
+            .and_then(|g| g.status)
+            .unwrap_or_default()
+    };
+    wait_status("dg", Duration::from_secs(10), describe_dg, &["ACTIVE"]).await;
+    let schema = cp
+        .create_schema()
+        .name("resume")
+        .schema(INTERACTIONS_SCHEMA)
+        .send()
+        .await
+        .expect("schema")
+        .schema_arn
+        .expect("arn");
+    let dataset = cp
+        .create_dataset()
+        .name("resume")
+        .dataset_group_arn(&dg)
+        .dataset_type("INTERACTIONS")
+        .schema_arn(&schema)
+        .send()
+        .await
+        .expect("dataset")
+        .dataset_arn
+        .expect("arn");
+    let describe_dataset = || async {
+        cp.describe_dataset()
+            .dataset_arn(&dataset)
+            .send()
+            .await
+            .expect("describe")
+            .dataset
+            .and_then(|d| d.status)
+            .unwrap_or_default()
+    };
+    wait_status(
+        "dataset",
+        Duration::from_secs(10),
+        describe_dataset,
+        &["ACTIVE"],
+    )
+    .await;
+    let job = cp
+        .create_dataset_import_job()
+        .job_name("resume")
+        .dataset_arn(&dataset)
+        .data_source(
+            aws_sdk_personalize::types::DataSource::builder()
+                .data_location("s3://seed/resume/interactions.csv")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("import")
+        .dataset_import_job_arn
+        .expect("arn");
+    // Killed while the job is pending: the restarted server runs it to the end.
+    child.kill();
+    let (mut child, url) = spawn_server(&dir);
+    let (cp, _, _) = clients(&url).await;
+    let status = wait_status(
+        "resumed import",
+        Duration::from_secs(30),
+        || async {
+            cp.describe_dataset_import_job()
+                .dataset_import_job_arn(&job)
+                .send()
+                .await
+                .expect("describe")
+                .dataset_import_job
+                .and_then(|j| j.status)
+                .unwrap_or_default()
+        },
+        &["ACTIVE", "CREATE FAILED"],
+    )
+    .await;
+    assert_eq!(status, "ACTIVE");
+    child.kill();
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -98,7 +98,12 @@ pub async fn clients(url: &str) -> (ControlPlane, Events, Runtime) {
 }
 
 /// Polls `status` until it returns one of `done`, failing after `timeout`.
-pub async fn wait_status<F, Fut>(what: &str, timeout: Duration, mut status: F, done: &[&str]) -> String
+pub async fn wait_status<F, Fut>(
+    what: &str,
+    timeout: Duration,
+    mut status: F,
+    done: &[&str],
+) -> String
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = String>,
@@ -119,8 +124,17 @@ where
 
 /// A dataset group with interactions (+ items) imported and ACTIVE; returns
 /// (dataset group, interactions dataset, items dataset).
-pub async fn seed_dataset_group(cp: &ControlPlane, data_dir: &Path, name: &str) -> (String, String, String) {
-    put_object(data_dir, "seed", &format!("{name}/interactions.csv"), &interactions_csv());
+pub async fn seed_dataset_group(
+    cp: &ControlPlane,
+    data_dir: &Path,
+    name: &str,
+) -> (String, String, String) {
+    put_object(
+        data_dir,
+        "seed",
+        &format!("{name}/interactions.csv"),
+        &interactions_csv(),
+    );
     put_object(data_dir, "seed", &format!("{name}/items.csv"), &items_csv());
     let dg = cp
         .create_dataset_group()
@@ -130,6 +144,22 @@ pub async fn seed_dataset_group(cp: &ControlPlane, data_dir: &Path, name: &str) 
         .expect("CreateDatasetGroup")
         .dataset_group_arn
         .expect("arn");
+    wait_status(
+        "dataset group",
+        Duration::from_secs(30),
+        || async {
+            cp.describe_dataset_group()
+                .dataset_group_arn(&dg)
+                .send()
+                .await
+                .expect("DescribeDatasetGroup")
+                .dataset_group
+                .and_then(|g| g.status)
+                .unwrap_or_default()
+        },
+        &["ACTIVE"],
+    )
+    .await;
     let interactions_schema = cp
         .create_schema()
         .name(format!("{name}-interactions"))
@@ -171,6 +201,22 @@ pub async fn seed_dataset_group(cp: &ControlPlane, data_dir: &Path, name: &str) 
         .dataset_arn
         .expect("arn");
     for (dataset, key) in [(&interactions, "interactions.csv"), (&items, "items.csv")] {
+        wait_status(
+            "dataset",
+            Duration::from_secs(30),
+            || async {
+                cp.describe_dataset()
+                    .dataset_arn(dataset)
+                    .send()
+                    .await
+                    .expect("DescribeDataset")
+                    .dataset
+                    .and_then(|d| d.status)
+                    .unwrap_or_default()
+            },
+            &["ACTIVE"],
+        )
+        .await;
         let job = cp
             .create_dataset_import_job()
             .job_name(format!("{name}-{}", key.trim_end_matches(".csv")))

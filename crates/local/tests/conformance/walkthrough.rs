@@ -60,10 +60,7 @@ async fn seed_lifecycle_with_the_rust_sdks() {
         .send()
         .await
         .expect("DescribeRecipe");
-    assert_eq!(
-        recipe.recipe().and_then(|r| r.status()),
-        Some("ACTIVE")
-    );
+    assert_eq!(recipe.recipe().and_then(|r| r.status()), Some("ACTIVE"));
 
     // Solution: performAutoTraining defaults to true when absent.
     let auto = cp
@@ -184,7 +181,10 @@ async fn seed_lifecycle_with_the_rust_sdks() {
         .collect();
     put_clicks(&events, &tracking_id, user, &other_cluster).await;
     let after = recommend(&rt, &campaign, user, 10).await;
-    assert_ne!(before, after, "PutEvents must change the next recommendations");
+    assert_ne!(
+        before, after,
+        "PutEvents must change the next recommendations"
+    );
     let untouched = recommend(&rt, &campaign, "u1", 10).await;
     assert_eq!(untouched.len(), 10);
 
@@ -222,7 +222,9 @@ async fn seed_lifecycle_with_the_rust_sdks() {
         .await
         .expect("GetRecommendations with filter");
     for item in filtered.item_list() {
-        let id: usize = item.item_id().expect("id")[1..].parse().expect("numeric id");
+        let id: usize = item.item_id().expect("id")[1..]
+            .parse()
+            .expect("numeric id");
         assert_eq!(cluster_of(id), 0, "filter lets through {id}");
     }
     assert!(filtered.recommendation_id().is_some());

@@ -1,0 +1,12 @@
+//! Integration tests of personalize-ingest against moto (Kinesis), personalize-local (or a tiny
+//! recording PutEvents fake) and the real kube-apiserver. One test binary: each links the SDKs.
+
+mod ingest {
+    pub mod bench;
+    pub mod crash;
+    pub mod dead_letter;
+    pub mod e2e;
+    pub mod leases;
+    pub mod reshard;
+    pub mod support;
+}

@@ -1,0 +1,507 @@
+//! The vertical slice: events posted through the gateway reach personalize-local through moto
+//! Kinesis and the sidecar (tracking id from an EventTracker CR on the real apiserver), and the
+//! user's recommendations change. Also the freshness and throughput benchmarks (ignored tests
+//! that print figures; `make bench-ingest`).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use aws_sdk_personalize::Client as ControlPlaneClient;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use personalize_api::{Campaign, EventTracker};
+use personalize_ingest::gateway::{self, GatewayState};
+use personalize_ingest::tracking::TrackingId;
+use personalize_local::{Config, Running};
+use personalize_testkit::ControlPlane;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::support::*;
+
+const USERS: usize = 120;
+const ITEMS: usize = 300;
+const CLUSTERS: usize = 6;
+
+fn put_object(data_dir: &Path, bucket: &str, key: &str, content: &str) {
+    let path = data_dir.join("s3").join(bucket).join(key);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, content).expect("write object");
+}
+
+/// Interactions: each user clicks 12 items of their own cluster.
+fn interactions_csv() -> String {
+    let mut csv = String::from("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n");
+    let mut state: u64 = 7;
+    for user in 0..USERS {
+        let cluster = user % CLUSTERS;
+        for k in 0..12 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let item = ((state >> 33) as usize % (ITEMS / CLUSTERS)) * CLUSTERS + cluster;
+            csv.push_str(&format!(
+                "u{user},i{item},click,{}\n",
+                1_700_000_000 + user * 100 + k
+            ));
+        }
+    }
+    csv
+}
+
+async fn wait_status<F, Fut>(what: &str, mut status: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<String>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let s = status().await.unwrap_or_default();
+        if s == "ACTIVE" {
+            return;
+        }
+        assert!(!s.contains("FAILED"), "{what}: {s}");
+        assert!(Instant::now() < deadline, "{what}: still {s}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// personalize-local with a trained campaign and an event tracker: (server, campaign ARN,
+/// tracking id, tracker ARN).
+pub async fn personalize_local(name: &str) -> (Running, String, String, String) {
+    let dir = temp_dir(name);
+    let server = Running::start(Config::for_tests(Some(dir.clone())))
+        .await
+        .expect("personalize-local starts");
+    let cp = ControlPlaneClient::new(
+        &sdk_config(&server.url(), "AKIDLOCALTEST", "local-test-secret").await,
+    );
+    put_object(&dir, "seed", "interactions.csv", &interactions_csv());
+    let dg = cp
+        .create_dataset_group()
+        .name(name)
+        .send()
+        .await
+        .expect("CreateDatasetGroup")
+        .dataset_group_arn
+        .expect("arn");
+    let schema = cp
+        .create_schema()
+        .name(format!("{name}-interactions"))
+        .schema(r#"{"type":"record","name":"Interactions","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},{"name":"EVENT_TYPE","type":"string"},{"name":"TIMESTAMP","type":"long"}],"version":"1.0"}"#)
+        .send()
+        .await
+        .expect("CreateSchema")
+        .schema_arn
+        .expect("arn");
+    let dataset = cp
+        .create_dataset()
+        .name(format!("{name}-interactions"))
+        .dataset_group_arn(&dg)
+        .dataset_type("Interactions")
+        .schema_arn(&schema)
+        .send()
+        .await
+        .expect("CreateDataset")
+        .dataset_arn
+        .expect("arn");
+    let job = cp
+        .create_dataset_import_job()
+        .job_name(format!("{name}-import"))
+        .dataset_arn(&dataset)
+        .data_source(
+            aws_sdk_personalize::types::DataSource::builder()
+                .data_location("s3://seed/interactions.csv")
+                .build(),
+        )
+        .role_arn("arn:aws:iam::000000000000:role/personalize")
+        .send()
+        .await
+        .expect("CreateDatasetImportJob")
+        .dataset_import_job_arn
+        .expect("arn");
+    wait_status("import", || async {
+        cp.describe_dataset_import_job()
+            .dataset_import_job_arn(&job)
+            .send()
+            .await
+            .ok()?
+            .dataset_import_job?
+            .status
+    })
+    .await;
+    let solution = cp
+        .create_solution()
+        .name(format!("{name}-up"))
+        .dataset_group_arn(&dg)
+        .recipe_arn("arn:aws:personalize:::recipe/aws-user-personalization")
+        .perform_auto_training(false)
+        .send()
+        .await
+        .expect("CreateSolution")
+        .solution_arn
+        .expect("arn");
+    let version = cp
+        .create_solution_version()
+        .solution_arn(&solution)
+        .send()
+        .await
+        .expect("CreateSolutionVersion")
+        .solution_version_arn
+        .expect("arn");
+    wait_status("training", || async {
+        cp.describe_solution_version()
+            .solution_version_arn(&version)
+            .send()
+            .await
+            .ok()?
+            .solution_version?
+            .status
+    })
+    .await;
+    let campaign = cp
+        .create_campaign()
+        .name(format!("{name}-campaign"))
+        .solution_version_arn(&version)
+        .min_provisioned_tps(1)
+        .send()
+        .await
+        .expect("CreateCampaign")
+        .campaign_arn
+        .expect("arn");
+    wait_status("campaign", || async {
+        cp.describe_campaign()
+            .campaign_arn(&campaign)
+            .send()
+            .await
+            .ok()?
+            .campaign?
+            .status
+    })
+    .await;
+    let tracker = cp
+        .create_event_tracker()
+        .name(format!("{name}-tracker"))
+        .dataset_group_arn(&dg)
+        .send()
+        .await
+        .expect("CreateEventTracker");
+    let tracker_arn = tracker.event_tracker_arn.expect("arn");
+    let tracking_id = tracker.tracking_id.expect("trackingId");
+    wait_status("tracker", || async {
+        cp.describe_event_tracker()
+            .event_tracker_arn(&tracker_arn)
+            .send()
+            .await
+            .ok()?
+            .event_tracker?
+            .status
+    })
+    .await;
+    (server, campaign, tracking_id, tracker_arn)
+}
+
+async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
+    let resp = app.clone().oneshot(req).await.expect("gateway answers");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn post_data(stream: &str, user: &str, item: &str) -> Request<Body> {
+    let body = json!({
+        "stream-name": stream,
+        "Data": {"userId": user, "interactions": 1, "itemId": item, "trackingId": "from-the-seed",
+                 "eventType": "click", "sentAt": "1800000000"},
+        "PartitionKey": "userId"
+    });
+    Request::post("/data")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request")
+}
+
+fn get_recs(query: &str) -> Request<Body> {
+    Request::get(format!("/getRecommendations?{query}"))
+        .body(Body::empty())
+        .expect("request")
+}
+
+fn item_ids(v: &Value) -> Vec<String> {
+    v["itemList"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|i| i["itemId"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn apply(
+    api_tracker: &Api<EventTracker>,
+    api_campaign: &Api<Campaign>,
+    campaign_arn: &str,
+    tracking_id: &str,
+    tracker_arn: &str,
+) {
+    let pp = PatchParams::apply("ingest-test").force();
+    api_tracker
+        .patch("tracker", &pp, &Patch::Apply(json!({
+            "apiVersion": "personalize-operator.dev/v1alpha1", "kind": "EventTracker",
+            "metadata": {"name": "tracker"},
+            "spec": {"datasetGroupArn": "arn:aws:personalize:us-east-1:000000000000:dataset-group/e2e"}
+        })))
+        .await
+        .expect("apply EventTracker");
+    api_tracker
+        .patch_status("tracker", &PatchParams::default(), &Patch::Merge(json!({
+            "status": {"arn": tracker_arn, "status": "CREATE IN_PROGRESS", "trackingId": tracking_id}
+        })))
+        .await
+        .expect("EventTracker status");
+    api_campaign
+        .patch("movies", &pp, &Patch::Apply(json!({
+            "apiVersion": "personalize-operator.dev/v1alpha1", "kind": "Campaign",
+            "metadata": {"name": "movies"},
+            "spec": {"versionPolicy": "Pinned", "solutionVersionArn": "arn:aws:personalize:us-east-1:000000000000:solution/e2e/abc"}
+        })))
+        .await
+        .expect("apply Campaign");
+    api_campaign
+        .patch_status(
+            "movies",
+            &PatchParams::default(),
+            &Patch::Merge(json!({
+                "status": {"arn": campaign_arn, "status": "ACTIVE"}
+            })),
+        )
+        .await
+        .expect("Campaign status");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_events_reach_personalize_local_and_change_recommendations() {
+    let cluster = ControlPlane::shared().await.expect("control plane");
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crds");
+    let out = cluster
+        .kubectl()
+        .arg("apply")
+        .arg("-f")
+        .arg(&crds)
+        .output()
+        .expect("kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl apply crds: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ns = cluster
+        .create_namespace("ingest-e2e")
+        .await
+        .expect("namespace");
+    let client = cluster.client();
+    let trackers: Api<EventTracker> = Api::namespaced(client.clone(), &ns);
+    let campaigns: Api<Campaign> = Api::namespaced(client.clone(), &ns);
+    // CRDs may take a moment to be served.
+    wait_for("CRDs served", Duration::from_secs(30), || async {
+        trackers.list(&Default::default()).await.is_ok()
+    })
+    .await;
+
+    let (local, campaign_arn, tracking_id, tracker_arn) = personalize_local("e2e").await;
+    apply(
+        &trackers,
+        &campaigns,
+        &campaign_arn,
+        &tracking_id,
+        &tracker_arn,
+    )
+    .await;
+
+    let moto = moto().await;
+    let k = kinesis(moto).await;
+    let stream = unique("e2e");
+    create_stream(&k, &stream, 2).await;
+
+    let tracking = TrackingId::watch(client.clone(), &ns, "tracker");
+    wait_for("tracker observed", Duration::from_secs(30), || async {
+        tracking.current().tracking_id.is_some()
+    })
+    .await;
+    assert!(!tracking.current().ready, "CREATE IN_PROGRESS is not ready");
+    assert!(
+        tracking.current().reason.contains("not ACTIVE"),
+        "{:?}",
+        tracking.current()
+    );
+    let dir = temp_dir("e2e");
+    let sidecar = start_sidecar(
+        moto,
+        &stream,
+        &local.url(),
+        tracking.clone(),
+        &dir,
+        None,
+        |_| {},
+    )
+    .await;
+
+    let runtime_config = sdk_config(&local.url(), "AKIDLOCALTEST", "local-test-secret").await;
+    let app = gateway::app(GatewayState {
+        kinesis: k.clone(),
+        runtime: aws_sdk_personalizeruntime::Client::new(&runtime_config),
+        kube: Some(client.clone()),
+        namespace: ns.clone(),
+        default_stream: None,
+    });
+
+    let (status, before) = call(&app, get_recs("campaign=movies&userId=u0&numResults=10")).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    assert_eq!(before["$metadata"]["httpStatusCode"], 200);
+    assert!(before["recommendationId"].is_string(), "{before}");
+    assert!(before["itemList"][0]["score"].is_number(), "{before}");
+    let before = item_ids(&before);
+    assert_eq!(before.len(), 10);
+    let (status, by_arn) = call(
+        &app,
+        get_recs(&format!(
+            "campaignArn={campaign_arn}&userId=u0&numResults=10"
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(item_ids(&by_arn), before);
+
+    // u0 is in cluster 0; it now clicks 20 items of cluster 3.
+    for item in (0..ITEMS).filter(|i| i % CLUSTERS == 3).take(20) {
+        let (status, body) = call(&app, post_data(&stream, "u0", &format!("i{item}"))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["Message"], "Event sent successfully");
+        assert!(
+            body["data"]["SequenceNumber"].is_string() && body["data"]["ShardId"].is_string(),
+            "{body}"
+        );
+    }
+    // Nothing is sent while the tracker is not ACTIVE; then it becomes ACTIVE.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        personalize_ingest::metrics::Metrics::get(&sidecar.metrics.events_sent),
+        0
+    );
+    trackers
+        .patch_status(
+            "tracker",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"status": "ACTIVE"}})),
+        )
+        .await
+        .expect("tracker ACTIVE");
+    wait_for(
+        "recommendations change",
+        Duration::from_secs(30),
+        || async {
+            let (_, after) = call(&app, get_recs("campaign=movies&userId=u0&numResults=10")).await;
+            item_ids(&after) != before
+        },
+    )
+    .await;
+    assert!(tracking.current().ready);
+    wait_for("all 20 events sent", Duration::from_secs(30), || async {
+        personalize_ingest::metrics::Metrics::get(&sidecar.metrics.events_sent) >= 20
+    })
+    .await;
+    sidecar.stop().await;
+    local.stop().await.expect("personalize-local stops");
+}
+
+/// Freshness: gateway POST /data -> a GetRecommendations that reflects the event, p50/p99.
+/// A figure, not a test: `cargo test -p personalize-ingest --test ingest -- --ignored --nocapture bench_freshness`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark; run with --ignored"]
+async fn bench_freshness() {
+    let (local, campaign_arn, tracking_id, _) = personalize_local("fresh").await;
+    let moto = moto().await;
+    let k = kinesis(moto).await;
+    let stream = unique("fresh");
+    create_stream(&k, &stream, 1).await;
+    let dir = temp_dir("fresh");
+    let sidecar = start_sidecar(
+        moto,
+        &stream,
+        &local.url(),
+        TrackingId::literal(tracking_id),
+        &dir,
+        None,
+        |_| {},
+    )
+    .await;
+    let runtime_config = sdk_config(&local.url(), "AKIDLOCALTEST", "local-test-secret").await;
+    let app = gateway::app(GatewayState {
+        kinesis: k.clone(),
+        runtime: aws_sdk_personalizeruntime::Client::new(&runtime_config),
+        kube: None,
+        namespace: "default".into(),
+        default_stream: None,
+    });
+    let samples = std::env::var("INGEST_BENCH_SAMPLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200usize);
+    let mut latencies = Vec::new();
+    for n in 0..samples {
+        let user = format!("u{}", n % USERS);
+        let q = format!("campaignArn={campaign_arn}&userId={user}&numResults=10");
+        let (_, before) = call(&app, get_recs(&q)).await;
+        let before = item_ids(&before);
+        // Click, repeatedly, items of another cluster until the list moves (one event may not move it).
+        let cluster = (n % USERS % CLUSTERS + 3) % CLUSTERS;
+        let start = Instant::now();
+        let mut clicks = 0;
+        let deadline = start + Duration::from_secs(10);
+        let mut changed = false;
+        while Instant::now() < deadline {
+            if clicks < 10 {
+                let item = format!(
+                    "i{}",
+                    (clicks * CLUSTERS + cluster + n * 7 * CLUSTERS) % ITEMS
+                );
+                let (status, _) = call(&app, post_data(&stream, &user, &item)).await;
+                assert_eq!(status, StatusCode::OK);
+                clicks += 1;
+            }
+            let (_, after) = call(&app, get_recs(&q)).await;
+            if item_ids(&after) != before {
+                changed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if changed {
+            latencies.push(start.elapsed().as_secs_f64());
+        }
+    }
+    sidecar.stop().await;
+    local.stop().await.expect("stop");
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+    assert!(!latencies.is_empty());
+    println!(
+        "{}",
+        json!({"bench": "ingest_freshness", "samples": samples, "changed": latencies.len(),
+               "p50_s": pct(0.5), "p99_s": pct(0.99), "max_s": pct(1.0)})
+    );
+    println!(
+        "freshness POST /data -> changed GetRecommendations: p50 {:.3} s, p99 {:.3} s over {} of {} samples (targets 0.5 / 1.5 s)",
+        pct(0.5),
+        pct(0.99),
+        latencies.len(),
+        samples
+    );
+}

@@ -1,0 +1,345 @@
+//! Shared helpers: SDK clients for moto, streams, a recording PutEvents fake, an in-process
+//! sidecar, personalize-local seeded with a trained campaign, and bounded waits.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use personalize_ingest::backoff::Backoff;
+use personalize_ingest::checkpoint_store::{CheckpointStore, FileStore};
+use personalize_ingest::dead_letter::DeadLetter;
+use personalize_ingest::kinesis::Source;
+use personalize_ingest::metrics::Metrics;
+use personalize_ingest::sidecar::{Settings, Sidecar};
+use personalize_ingest::sink::{RateLimiter, Sink};
+use personalize_ingest::tracking::TrackingId;
+use personalize_testkit::Moto;
+use serde_json::Value;
+
+/// A fresh, empty directory under the system temp dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!(
+        "personalize-ingest-{name}-{}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
+
+/// A unique stream name.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+pub async fn sdk_config(endpoint: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_kinesis::config::Credentials::new(
+            key, secret, None, None, "static",
+        ))
+        .load()
+        .await
+}
+
+pub async fn moto() -> &'static Moto {
+    Moto::shared().await.expect("moto starts")
+}
+
+pub async fn kinesis(moto: &Moto) -> aws_sdk_kinesis::Client {
+    aws_sdk_kinesis::Client::new(&sdk_config(moto.endpoint(), "test", "test").await)
+}
+
+/// Creates a stream with `shards` shards and waits until it is ACTIVE.
+pub async fn create_stream(client: &aws_sdk_kinesis::Client, name: &str, shards: i32) {
+    client
+        .create_stream()
+        .stream_name(name)
+        .shard_count(shards)
+        .send()
+        .await
+        .expect("CreateStream");
+    wait_for("stream ACTIVE", Duration::from_secs(30), || async {
+        client
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.stream_description_summary)
+            .map(|s| s.stream_status.as_str() == "ACTIVE")
+            .unwrap_or(false)
+    })
+    .await;
+}
+
+/// Puts `(partition key, data)` records with PutRecords (500 per call), retrying failures.
+pub async fn put_records(
+    client: &aws_sdk_kinesis::Client,
+    stream: &str,
+    records: &[(String, Vec<u8>)],
+) {
+    for chunk in records.chunks(500) {
+        let entries: Vec<PutRecordsRequestEntry> = chunk
+            .iter()
+            .map(|(k, d)| {
+                PutRecordsRequestEntry::builder()
+                    .partition_key(k)
+                    .data(Blob::new(d.clone()))
+                    .build()
+                    .expect("entry")
+            })
+            .collect();
+        let out = client
+            .put_records()
+            .stream_name(stream)
+            .set_records(Some(entries))
+            .send()
+            .await
+            .expect("PutRecords");
+        assert_eq!(out.failed_record_count(), Some(0), "PutRecords failures");
+    }
+}
+
+/// The seed's record JSON.
+pub fn seed_record(user: &str, item: &str, sent_at: i64) -> Vec<u8> {
+    serde_json::json!({
+        "userId": user, "interactions": 1, "itemId": item, "trackingId": "ignored",
+        "eventType": "click", "sentAt": sent_at.to_string()
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Polls `check` every 50 ms until it is true, panicking after `timeout`.
+pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One event as the fake received it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub tracking_id: String,
+    pub user_id: Option<String>,
+    pub event: Value,
+}
+
+#[derive(Default)]
+pub struct FakeState {
+    pub received: Mutex<Vec<Received>>,
+    /// Answer this many calls with a 500 first (then succeed).
+    pub fail_first: Mutex<usize>,
+    pub calls: Mutex<usize>,
+}
+
+/// A recording PutEvents endpoint on 127.0.0.1: accepts everything except events whose
+/// eventType is `reject-me` (400 InvalidInputException, like Personalize).
+pub struct FakeEvents {
+    pub url: String,
+    pub state: Arc<FakeState>,
+}
+
+impl FakeEvents {
+    pub async fn start() -> FakeEvents {
+        let state = Arc::new(FakeState::default());
+        let app = axum::Router::new()
+            .route("/events", axum::routing::post(fake_put_events))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeEvents { url, state }
+    }
+
+    /// Events received so far (duplicates included); cheap enough to poll.
+    pub fn count(&self) -> usize {
+        self.state.received.lock().expect("lock").len()
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received.lock().expect("lock").clone()
+    }
+
+    /// Distinct event ids received, and how many events arrived in total.
+    pub fn distinct_ids(&self) -> (HashMap<String, usize>, usize) {
+        let received = self.state.received.lock().expect("lock");
+        let mut ids: HashMap<String, usize> = HashMap::new();
+        for r in received.iter() {
+            let id = r.event["eventId"].as_str().unwrap_or_default().to_owned();
+            *ids.entry(id).or_default() += 1;
+        }
+        (ids, received.len())
+    }
+}
+
+async fn fake_put_events(
+    State(state): State<Arc<FakeState>>,
+    body: Bytes,
+) -> axum::response::Response {
+    *state.calls.lock().expect("lock") += 1;
+    {
+        let mut fail = state.fail_first.lock().expect("lock");
+        if *fail > 0 {
+            *fail -= 1;
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [("x-amzn-errortype", "InternalFailure")],
+                r#"{"message":"injected"}"#,
+            )
+                .into_response();
+        }
+    }
+    let req: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => return (StatusCode::BAD_REQUEST, "bad json").into_response(),
+    };
+    let list = req["eventList"].as_array().cloned().unwrap_or_default();
+    if list.iter().any(|e| e["eventType"] == "reject-me") {
+        return (
+            StatusCode::BAD_REQUEST,
+            [("x-amzn-errortype", "InvalidInputException")],
+            r#"{"message":"eventType reject-me is not allowed"}"#,
+        )
+            .into_response();
+    }
+    let mut received = state.received.lock().expect("lock");
+    for e in list {
+        received.push(Received {
+            tracking_id: req["trackingId"].as_str().unwrap_or_default().to_owned(),
+            user_id: req["userId"].as_str().map(str::to_owned),
+            event: e,
+        });
+    }
+    StatusCode::OK.into_response()
+}
+
+/// A sidecar running in this process.
+pub struct RunningSidecar {
+    pub metrics: Arc<Metrics>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningSidecar {
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("sidecar stops within 30 s")
+            .expect("sidecar task");
+    }
+}
+
+/// Starts a sidecar on `stream` sending to `events_url`, checkpointing into `dir`.
+pub async fn start_sidecar(
+    moto: &Moto,
+    stream: &str,
+    events_url: &str,
+    tracking: TrackingId,
+    dir: &Path,
+    dead_letter: Option<DeadLetter>,
+    tune: impl FnOnce(&mut Settings),
+) -> RunningSidecar {
+    start_sidecar_with_rate(
+        moto,
+        stream,
+        events_url,
+        tracking,
+        dir,
+        dead_letter,
+        tune,
+        1000.0,
+        None,
+    )
+    .await
+}
+
+/// [`start_sidecar`] with a PutEvents rate limit (calls per second; 0 for none).
+#[allow(clippy::too_many_arguments)]
+pub async fn start_sidecar_with_rate(
+    moto: &Moto,
+    stream: &str,
+    events_url: &str,
+    tracking: TrackingId,
+    dir: &Path,
+    dead_letter: Option<DeadLetter>,
+    tune: impl FnOnce(&mut Settings),
+    rate: f64,
+    store: Option<CheckpointStore>,
+) -> RunningSidecar {
+    let events_config = sdk_config(events_url, "AKIDLOCALTEST", "local-test-secret").await;
+    let metrics = Arc::new(Metrics::default());
+    let mut settings = Settings::new(stream);
+    settings.idle_poll = Duration::from_millis(50);
+    settings.shard_sync = Duration::from_millis(500);
+    tune(&mut settings);
+    let sidecar = Arc::new(Sidecar {
+        settings,
+        source: Source {
+            client: kinesis(moto).await,
+            stream: stream.to_owned(),
+        },
+        sink: Sink {
+            client: personalize_ingest::events_client(&events_config),
+            limiter: RateLimiter::per_second(rate),
+            backoff: Backoff {
+                base: Duration::from_millis(10),
+                max: Duration::from_millis(500),
+            },
+            metrics: metrics.clone(),
+        },
+        tracking,
+        checkpoints: match store {
+            Some(store) => store,
+            None => CheckpointStore::File(
+                FileStore::open(dir.join("checkpoints.json"))
+                    .await
+                    .expect("checkpoints"),
+            ),
+        },
+        dead_letter: dead_letter.unwrap_or_else(|| DeadLetter::file(dir.join("dead-letter.jsonl"))),
+        metrics: metrics.clone(),
+        kinesis_ok: Arc::new(AtomicBool::new(false)),
+    });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(sidecar.run(stopped));
+    RunningSidecar {
+        metrics,
+        stop,
+        task,
+    }
+}

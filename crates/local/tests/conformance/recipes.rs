@@ -1,0 +1,103 @@
+//! The other runtime shapes: GetPersonalizedRanking on a ranking campaign, item-based
+//! GetRecommendations on a SIMS campaign, and the recipe/request mismatches.
+
+use aws_sdk_personalizeruntime::error::ProvideErrorMetadata;
+use personalize_local::{Config, Running};
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranking_and_related_items() {
+    let dir = temp_dir("recipes");
+    let server = Running::start(Config::for_tests(Some(dir.clone())))
+        .await
+        .expect("server starts");
+    let (cp, _, rt) = clients(&server.url()).await;
+    let (dg, _, _) = seed_dataset_group(&cp, &dir, "recipes").await;
+
+    let (_, ranking) = train(
+        &cp,
+        &dg,
+        "recipes-ranking",
+        "arn:aws:personalize:::recipe/aws-personalized-ranking",
+    )
+    .await;
+    let ranking_campaign = cp
+        .create_campaign()
+        .name("recipes-ranking")
+        .solution_version_arn(&ranking)
+        .send()
+        .await
+        .expect("campaign")
+        .campaign_arn
+        .expect("arn");
+    let input: Vec<String> = ["i0", "i1", "i6", "i9", "unknown-item"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let ranked = rt
+        .get_personalized_ranking()
+        .campaign_arn(&ranking_campaign)
+        .user_id("u0")
+        .set_input_list(Some(input.clone()))
+        .send()
+        .await
+        .expect("GetPersonalizedRanking");
+    let ids: Vec<&str> = ranked
+        .personalized_ranking()
+        .iter()
+        .filter_map(|i| i.item_id())
+        .collect();
+    assert_eq!(ids.len(), 5, "{ids:?}");
+    assert_eq!(ids.last(), Some(&"unknown-item"), "unknown items rank last");
+    let err = rt
+        .get_recommendations()
+        .campaign_arn(&ranking_campaign)
+        .user_id("u0")
+        .send()
+        .await
+        .expect_err("ranking campaign");
+    assert_eq!(err.code(), Some("InvalidInputException"));
+
+    let (_, sims) = train(
+        &cp,
+        &dg,
+        "recipes-sims",
+        "arn:aws:personalize:::recipe/aws-sims",
+    )
+    .await;
+    let sims_campaign = cp
+        .create_campaign()
+        .name("recipes-sims")
+        .solution_version_arn(&sims)
+        .send()
+        .await
+        .expect("campaign")
+        .campaign_arn
+        .expect("arn");
+    let related = rt
+        .get_recommendations()
+        .campaign_arn(&sims_campaign)
+        .item_id("i0")
+        .num_results(5)
+        .send()
+        .await
+        .expect("related items");
+    assert!(!related.item_list().is_empty());
+    assert!(
+        related
+            .item_list()
+            .iter()
+            .all(|i| i.item_id() != Some("i0"))
+    );
+    let err = rt
+        .get_recommendations()
+        .campaign_arn(&sims_campaign)
+        .user_id("u0")
+        .send()
+        .await
+        .expect_err("SIMS needs an itemId");
+    assert_eq!(err.code(), Some("InvalidInputException"));
+    server.stop().await.expect("stops");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,286 @@
+//! What one reconcile concluded, and the pure decisions that follow from it: the conditions
+//! written to status and when to look again.
+
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
+use personalize_api::conditions::{READY, REFERENCES_RESOLVED, SYNCED, TERMINAL};
+
+/// The result of reconciling one object.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// AWS matches the spec and the resource is ACTIVE.
+    Ready {
+        /// A one-line summary for the Ready condition.
+        message: String,
+    },
+    /// AWS is working (creating, training, updating, importing): look again soon.
+    Progressing {
+        /// CamelCase reason.
+        reason: &'static str,
+        /// What is happening, for a person.
+        message: String,
+    },
+    /// A referenced object is missing or not ready yet; its change wakes this one.
+    WaitingForReference {
+        /// CamelCase reason.
+        reason: &'static str,
+        /// Which reference, and what it lacks.
+        message: String,
+    },
+    /// Nothing will happen until the spec changes (invalid input, CREATE FAILED, ...).
+    Terminal {
+        /// CamelCase reason.
+        reason: &'static str,
+        /// What went wrong and what to change.
+        message: String,
+    },
+    /// A call failed in a way that may pass (throttling, network, 5xx): retry with backoff.
+    Retrying {
+        /// CamelCase reason.
+        reason: &'static str,
+        /// The error.
+        message: String,
+    },
+}
+
+/// Polling and resync intervals.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// While AWS is mid-transition.
+    pub poll: Duration,
+    /// Once everything is ACTIVE (drift detection).
+    pub resync: Duration,
+}
+
+impl Outcome {
+    /// When to reconcile again; `None` waits for a change of the object (or of what it watches).
+    /// Retrying is not decided here: the caller's backoff owns it.
+    pub fn requeue_after(&self, timing: Timing) -> Option<Duration> {
+        match self {
+            Self::Ready { .. } => Some(timing.resync),
+            Self::Progressing { .. } | Self::Retrying { .. } => Some(timing.poll),
+            // Watches wake us when the reference changes; the slow poll covers raw ARNs.
+            Self::WaitingForReference { .. } => Some(timing.poll * 6),
+            Self::Terminal { .. } => None,
+        }
+    }
+}
+
+/// The conditions for an outcome, keeping `lastTransitionTime` of conditions whose status did not
+/// change. `with_references` adds ReferencesResolved (kinds that reference others).
+pub fn conditions(
+    previous: &[Condition],
+    outcome: &Outcome,
+    with_references: bool,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Vec<Condition> {
+    let (ready, synced, terminal, references) = match outcome {
+        Outcome::Ready { message } => (
+            ("True", "Active", message.clone()),
+            ("True", "Synced", "AWS matches the spec".to_owned()),
+            ("False", "NotTerminal", String::new()),
+            ("True", "Resolved", String::new()),
+        ),
+        Outcome::Progressing { reason, message } => (
+            ("False", *reason, message.clone()),
+            ("False", *reason, message.clone()),
+            ("False", "NotTerminal", String::new()),
+            ("True", "Resolved", String::new()),
+        ),
+        Outcome::WaitingForReference { reason, message } => (
+            ("False", *reason, message.clone()),
+            ("False", *reason, message.clone()),
+            ("False", "NotTerminal", String::new()),
+            ("False", *reason, message.clone()),
+        ),
+        Outcome::Terminal { reason, message } => (
+            ("False", *reason, message.clone()),
+            ("False", *reason, message.clone()),
+            ("True", *reason, message.clone()),
+            ("True", "Resolved", String::new()),
+        ),
+        Outcome::Retrying { reason, message } => (
+            ("False", *reason, message.clone()),
+            ("Unknown", *reason, message.clone()),
+            ("False", "NotTerminal", String::new()),
+            ("True", "Resolved", String::new()),
+        ),
+    };
+    let mut wanted = vec![(READY, ready), (SYNCED, synced), (TERMINAL, terminal)];
+    if with_references {
+        wanted.push((REFERENCES_RESOLVED, references));
+    }
+    wanted
+        .into_iter()
+        .map(|(type_, (status, reason, message))| {
+            let last = previous.iter().find(|c| c.type_ == type_);
+            let last_transition_time = match last {
+                Some(c) if c.status == status => c.last_transition_time.clone(),
+                _ => Time(now),
+            };
+            Condition {
+                type_: type_.to_owned(),
+                status: status.to_owned(),
+                reason: reason.to_owned(),
+                message,
+                observed_generation: generation,
+                last_transition_time,
+            }
+        })
+        .collect()
+}
+
+/// The backoff before retry `attempt` (1, 2, ...) after a failure: exponential from `base`,
+/// capped at `max`, with up to 20% jitter taken from `salt` (deterministic per object and try).
+pub fn backoff(attempt: u32, base: Duration, max: Duration, salt: u64) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let capped = exp.min(max);
+    let jitter_permille = (salt.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) % 200; // 0..200
+    capped + capped.mul_f64(jitter_permille as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        Timestamp::from_second(1_700_000_000).expect("valid timestamp")
+    }
+
+    fn find<'a>(conditions: &'a [Condition], type_: &str) -> &'a Condition {
+        conditions
+            .iter()
+            .find(|c| c.type_ == type_)
+            .expect("condition present")
+    }
+
+    #[test]
+    fn ready_sets_ready_and_synced_true_and_terminal_false() {
+        let c = conditions(
+            &[],
+            &Outcome::Ready {
+                message: "ACTIVE".into(),
+            },
+            true,
+            Some(3),
+            now(),
+        );
+        assert_eq!(find(&c, READY).status, "True");
+        assert_eq!(find(&c, SYNCED).status, "True");
+        assert_eq!(find(&c, TERMINAL).status, "False");
+        assert_eq!(find(&c, REFERENCES_RESOLVED).status, "True");
+        assert!(c.iter().all(|c| c.observed_generation == Some(3)));
+    }
+
+    #[test]
+    fn terminal_keeps_the_aws_message_and_never_requeues() {
+        let outcome = Outcome::Terminal {
+            reason: "CreateFailed",
+            message: "bad schema".into(),
+        };
+        let c = conditions(&[], &outcome, false, None, now());
+        assert_eq!(find(&c, TERMINAL).status, "True");
+        assert_eq!(find(&c, READY).message, "bad schema");
+        assert!(c.iter().all(|c| c.type_ != REFERENCES_RESOLVED));
+        let timing = Timing {
+            poll: Duration::from_secs(5),
+            resync: Duration::from_secs(600),
+        };
+        assert_eq!(outcome.requeue_after(timing), None);
+    }
+
+    #[test]
+    fn waiting_for_a_reference_marks_references_unresolved() {
+        let outcome = Outcome::WaitingForReference {
+            reason: "DatasetGroupNotReady",
+            message: "m".into(),
+        };
+        let c = conditions(&[], &outcome, true, None, now());
+        assert_eq!(find(&c, REFERENCES_RESOLVED).status, "False");
+        assert_eq!(find(&c, REFERENCES_RESOLVED).reason, "DatasetGroupNotReady");
+    }
+
+    #[test]
+    fn transition_time_moves_only_when_status_flips() {
+        let earlier = Timestamp::from_second(1_600_000_000).expect("valid timestamp");
+        let first = conditions(
+            &[],
+            &Outcome::Progressing {
+                reason: "Creating",
+                message: "m".into(),
+            },
+            false,
+            None,
+            earlier,
+        );
+        let second = conditions(
+            &first,
+            &Outcome::Progressing {
+                reason: "Training",
+                message: "n".into(),
+            },
+            false,
+            None,
+            now(),
+        );
+        assert_eq!(
+            find(&second, READY).last_transition_time.0,
+            earlier,
+            "still False"
+        );
+        let third = conditions(
+            &second,
+            &Outcome::Ready {
+                message: "ok".into(),
+            },
+            false,
+            None,
+            now(),
+        );
+        assert_eq!(
+            find(&third, READY).last_transition_time.0,
+            now(),
+            "flipped to True"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_exponentially_to_a_cap_with_bounded_jitter() {
+        let base = Duration::from_secs(2);
+        let max = Duration::from_secs(300);
+        for salt in [0, 1, 42, u64::MAX] {
+            let first = backoff(1, base, max, salt);
+            assert!(first >= base && first <= base.mul_f64(1.2), "{first:?}");
+            let fourth = backoff(4, base, max, salt);
+            assert!(
+                fourth >= base * 8 && fourth <= (base * 8).mul_f64(1.2),
+                "{fourth:?}"
+            );
+            let late = backoff(30, base, max, salt);
+            assert!(late >= max && late <= max.mul_f64(1.2), "{late:?}");
+        }
+    }
+
+    #[test]
+    fn progressing_polls_and_ready_resyncs() {
+        let timing = Timing {
+            poll: Duration::from_secs(5),
+            resync: Duration::from_secs(600),
+        };
+        let progressing = Outcome::Progressing {
+            reason: "Creating",
+            message: String::new(),
+        };
+        assert_eq!(
+            progressing.requeue_after(timing),
+            Some(Duration::from_secs(5))
+        );
+        let ready = Outcome::Ready {
+            message: String::new(),
+        };
+        assert_eq!(ready.requeue_after(timing), Some(Duration::from_secs(600)));
+    }
+}

@@ -1,0 +1,380 @@
+//! The reconcile loops. Each kind has its own module with the same shape:
+//! `reconcile` (the finalizer wraps everything) -> `apply` (resolve references, create or adopt,
+//! describe, update, decide an [`Outcome`]) or `cleanup` (delete in Personalize's order).
+//! This module holds what they share: the [`Context`], the error type, status writing, events
+//! and the requeue/backoff policy.
+
+pub mod campaign;
+pub mod dataset_group;
+pub mod event_tracker;
+pub mod ownership;
+pub mod solution;
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::finalizer::{self, finalizer};
+use kube::{Resource, ResourceExt};
+use personalize_api::{FIELD_MANAGER, FINALIZER, ResourceStatus};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::aws::{AwsError, Clients, ErrorKind};
+use crate::outcome::{Outcome, Timing, backoff, conditions};
+
+/// What every reconciler shares.
+pub struct Context {
+    /// The Kubernetes client.
+    pub kube: kube::Client,
+    /// Personalize clients per region.
+    pub aws: Clients,
+    /// Publishes Kubernetes Events.
+    pub recorder: Recorder,
+    /// Poll and resync intervals.
+    pub timing: Timing,
+    /// Consecutive failures per object uid, for exponential backoff.
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// A context for the reconcilers.
+    pub fn new(kube: kube::Client, aws: Clients, recorder: Recorder, timing: Timing) -> Self {
+        Self {
+            kube,
+            aws,
+            recorder,
+            timing,
+            failures: Mutex::default(),
+        }
+    }
+
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records one more failure of an object and returns the backoff before the next try.
+    fn next_backoff(&self, uid: &str) -> Duration {
+        let mut failures = self.failures();
+        let attempt = failures.entry(uid.to_owned()).or_insert(0);
+        *attempt += 1;
+        let salt = naming_salt(uid, *attempt);
+        backoff(
+            *attempt,
+            Duration::from_secs(2),
+            Duration::from_secs(300),
+            salt,
+        )
+    }
+
+    fn reset_backoff(&self, uid: &str) {
+        self.failures().remove(uid);
+    }
+
+    /// Publishes a Kubernetes Event about an object (failures to publish are only logged).
+    pub async fn event<K>(
+        &self,
+        obj: &K,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) where
+        K: Resource<DynamicType = ()>,
+    {
+        let event = Event {
+            type_,
+            reason: reason.to_owned(),
+            note: Some(note),
+            action: action.to_owned(),
+            secondary: None,
+        };
+        if let Err(err) = self.recorder.publish(&event, &obj.object_ref(&())).await {
+            tracing::warn!(%err, reason, "could not publish a Kubernetes Event");
+        }
+    }
+
+    /// Publishes a Normal event for an AWS mutation.
+    pub async fn mutated<K>(&self, obj: &K, action: &str, note: String)
+    where
+        K: Resource<DynamicType = ()>,
+    {
+        self.event(obj, EventType::Normal, action, action, note)
+            .await;
+    }
+}
+
+fn naming_salt(uid: &str, attempt: u32) -> u64 {
+    let hash = crate::naming::short_hash(&format!("{uid}/{attempt}"));
+    u64::from_str_radix(&hash, 16).unwrap_or(0)
+}
+
+/// Reconcile failures that are not decisions about the AWS resource.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A Kubernetes API call failed.
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// An AWS call failed (classified; the caller decides what it means).
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// Adding or removing the finalizer failed.
+    #[error("finalizer: {0}")]
+    Finalizer(#[source] Box<finalizer::Error<Error>>),
+    /// Deletion waits for something (children, AWS still deleting); not a failure.
+    #[error("deletion waits: {0}")]
+    Waiting(String),
+    /// The object has no namespace (every kind is namespaced).
+    #[error("object has no namespace")]
+    NoNamespace,
+}
+
+/// The status types of the four kinds, which share [`ResourceStatus`].
+pub trait HasResource {
+    /// The shared part of the status.
+    fn resource(&self) -> &ResourceStatus;
+    /// The shared part of the status, mutably.
+    fn resource_mut(&mut self) -> &mut ResourceStatus;
+}
+
+macro_rules! has_resource {
+    ($($t:ty),*) => {$(
+        impl HasResource for $t {
+            fn resource(&self) -> &ResourceStatus { &self.resource }
+            fn resource_mut(&mut self) -> &mut ResourceStatus { &mut self.resource }
+        }
+    )*};
+}
+has_resource!(
+    personalize_api::DatasetGroupStatus,
+    personalize_api::SolutionStatus,
+    personalize_api::CampaignStatus,
+    personalize_api::EventTrackerStatus
+);
+
+/// The namespace of a namespaced object.
+pub fn namespace<K: Resource>(obj: &K) -> Result<String, Error> {
+    obj.meta().namespace.clone().ok_or(Error::NoNamespace)
+}
+
+/// Runs `apply` or `cleanup` under the finalizer.
+pub async fn with_finalizer<K, A, C>(
+    obj: Arc<K>,
+    ctx: &Context,
+    apply: impl FnOnce(Arc<K>) -> A,
+    cleanup: impl FnOnce(Arc<K>) -> C,
+) -> Result<Action, Error>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + Debug,
+    A: Future<Output = Result<Action, Error>>,
+    C: Future<Output = Result<Action, Error>>,
+{
+    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace(obj.as_ref())?);
+    finalizer(&api, FINALIZER, obj, |event| async move {
+        match event {
+            finalizer::Event::Apply(obj) => apply(obj).await,
+            finalizer::Event::Cleanup(obj) => cleanup(obj).await,
+        }
+    })
+    .await
+    .map_err(|err| match err {
+        finalizer::Error::ApplyFailed(err) | finalizer::Error::CleanupFailed(err) => err,
+        other => Error::Finalizer(Box::new(other)),
+    })
+}
+
+/// What an AWS error means as an outcome; errors that are not AWS's are passed on.
+pub fn outcome_of(err: Error) -> Result<Outcome, Error> {
+    match err {
+        Error::Aws(aws) => Ok(match aws.kind {
+            ErrorKind::InvalidInput => Outcome::Terminal {
+                reason: "InvalidInput",
+                message: aws.to_string(),
+            },
+            ErrorKind::InUse => Outcome::Progressing {
+                reason: "ResourceInUse",
+                message: aws.to_string(),
+            },
+            ErrorKind::Throttled => Outcome::Retrying {
+                reason: "Throttled",
+                message: aws.to_string(),
+            },
+            _ => Outcome::Retrying {
+                reason: "AwsError",
+                message: aws.to_string(),
+            },
+        }),
+        other => Err(other),
+    }
+}
+
+/// Writes the status (with conditions for `outcome`) if it changed, publishes a Warning event
+/// when the outcome turns Terminal, and says when to look again.
+pub async fn finish<K>(
+    obj: &K,
+    ctx: &Context,
+    mut status: K::Status,
+    outcome: Outcome,
+    with_references: bool,
+) -> Result<Action, Error>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + HasStatus
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + Debug,
+    K::Status: HasResource + Serialize + PartialEq + Clone,
+{
+    let previous = obj
+        .status()
+        .map(|s| s.resource().conditions.clone())
+        .unwrap_or_default();
+    let resource = status.resource_mut();
+    resource.conditions = conditions(
+        &previous,
+        &outcome,
+        with_references,
+        obj.meta().generation,
+        Timestamp::now(),
+    );
+    resource.observed_generation = obj.meta().generation;
+    if obj.status() != Some(&status) {
+        patch_status(obj, ctx, &status).await?;
+    }
+    let was_terminal = previous
+        .iter()
+        .any(|c| c.type_ == personalize_api::conditions::TERMINAL && c.status == "True");
+    if let Outcome::Terminal { reason, message } = &outcome
+        && !was_terminal
+    {
+        ctx.event(
+            obj,
+            EventType::Warning,
+            reason,
+            "Reconcile",
+            message.clone(),
+        )
+        .await;
+    }
+    let uid = obj.uid().unwrap_or_default();
+    if let Outcome::Retrying { message, .. } = &outcome {
+        let wait = ctx.next_backoff(&uid);
+        tracing::warn!(name = %obj.name_any(), %message, ?wait, "retrying after an AWS error");
+        return Ok(Action::requeue(wait));
+    }
+    ctx.reset_backoff(&uid);
+    Ok(match outcome.requeue_after(ctx.timing) {
+        Some(after) => Action::requeue(after),
+        None => Action::await_change(),
+    })
+}
+
+/// Server-side applies the status subresource.
+pub async fn patch_status<K>(obj: &K, ctx: &Context, status: &K::Status) -> Result<(), Error>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + HasStatus
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + Debug,
+    K::Status: Serialize,
+{
+    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace(obj)?);
+    let patch = serde_json::json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Objects with a typed status.
+pub trait HasStatus {
+    /// The status type.
+    type Status;
+    /// The status, if any.
+    fn status(&self) -> Option<&Self::Status>;
+}
+
+macro_rules! has_status {
+    ($($k:ty => $s:ty),*) => {$(
+        impl HasStatus for $k {
+            type Status = $s;
+            fn status(&self) -> Option<&$s> { self.status.as_ref() }
+        }
+    )*};
+}
+has_status!(
+    personalize_api::DatasetGroup => personalize_api::DatasetGroupStatus,
+    personalize_api::Solution => personalize_api::SolutionStatus,
+    personalize_api::Campaign => personalize_api::CampaignStatus,
+    personalize_api::EventTracker => personalize_api::EventTrackerStatus
+);
+
+/// Marks an object as being deleted (writes a Ready=False "Deleting" condition) and returns the
+/// error that makes the finalizer keep it and look again soon.
+pub async fn still_deleting<K>(
+    obj: &K,
+    ctx: &Context,
+    reason: &'static str,
+    message: String,
+) -> Error
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + HasStatus
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + Debug,
+    K::Status: HasResource + Serialize + PartialEq + Clone + Default,
+{
+    let mut status = obj.status().cloned().unwrap_or_default();
+    let outcome = Outcome::Progressing {
+        reason,
+        message: message.clone(),
+    };
+    let previous = status.resource().conditions.clone();
+    status.resource_mut().conditions = conditions(
+        &previous,
+        &outcome,
+        false,
+        obj.meta().generation,
+        Timestamp::now(),
+    );
+    if obj.status() != Some(&status)
+        && let Err(err) = patch_status(obj, ctx, &status).await
+    {
+        return err;
+    }
+    Error::Waiting(message)
+}
+
+/// The controllers' error policy: deletion waits poll; everything else backs off exponentially.
+pub fn error_policy<K: Resource>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action {
+    match err {
+        Error::Waiting(_) => Action::requeue(ctx.timing.poll),
+        _ => {
+            let wait = ctx.next_backoff(&obj.meta().uid.clone().unwrap_or_default());
+            tracing::warn!(%err, ?wait, "reconcile failed");
+            Action::requeue(wait)
+        }
+    }
+}

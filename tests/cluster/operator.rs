@@ -1,0 +1,294 @@
+//! The operator end to end: the real apiserver, the controllers in this process, and
+//! personalize-local over HTTP through the real aws-sdk-personalize. The MovieLens example
+//! (with generated data) becomes Ready, a new import retrains and the campaign rolls to the new
+//! version, and deleting everything leaves nothing in Personalize.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_personalize::config::Credentials;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::events::{Recorder, Reporter};
+use personalize_api::{Campaign, DatasetGroup, EventTracker, Solution, conditions::READY};
+use personalize_operator::aws::Clients;
+use personalize_operator::outcome::Timing;
+use personalize_operator::reconcile::Context;
+use personalize_testkit::ControlPlane;
+
+use crate::crds::{cluster, repo};
+
+const TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Generated interactions in the MovieLens example's shape: enough users and events to pass
+/// Personalize's training minimums, with a clear structure to learn.
+fn write_data(data_dir: &Path) {
+    let dir = data_dir.join("s3/personalize-demo/movielens");
+    std::fs::create_dir_all(&dir).expect("bucket dir");
+    let mut interactions = String::from("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n");
+    for user in 0..60u32 {
+        for k in 0..25u32 {
+            let item = (user % 3) * 40 + (user * 7 + k * 3) % 40;
+            interactions.push_str(&format!(
+                "{user},{item},watch,{}\n",
+                1_600_000_000 + user * 100 + k
+            ));
+        }
+    }
+    std::fs::write(dir.join("interactions.csv"), interactions).expect("interactions");
+    let mut items = String::from("ITEM_ID,GENRES,YEAR\n");
+    for item in 0..120u32 {
+        let genre = ["Drama", "Comedy", "Action"][(item / 40) as usize];
+        items.push_str(&format!("{item},{genre},{}\n", 1990 + item % 20));
+    }
+    std::fs::write(dir.join("items.csv"), items).expect("items");
+}
+
+async fn sdk_config(url: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+        .load()
+        .await
+}
+
+fn ready<K>(obj: &K, status: impl Fn(&K) -> Option<&personalize_api::ResourceStatus>) -> bool {
+    status(obj).is_some_and(|s| s.is_true(READY))
+}
+
+async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if start.elapsed() > TIMEOUT {
+            let cp = cluster().await;
+            let mut get = cp.kubectl();
+            get.args(["get", "personalize", "-A", "-o", "yaml"]);
+            let state = get
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            panic!("timed out after {TIMEOUT:?} waiting for {what}; objects now:\n{state}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn movielens_example_becomes_ready_retrains_rolls_out_and_tears_down_cleanly() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
+    let cp: &ControlPlane = cluster().await;
+    let ns = cp.create_namespace("operator").await.expect("namespace");
+    let data = tempfile_dir();
+    write_data(&data);
+    let local =
+        personalize_local::Running::start(personalize_local::Config::for_tests(Some(data.clone())))
+            .await
+            .expect("personalize-local starts");
+    let sdk = sdk_config(&local.url()).await;
+    let aws = aws_sdk_personalize::Client::new(&sdk);
+
+    let kube = cp.client();
+    let recorder = Recorder::new(
+        kube.clone(),
+        Reporter {
+            controller: "personalize-operator-test".into(),
+            instance: None,
+        },
+    );
+    let timing = Timing {
+        poll: Duration::from_millis(250),
+        resync: Duration::from_secs(30),
+    };
+    let ctx = Arc::new(Context::new(
+        kube.clone(),
+        Clients::new(sdk.clone()),
+        recorder,
+        timing,
+    ));
+    let operator = tokio::spawn({
+        let ns = ns.clone();
+        async move { personalize_operator::controller::run(ctx, Some(&ns)).await }
+    });
+
+    let mut apply = cp.kubectl();
+    apply
+        .args(["apply", "-n", &ns, "-f"])
+        .arg(repo().join("examples/movielens"));
+    let out = apply.output().expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let groups: Api<DatasetGroup> = Api::namespaced(kube.clone(), &ns);
+    let solutions: Api<Solution> = Api::namespaced(kube.clone(), &ns);
+    let campaigns: Api<Campaign> = Api::namespaced(kube.clone(), &ns);
+    let trackers: Api<EventTracker> = Api::namespaced(kube.clone(), &ns);
+
+    // Everything becomes Ready.
+    let campaign = wait_for("the campaign to be Ready", || async {
+        let c = campaigns.get("movielens").await.ok()?;
+        ready(&c, |c| c.status.as_ref().map(|s| &s.resource)).then_some(c)
+    })
+    .await;
+    let tracker = wait_for("the event tracker to be Ready", || async {
+        let t = trackers.get("movielens").await.ok()?;
+        ready(&t, |t| t.status.as_ref().map(|s| &s.resource)).then_some(t)
+    })
+    .await;
+    let tracking_id = tracker
+        .status
+        .and_then(|s| s.tracking_id)
+        .expect("trackingId in status");
+    assert!(!tracking_id.is_empty());
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(kube.clone(), &ns);
+    let secret = secrets
+        .get("movielens-tracking-id")
+        .await
+        .expect("tracking id secret");
+    let stored = secret
+        .data
+        .and_then(|d| d.get("trackingId").cloned())
+        .expect("trackingId key");
+    assert_eq!(String::from_utf8_lossy(&stored.0), tracking_id);
+
+    let solution = solutions
+        .get("movielens-user-personalization")
+        .await
+        .expect("solution");
+    let sol_status = solution.status.expect("solution status");
+    let first = sol_status
+        .latest_version_arn
+        .clone()
+        .expect("a trained version");
+    assert!(
+        !sol_status.versions[0].metrics.is_empty(),
+        "metrics recorded: {:?}",
+        sol_status.versions
+    );
+    let deployed = campaign
+        .status
+        .as_ref()
+        .and_then(|s| s.deployed_version_arn.clone());
+    assert_eq!(
+        deployed.as_deref(),
+        Some(first.as_str()),
+        "the campaign serves the latest version"
+    );
+
+    // `kubectl get campaigns` shows the deployed version.
+    let mut get = cp.kubectl();
+    get.args(["get", "campaigns", "-n", &ns]);
+    let listing = String::from_utf8_lossy(&get.output().expect("kubectl runs").stdout).into_owned();
+    let short = first.rsplit('/').next().unwrap_or_default().to_owned();
+    assert!(
+        listing.contains(&short),
+        "kubectl get campaigns shows version {short}:\n{listing}"
+    );
+
+    // A new import retrains (retrain.onImport) and the campaign rolls to the new version.
+    let patch =
+        serde_json::json!({"spec": {"datasets": {"interactions": {"import": {"revision": "2"}}}}});
+    groups
+        .patch("movielens", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("bump revision");
+    let second = wait_for("a second version to be deployed", || async {
+        let c = campaigns.get("movielens").await.ok()?;
+        let v = c.status.as_ref()?.deployed_version_arn.clone()?;
+        (v != first && ready(&c, |c| c.status.as_ref().map(|s| &s.resource))).then_some(v)
+    })
+    .await;
+    let versions = aws
+        .list_solution_versions()
+        .solution_arn(second.rsplit_once('/').expect("version arn").0)
+        .send()
+        .await;
+    assert!(versions.expect("list versions").solution_versions().len() >= 2);
+
+    // Events were recorded for every AWS mutation.
+    let mut describe = cp.kubectl();
+    describe.args([
+        "get",
+        "events",
+        "-n",
+        &ns,
+        "-o",
+        "jsonpath={.items[*].reason}",
+    ]);
+    let reasons =
+        String::from_utf8_lossy(&describe.output().expect("kubectl runs").stdout).into_owned();
+    for reason in [
+        "CreateDatasetGroup",
+        "CreateDatasetImportJob",
+        "CreateSolutionVersion",
+        "CreateCampaign",
+        "UpdateCampaign",
+    ] {
+        assert!(
+            reasons.contains(reason),
+            "event {reason} missing from {reasons}"
+        );
+    }
+
+    // Delete everything at once: the operator deletes in Personalize's order.
+    for file in [
+        "00-dataset-group.yaml",
+        "10-solution.yaml",
+        "20-campaign.yaml",
+        "20-event-tracker.yaml",
+    ] {
+        let mut delete = cp.kubectl();
+        delete
+            .args(["delete", "--wait=false", "-n", &ns, "-f"])
+            .arg(repo().join("examples/movielens").join(file));
+        assert!(delete.output().expect("kubectl runs").status.success());
+    }
+    wait_for("every CR to be gone", || async {
+        let left = groups.list(&Default::default()).await.ok()?.items.len()
+            + solutions.list(&Default::default()).await.ok()?.items.len()
+            + campaigns.list(&Default::default()).await.ok()?.items.len()
+            + trackers.list(&Default::default()).await.ok()?.items.len();
+        (left == 0).then_some(())
+    })
+    .await;
+    let groups_left = aws.list_dataset_groups().send().await.expect("list groups");
+    assert!(
+        groups_left.dataset_groups().is_empty(),
+        "{:?}",
+        groups_left.dataset_groups()
+    );
+    let schemas_left = aws.list_schemas().send().await.expect("list schemas");
+    assert!(
+        schemas_left.schemas().is_empty(),
+        "{:?}",
+        schemas_left.schemas()
+    );
+    let solutions_left = aws.list_solutions().send().await.expect("list solutions");
+    assert!(solutions_left.solutions().is_empty());
+    let campaigns_left = aws.list_campaigns().send().await.expect("list campaigns");
+    assert!(campaigns_left.campaigns().is_empty());
+
+    operator.abort();
+    local.stop().await.expect("personalize-local stops");
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("po-operator-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
