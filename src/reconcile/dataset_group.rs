@@ -13,7 +13,7 @@ use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
 use personalize_api::aws_status::{ACTIVE, CREATE_FAILED};
-use personalize_api::dataset_group::{DatasetSpec, DatasetStatus, ImportStatus};
+use personalize_api::dataset_group::{DatasetSpec, DatasetStatus, ImportSpec, ImportStatus};
 use personalize_api::{
     DatasetGroup, DatasetGroupStatus, DatasetType, DeletionPolicy, EventTracker, Solution,
 };
@@ -425,6 +425,15 @@ async fn sync_dataset(
             job_arn
         }
     };
+    // A finished job never changes again: no need to ask Personalize about it on every resync.
+    if let Some(done) = current
+        .last_import
+        .as_ref()
+        .filter(|i| i.job_arn.as_deref() == Some(job_arn.as_str()))
+        && is_finished(done.status.as_deref())
+    {
+        return Ok(import_outcome(kind, import, done));
+    }
     let job = client
         .describe_dataset_import_job()
         .dataset_import_job_arn(&job_arn)
@@ -438,32 +447,39 @@ async fn sync_dataset(
         .get_or_insert_with(ImportStatus::default);
     last.status = Some(job_status.clone());
     last.failure_reason = job.and_then(|j| j.failure_reason()).map(str::to_owned);
-    match job_status.as_str() {
-        ACTIVE => {
-            if last.completed_at.is_none() {
-                let done = job
-                    .and_then(|j| j.last_updated_date_time())
-                    .map(|t| t.secs())
-                    .unwrap_or(0);
-                last.completed_at = k8s_openapi::jiff::Timestamp::from_second(done)
-                    .ok()
-                    .map(|t| t.to_string());
-            }
-            Ok(None)
-        }
-        CREATE_FAILED => Ok(Some(Outcome::Terminal {
+    if job_status == ACTIVE && last.completed_at.is_none() {
+        let done = job
+            .and_then(|j| j.last_updated_date_time())
+            .map(|t| t.secs())
+            .unwrap_or(0);
+        last.completed_at = k8s_openapi::jiff::Timestamp::from_second(done)
+            .ok()
+            .map(|t| t.to_string());
+    }
+    Ok(import_outcome(kind, import, last))
+}
+
+fn is_finished(status: Option<&str>) -> bool {
+    matches!(status, Some(ACTIVE | CREATE_FAILED))
+}
+
+/// What an import job's state means for the DatasetGroup.
+fn import_outcome(kind: DatasetType, import: &ImportSpec, job: &ImportStatus) -> Option<Outcome> {
+    match job.status.as_deref().unwrap_or_default() {
+        ACTIVE => None,
+        CREATE_FAILED => Some(Outcome::Terminal {
             reason: "ImportFailed",
             message: format!(
                 "import of {} into the {} dataset failed: {}; fix the data and change import.revision to retry",
                 import.data_location,
                 kind.as_str(),
-                last.failure_reason.as_deref().unwrap_or("no reason given")
+                job.failure_reason.as_deref().unwrap_or("no reason given")
             ),
-        })),
-        other => Ok(Some(Outcome::Progressing {
+        }),
+        other => Some(Outcome::Progressing {
             reason: "Importing",
             message: format!("importing into the {} dataset: {other}", kind.as_str()),
-        })),
+        }),
     }
 }
 
