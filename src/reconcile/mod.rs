@@ -172,16 +172,23 @@ pub async fn with_finalizer<K, A, C>(
 ) -> Result<Action, Error>
 where
     K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + HasStatus
         + Clone
         + DeserializeOwned
         + Serialize
         + Debug,
+    K::Status: HasResource,
     A: Future<Output = Result<Action, Error>>,
     C: Future<Output = Result<Action, Error>>,
 {
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace(obj.as_ref())?);
     finalizer(&api, FINALIZER, obj, |event| async move {
         match event {
+            // Personalize refused this spec as invalid: only a new spec can change that, so
+            // nothing is sent to AWS again until the generation moves (no hot loop).
+            finalizer::Event::Apply(obj) if rejected_for_this_generation(obj.as_ref()) => {
+                Ok(Action::await_change())
+            }
             finalizer::Event::Apply(obj) => apply(obj).await,
             finalizer::Event::Cleanup(obj) => cleanup(obj).await,
         }
@@ -193,12 +200,32 @@ where
     })
 }
 
+/// Whether Personalize rejected the current generation of the spec as invalid input.
+fn rejected_for_this_generation<K: Resource + HasStatus>(obj: &K) -> bool
+where
+    K::Status: HasResource,
+{
+    obj.status()
+        .and_then(|s| {
+            s.resource()
+                .condition(personalize_api::conditions::TERMINAL)
+        })
+        .is_some_and(|c| {
+            c.status == "True"
+                && c.reason == INVALID_INPUT
+                && c.observed_generation == obj.meta().generation
+        })
+}
+
+/// The reason of the Terminal condition when Personalize rejects a request as invalid.
+pub const INVALID_INPUT: &str = "InvalidInput";
+
 /// What an AWS error means as an outcome; errors that are not AWS's are passed on.
 pub fn outcome_of(err: Error) -> Result<Outcome, Error> {
     match err {
         Error::Aws(aws) => Ok(match aws.kind {
             ErrorKind::InvalidInput => Outcome::Terminal {
-                reason: "InvalidInput",
+                reason: INVALID_INPUT,
                 message: aws.to_string(),
             },
             ErrorKind::InUse => Outcome::Progressing {

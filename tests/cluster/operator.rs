@@ -82,45 +82,117 @@ where
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn movielens_example_becomes_ready_retrains_rolls_out_and_tears_down_cleanly() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_test_writer()
-        .try_init();
-    let cp: &ControlPlane = cluster().await;
-    let ns = cp.create_namespace("operator").await.expect("namespace");
-    let data = tempfile_dir();
-    write_data(&data);
-    let local =
-        personalize_local::Running::start(personalize_local::Config::for_tests(Some(data.clone())))
+/// A namespace on the real apiserver, a personalize-local of its own (optionally with injected
+/// faults), and the operator's controllers watching that namespace.
+struct Harness {
+    cp: &'static ControlPlane,
+    ns: String,
+    kube: kube::Client,
+    local: personalize_local::Running,
+    aws: aws_sdk_personalize::Client,
+    operator: tokio::task::JoinHandle<()>,
+    data: std::path::PathBuf,
+}
+
+impl Harness {
+    async fn start(prefix: &str, faults: &[&str]) -> Harness {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .with_test_writer()
+            .try_init();
+        let cp: &ControlPlane = cluster().await;
+        let ns = cp.create_namespace(prefix).await.expect("namespace");
+        let data = std::env::temp_dir().join(format!("po-operator-test-{ns}"));
+        std::fs::create_dir_all(&data).expect("temp dir");
+        write_data(&data);
+        let mut config = personalize_local::Config::for_tests(Some(data.clone()));
+        for fault in faults {
+            config.faults.add(fault).expect("valid fault spec");
+        }
+        let local = personalize_local::Running::start(config)
             .await
             .expect("personalize-local starts");
-    let sdk = sdk_config(&local.url()).await;
-    let aws = aws_sdk_personalize::Client::new(&sdk);
-
-    let kube = cp.client();
-    let recorder = Recorder::new(
-        kube.clone(),
-        Reporter {
+        let sdk = sdk_config(&local.url()).await;
+        let aws = aws_sdk_personalize::Client::new(&sdk);
+        let kube = cp.client();
+        let reporter = Reporter {
             controller: "personalize-operator-test".into(),
             instance: None,
-        },
-    );
-    let timing = Timing {
-        poll: Duration::from_millis(250),
-        resync: Duration::from_secs(30),
-    };
-    let ctx = Arc::new(Context::new(
-        kube.clone(),
-        Clients::new(sdk.clone()),
-        recorder,
-        timing,
-    ));
-    let operator = tokio::spawn({
-        let ns = ns.clone();
-        async move { personalize_operator::controller::run(ctx, Some(&ns)).await }
-    });
+        };
+        let recorder = Recorder::new(kube.clone(), reporter);
+        let timing = Timing {
+            poll: Duration::from_millis(250),
+            resync: Duration::from_secs(30),
+        };
+        let ctx = Arc::new(Context::new(
+            kube.clone(),
+            Clients::new(sdk),
+            recorder,
+            timing,
+        ));
+        let operator = tokio::spawn({
+            let ns = ns.clone();
+            async move { personalize_operator::controller::run(ctx, Some(&ns)).await }
+        });
+        Harness {
+            cp,
+            ns,
+            kube,
+            local,
+            aws,
+            operator,
+            data,
+        }
+    }
+
+    fn apply(&self, path: &Path) {
+        let mut apply = self.cp.kubectl();
+        apply.args(["apply", "-n", &self.ns, "-f"]).arg(path);
+        let out = apply.output().expect("kubectl runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// How many requests of an operation personalize-local answered, by outcome label.
+    fn calls(&self, operation: &str) -> u64 {
+        let needle = format!("operation=\"{operation}\"");
+        self.local
+            .state
+            .metrics
+            .render()
+            .lines()
+            .filter(|l| l.starts_with("personalize_local_requests_total") && l.contains(&needle))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
+    async fn stop(self) {
+        self.operator.abort();
+        self.local.stop().await.expect("personalize-local stops");
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+async fn wait_ready(h: &Harness) {
+    let campaigns: Api<Campaign> = Api::namespaced(h.kube.clone(), &h.ns);
+    let trackers: Api<EventTracker> = Api::namespaced(h.kube.clone(), &h.ns);
+    wait_for("the campaign and the event tracker to be Ready", || async {
+        let c = campaigns.get("movielens").await.ok()?;
+        let t = trackers.get("movielens").await.ok()?;
+        (ready(&c, |c| c.status.as_ref().map(|s| &s.resource))
+            && ready(&t, |t| t.status.as_ref().map(|s| &s.resource)))
+        .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn movielens_example_becomes_ready_retrains_rolls_out_and_tears_down_cleanly() {
+    let h = Harness::start("operator", &[]).await;
+    let (cp, ns, kube, aws) = (h.cp, h.ns.clone(), h.kube.clone(), h.aws.clone());
 
     let mut apply = cp.kubectl();
     apply
@@ -282,13 +354,70 @@ async fn movielens_example_becomes_ready_retrains_rolls_out_and_tears_down_clean
     let campaigns_left = aws.list_campaigns().send().await.expect("list campaigns");
     assert!(campaigns_left.campaigns().is_empty());
 
-    operator.abort();
-    local.stop().await.expect("personalize-local stops");
-    let _ = std::fs::remove_dir_all(&data);
+    h.stop().await;
 }
 
-fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("po-operator-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn converges_with_30_percent_throttling_and_server_errors() {
+    let h = Harness::start("faults", &["*:throttle=0.15,error=0.15"]).await;
+    h.apply(&repo().join("examples/movielens"));
+    wait_ready(&h).await;
+    let render = h.local.state.metrics.render();
+    let failed: u64 = render
+        .lines()
+        .filter(|l| {
+            l.starts_with("personalize_local_requests_total") && !l.contains("outcome=\"ok\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(failed > 0, "faults were injected:\n{render}");
+    eprintln!("faults test: converged through {failed} injected failures");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_input_goes_terminal_with_the_aws_message_and_stops_calling() {
+    let h = Harness::start("invalid", &[]).await;
+    let group = h
+        .aws
+        .create_dataset_group()
+        .name(format!("{}-external", h.ns))
+        .send()
+        .await;
+    let group_arn = group
+        .expect("group")
+        .dataset_group_arn()
+        .expect("arn")
+        .to_owned();
+    let manifest = h.data.join("bad-solution.yaml");
+    let yaml = format!(
+        "apiVersion: personalize-operator.dev/v1alpha1\nkind: Solution\nmetadata:\n  name: bad-recipe\n\
+         spec:\n  datasetGroupArn: {group_arn}\n  recipe: aws-no-such-recipe\n"
+    );
+    std::fs::write(&manifest, yaml).expect("manifest");
+    h.apply(&manifest);
+    let solutions: Api<Solution> = Api::namespaced(h.kube.clone(), &h.ns);
+    let terminal = wait_for("the Solution to go Terminal", || async {
+        let status = solutions.get("bad-recipe").await.ok()?.status?;
+        let terminal = status
+            .resource
+            .condition(personalize_api::conditions::TERMINAL)?;
+        (terminal.status == "True").then(|| terminal.clone())
+    })
+    .await;
+    assert_eq!(terminal.reason, "InvalidInput");
+    assert!(
+        terminal.message.contains("aws-no-such-recipe"),
+        "AWS message kept: {}",
+        terminal.message
+    );
+    let calls = h.calls("CreateSolution");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        h.calls("CreateSolution"),
+        calls,
+        "no CreateSolution while Terminal (no hot loop)"
+    );
+    assert!(calls <= 2, "CreateSolution was called {calls} times");
+    h.stop().await;
 }

@@ -52,6 +52,23 @@ pub fn plan<T>(events: impl IntoIterator<Item = (T, Event)>) -> Vec<SessionCalls
         .collect()
 }
 
+/// Reorders a plan into rounds: round k holds the k-th call of every session. Sending rounds
+/// one after the other (each round's calls concurrently) keeps every session in order and lets
+/// the checkpoint advance through the batch as rounds finish, instead of waiting for whole
+/// sessions that span the batch.
+pub fn rounds<T>(plan: Vec<SessionCalls<T>>) -> Vec<Vec<Call<T>>> {
+    let mut rounds: Vec<Vec<Call<T>>> = Vec::new();
+    for session in plan {
+        for (k, call) in session.into_iter().enumerate() {
+            if rounds.len() <= k {
+                rounds.push(Vec::new());
+            }
+            rounds[k].push(call);
+        }
+    }
+    rounds
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +121,34 @@ mod tests {
     #[test]
     fn nothing_in_nothing_out() {
         assert!(plan::<usize>(Vec::new()).is_empty());
+        assert!(rounds::<usize>(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn rounds_take_the_kth_call_of_every_session() {
+        let input: Vec<(usize, Event)> = (0..25)
+            .map(|n| (n, event(if n < 21 { "a" } else { "b" }, n)))
+            .collect();
+        let rounds = rounds(plan(input));
+        let shape: Vec<Vec<(String, usize)>> = rounds
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|c| (c.session_id.clone(), c.events.len()))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                vec![("a".to_string(), 10), ("b".to_string(), 4)],
+                vec![("a".to_string(), 10)],
+                vec![("a".to_string(), 1)],
+            ]
+        );
+        assert_eq!(
+            rounds[1][0].events[0].0, 10,
+            "round 2 continues session a in order"
+        );
     }
 }

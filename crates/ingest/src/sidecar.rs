@@ -38,7 +38,9 @@ pub struct Settings {
     pub stream: String,
     /// Where shards without a checkpoint (and without a known parent) start.
     pub start: StartPosition,
-    /// GetRecords `Limit`.
+    /// GetRecords `Limit` (Kinesis allows up to 10,000). Bigger batches group more events per
+    /// PutEvents call (the 1000 calls/s quota counts calls) but checkpoint more coarsely, so a
+    /// crash replays more.
     pub batch_limit: i32,
     /// Wait after an empty GetRecords.
     pub idle_poll: Duration,
@@ -455,22 +457,27 @@ impl Sidecar {
         let progress = Mutex::new(progress);
         let lock = || progress.lock().unwrap_or_else(|e| e.into_inner());
         let plan = batch::plan(tagged);
-        let mut sends = futures::stream::iter(plan)
-            .map(|calls| async {
-                let mut rejected = Vec::new();
-                for call in calls {
-                    let refused = self.sink.send(&self.tracking, &call).await;
-                    let mut p = lock();
-                    for (tag, _) in &call.events {
-                        if !refused.iter().any(|(t, _)| t == tag) {
-                            p.complete(tickets[*tag]);
-                        }
-                    }
-                    rejected.extend(refused);
+        let (tickets, lock) = (&tickets, &lock);
+        let send = |call: batch::Call<usize>| async move {
+            let refused = self.sink.send(&self.tracking, &call).await;
+            let mut p = lock();
+            for (tag, _) in &call.events {
+                if !refused.iter().any(|(t, _)| t == tag) {
+                    p.complete(tickets[*tag]);
                 }
-                rejected
-            })
-            .buffer_unordered(self.settings.max_in_flight.max(1));
+            }
+            refused
+        };
+        let max_in_flight = self.settings.max_in_flight.max(1);
+        let mut sends = Box::pin(futures::stream::iter(batch::rounds(plan)).then(
+            |round| async move {
+                futures::stream::iter(round)
+                    .map(send)
+                    .buffer_unordered(max_in_flight)
+                    .concat()
+                    .await
+            },
+        ));
         // Checkpoint the resolved prefix while the batch is still being sent, so a crash
         // replays at most about one checkpoint interval of work.
         let mut tick = tokio::time::interval(
