@@ -341,7 +341,11 @@ async fn sync(
         sol.spec.promotion.as_ref(),
     );
 
-    // 4. Training.
+    // 4. Training. Versions exist but the import they followed was never recorded (the status
+    // write was lost, or the solution was adopted): they count as trained on the current data.
+    if status.trained_on_import.is_none() && !status.versions.is_empty() {
+        status.trained_on_import = data.imported.clone();
+    }
     let retrain = sol.spec.training.as_ref().and_then(|t| t.retrain.as_ref());
     let decision = training_decision(
         &status.versions,

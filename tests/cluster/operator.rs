@@ -96,6 +96,15 @@ struct Harness {
 
 impl Harness {
     async fn start(prefix: &str, faults: &[&str]) -> Harness {
+        Self::start_with(prefix, faults, Duration::ZERO, true).await
+    }
+
+    async fn start_with(
+        prefix: &str,
+        faults: &[&str],
+        transition: Duration,
+        in_process: bool,
+    ) -> Harness {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
             .with_test_writer()
@@ -106,6 +115,7 @@ impl Harness {
         std::fs::create_dir_all(&data).expect("temp dir");
         write_data(&data);
         let mut config = personalize_local::Config::for_tests(Some(data.clone()));
+        config.transition = transition;
         for fault in faults {
             config.faults.add(fault).expect("valid fault spec");
         }
@@ -132,7 +142,11 @@ impl Harness {
         ));
         let operator = tokio::spawn({
             let ns = ns.clone();
-            async move { personalize_operator::controller::run(ctx, Some(&ns)).await }
+            async move {
+                if in_process {
+                    personalize_operator::controller::run(ctx, Some(&ns)).await;
+                }
+            }
         });
         Harness {
             cp,
@@ -419,5 +433,122 @@ async fn invalid_input_goes_terminal_with_the_aws_message_and_stops_calling() {
         "no CreateSolution while Terminal (no hot loop)"
     );
     assert!(calls <= 2, "CreateSolution was called {calls} times");
+    h.stop().await;
+}
+
+/// The operator binary as a child process watching the harness's namespace.
+fn spawn_operator(h: &Harness) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_personalize-operator"))
+        .args(["run", "--namespace", &h.ns, "--poll-seconds", "1"])
+        .env("KUBECONFIG", h.cp.kubeconfig_path())
+        .env("AWS_ENDPOINT_URL", h.local.url())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the operator binary starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_creation_ten_times_leaves_no_duplicate_or_orphan() {
+    let h = Harness::start_with("sigkill", &[], Duration::from_millis(300), false).await;
+    h.apply(&repo().join("examples/movielens"));
+    // Kill the operator at pseudo-random points (fixed seed) while it creates everything.
+    let mut seed: u64 = 0x5eed;
+    for _ in 0..10 {
+        let mut child = spawn_operator(&h);
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        tokio::time::sleep(Duration::from_millis(300 + (seed >> 33) % 1200)).await;
+        child.kill().expect("SIGKILL the operator");
+        let _ = child.wait();
+    }
+    let mut child = spawn_operator(&h);
+    wait_ready(&h).await;
+
+    let groups = h
+        .aws
+        .list_dataset_groups()
+        .send()
+        .await
+        .expect("list groups");
+    let ours: Vec<_> = groups
+        .dataset_groups()
+        .iter()
+        .filter(|g| g.name().is_some_and(|n| n.starts_with(&h.ns)))
+        .collect();
+    assert_eq!(ours.len(), 1, "exactly one dataset group: {ours:?}");
+    let group_arn = ours[0].dataset_group_arn().expect("arn");
+    let datasets = h
+        .aws
+        .list_datasets()
+        .dataset_group_arn(group_arn)
+        .send()
+        .await
+        .expect("list datasets");
+    assert_eq!(datasets.datasets().len(), 2, "interactions and items");
+    let schemas = h.aws.list_schemas().send().await.expect("list schemas");
+    assert_eq!(
+        schemas
+            .schemas()
+            .iter()
+            .filter(|s| s.name().is_some_and(|n| n.starts_with(&h.ns)))
+            .count(),
+        2
+    );
+    let imports = h
+        .aws
+        .list_dataset_import_jobs()
+        .send()
+        .await
+        .expect("list imports");
+    assert_eq!(
+        imports.dataset_import_jobs().len(),
+        2,
+        "one import job per dataset"
+    );
+    let solutions = h
+        .aws
+        .list_solutions()
+        .dataset_group_arn(group_arn)
+        .send()
+        .await
+        .expect("list solutions");
+    assert_eq!(solutions.solutions().len(), 1);
+    let solution_arn = solutions.solutions()[0].solution_arn().expect("arn");
+    let versions = h
+        .aws
+        .list_solution_versions()
+        .solution_arn(solution_arn)
+        .send()
+        .await
+        .expect("list versions");
+    assert_eq!(
+        versions.solution_versions().len(),
+        1,
+        "one trained version, not one per restart"
+    );
+    let campaigns = h
+        .aws
+        .list_campaigns()
+        .solution_arn(solution_arn)
+        .send()
+        .await
+        .expect("list campaigns");
+    assert_eq!(campaigns.campaigns().len(), 1);
+    let trackers = h
+        .aws
+        .list_event_trackers()
+        .dataset_group_arn(group_arn)
+        .send()
+        .await
+        .expect("trackers");
+    assert_eq!(trackers.event_trackers().len(), 1);
+
+    let _ = child.kill();
+    let _ = child.wait();
     h.stop().await;
 }
