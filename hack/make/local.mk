@@ -12,3 +12,15 @@ local-test:
 ## local-bench: PutEvents throughput (10 events per call, fsync on)
 local-bench:
 	cargo test -p personalize-local --test conformance bench -- --ignored --nocapture
+
+## bench-local: GetRecommendations vs a trivial axum handler (throughput ratio, p99) on a
+## MovieLens 100K campaign, then RSS with the model + 1M PutEvents events and restart time vs a
+## model-only and an empty data dir (release build; figures are ratios to baselines run back to
+## back in the same run). Flags: crates/local/examples/bench_*.rs
+.PHONY: bench-local
+bench-local:
+	@set -e; \
+	dir=$$(hack/data/movielens.sh); \
+	cargo build --release --quiet -p personalize-local --bin personalize-local; \
+	cargo run --release --quiet -p personalize-local --example bench_recommendations -- --data "$$dir"; \
+	cargo run --release --quiet -p personalize-local --example bench_memory -- --data "$$dir"
