@@ -15,7 +15,10 @@ use personalize_api::campaign::{CampaignConfig, CampaignUpdateStatus};
 use personalize_api::{Campaign, CampaignStatus, DeletionPolicy, Solution, VersionPolicy};
 
 use super::ownership::{may_adopt, name_taken, sibling_arn, tags};
-use super::{Context, Error, finish, namespace, outcome_of, still_deleting, with_finalizer};
+use super::{
+    Context, Error, after_delete_step, delete_step, finish, namespace, outcome_of, retain,
+    with_finalizer,
+};
 use crate::aws::{AwsResultExt, ErrorKind, region_of, short_id};
 use crate::naming::aws_name;
 use crate::outcome::Outcome;
@@ -341,13 +344,7 @@ async fn sync(
 
 async fn cleanup(campaign: Arc<Campaign>, ctx: &Context) -> Result<Action, Error> {
     if campaign.spec.deletion_policy == DeletionPolicy::Retain {
-        ctx.mutated(
-            campaign.as_ref(),
-            "Retain",
-            "deletionPolicy is Retain: the campaign stays in Personalize".into(),
-        )
-        .await;
-        return Ok(Action::await_change());
+        return Ok(retain(campaign.as_ref(), ctx, "campaign").await);
     }
     let Some(arn) = campaign
         .status
@@ -357,56 +354,30 @@ async fn cleanup(campaign: Arc<Campaign>, ctx: &Context) -> Result<Action, Error
         return Ok(Action::await_change());
     };
     let client = ctx.aws.personalize(region_of(&arn));
-    match client
-        .describe_campaign()
-        .campaign_arn(&arn)
-        .send()
-        .await
-        .aws("DescribeCampaign")
-    {
-        Err(err) if err.is_not_found() => return Ok(Action::await_change()),
-        Err(err) => return Err(err.into()),
-        Ok(out) => {
-            let state = out.campaign().and_then(|c| c.status()).unwrap_or_default();
-            if state.starts_with("DELETE") {
-                return Err(still_deleting(
-                    campaign.as_ref(),
-                    ctx,
-                    "Deleting",
-                    format!("campaign is {state}"),
-                )
-                .await);
-            }
-        }
-    }
-    match client
-        .delete_campaign()
-        .campaign_arn(&arn)
-        .send()
-        .await
-        .aws("DeleteCampaign")
-    {
-        Ok(_) => {
-            ctx.mutated(
-                campaign.as_ref(),
-                "DeleteCampaign",
-                format!("deleting campaign {arn}"),
-            )
-            .await;
-            Err(still_deleting(
-                campaign.as_ref(),
-                ctx,
-                "Deleting",
-                "campaign deletion requested".into(),
-            )
-            .await)
-        }
-        Err(err) if err.is_not_found() => Ok(Action::await_change()),
-        Err(err) if err.kind == ErrorKind::InUse => {
-            Err(still_deleting(campaign.as_ref(), ctx, "ResourceInUse", err.to_string()).await)
-        }
-        Err(err) => Err(err.into()),
-    }
+    let status = async {
+        let out = client
+            .describe_campaign()
+            .campaign_arn(&arn)
+            .send()
+            .await
+            .aws("DescribeCampaign")?;
+        Ok(out
+            .campaign()
+            .and_then(|c| c.status())
+            .unwrap_or_default()
+            .to_owned())
+    };
+    let delete = async {
+        client
+            .delete_campaign()
+            .campaign_arn(&arn)
+            .send()
+            .await
+            .aws("DeleteCampaign")
+            .map(drop)
+    };
+    let step = delete_step("campaign", status, delete).await?;
+    after_delete_step(campaign.as_ref(), ctx, step, "DeleteCampaign", &arn).await
 }
 
 #[cfg(test)]

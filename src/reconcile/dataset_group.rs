@@ -19,7 +19,10 @@ use personalize_api::{
 };
 
 use super::ownership::{may_adopt, name_taken, sibling_arn, tags};
-use super::{Context, Error, finish, namespace, outcome_of, still_deleting, with_finalizer};
+use super::{
+    Context, DeleteStep, Error, delete_step, finish, namespace, outcome_of, retain, still_deleting,
+    with_finalizer,
+};
 use crate::aws::{AwsError, AwsResultExt, ErrorKind};
 use crate::naming::{aws_name, child_name, short_hash};
 use crate::outcome::Outcome;
@@ -506,34 +509,29 @@ async fn remove_dataset(
 
 /// Asks Personalize to delete a dataset; true once it is gone.
 async fn delete_dataset(client: &aws_sdk_personalize::Client, arn: &str) -> Result<bool, Error> {
-    match client
-        .describe_dataset()
-        .dataset_arn(arn)
-        .send()
-        .await
-        .aws("DescribeDataset")
-    {
-        Err(err) if err.is_not_found() => return Ok(true),
-        Err(err) => return Err(err.into()),
-        Ok(out) => {
-            let state = out.dataset().and_then(|d| d.status()).unwrap_or_default();
-            if state.starts_with("DELETE") {
-                return Ok(false);
-            }
-        }
-    }
-    match client
-        .delete_dataset()
-        .dataset_arn(arn)
-        .send()
-        .await
-        .aws("DeleteDataset")
-    {
-        Ok(_) => Ok(false),
-        Err(err) if err.is_not_found() => Ok(true),
-        Err(err) if err.kind == ErrorKind::InUse => Ok(false),
-        Err(err) => Err(err.into()),
-    }
+    let status = async {
+        let out = client
+            .describe_dataset()
+            .dataset_arn(arn)
+            .send()
+            .await
+            .aws("DescribeDataset")?;
+        Ok(out
+            .dataset()
+            .and_then(|d| d.status())
+            .unwrap_or_default()
+            .to_owned())
+    };
+    let delete = async {
+        client
+            .delete_dataset()
+            .dataset_arn(arn)
+            .send()
+            .await
+            .aws("DeleteDataset")
+            .map(drop)
+    };
+    Ok(delete_step("dataset", status, delete).await? == DeleteStep::Gone)
 }
 
 /// Names of the Solutions and EventTrackers (any namespace) that reference this group.
@@ -567,13 +565,7 @@ async fn dependent_crs(dg: &DatasetGroup, ctx: &Context) -> Result<Vec<String>, 
 
 async fn cleanup(dg: Arc<DatasetGroup>, ctx: &Context) -> Result<Action, Error> {
     if dg.spec.deletion_policy == DeletionPolicy::Retain {
-        ctx.mutated(
-            dg.as_ref(),
-            "Retain",
-            "deletionPolicy is Retain: the dataset group stays in Personalize".into(),
-        )
-        .await;
-        return Ok(Action::await_change());
+        return Ok(retain(dg.as_ref(), ctx, "dataset group").await);
     }
     let Some(arn) = dg.status.as_ref().and_then(|s| s.resource.arn.clone()) else {
         return Ok(Action::await_change());

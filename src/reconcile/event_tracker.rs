@@ -13,7 +13,10 @@ use personalize_api::aws_status::{ACTIVE, CREATE_FAILED};
 use personalize_api::{DeletionPolicy, EventTracker, EventTrackerStatus, FIELD_MANAGER};
 
 use super::ownership::{may_adopt, name_taken, sibling_arn, tags};
-use super::{Context, Error, finish, namespace, outcome_of, still_deleting, with_finalizer};
+use super::{
+    Context, Error, after_delete_step, delete_step, finish, namespace, outcome_of, retain,
+    with_finalizer,
+};
 use crate::aws::{AwsResultExt, ErrorKind, region_of};
 use crate::naming::aws_name;
 use crate::outcome::Outcome;
@@ -212,69 +215,34 @@ async fn write_secret(
 
 async fn cleanup(et: Arc<EventTracker>, ctx: &Context) -> Result<Action, Error> {
     if et.spec.deletion_policy == DeletionPolicy::Retain {
-        ctx.mutated(
-            et.as_ref(),
-            "Retain",
-            "deletionPolicy is Retain: the event tracker stays in Personalize".into(),
-        )
-        .await;
-        return Ok(Action::await_change());
+        return Ok(retain(et.as_ref(), ctx, "event tracker").await);
     }
     let Some(arn) = et.status.as_ref().and_then(|s| s.resource.arn.clone()) else {
         return Ok(Action::await_change());
     };
     let client = ctx.aws.personalize(region_of(&arn));
-    match client
-        .describe_event_tracker()
-        .event_tracker_arn(&arn)
-        .send()
-        .await
-        .aws("DescribeEventTracker")
-    {
-        Err(err) if err.is_not_found() => return Ok(Action::await_change()),
-        Err(err) => return Err(err.into()),
-        Ok(out) => {
-            let state = out
-                .event_tracker()
-                .and_then(|t| t.status())
-                .unwrap_or_default();
-            if state.starts_with("DELETE") {
-                return Err(still_deleting(
-                    et.as_ref(),
-                    ctx,
-                    "Deleting",
-                    format!("event tracker is {state}"),
-                )
-                .await);
-            }
-        }
-    }
-    match client
-        .delete_event_tracker()
-        .event_tracker_arn(&arn)
-        .send()
-        .await
-        .aws("DeleteEventTracker")
-    {
-        Ok(_) => {
-            ctx.mutated(
-                et.as_ref(),
-                "DeleteEventTracker",
-                format!("deleting event tracker {arn}"),
-            )
-            .await;
-            Err(still_deleting(
-                et.as_ref(),
-                ctx,
-                "Deleting",
-                "event tracker deletion requested".into(),
-            )
-            .await)
-        }
-        Err(err) if err.is_not_found() => Ok(Action::await_change()),
-        Err(err) if err.kind == ErrorKind::InUse => {
-            Err(still_deleting(et.as_ref(), ctx, "ResourceInUse", err.to_string()).await)
-        }
-        Err(err) => Err(err.into()),
-    }
+    let status = async {
+        let out = client
+            .describe_event_tracker()
+            .event_tracker_arn(&arn)
+            .send()
+            .await
+            .aws("DescribeEventTracker")?;
+        Ok(out
+            .event_tracker()
+            .and_then(|t| t.status())
+            .unwrap_or_default()
+            .to_owned())
+    };
+    let delete = async {
+        client
+            .delete_event_tracker()
+            .event_tracker_arn(&arn)
+            .send()
+            .await
+            .aws("DeleteEventTracker")
+            .map(drop)
+    };
+    let step = delete_step("event tracker", status, delete).await?;
+    after_delete_step(et.as_ref(), ctx, step, "DeleteEventTracker", &arn).await
 }

@@ -405,3 +405,80 @@ pub fn error_policy<K: Resource>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) ->
         }
     }
 }
+
+/// Where deleting one Personalize resource stands after [`delete_step`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum DeleteStep {
+    /// Personalize no longer knows the resource.
+    Gone,
+    /// The delete call was accepted just now.
+    Requested,
+    /// Deletion is under way or blocked for now (in use, in progress): why.
+    Waiting(String),
+}
+
+/// One idempotent step of deleting a resource: `status` describes it (its status string), and
+/// `delete` is called unless it is gone or already deleting. NotFound anywhere means gone;
+/// ResourceInUse means wait.
+pub async fn delete_step(
+    what: &str,
+    status: impl Future<Output = Result<String, AwsError>>,
+    delete: impl Future<Output = Result<(), AwsError>>,
+) -> Result<DeleteStep, AwsError> {
+    match status.await {
+        Err(err) if err.is_not_found() => return Ok(DeleteStep::Gone),
+        Err(err) => return Err(err),
+        Ok(state) if state.starts_with("DELETE") => {
+            return Ok(DeleteStep::Waiting(format!("{what} is {state}")));
+        }
+        Ok(_) => {}
+    }
+    match delete.await {
+        Ok(()) => Ok(DeleteStep::Requested),
+        Err(err) if err.is_not_found() => Ok(DeleteStep::Gone),
+        Err(err) if err.kind == ErrorKind::InUse => Ok(DeleteStep::Waiting(err.to_string())),
+        Err(err) => Err(err),
+    }
+}
+
+/// The cleanup result for a CR whose single AWS resource went through [`delete_step`]: done when
+/// gone; otherwise an event for a new deletion and a wait (the finalizer stays).
+pub async fn after_delete_step<K>(
+    obj: &K,
+    ctx: &Context,
+    step: DeleteStep,
+    action: &str,
+    arn: &str,
+) -> Result<Action, Error>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + HasStatus
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + Debug,
+    K::Status: HasResource + Serialize + PartialEq + Clone + Default,
+{
+    match step {
+        DeleteStep::Gone => Ok(Action::await_change()),
+        DeleteStep::Requested => {
+            ctx.mutated(obj, action, format!("deleting {arn}")).await;
+            Err(still_deleting(obj, ctx, "Deleting", format!("deletion of {arn} requested")).await)
+        }
+        DeleteStep::Waiting(message) => Err(still_deleting(obj, ctx, "Deleting", message).await),
+    }
+}
+
+/// With `deletionPolicy: Retain`, records that the AWS resource stays and lets the CR go.
+pub async fn retain<K>(obj: &K, ctx: &Context, what: &str) -> Action
+where
+    K: Resource<DynamicType = ()>,
+{
+    ctx.mutated(
+        obj,
+        "Retain",
+        format!("deletionPolicy is Retain: the {what} stays in Personalize"),
+    )
+    .await;
+    Action::await_change()
+}

@@ -24,7 +24,9 @@ use personalize_api::solution::{Promotion, Retrain, SolutionVersionStatus, Train
 use personalize_api::{Campaign, DeletionPolicy, Solution, SolutionStatus};
 
 use super::ownership::{may_adopt, name_taken, sibling_arn, tags};
-use super::{Context, Error, finish, namespace, outcome_of, still_deleting, with_finalizer};
+use super::{
+    Context, Error, finish, namespace, outcome_of, retain, still_deleting, with_finalizer,
+};
 use crate::aws::{AwsError, AwsResultExt, ErrorKind, region_of, short_id};
 use crate::naming::aws_name;
 use crate::outcome::Outcome;
@@ -603,13 +605,7 @@ async fn dependent_campaigns(sol: &Solution, ctx: &Context) -> Result<Vec<String
 
 async fn cleanup(sol: Arc<Solution>, ctx: &Context) -> Result<Action, Error> {
     if sol.spec.deletion_policy == DeletionPolicy::Retain {
-        ctx.mutated(
-            sol.as_ref(),
-            "Retain",
-            "deletionPolicy is Retain: the solution stays in Personalize".into(),
-        )
-        .await;
-        return Ok(Action::await_change());
+        return Ok(retain(sol.as_ref(), ctx, "solution").await);
     }
     let Some(arn) = sol.status.as_ref().and_then(|s| s.resource.arn.clone()) else {
         return Ok(Action::await_change());
