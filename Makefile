@@ -1,9 +1,13 @@
 # The project's entry points. `make demo` and `make test` are the two commands in the README.
-.PHONY: demo test crds fmt lint
+.PHONY: demo demo-teardown test crds docs fmt lint
 
 ## demo: run the main job end to end on the embedded default
 demo:
 	@hack/demo.sh
+
+## demo-teardown: delete the demo's objects, show personalize-local is empty, stop everything
+demo-teardown:
+	@hack/demo.sh teardown
 
 ## test: run every test (installs or builds what the tests need)
 test:
@@ -12,6 +16,11 @@ test:
 ## crds: regenerate crds/ from the Rust types (a test fails when they drift)
 crds:
 	cargo run --quiet --bin personalize-operator -- crd --out-dir crds
+	python3 hack/docs/crd-reference.py
+
+## docs: regenerate docs/crd-reference.md from crds/ (a test fails when it is stale)
+docs:
+	python3 hack/docs/crd-reference.py
 
 fmt:
 	cargo fmt --all

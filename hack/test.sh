@@ -22,6 +22,9 @@ step "tools: Python venv (moto, boto3, awscli)"
 venv=$(hack/python/venv.sh)
 export PO_PYTHON="$venv/bin/python"
 
+step "docs/crd-reference.md matches crds/ (fix: make docs)"
+"$PO_PYTHON" hack/docs/crd-reference.py --check
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy (warnings are errors)"

@@ -88,6 +88,10 @@ where
     R: std::fmt::Debug,
 {
     fn aws(self, operation: &'static str) -> Result<T, AwsError> {
+        let metrics = crate::metrics::global();
+        if self.is_ok() {
+            metrics.aws_call(operation, "ok");
+        }
         self.map_err(|err| {
             let (code, message) = match err.as_service_error() {
                 Some(service) => (
@@ -96,9 +100,11 @@ where
                 ),
                 None => ("RequestFailed".to_owned(), describe_chain(&err)),
             };
+            let kind = ErrorKind::from_code(&code);
+            metrics.aws_call(operation, kind.as_str());
             AwsError {
                 operation,
-                kind: ErrorKind::from_code(&code),
+                kind,
                 code,
                 message,
             }

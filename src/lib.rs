@@ -3,16 +3,23 @@
 //!
 //! Layout: [`controller`] wires the watches; [`reconcile`] holds one module per kind;
 //! [`outcome`] the pure decisions about conditions and requeues; [`naming`] deterministic AWS
-//! identity; [`aws`] the clients and error classification.
+//! identity; [`aws`] the clients and error classification; [`leader`] the leader lease;
+//! [`http`] probes and [`metrics`].
 
 pub mod aws;
 pub mod controller;
+pub mod http;
+pub mod leader;
+pub mod metrics;
 pub mod naming;
 pub mod outcome;
 pub mod reconcile;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+
+use anyhow::Context as _;
 
 use kube::runtime::events::{Recorder, Reporter};
 
@@ -25,6 +32,10 @@ pub struct Settings {
     pub poll: Duration,
     /// Resync interval once everything is ACTIVE.
     pub resync: Duration,
+    /// Where to serve `/healthz`, `/readyz` and `/metrics` (none: not served).
+    pub http_address: Option<SocketAddr>,
+    /// Leader election (none: this replica always reconciles).
+    pub election: Option<leader::Election>,
 }
 
 /// Builds the shared context from a Kubernetes client and the standard AWS configuration.
@@ -42,8 +53,62 @@ pub async fn context(kube: kube::Client, settings: &Settings) -> Arc<reconcile::
     Arc::new(reconcile::Context::new(kube, aws, recorder, timing))
 }
 
-/// Runs the controllers until SIGTERM or ctrl-c.
-pub async fn run(kube: kube::Client, settings: Settings) {
+/// Serves probes and metrics, waits for the leader lease when election is on, then runs the
+/// controllers until SIGTERM or ctrl-c (releasing the lease) or until the lease is lost (an error:
+/// the process should exit so that it restarts as a standby).
+pub async fn run(kube: kube::Client, settings: Settings) -> anyhow::Result<()> {
+    let readiness = http::Readiness::default();
+    if let Some(address) = settings.http_address {
+        let bound = http::serve(address, readiness.clone())
+            .await
+            .with_context(|| format!("serving health and metrics on {address}"))?;
+        tracing::info!(%bound, "serving /healthz, /readyz and /metrics");
+    }
+    let version = kube
+        .apiserver_version()
+        .await
+        .context("reaching the Kubernetes API")?;
+    tracing::info!(kubernetes = %version.git_version, "connected to Kubernetes");
+    readiness.set(true);
+
+    let leadership = match settings.election.clone() {
+        None => None,
+        Some(election) => tokio::select! {
+            held = leader::acquire(kube.clone(), election) => Some(held),
+            () = shutdown_signal() => return Ok(()),
+        },
+    };
+    metrics::global().set_leader(true);
     let ctx = context(kube, &settings).await;
-    controller::run(ctx, settings.namespace.as_deref()).await;
+    let controllers = controller::run(ctx, settings.namespace.as_deref());
+    let Some(leadership) = leadership else {
+        controllers.await;
+        return Ok(());
+    };
+    tokio::select! {
+        () = controllers => {
+            leadership.release().await;
+            Ok(())
+        }
+        why = leadership.hold() => {
+            metrics::global().set_leader(false);
+            anyhow::bail!("lost leadership: {why}")
+        }
+    }
+}
+
+/// Resolves on SIGTERM or ctrl-c.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }

@@ -31,6 +31,22 @@ enum Command {
         /// Log format.
         #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
         log_format: LogFormat,
+        /// Serve /healthz, /readyz and Prometheus /metrics on this address ("off": not at all).
+        #[arg(long, env = "HTTP_ADDRESS", default_value = "127.0.0.1:8080")]
+        http_address: String,
+        /// Elect a leader through a Lease so that only one replica reconciles.
+        #[arg(long, env = "LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set,
+              num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+        leader_elect: bool,
+        /// The leader Lease's name.
+        #[arg(long, env = "LEASE_NAME", default_value = "personalize-operator")]
+        lease_name: String,
+        /// The leader Lease's namespace (default: the pod's, else the kubeconfig's, else default).
+        #[arg(long, env = "POD_NAMESPACE")]
+        lease_namespace: Option<String>,
+        /// The leader Lease's duration: how long a failed leader blocks a standby.
+        #[arg(long, env = "LEASE_DURATION_SECONDS", default_value_t = 15)]
+        lease_duration_seconds: u64,
     },
     /// Print the CustomResourceDefinitions as YAML, or write one file per kind to a directory.
     Crd {
@@ -55,19 +71,39 @@ async fn main() -> anyhow::Result<()> {
             poll_seconds,
             resync_seconds,
             log_format,
+            http_address,
+            leader_elect,
+            lease_name,
+            lease_namespace,
+            lease_duration_seconds,
         } => {
             init_logs(log_format);
             let kube = kube::Client::try_default()
                 .await
                 .context("connecting to Kubernetes")?;
+            let http_address = match http_address.as_str() {
+                "off" | "" => None,
+                address => Some(
+                    address
+                        .parse()
+                        .with_context(|| format!("--http-address {address}"))?,
+                ),
+            };
+            let election = leader_elect.then(|| personalize_operator::leader::Election {
+                namespace: lease_namespace.unwrap_or_else(|| kube.default_namespace().to_owned()),
+                name: lease_name,
+                identity: personalize_operator::leader::default_identity(),
+                lease_duration: Duration::from_secs(lease_duration_seconds),
+            });
             let settings = personalize_operator::Settings {
                 namespace,
                 poll: Duration::from_secs(poll_seconds),
                 resync: Duration::from_secs(resync_seconds),
+                http_address,
+                election,
             };
             tracing::info!(?settings, "starting personalize-operator");
-            personalize_operator::run(kube, settings).await;
-            Ok(())
+            personalize_operator::run(kube, settings).await
         }
     }
 }

@@ -135,6 +135,19 @@ pub enum Error {
     NoNamespace,
 }
 
+impl Error {
+    /// The metrics category of a failure; `None` for deletion waits, which are not failures.
+    pub fn category(&self) -> Option<&'static str> {
+        match self {
+            Error::Kube(_) => Some("Kubernetes"),
+            Error::Aws(aws) => Some(aws.kind.as_str()),
+            Error::Finalizer(_) => Some("Finalizer"),
+            Error::Waiting(_) => None,
+            Error::NoNamespace => Some("NoNamespace"),
+        }
+    }
+}
+
 /// The status types of the four kinds, which share [`ResourceStatus`].
 pub trait HasResource {
     /// The shared part of the status.
@@ -181,8 +194,11 @@ where
     A: Future<Output = Result<Action, Error>>,
     C: Future<Output = Result<Action, Error>>,
 {
+    let kind = K::kind(&());
+    let metrics = crate::metrics::global();
+    let _in_flight = metrics.reconcile(&kind);
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace(obj.as_ref())?);
-    finalizer(&api, FINALIZER, obj, |event| async move {
+    let result = finalizer(&api, FINALIZER, obj, |event| async move {
         match event {
             // Personalize refused this spec as invalid: only a new spec can change that, so
             // nothing is sent to AWS again until the generation moves (no hot loop).
@@ -197,7 +213,13 @@ where
     .map_err(|err| match err {
         finalizer::Error::ApplyFailed(err) | finalizer::Error::CleanupFailed(err) => err,
         other => Error::Finalizer(Box::new(other)),
-    })
+    });
+    if let Err(err) = &result
+        && let Some(category) = err.category()
+    {
+        metrics.error(&kind, category);
+    }
+    result
 }
 
 /// Whether Personalize rejected the current generation of the spec as invalid input.
@@ -293,6 +315,9 @@ where
             message.clone(),
         )
         .await;
+    }
+    if let Outcome::Retrying { reason, .. } | Outcome::Terminal { reason, .. } = &outcome {
+        crate::metrics::global().error(&K::kind(&()), reason);
     }
     let uid = obj.uid().unwrap_or_default();
     if let Outcome::Retrying { message, .. } = &outcome {

@@ -2,4 +2,6 @@
 //! One test binary for the operator crate: each module is one area.
 
 mod crds;
+mod harness;
+mod leader;
 mod operator;

@@ -1,0 +1,227 @@
+//! What the operator's integration tests share: a namespace on the real apiserver, a
+//! personalize-local of its own over HTTP (the real aws-sdk-personalize talks to it), and the
+//! operator, either as controllers in the test process or as the real binary.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_personalize::config::Credentials;
+use kube::api::Api;
+use kube::runtime::events::{Recorder, Reporter};
+use personalize_api::{Campaign, EventTracker, conditions::READY};
+use personalize_operator::aws::Clients;
+use personalize_operator::outcome::Timing;
+use personalize_operator::reconcile::Context;
+use personalize_testkit::ControlPlane;
+
+use crate::crds::cluster;
+
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Generated interactions in the MovieLens example's shape: enough users and events to pass
+/// Personalize's training minimums, with a clear structure to learn.
+pub(crate) fn write_data(data_dir: &Path) {
+    let dir = data_dir.join("s3/personalize-demo/movielens");
+    std::fs::create_dir_all(&dir).expect("bucket dir");
+    let mut interactions = String::from("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n");
+    for user in 0..60u32 {
+        for k in 0..25u32 {
+            let item = (user % 3) * 40 + (user * 7 + k * 3) % 40;
+            interactions.push_str(&format!(
+                "{user},{item},watch,{}\n",
+                1_600_000_000 + user * 100 + k
+            ));
+        }
+    }
+    std::fs::write(dir.join("interactions.csv"), interactions).expect("interactions");
+    let mut items = String::from("ITEM_ID,GENRES,YEAR\n");
+    for item in 0..120u32 {
+        let genre = ["Drama", "Comedy", "Action"][(item / 40) as usize];
+        items.push_str(&format!("{item},{genre},{}\n", 1990 + item % 20));
+    }
+    std::fs::write(dir.join("items.csv"), items).expect("items");
+}
+
+pub(crate) async fn sdk_config(url: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+        .load()
+        .await
+}
+
+pub(crate) fn ready<K>(
+    obj: &K,
+    status: impl Fn(&K) -> Option<&personalize_api::ResourceStatus>,
+) -> bool {
+    status(obj).is_some_and(|s| s.is_true(READY))
+}
+
+pub(crate) async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if start.elapsed() > TIMEOUT {
+            let cp = cluster().await;
+            let mut get = cp.kubectl();
+            get.args(["get", "personalize", "-A", "-o", "yaml"]);
+            let state = get
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            panic!("timed out after {TIMEOUT:?} waiting for {what}; objects now:\n{state}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A namespace on the real apiserver, a personalize-local of its own (optionally with injected
+/// faults), and the operator's controllers watching that namespace.
+pub(crate) struct Harness {
+    pub(crate) cp: &'static ControlPlane,
+    pub(crate) ns: String,
+    pub(crate) kube: kube::Client,
+    pub(crate) local: personalize_local::Running,
+    pub(crate) aws: aws_sdk_personalize::Client,
+    pub(crate) operator: tokio::task::JoinHandle<()>,
+    pub(crate) data: std::path::PathBuf,
+}
+
+impl Harness {
+    pub(crate) async fn start(prefix: &str, faults: &[&str]) -> Harness {
+        Self::start_with(prefix, faults, Duration::ZERO, true).await
+    }
+
+    pub(crate) async fn start_with(
+        prefix: &str,
+        faults: &[&str],
+        transition: Duration,
+        in_process: bool,
+    ) -> Harness {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .with_test_writer()
+            .try_init();
+        let cp: &ControlPlane = cluster().await;
+        let ns = cp.create_namespace(prefix).await.expect("namespace");
+        let data = std::env::temp_dir().join(format!("po-operator-test-{ns}"));
+        std::fs::create_dir_all(&data).expect("temp dir");
+        write_data(&data);
+        let mut config = personalize_local::Config::for_tests(Some(data.clone()));
+        config.transition = transition;
+        for fault in faults {
+            config.faults.add(fault).expect("valid fault spec");
+        }
+        let local = personalize_local::Running::start(config)
+            .await
+            .expect("personalize-local starts");
+        let sdk = sdk_config(&local.url()).await;
+        let aws = aws_sdk_personalize::Client::new(&sdk);
+        let kube = cp.client();
+        let reporter = Reporter {
+            controller: "personalize-operator-test".into(),
+            instance: None,
+        };
+        let recorder = Recorder::new(kube.clone(), reporter);
+        let timing = Timing {
+            poll: Duration::from_millis(250),
+            resync: Duration::from_secs(30),
+        };
+        let ctx = Arc::new(Context::new(
+            kube.clone(),
+            Clients::new(sdk),
+            recorder,
+            timing,
+        ));
+        let operator = tokio::spawn({
+            let ns = ns.clone();
+            async move {
+                if in_process {
+                    personalize_operator::controller::run(ctx, Some(&ns)).await;
+                }
+            }
+        });
+        Harness {
+            cp,
+            ns,
+            kube,
+            local,
+            aws,
+            operator,
+            data,
+        }
+    }
+
+    pub(crate) fn apply(&self, path: &Path) {
+        let mut apply = self.cp.kubectl();
+        apply.args(["apply", "-n", &self.ns, "-f"]).arg(path);
+        let out = apply.output().expect("kubectl runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// How many requests of an operation personalize-local answered, by outcome label.
+    pub(crate) fn calls(&self, operation: &str) -> u64 {
+        let needle = format!("operation=\"{operation}\"");
+        self.local
+            .state
+            .metrics
+            .render()
+            .lines()
+            .filter(|l| l.starts_with("personalize_local_requests_total") && l.contains(&needle))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
+    pub(crate) async fn stop(self) {
+        self.operator.abort();
+        self.local.stop().await.expect("personalize-local stops");
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+pub(crate) async fn wait_ready(h: &Harness) {
+    let campaigns: Api<Campaign> = Api::namespaced(h.kube.clone(), &h.ns);
+    let trackers: Api<EventTracker> = Api::namespaced(h.kube.clone(), &h.ns);
+    wait_for("the campaign and the event tracker to be Ready", || async {
+        let c = campaigns.get("movielens").await.ok()?;
+        let t = trackers.get("movielens").await.ok()?;
+        (ready(&c, |c| c.status.as_ref().map(|s| &s.resource))
+            && ready(&t, |t| t.status.as_ref().map(|s| &s.resource)))
+        .then_some(())
+    })
+    .await;
+}
+
+/// The operator binary as a child process watching the harness's namespace, with `args` added
+/// to `run`: give each process `--http-address` (a free port, or `off`), and either
+/// `--leader-elect=false` or a lease in the test's namespace.
+pub(crate) fn spawn_operator(h: &Harness, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_personalize-operator"))
+        .args(["run", "--namespace", &h.ns, "--poll-seconds", "1"])
+        .args(args)
+        .env("KUBECONFIG", h.cp.kubeconfig_path())
+        .env("AWS_ENDPOINT_URL", h.local.url())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()),
+        )
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the operator binary starts")
+}
