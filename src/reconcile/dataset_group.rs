@@ -6,6 +6,7 @@
 //! from a hash of what they hold), so a create repeated after a crash meets
 //! ResourceAlreadyExists and adopts the resource at its derived ARN.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_personalize::types::{DataSource, Domain as AwsDomain, ImportMode};
@@ -86,6 +87,13 @@ async fn sync(
             Err(taken) => return Ok(taken),
         },
     };
+    // One ListDatasets shows the state of every dataset. When the group was ACTIVE and every
+    // dataset of the spec is listed ACTIVE, nothing else needs describing: an idle resync costs
+    // this one call. A deleted group lists no datasets, which sends us down the full path.
+    let listed = dataset_states(&client, &arn).await?;
+    if settled(dg, status, &listed) {
+        return sync_datasets(dg, ctx, &client, &arn, &name, status, &listed).await;
+    }
     let described = client
         .describe_dataset_group()
         .dataset_group_arn(&arn)
@@ -132,13 +140,33 @@ async fn sync(
         }
     }
 
-    // 2. Datasets, schemas and imports, in order; the first one not ready decides the outcome.
+    sync_datasets(dg, ctx, &client, &arn, &name, status, &listed).await
+}
+
+/// Datasets, schemas and imports, in order; the first one not ready decides the outcome.
+async fn sync_datasets(
+    dg: &DatasetGroup,
+    ctx: &Context,
+    client: &aws_sdk_personalize::Client,
+    arn: &str,
+    name: &str,
+    status: &mut DatasetGroupStatus,
+    listed: &HashMap<String, String>,
+) -> Result<Outcome, Error> {
     let mut waiting: Option<Outcome> = None;
     for kind in DatasetType::ALL {
         let slot = status.datasets.slot(kind);
         let outcome = match dg.spec.datasets.get(kind) {
-            Some(spec) => sync_dataset(dg, ctx, &client, &arn, &name, kind, spec, slot).await?,
-            None => remove_dataset(&client, slot).await?,
+            Some(spec) => {
+                let target = Target {
+                    group_arn: arn,
+                    group: name,
+                    kind,
+                    listed,
+                };
+                sync_dataset(dg, ctx, client, &target, spec, slot).await?
+            }
+            None => remove_dataset(client, slot).await?,
         };
         if waiting.is_none() {
             waiting = outcome;
@@ -147,6 +175,54 @@ async fn sync(
     Ok(waiting.unwrap_or_else(|| Outcome::Ready {
         message: format!("dataset group {name} and its datasets are ACTIVE"),
     }))
+}
+
+/// Every dataset of a group: ARN -> status string.
+async fn dataset_states(
+    client: &aws_sdk_personalize::Client,
+    group_arn: &str,
+) -> Result<HashMap<String, String>, Error> {
+    let out = client
+        .list_datasets()
+        .dataset_group_arn(group_arn)
+        .max_results(100)
+        .send()
+        .await
+        .aws("ListDatasets")?;
+    Ok(out
+        .datasets()
+        .iter()
+        .filter_map(|d| Some((d.dataset_arn()?.to_owned(), d.status()?.to_owned())))
+        .collect())
+}
+
+/// Whether the group was ACTIVE at the last look and every dataset of the spec is listed
+/// ACTIVE now: then the group needs no DescribeDatasetGroup. Pure decision.
+fn settled(
+    dg: &DatasetGroup,
+    status: &DatasetGroupStatus,
+    listed: &HashMap<String, String>,
+) -> bool {
+    let datasets_active = DatasetType::ALL.into_iter().all(|kind| {
+        match (dg.spec.datasets.get(kind), status.datasets.get(kind)) {
+            (None, None) => true,
+            (Some(_), Some(recorded)) => recorded
+                .arn
+                .as_ref()
+                .and_then(|arn| listed.get(arn))
+                .is_some_and(|s| s == ACTIVE),
+            _ => false,
+        }
+    });
+    datasets_active && status.resource.status.as_deref() == Some(ACTIVE)
+}
+
+/// Where one dataset goes: its group, its kind, and what ListDatasets said about the group's.
+struct Target<'a> {
+    group_arn: &'a str,
+    group: &'a str,
+    kind: DatasetType,
+    listed: &'a HashMap<String, String>,
 }
 
 /// Creates the dataset group or adopts one of the same name; `Err(outcome)` when the name is
@@ -233,17 +309,15 @@ async fn find_group(
 
 /// Brings one dataset (schema, dataset, import) in line with its spec. `Some(outcome)` when it is
 /// not ready yet or failed.
-#[allow(clippy::too_many_arguments)]
 async fn sync_dataset(
     dg: &DatasetGroup,
     ctx: &Context,
     client: &aws_sdk_personalize::Client,
-    group_arn: &str,
-    group: &str,
-    kind: DatasetType,
+    target: &Target<'_>,
     spec: &DatasetSpec,
     slot: &mut Option<DatasetStatus>,
 ) -> Result<Option<Outcome>, Error> {
+    let (group_arn, group, kind) = (target.group_arn, target.group, target.kind);
     let current = slot.get_or_insert_with(DatasetStatus::default);
 
     // Schema: a new one (named by content hash) whenever the spec's schema changes.
@@ -302,31 +376,39 @@ async fn sync_dataset(
         current.schema_arn = Some(schema_arn.clone());
     }
     let arn = current.arn.clone().unwrap_or(dataset_arn);
-    let described = match client
-        .describe_dataset()
-        .dataset_arn(&arn)
-        .send()
-        .await
-        .aws("DescribeDataset")
+    // Listed ACTIVE on the schema we confirmed last time: nothing to describe.
+    let (dataset_status, observed_schema) = if target.listed.get(&arn).map(String::as_str)
+        == Some(ACTIVE)
+        && current.schema_arn.as_deref() == Some(schema_arn.as_str())
     {
-        Ok(out) => out,
-        Err(err) if err.is_not_found() => {
-            *slot = None;
-            return Ok(Some(Outcome::Progressing {
-                reason: "Recreating",
-                message: format!(
-                    "{} dataset was deleted outside the operator; creating it again",
-                    kind.as_str()
-                ),
-            }));
+        (ACTIVE.to_owned(), Some(schema_arn.clone()))
+    } else {
+        match client
+            .describe_dataset()
+            .dataset_arn(&arn)
+            .send()
+            .await
+            .aws("DescribeDataset")
+        {
+            Ok(out) => {
+                let dataset = out.dataset();
+                let state = dataset.and_then(|d| d.status()).unwrap_or_default();
+                let schema = dataset.and_then(|d| d.schema_arn()).map(str::to_owned);
+                (state.to_owned(), schema)
+            }
+            Err(err) if err.is_not_found() => {
+                *slot = None;
+                return Ok(Some(Outcome::Progressing {
+                    reason: "Recreating",
+                    message: format!(
+                        "{} dataset was deleted outside the operator; creating it again",
+                        kind.as_str()
+                    ),
+                }));
+            }
+            Err(err) => return Err(err.into()),
         }
-        Err(err) => return Err(err.into()),
     };
-    let dataset = described.dataset();
-    let dataset_status = dataset
-        .and_then(|d| d.status())
-        .unwrap_or_default()
-        .to_owned();
     current.status = Some(dataset_status.clone());
     if dataset_status != ACTIVE {
         if dataset_status == CREATE_FAILED {
@@ -340,7 +422,6 @@ async fn sync_dataset(
             message: format!("{} dataset is {dataset_status}", kind.as_str()),
         }));
     }
-    let observed_schema = dataset.and_then(|d| d.schema_arn()).map(str::to_owned);
     if observed_schema.as_deref() != Some(schema_arn.as_str()) {
         let update = client
             .update_dataset()
@@ -787,4 +868,54 @@ pub fn interactions_imported(dg: &DatasetGroup) -> Option<String> {
         .last_import
         .as_ref()?;
     (import.status.as_deref() == Some(ACTIVE)).then(|| import.revision.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> DatasetGroup {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/movielens/00-dataset-group.yaml"
+        );
+        serde_yaml::from_str(&std::fs::read_to_string(path).expect("example")).expect("parses")
+    }
+
+    fn recorded(arn: &str) -> Option<DatasetStatus> {
+        Some(DatasetStatus {
+            arn: Some(arn.to_owned()),
+            ..DatasetStatus::default()
+        })
+    }
+
+    #[test]
+    fn an_idle_group_is_settled_only_when_every_dataset_is_listed_active() {
+        let dg = example();
+        let mut status = DatasetGroupStatus::default();
+        status.resource.status = Some(ACTIVE.to_owned());
+        status.datasets.interactions = recorded("arn:i");
+        status.datasets.items = recorded("arn:m");
+        let listed = |items: &str| {
+            HashMap::from([
+                ("arn:i".to_owned(), ACTIVE.to_owned()),
+                ("arn:m".to_owned(), items.to_owned()),
+            ])
+        };
+        assert!(settled(&dg, &status, &listed(ACTIVE)));
+        assert!(!settled(&dg, &status, &listed("CREATE PENDING")));
+        assert!(
+            !settled(&dg, &status, &HashMap::new()),
+            "a deleted group lists nothing"
+        );
+        let mut creating = status.clone();
+        creating.resource.status = Some("CREATE IN_PROGRESS".to_owned());
+        assert!(!settled(&dg, &creating, &listed(ACTIVE)));
+        let mut unrecorded = status;
+        unrecorded.datasets.items = None;
+        assert!(
+            !settled(&dg, &unrecorded, &listed(ACTIVE)),
+            "a dataset of the spec not created yet"
+        );
+    }
 }

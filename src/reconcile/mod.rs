@@ -41,6 +41,10 @@ pub struct Context {
     pub timing: Timing,
     /// Consecutive failures per object uid, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
+    /// The last status this process wrote, per object uid. The watch cache can hand a reconcile
+    /// an object from before that write (the write's own event not yet seen); the reconcile then
+    /// starts from the status written, not from the stale one, and does not redo its work.
+    written: Mutex<HashMap<String, serde_json::Value>>,
 }
 
 impl Context {
@@ -52,7 +56,34 @@ impl Context {
             recorder,
             timing,
             failures: Mutex::default(),
+            written: Mutex::default(),
         }
+    }
+
+    fn written(&self) -> std::sync::MutexGuard<'_, HashMap<String, serde_json::Value>> {
+        self.written.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The object with the status this process last wrote for it, when the cached object is
+    /// older than that write. Only this process writes status, so a difference means staleness.
+    fn with_written_status<K>(&self, obj: Arc<K>) -> Arc<K>
+    where
+        K: Resource + Serialize + DeserializeOwned,
+    {
+        let Some(uid) = obj.meta().uid.as_deref() else {
+            return obj;
+        };
+        let Some(written) = self.written().get(uid).cloned() else {
+            return obj;
+        };
+        let Ok(mut value) = serde_json::to_value(obj.as_ref()) else {
+            return obj;
+        };
+        if value.get("status") == Some(&written) {
+            return obj;
+        }
+        value["status"] = written;
+        serde_json::from_value(value).map(Arc::new).unwrap_or(obj)
     }
 
     fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
@@ -198,6 +229,8 @@ where
     let metrics = crate::metrics::global();
     let _in_flight = metrics.reconcile(&kind);
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace(obj.as_ref())?);
+    let obj = ctx.with_written_status(obj);
+    let uid = obj.meta().uid.clone().unwrap_or_default();
     let result = finalizer(&api, FINALIZER, obj, |event| async move {
         match event {
             // Personalize refused this spec as invalid: only a new spec can change that, so
@@ -206,7 +239,13 @@ where
                 Ok(Action::await_change())
             }
             finalizer::Event::Apply(obj) => apply(obj).await,
-            finalizer::Event::Cleanup(obj) => cleanup(obj).await,
+            finalizer::Event::Cleanup(obj) => {
+                let done = cleanup(obj).await;
+                if done.is_ok() {
+                    ctx.written().remove(&uid);
+                }
+                done
+            }
         }
     })
     .await
@@ -355,6 +394,9 @@ where
         &Patch::Apply(&patch),
     )
     .await?;
+    if let (Some(uid), Ok(value)) = (obj.uid(), serde_json::to_value(status)) {
+        ctx.written().insert(uid, value);
+    }
     Ok(())
 }
 

@@ -45,7 +45,39 @@ async fn apply(sol: Arc<Solution>, ctx: &Context) -> Result<Action, Error> {
         Ok(outcome) => outcome,
         Err(err) => outcome_of(err)?,
     };
-    finish(sol.as_ref(), ctx, status, outcome, true).await
+    let ready = matches!(outcome, Outcome::Ready { .. });
+    let next_retrain = next_scheduled_retrain(sol.as_ref(), &status, Timestamp::now());
+    let action = finish(sol.as_ref(), ctx, status, outcome, true).await?;
+    // A Ready solution with a retrain schedule looks again when it comes due, not a resync late.
+    Ok(match next_retrain {
+        Some(wait) if ready && wait < ctx.timing.resync => Action::requeue(wait),
+        _ => action,
+    })
+}
+
+/// How long until the retrain schedule next comes due after the newest version (at least 1 s),
+/// if the spec has a schedule.
+fn next_scheduled_retrain(
+    sol: &Solution,
+    status: &SolutionStatus,
+    now: Timestamp,
+) -> Option<std::time::Duration> {
+    let schedule = sol
+        .spec
+        .training
+        .as_ref()?
+        .retrain
+        .as_ref()?
+        .schedule
+        .as_deref()?;
+    let since = status.versions.first()?.created.as_deref()?;
+    let due = next_occurrence(schedule, Timestamp::from_str(since).ok()?)?;
+    let wait = due.duration_since(now);
+    Some(
+        std::time::Duration::try_from(wait)
+            .unwrap_or_default()
+            .max(std::time::Duration::from_secs(1)),
+    )
 }
 
 /// What the solution trains on: the dataset group ARN and the revision of its last interactions
@@ -284,53 +316,19 @@ async fn sync(
         }
     }
 
-    // 3. Versions, newest first, with metrics for the ACTIVE ones.
-    let listed = client
-        .list_solution_versions()
-        .solution_arn(&arn)
-        .send()
-        .await
-        .aws("ListSolutionVersions")?;
-    let mut versions: Vec<SolutionVersionStatus> = listed
-        .solution_versions()
-        .iter()
-        .map(|v| SolutionVersionStatus {
-            arn: v.solution_version_arn().unwrap_or_default().to_owned(),
-            status: v.status().map(str::to_owned),
-            training_mode: v.training_mode().map(|m| m.as_str().to_owned()),
-            created: v
-                .creation_date_time()
-                .and_then(|t| {
-                    Timestamp::new(t.secs(), t.subsec_nanos().try_into().unwrap_or(0)).ok()
-                })
-                .map(|t| t.to_string()),
-            failure_reason: v.failure_reason().map(str::to_owned),
-            metrics: BTreeMap::new(),
-        })
-        .collect();
-    sort_newest_first(&mut versions, &status.versions);
-    versions.truncate(HISTORY);
-    for version in &mut versions {
-        let known = status
-            .versions
-            .iter()
-            .find(|v| v.arn == version.arn && !v.metrics.is_empty());
-        if let Some(known) = known {
-            version.metrics = known.metrics.clone();
-        } else if version.status.as_deref() == Some(ACTIVE) {
-            let metrics = client
-                .get_solution_metrics()
-                .solution_version_arn(&version.arn)
-                .send()
-                .await
-                .aws("GetSolutionMetrics")?;
-            version.metrics = metrics
-                .metrics()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
-                .unwrap_or_default();
-        }
+    // 3. Versions, newest first, with metrics for the ACTIVE ones. DescribeSolution names the
+    // newest version: when that is the one we know, finished, the history has not changed and
+    // an idle resync costs that one call.
+    let latest = solution.as_ref().and_then(|s| s.latest_solution_version());
+    let known_newest = status.versions.first();
+    let unchanged = latest.zip(known_newest).is_some_and(|(l, k)| {
+        l.solution_version_arn() == Some(k.arn.as_str())
+            && l.status() == k.status.as_deref()
+            && !in_progress(l.status())
+    });
+    if !unchanged {
+        refresh_versions(&client, &arn, status).await?;
     }
-    status.versions = versions;
     let latest_active = status
         .versions
         .iter()
@@ -407,6 +405,62 @@ async fn sync(
             }),
         },
     }
+}
+
+/// Reads the solution's versions, newest first (at most [`HISTORY`]), with the metrics of the
+/// ACTIVE ones (fetched once per version), into the status.
+async fn refresh_versions(
+    client: &aws_sdk_personalize::Client,
+    arn: &str,
+    status: &mut SolutionStatus,
+) -> Result<(), Error> {
+    let listed = client
+        .list_solution_versions()
+        .solution_arn(arn)
+        .send()
+        .await
+        .aws("ListSolutionVersions")?;
+    let mut versions: Vec<SolutionVersionStatus> = listed
+        .solution_versions()
+        .iter()
+        .map(|v| SolutionVersionStatus {
+            arn: v.solution_version_arn().unwrap_or_default().to_owned(),
+            status: v.status().map(str::to_owned),
+            training_mode: v.training_mode().map(|m| m.as_str().to_owned()),
+            created: v
+                .creation_date_time()
+                .and_then(|t| {
+                    Timestamp::new(t.secs(), t.subsec_nanos().try_into().unwrap_or(0)).ok()
+                })
+                .map(|t| t.to_string()),
+            failure_reason: v.failure_reason().map(str::to_owned),
+            metrics: BTreeMap::new(),
+        })
+        .collect();
+    sort_newest_first(&mut versions, &status.versions);
+    versions.truncate(HISTORY);
+    for version in &mut versions {
+        let known = status
+            .versions
+            .iter()
+            .find(|v| v.arn == version.arn && !v.metrics.is_empty());
+        if let Some(known) = known {
+            version.metrics = known.metrics.clone();
+        } else if version.status.as_deref() == Some(ACTIVE) {
+            let metrics = client
+                .get_solution_metrics()
+                .solution_version_arn(&version.arn)
+                .send()
+                .await
+                .aws("GetSolutionMetrics")?;
+            version.metrics = metrics
+                .metrics()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+                .unwrap_or_default();
+        }
+    }
+    status.versions = versions;
+    Ok(())
 }
 
 /// Orders versions newest first by creation time. Versions created within the same instant
@@ -511,14 +565,16 @@ pub fn training_decision(
 /// Whether a 5-field cron schedule (UTC) has an occurrence after `since` and at or before `now`.
 /// An unparsable schedule is never due (admission already checks its shape).
 pub fn schedule_due(schedule: &str, since: Timestamp, now: Timestamp) -> bool {
-    let Ok(cron) = croner::Cron::from_str(schedule) else {
-        return false;
-    };
+    next_occurrence(schedule, since).is_some_and(|next| next <= now)
+}
+
+/// The first occurrence of a 5-field cron schedule (UTC) after `since`; none when unparsable.
+pub fn next_occurrence(schedule: &str, since: Timestamp) -> Option<Timestamp> {
+    let cron = croner::Cron::from_str(schedule).ok()?;
     let since = since.to_zoned(k8s_openapi::jiff::tz::TimeZone::UTC);
-    match cron.find_next_occurrence(&since, false) {
-        Ok(next) => next.timestamp() <= now,
-        Err(_) => false,
-    }
+    cron.find_next_occurrence(&since, false)
+        .ok()
+        .map(|next| next.timestamp())
 }
 
 /// Whether a version's metrics pass the gate, given the currently promoted version's metrics.
@@ -889,6 +945,11 @@ mod tests {
         assert_eq!(
             training_decision(&after, Some("1"), Some("1"), Some(&r), at(NOW)),
             Decision::Idle
+        );
+        assert_eq!(
+            next_occurrence("0 3 * * 0", at("2026-11-29T03:30:00Z")),
+            Some(at("2026-12-06T03:00:00Z")),
+            "the Sunday after"
         );
         assert!(!schedule_due(
             "not a cron",

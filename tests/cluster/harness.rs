@@ -172,17 +172,31 @@ impl Harness {
         );
     }
 
-    /// How many requests of an operation personalize-local answered, by outcome label.
+    /// How many requests of an operation personalize-local answered (any outcome).
     pub(crate) fn calls(&self, operation: &str) -> u64 {
-        let needle = format!("operation=\"{operation}\"");
-        self.local
-            .state
-            .metrics
-            .render()
-            .lines()
-            .filter(|l| l.starts_with("personalize_local_requests_total") && l.contains(&needle))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum()
+        self.calls_by_operation()
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Requests personalize-local answered so far, by operation (any outcome).
+    pub(crate) fn calls_by_operation(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut calls = std::collections::BTreeMap::new();
+        for line in self.local.state.metrics.render().lines() {
+            let Some(labels) = line.strip_prefix("personalize_local_requests_total{") else {
+                continue;
+            };
+            let operation = labels
+                .split_once("operation=\"")
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(op, _)| op.to_owned());
+            let count = line.rsplit(' ').next().and_then(|n| n.parse::<u64>().ok());
+            if let (Some(operation), Some(count)) = (operation, count) {
+                *calls.entry(operation).or_default() += count;
+            }
+        }
+        calls
     }
 
     pub(crate) async fn stop(self) {
@@ -224,4 +238,39 @@ pub(crate) fn spawn_operator(h: &Harness, args: &[&str]) -> std::process::Child 
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("the operator binary starts")
+}
+
+/// A free loopback port (released again; the caller's process binds it right after).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// GET `path` over plain HTTP/1.0: (status code, body), or None when nothing answers.
+pub(crate) async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
+/// The sum of the samples starting with `sample` in an operator's /metrics (0 when absent;
+/// None when it does not answer).
+pub(crate) async fn operator_metric(port: u16, sample: &str) -> Option<f64> {
+    let (_, body) = http_get(port, "/metrics").await?;
+    let total = body
+        .lines()
+        .filter(|l| l.starts_with(sample))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    Some(total)
 }

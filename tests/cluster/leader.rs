@@ -5,43 +5,11 @@
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 use crate::crds::repo;
-use crate::harness::{Harness, spawn_operator, wait_for, wait_ready};
-
-/// A free loopback port (released again; the operator binds it right after).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// GET `path` over plain HTTP/1.0: (status code, body), or None when nothing answers.
-async fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .ok()?;
-    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n")?.1.to_owned();
-    Some((status, body))
-}
-
-/// The value of an unlabelled or labelled sample in a replica's /metrics (0 when absent).
-async fn metric(port: u16, sample: &str) -> Option<f64> {
-    let (_, body) = get(port, "/metrics").await?;
-    let total = body
-        .lines()
-        .filter(|l| l.starts_with(sample))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum();
-    Some(total)
-}
+use crate::harness::{
+    Harness, free_port, http_get as get, operator_metric as metric, spawn_operator, wait_for,
+    wait_ready,
+};
 
 struct Replica {
     child: Child,

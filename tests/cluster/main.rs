@@ -1,7 +1,9 @@
 //! Integration tests against a real kube-apiserver (started by personalize-testkit).
 //! One test binary for the operator crate: each module is one area.
 
+mod adopt;
 mod crds;
 mod harness;
 mod leader;
 mod operator;
+mod scale;
