@@ -1,5 +1,5 @@
 # The project's entry points. `make demo` and `make test` are the two commands in the README.
-.PHONY: demo demo-teardown test crds docs fmt lint
+.PHONY: demo demo-teardown test test-packaging crds docs fmt lint
 
 ## demo: run the main job end to end on the embedded default
 demo:
@@ -13,9 +13,14 @@ demo-teardown:
 test:
 	@hack/test.sh
 
+## test-packaging: Helm chart, Argo CD health checks, IAM policies, Dockerfile, sidecar example
+test-packaging:
+	@hack/helm/test.sh
+
 ## crds: regenerate crds/ from the Rust types (a test fails when they drift)
 crds:
 	cargo run --quiet --bin personalize-operator -- crd --out-dir crds
+	hack/helm/sync-crds.sh
 	python3 hack/docs/crd-reference.py
 
 ## docs: regenerate docs/crd-reference.md from crds/ (a test fails when it is stale)

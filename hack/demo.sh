@@ -173,13 +173,8 @@ until curl -fs "$AWS_ENDPOINT_URL/health" >/dev/null; do
 done
 say "personalize-local  $AWS_ENDPOINT_URL  (control plane, events and runtime on one port)"
 
-operator_args=(run --poll-seconds 2)
-operator_help=$("$bin/personalize-operator" run --help)
-if grep -q -- --http-address <<<"$operator_help"; then
-  operator_args+=(--http-address "127.0.0.1:$operator_port")
-  echo "http://127.0.0.1:$operator_port" >"$state/operator.url"
-fi
-if grep -q -- --lease-namespace <<<"$operator_help"; then operator_args+=(--lease-namespace default); fi
+operator_args=(run --poll-seconds 2 --http-address "127.0.0.1:$operator_port" --lease-namespace default)
+echo "http://127.0.0.1:$operator_port" >"$state/operator.url"
 setsid "$bin/personalize-operator" "${operator_args[@]}" </dev/null >"$state/operator.log" 2>&1 &
 echo $! >"$state/operator.pid"
 say "operator           personalize-operator ${operator_args[*]}"

@@ -33,4 +33,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (unit; SDK, boto3 and CLI conformance against personalize-local; real apiserver)"
 cargo test --workspace --locked --no-fail-fast
 
+step "packaging: Helm chart on the apiserver with the operator binary, Argo CD health Lua, IAM policies, Dockerfile, sidecar example"
+hack/helm/test.sh
+
 step "all tests passed in $(( $(date +%s) - started ))s"
