@@ -43,8 +43,9 @@ mod train;
 pub use catalog::Catalog;
 pub use data::{Dataset, FieldValue, Interaction, Record};
 pub use filter::{BoundFilter, Filter, FilterError, FilterValueError, parse_filter};
-pub use model::{Exploration, Model, RecommendError, RecommendRequest, Scored};
+pub use model::{Exploration, Model, RankRequest, RecommendError, RecommendRequest, Scored};
 pub use recipe::Recipe;
 pub use train::{
-    MIN_INTERACTIONS, MIN_USERS_WITH_TWO, TrainConfig, TrainError, train, train_without_metrics,
+    MIN_INTERACTIONS, MIN_USERS_WITH_TWO, TrainConfig, TrainError, UpdateError, train,
+    train_without_metrics, update,
 };

@@ -69,7 +69,8 @@ pub(crate) fn top_k_where(
         };
         if heap.len() == k {
             let worst = heap.peek().expect("the heap holds k > 0 items");
-            if cand >= *worst {
+            // A plain float comparison settles most candidates; ties go to the full order.
+            if score < worst.score || cand >= *worst {
                 continue;
             }
         }

@@ -139,7 +139,78 @@ fn train_inner(data: &Dataset, cfg: &TrainConfig, with_metrics: bool) -> Result<
         BTreeMap::new()
     };
     let scorer = chosen.algorithm.fit(n, &seqs, cfg.seed)?;
-    let pop = popularity::unique_users(n, &seqs);
+    Ok(assemble(
+        cfg.recipe,
+        rule,
+        corpus,
+        &seqs,
+        chosen.algorithm,
+        scorer,
+        serving,
+        metrics,
+        cfg.seed,
+    ))
+}
+
+/// Why an incremental update cannot be done.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum UpdateError {
+    #[error("recipe {recipe} does not support trainingMode UPDATE")]
+    NotSupported { recipe: &'static str },
+}
+
+/// trainingMode UPDATE: folds `data` (all interactions now, items and users) into `previous`
+/// without refitting. The item-item weights (EASE) or item factors (iALS) and the
+/// hyperparameters are kept; users' histories, item popularity, first-seen times (exploration)
+/// and the set of items are rebuilt from `data`. Items new since `previous` join with no learnt
+/// weights: they are recommended through exploration and popularity until the next FULL
+/// training. Metrics are those of `previous` (they describe the fit, which is unchanged).
+pub fn update(previous: &Model, data: &Dataset) -> Result<Model, UpdateError> {
+    let corpus = Corpus::build(&data.interactions, &previous.rule);
+    let seqs = corpus.sequences();
+    // New item index -> the previous model's index, for items it knows.
+    let old_of: Vec<Option<u32>> = corpus
+        .item_ids
+        .iter()
+        .map(|id| previous.corpus.item_index.get(id).copied())
+        .collect();
+    let scorer = match &previous.scorer {
+        Scorer::Ease(e) => Scorer::Ease(e.remap(&old_of)),
+        Scorer::Ials(m) => Scorer::Ials(m.remap(&old_of)),
+        Scorer::Static(_) | Scorer::Neighbors(_) => {
+            return Err(UpdateError::NotSupported {
+                recipe: previous.recipe.arn(),
+            });
+        }
+    };
+    Ok(assemble(
+        previous.recipe,
+        previous.rule.clone(),
+        corpus,
+        &seqs,
+        previous.algorithm.clone(),
+        scorer,
+        previous.serving.clone(),
+        previous.metrics.clone(),
+        previous.seed,
+    ))
+}
+
+/// The model around a fitted scorer: users' positive histories, popularity, first-seen times.
+#[allow(clippy::too_many_arguments)]
+fn assemble(
+    recipe: Recipe,
+    rule: EventRule,
+    corpus: Corpus,
+    seqs: &[Sequence],
+    algorithm: Algorithm,
+    scorer: Scorer,
+    serving: Serving,
+    metrics: BTreeMap<String, f64>,
+    seed: u64,
+) -> Model {
+    let n = corpus.n_items();
+    let pop = popularity::unique_users(n, seqs);
     let mut first_seen = vec![i64::MAX; n];
     for (k, &i) in corpus.items.iter().enumerate() {
         first_seen[i as usize] = first_seen[i as usize].min(corpus.times[k]);
@@ -148,17 +219,17 @@ fn train_inner(data: &Dataset, cfg: &TrainConfig, with_metrics: bool) -> Result<
     newest_first.sort_by_key(|&i| (std::cmp::Reverse(first_seen[i as usize]), i));
     let mut positive_offsets = Vec::with_capacity(seqs.len() + 1);
     positive_offsets.push(0);
-    let mut positives = Vec::with_capacity(interactions);
-    for seq in &seqs {
+    let mut positives = Vec::with_capacity(seqs.iter().map(Vec::len).sum());
+    for seq in seqs {
         positives.extend(seq.iter().map(|&(i, _)| i));
         positive_offsets.push(positives.len());
     }
-    Ok(Model {
-        recipe: cfg.recipe,
+    Model {
+        recipe,
         positive_offsets,
         positives,
         rule,
-        algorithm: chosen.algorithm,
+        algorithm,
         scorer,
         cold_threshold: cold_threshold(&pop),
         popularity: pop,
@@ -166,9 +237,9 @@ fn train_inner(data: &Dataset, cfg: &TrainConfig, with_metrics: bool) -> Result<
         newest_first,
         serving,
         metrics,
-        seed: cfg.seed,
+        seed,
         corpus,
-    })
+    }
 }
 
 /// Items with at most this many users count as little-seen (for exploration): the 25th

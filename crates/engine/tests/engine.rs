@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, HashSet};
 
 use personalize_engine::{
-    Catalog, Dataset, Exploration, FieldValue, Interaction, Model, Recipe, RecommendError,
-    RecommendRequest, Record, Scored, TrainConfig, TrainError, parse_filter, train,
-    train_without_metrics,
+    Catalog, Dataset, Exploration, FieldValue, Interaction, Model, RankRequest, Recipe,
+    RecommendError, RecommendRequest, Record, Scored, TrainConfig, TrainError, UpdateError,
+    parse_filter, train, train_without_metrics, update,
 };
 
 const GENRES: [&str; 4] = ["Action", "Comedy", "Drama", "Horror"];
@@ -566,6 +566,101 @@ fn personalized_ranking_orders_known_items_and_puts_unknown_last() {
         "after comedy events, comedy moves up: {:?}",
         ids(&reranked)
     );
+}
+
+#[test]
+fn ranking_with_a_filter_leaves_out_the_rejected_items() {
+    let d = synth();
+    let c = catalog(&d);
+    let m = train(&d, &cfg(Recipe::PersonalizedRanking)).expect("trains");
+    let items: Vec<String> = (0..12).map(item_id).chain(["unknown".into()]).collect();
+    let filter = parse_filter("EXCLUDE ItemID WHERE Items.GENRES IN ($G)").expect("parses");
+    let values: BTreeMap<String, String> = [("G".to_owned(), "\"Drama\"".to_owned())].into();
+    let request = RankRequest {
+        user_id: "u2",
+        live: &[],
+        items: &items,
+        filter: Some((&filter, &values)),
+        catalog: &c,
+    };
+    let ranked = m.rank_filtered(&request).expect("ranks");
+    let expected: Vec<String> = items
+        .iter()
+        .filter(|id| id.as_str() == "unknown" || genre_of(id[1..].parse().expect("id")) != 2)
+        .cloned()
+        .collect();
+    assert_eq!(ranked.len(), expected.len(), "{:?}", ids(&ranked));
+    assert!(ids(&ranked).iter().all(|id| expected.contains(id)));
+    assert_eq!(ranked.last().map(|s| s.item_id.as_str()), Some("unknown"));
+    // Without a filter it is `rank`.
+    let plain = m
+        .rank_filtered(&RankRequest {
+            filter: None,
+            ..request
+        })
+        .expect("ranks");
+    assert_eq!(plain, m.rank("u2", &[], &items));
+    // An INCLUDE expression without its value is an error.
+    let include = parse_filter("INCLUDE ItemID WHERE Items.GENRES IN ($G)").expect("parses");
+    let err = m.rank_filtered(&RankRequest {
+        filter: Some((&include, &BTreeMap::new())),
+        ..request
+    });
+    assert!(matches!(err, Err(RecommendError::Filter(_))), "{err:?}");
+}
+
+#[test]
+fn update_folds_new_interactions_and_items_into_the_model() {
+    let d = synth();
+    let c = catalog(&d);
+    let m = train(&d, &cfg(Recipe::UserPersonalization)).expect("trains");
+    // New: a user with three horror items, and an item nobody had seen, watched by ten users.
+    let mut d2 = d.clone();
+    for (k, item) in [3usize, 7, 11].iter().enumerate() {
+        d2.interactions.push(Interaction::new(
+            "newcomer",
+            &item_id(*item),
+            T0 + 50 * 3600 + k as i64,
+            "click",
+        ));
+    }
+    for u in 0..10 {
+        d2.interactions.push(Interaction::new(
+            &format!("u{u}"),
+            "brand-new",
+            T0 + 60 * 3600,
+            "click",
+        ));
+    }
+    let m2 = update(&m, &d2).expect("updates");
+    assert_eq!(m2.item_count(), m.item_count() + 1);
+    assert_eq!(m2.hyper_parameters(), m.hyper_parameters());
+    assert_eq!(m2.metrics(), m.metrics());
+    // The newcomer's history is in the model now: it is personal and excludes those items,
+    // where the previous model could only answer popular items.
+    let before = m.recommend(&req("newcomer", &[], 10, &c)).expect("answers");
+    let after = m2
+        .recommend(&req("newcomer", &[], 10, &c))
+        .expect("answers");
+    assert_ne!(ids(&before), ids(&after));
+    assert!(
+        after
+            .iter()
+            .all(|s| !["i3", "i7", "i11"].contains(&s.item_id.as_str()))
+    );
+    assert!(genre_share(&after, 3) >= 0.5, "{:?}", ids(&after));
+    // A user whose history did not change gets the same list (the weights are kept).
+    let user = "u40";
+    assert_eq!(
+        ids(&m.recommend(&req(user, &[], 10, &c)).expect("answers")),
+        ids(&m2.recommend(&req(user, &[], 10, &c)).expect("answers"))
+    );
+    // Recipes without learnt item weights to keep are refused.
+    let pop = train(&d, &cfg(Recipe::PopularityCount)).expect("trains");
+    assert!(matches!(
+        update(&pop, &d2),
+        Err(UpdateError::NotSupported { .. })
+    ));
 }
 
 #[test]

@@ -91,44 +91,191 @@ pub fn upsert_records(rows: &mut Vec<RecordRow>, more: Vec<RecordRow>) {
     }
 }
 
+/// Strings interned to dense `u32` indexes (user ids, item ids, event types of live events).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(from = "Vec<Box<str>>", into = "Vec<Box<str>>")]
+pub struct Interner {
+    names: Vec<Box<str>>,
+    index: HashMap<Box<str>, u32>,
+}
+
+impl From<Vec<Box<str>>> for Interner {
+    fn from(names: Vec<Box<str>>) -> Self {
+        let index = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
+        Interner { names, index }
+    }
+}
+
+impl From<Interner> for Vec<Box<str>> {
+    fn from(interner: Interner) -> Self {
+        interner.names
+    }
+}
+
+impl Interner {
+    /// The index of `name`, adding it when new.
+    pub fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = u32::try_from(self.names.len()).expect("fewer than 2^32 distinct ids");
+        self.names.push(name.into());
+        self.index.insert(name.into(), i);
+        i
+    }
+
+    /// The index of `name`, if known.
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    /// The name of index `i` (interned by this interner).
+    pub fn name(&self, i: u32) -> &str {
+        &self.names[i as usize]
+    }
+
+    /// Number of distinct names.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether nothing was interned.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// `LiveEvent::event_type` of an event without one.
+const NO_EVENT_TYPE: u32 = u32::MAX;
+
+/// One stored live event: 32 bytes and no heap; its ids are interned by the [`LiveEvents`] that
+/// holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveEvent {
+    /// The dataset group's sequence number of the event.
+    pub seq: u64,
+    pub timestamp: i64,
+    /// The event value; NaN when the event has none.
+    value: f64,
+    item: u32,
+    /// [`NO_EVENT_TYPE`] when the event has none.
+    event_type: u32,
+}
+
+/// A live event with its ids resolved (borrowed from the [`LiveEvents`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EventView<'a> {
+    pub user_id: &'a str,
+    pub item_id: &'a str,
+    pub timestamp: i64,
+    pub event_type: Option<&'a str>,
+    pub event_value: Option<f64>,
+}
+
 /// Events received through PutEvents for one dataset group, by user, each with a sequence number
 /// so that serving can pass the engine only the events newer than the model.
-#[derive(Clone, Debug, Default)]
+///
+/// Compact: user ids, item ids and event types are interned once per dataset group, and an event
+/// is a 32-byte [`LiveEvent`] (1M events take about 32 MB plus the per-user lists' slack).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct LiveEvents {
     /// Sequence number of the latest event (0 = none yet).
     pub seq: u64,
-    pub by_user: HashMap<String, Vec<(u64, InteractionRow)>>,
+    users: Interner,
+    items: Interner,
+    event_types: Interner,
+    /// Events by user index, each list oldest first (ascending `seq`).
+    by_user: Vec<Vec<LiveEvent>>,
+    count: usize,
 }
 
 impl LiveEvents {
-    /// Records events for a user.
+    /// Records events for a user, numbering them after the latest.
     pub fn push(&mut self, user: &str, events: Vec<InteractionRow>) {
-        let list = self.by_user.entry(user.to_string()).or_default();
-        for event in events {
+        for event in &events {
             self.seq += 1;
-            list.push((self.seq, event));
+            self.insert(user, self.seq, event);
+        }
+    }
+
+    /// Records one event with a given sequence number (above every earlier one of this user).
+    fn insert(&mut self, user: &str, seq: u64, row: &InteractionRow) {
+        let u = self.users.intern(user) as usize;
+        if u == self.by_user.len() {
+            self.by_user.push(Vec::new());
+        }
+        let event = LiveEvent {
+            seq,
+            timestamp: row.timestamp,
+            value: row.event_value.unwrap_or(f64::NAN),
+            item: self.items.intern(&row.item_id),
+            event_type: row
+                .event_type
+                .as_deref()
+                .map_or(NO_EVENT_TYPE, |t| self.event_types.intern(t)),
+        };
+        self.by_user[u].push(event);
+        self.seq = self.seq.max(seq);
+        self.count += 1;
+    }
+
+    /// Releases the slack of the per-user lists (after a replay).
+    pub fn shrink_to_fit(&mut self) {
+        self.by_user.shrink_to_fit();
+        for list in &mut self.by_user {
+            list.shrink_to_fit();
+        }
+    }
+
+    fn view(&self, user: u32, e: &LiveEvent) -> EventView<'_> {
+        EventView {
+            user_id: self.users.name(user),
+            item_id: self.items.name(e.item),
+            timestamp: e.timestamp,
+            event_type: (e.event_type != NO_EVENT_TYPE)
+                .then(|| self.event_types.name(e.event_type)),
+            event_value: (!e.value.is_nan()).then_some(e.value),
         }
     }
 
     /// This user's events with a sequence number above `after`, oldest first.
-    pub fn newer_than(&self, user: &str, after: u64) -> Vec<InteractionRow> {
-        self.by_user
-            .get(user)
-            .map(|list| {
-                let start = list.partition_point(|(seq, _)| *seq <= after);
-                list[start..].iter().map(|(_, e)| e.clone()).collect()
-            })
-            .unwrap_or_default()
+    pub fn newer_than(&self, user: &str, after: u64) -> impl Iterator<Item = EventView<'_>> {
+        let (u, list): (u32, &[LiveEvent]) = match self.users.get(user) {
+            Some(u) => (u, &self.by_user[u as usize]),
+            None => (0, &[]),
+        };
+        let start = list.partition_point(|e| e.seq <= after);
+        list[start..].iter().map(move |e| self.view(u, e))
     }
 
-    /// Every event, in no particular user order (each user's events oldest first).
-    pub fn all(&self) -> impl Iterator<Item = &InteractionRow> {
-        self.by_user.values().flat_map(|l| l.iter().map(|(_, e)| e))
+    /// Every event, user by user (each user's events oldest first).
+    pub fn all(&self) -> impl Iterator<Item = EventView<'_>> {
+        self.by_user
+            .iter()
+            .enumerate()
+            .flat_map(move |(u, list)| list.iter().map(move |e| self.view(u as u32, e)))
     }
 
     /// Number of events.
     pub fn count(&self) -> usize {
-        self.by_user.values().map(Vec::len).sum()
+        self.count
+    }
+}
+
+impl EventView<'_> {
+    /// The event as an owned row.
+    pub fn to_row(&self) -> InteractionRow {
+        InteractionRow {
+            user_id: self.user_id.to_string(),
+            item_id: self.item_id.to_string(),
+            timestamp: self.timestamp,
+            event_type: self.event_type.map(str::to_string),
+            event_value: self.event_value,
+        }
     }
 }
 
@@ -152,11 +299,12 @@ mod tests {
         live.push("u", vec![ev("a"), ev("b")]);
         live.push("v", vec![ev("x")]);
         live.push("u", vec![ev("c")]);
-        assert_eq!(live.newer_than("u", 0).len(), 3);
-        let newer = live.newer_than("u", 2);
-        assert_eq!(newer.len(), 1);
-        assert_eq!(newer[0].item_id, "c");
-        assert!(live.newer_than("nobody", 0).is_empty());
+        assert_eq!(live.newer_than("u", 0).count(), 3);
+        let newer: Vec<InteractionRow> = live.newer_than("u", 2).map(|e| e.to_row()).collect();
+        assert_eq!(newer, vec![ev("c")]);
+        assert_eq!(live.newer_than("nobody", 0).count(), 0);
+        assert_eq!(live.count(), 4);
+        assert_eq!(live.seq, 4);
     }
 
     #[test]

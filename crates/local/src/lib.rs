@@ -145,20 +145,16 @@ pub fn open(config: Config) -> Result<AppState, OpenError> {
     let journal = match &config.data_dir {
         None => None,
         Some(dir) => {
-            let entries = Journal::read(dir).map_err(|source| OpenError::ReadJournal {
+            Journal::replay(dir, &mut store).map_err(|source| OpenError::ReadJournal {
                 dir: dir.clone(),
                 source,
             })?;
-            for entry in entries {
-                store.apply(entry);
-            }
-            let journal =
-                Journal::start(dir, config.fsync, &store.snapshot()).map_err(|source| {
-                    OpenError::StartJournal {
-                        dir: dir.clone(),
-                        source,
-                    }
-                })?;
+            let journal = Journal::start(dir, config.fsync, &store).map_err(|source| {
+                OpenError::StartJournal {
+                    dir: dir.clone(),
+                    source,
+                }
+            })?;
             Some(journal)
         }
     };

@@ -8,42 +8,44 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Latency histogram bucket bounds in seconds.
-const BUCKETS: &[f64] = &[
+const BUCKETS: [f64; 11] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 ];
 
 #[derive(Default)]
 struct Histogram {
-    counts: Vec<u64>,
+    counts: [u64; BUCKETS.len()],
     sum: f64,
     count: u64,
+}
+
+/// Both maps, keyed by static names: recording allocates nothing and takes one lock.
+#[derive(Default)]
+struct Inner {
+    requests: BTreeMap<(&'static str, &'static str), u64>,
+    latency: BTreeMap<&'static str, Histogram>,
 }
 
 /// Counters and latency histograms.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    inner: Mutex<Inner>,
 }
 
 impl Metrics {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Records one request.
-    pub fn record(&self, op: &str, outcome: &str, elapsed: Duration) {
+    pub fn record(&self, op: &'static str, outcome: &'static str, elapsed: Duration) {
         let secs = elapsed.as_secs_f64();
-        *self
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry((op.to_string(), outcome.to_string()))
-            .or_default() += 1;
-        let mut latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
-        let h = latency.entry(op.to_string()).or_default();
-        if h.counts.is_empty() {
-            h.counts = vec![0; BUCKETS.len()];
-        }
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                h.counts[i] += 1;
+        let mut inner = self.lock();
+        *inner.requests.entry((op, outcome)).or_default() += 1;
+        let h = inner.latency.entry(op).or_default();
+        for (count, bound) in h.counts.iter_mut().zip(BUCKETS) {
+            if secs <= bound {
+                *count += 1;
             }
         }
         h.sum += secs;
@@ -57,12 +59,8 @@ impl Metrics {
             "# HELP personalize_local_requests_total Requests by operation and outcome.\n",
         );
         out.push_str("# TYPE personalize_local_requests_total counter\n");
-        for ((op, outcome), n) in self
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
+        let inner = self.lock();
+        for ((op, outcome), n) in &inner.requests {
             let _ = writeln!(
                 out,
                 "personalize_local_requests_total{{operation=\"{op}\",outcome=\"{outcome}\"}} {n}"
@@ -72,12 +70,7 @@ impl Metrics {
             "# HELP personalize_local_request_duration_seconds Request latency by operation.\n",
         );
         out.push_str("# TYPE personalize_local_request_duration_seconds histogram\n");
-        for (op, h) in self
-            .latency
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
+        for (op, h) in &inner.latency {
             for (bound, n) in BUCKETS.iter().zip(&h.counts) {
                 let _ = writeln!(
                     out,

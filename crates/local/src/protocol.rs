@@ -116,7 +116,7 @@ fn is_read_only(op: &str) -> bool {
 async fn finish(
     state: &AppState,
     protocol: Protocol,
-    op: &str,
+    op: &'static str,
     started: Instant,
     result: OpResult,
 ) -> Response {

@@ -14,6 +14,7 @@ use crate::lifecycle::ACTIVE;
 use crate::names::{check_arn, check_len, stable_uuid};
 use crate::protocol::{OpResult, decode, encode};
 use crate::serving::{self, Inputs};
+use crate::store::Store;
 use crate::training;
 
 #[derive(Deserialize)]
@@ -63,8 +64,50 @@ fn resolve(
     if let Some(arn) = filter_arn {
         check_arn("filterArn", arn)?;
     }
-    preload_model(state, campaign_arn);
+    // One store lock per request. A model not loaded yet (after a restart) is read from disk
+    // with the lock released, so PutEvents and other requests do not wait on it.
     let store = state.lock();
+    let version_arn = serving_version_of(&store, campaign_arn)?;
+    if let Some(model) = state.serving.cached_model(&version_arn) {
+        return resolve_locked(
+            state,
+            &store,
+            campaign_arn,
+            &version_arn,
+            model,
+            user_id,
+            filter_arn,
+        );
+    }
+    let file = store
+        .trained
+        .get(&version_arn)
+        .and_then(|m| m.model_file.clone())
+        .ok_or_else(|| ApiError::Internal(format!("no trained model for {version_arn}")))?;
+    drop(store);
+    state
+        .serving
+        .load_model(state.config.data_dir.as_deref(), &version_arn, &file)?;
+    // Again under the lock: the campaign may have moved on meanwhile.
+    let store = state.lock();
+    let version_arn = serving_version_of(&store, campaign_arn)?;
+    let model = state
+        .serving
+        .cached_model(&version_arn)
+        .ok_or_else(|| ApiError::Internal(format!("the model of {version_arn} is not loaded")))?;
+    resolve_locked(
+        state,
+        &store,
+        campaign_arn,
+        &version_arn,
+        model,
+        user_id,
+        filter_arn,
+    )
+}
+
+/// The ACTIVE campaign's serving solution version.
+fn serving_version_of(store: &Store, campaign_arn: &str) -> Result<String, ApiError> {
     let campaign = store
         .campaigns
         .get(campaign_arn)
@@ -75,23 +118,36 @@ fn resolve(
             campaign.status
         )));
     }
-    let version_arn = serving_version(&store, campaign).ok_or_else(|| {
+    serving_version(store, campaign).ok_or_else(|| {
         ApiError::InvalidInput(format!(
             "Campaign {campaign_arn} has no ACTIVE solution version"
         ))
-    })?;
+    })
+}
+
+/// [`resolve`] under the store lock, the model in hand.
+fn resolve_locked(
+    state: &AppState,
+    store: &Store,
+    campaign_arn: &str,
+    version_arn: &str,
+    model: serving::ModelRef,
+    user_id: Option<&str>,
+    filter_arn: Option<&str>,
+) -> Result<Resolved, ApiError> {
+    let campaign = store
+        .campaigns
+        .get(campaign_arn)
+        .ok_or_else(|| ApiError::not_found(campaign_arn))?;
     let version = store
         .solution_versions
-        .get(&version_arn)
-        .ok_or_else(|| ApiError::not_found(&version_arn))?;
-    let dg = version.dataset_group_arn.clone();
+        .get(version_arn)
+        .ok_or_else(|| ApiError::not_found(version_arn))?;
+    let dg = &version.dataset_group_arn;
     let recipe_arn = version.recipe_arn.clone().unwrap_or_default();
-    let model = state
-        .serving
-        .model(&store, state.config.data_dir.as_deref(), &version_arn)?;
-    let trained_seq = store.trained.get(&version_arn).map_or(0, |m| m.trained_seq);
-    let live = match (user_id, store.live.get(&dg)) {
-        (Some(user), Some(live)) => live.newer_than(user, trained_seq),
+    let trained_seq = store.trained.get(version_arn).map_or(0, |m| m.trained_seq);
+    let live = match (user_id, store.live.get(dg)) {
+        (Some(user), Some(live)) => serving::live_interactions(live.newer_than(user, trained_seq)),
         _ => Vec::new(),
     };
     let filter = match filter_arn {
@@ -101,7 +157,7 @@ fn resolve(
                 .filters
                 .get(arn)
                 .ok_or_else(|| ApiError::not_found(arn))?;
-            if f.dataset_group_arn != dg {
+            if &f.dataset_group_arn != dg {
                 return Err(ApiError::InvalidInput(format!(
                     "Filter {arn} belongs to another dataset group"
                 )));
@@ -115,7 +171,7 @@ fn resolve(
             Some(state.serving.filter(arn, &f.filter_expression)?)
         }
     };
-    let catalog = state.serving.catalog(&store, &dg);
+    let catalog = state.serving.catalog(store, dg);
     let exploration = campaign
         .campaign_config
         .as_ref()
@@ -132,30 +188,6 @@ fn resolve(
     })
 }
 
-/// Loads the campaign's model outside the store lock if it is not cached yet (after a restart),
-/// so PutEvents and other requests do not wait on a deserialization. Errors surface later.
-fn preload_model(state: &AppState, campaign_arn: &str) {
-    let pending = {
-        let store = state.lock();
-        store
-            .campaigns
-            .get(campaign_arn)
-            .and_then(|c| serving_version(&store, c))
-            .filter(|v| !state.serving.has_model(v))
-            .and_then(|v| {
-                let file = store.trained.get(&v)?.model_file.clone()?;
-                Some((v, file))
-            })
-    };
-    if let Some((arn, file)) = pending
-        && let Err(error) = state
-            .serving
-            .load_model(state.config.data_dir.as_deref(), &arn, &file)
-    {
-        tracing::warn!(%arn, %error, "model does not load");
-    }
-}
-
 fn recommendation_id(parts: &[&str]) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -165,6 +197,16 @@ fn recommendation_id(parts: &[&str]) -> String {
     let mut all = parts.to_vec();
     all.push(&nanos);
     format!("RID-{}", &stable_uuid(&all)[..33])
+}
+
+/// `filterValues`: at most 25 entries (the model's limit).
+fn check_filter_values(values: Option<&BTreeMap<String, String>>) -> Result<(), ApiError> {
+    if values.is_some_and(|v| v.len() > 25) {
+        return Err(ApiError::InvalidInput(
+            "filterValues may have at most 25 entries".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `POST /recommendations`.
@@ -190,13 +232,7 @@ pub fn get_recommendations(state: &AppState, body: &[u8]) -> OpResult {
             check_len(name, id, 1, 256)?;
         }
     }
-    if let Some(values) = &req.filter_values
-        && values.len() > 25
-    {
-        return Err(ApiError::InvalidInput(
-            "filterValues may have at most 25 entries".into(),
-        ));
-    }
+    check_filter_values(req.filter_values.as_ref())?;
     let resolved = resolve(
         state,
         campaign_arn,
@@ -272,6 +308,7 @@ pub struct GetPersonalizedRankingResponse {
 pub fn get_personalized_ranking(state: &AppState, body: &[u8]) -> OpResult {
     let req: GetPersonalizedRankingRequest = decode(body)?;
     check_len("userId", &req.user_id, 1, 256)?;
+    check_filter_values(req.filter_values.as_ref())?;
     if req.input_list.is_empty() || req.input_list.len() > 500 {
         return Err(ApiError::InvalidInput(
             "inputList must have between 1 and 500 item ids".into(),
@@ -289,7 +326,13 @@ pub fn get_personalized_ranking(state: &AppState, body: &[u8]) -> OpResult {
             req.campaign_arn
         )));
     }
-    let ranked = serving::rank(&resolved.inputs, &req.user_id, &req.input_list);
+    let empty = BTreeMap::new();
+    let ranked = serving::rank(
+        &resolved.inputs,
+        &req.user_id,
+        &req.input_list,
+        req.filter_values.as_ref().unwrap_or(&empty),
+    )?;
     encode(&GetPersonalizedRankingResponse {
         personalized_ranking: ranked
             .into_iter()

@@ -4,21 +4,24 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use personalize_engine as engine;
 
-use crate::data::InteractionRow;
+use crate::data::EventView;
 use crate::error::ApiError;
 use crate::store::Store;
-use crate::training::{interaction, records_of};
+use crate::training::records_of;
 
-/// Parsed-once engine objects shared by requests.
+/// A loaded model, shared by the requests that use it.
+pub type ModelRef = Arc<engine::Model>;
+
+/// Parsed-once engine objects shared by requests (read-mostly: requests take read locks).
 #[derive(Default)]
 pub struct Cache {
-    models: Mutex<HashMap<String, Arc<engine::Model>>>,
-    catalogs: Mutex<HashMap<String, (u64, Arc<engine::Catalog>)>>,
-    filters: Mutex<HashMap<String, Arc<engine::Filter>>>,
+    models: RwLock<HashMap<String, ModelRef>>,
+    catalogs: RwLock<HashMap<String, (u64, Arc<engine::Catalog>)>>,
+    filters: RwLock<HashMap<String, Arc<engine::Filter>>>,
 }
 
 /// One scored item.
@@ -38,23 +41,42 @@ pub fn check_filter(expression: &str) -> Result<(), String> {
 pub struct Inputs {
     pub model: Arc<engine::Model>,
     pub catalog: Arc<engine::Catalog>,
-    pub live: Vec<InteractionRow>,
+    pub live: Vec<engine::Interaction>,
     pub filter: Option<Arc<engine::Filter>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A user's live events as the engine takes them.
+pub fn live_interactions<'a>(
+    events: impl Iterator<Item = EventView<'a>>,
+) -> Vec<engine::Interaction> {
+    events
+        .map(|e| engine::Interaction {
+            user_id: e.user_id.to_string(),
+            item_id: e.item_id.to_string(),
+            timestamp: e.timestamp,
+            event_type: e.event_type.unwrap_or_default().to_string(),
+            event_value: e.event_value,
+        })
+        .collect()
 }
 
 impl Cache {
     /// Remembers a freshly trained model.
     pub fn insert_model(&self, arn: &str, model: Arc<engine::Model>) {
-        lock(&self.models).insert(arn.to_string(), model);
+        write(&self.models).insert(arn.to_string(), model);
     }
 
-    /// Whether the model of `arn` is loaded.
-    pub fn has_model(&self, arn: &str) -> bool {
-        lock(&self.models).contains_key(arn)
+    /// The model of solution version `arn`, if loaded.
+    pub fn cached_model(&self, arn: &str) -> Option<ModelRef> {
+        read(&self.models).get(arn).cloned()
     }
 
     /// Loads model `file` of solution version `arn` from `<data-dir>/models/` into the cache.
@@ -66,65 +88,65 @@ impl Cache {
         file: &str,
     ) -> Result<Arc<engine::Model>, ApiError> {
         let dir = data_dir.ok_or_else(|| ApiError::Internal("no data directory".into()))?;
-        let bytes = std::fs::read(dir.join("models").join(file))
-            .map_err(|e| ApiError::Internal(format!("reading model {file}: {e}")))?;
-        let model: engine::Model = serde_json::from_slice(&bytes)
+        let model = read_model(&dir.join("models").join(file))
             .map_err(|e| ApiError::Internal(format!("loading model {file}: {e}")))?;
         let model = Arc::new(model);
-        lock(&self.models).insert(arn.to_string(), Arc::clone(&model));
+        write(&self.models).insert(arn.to_string(), Arc::clone(&model));
         Ok(model)
-    }
-
-    /// The model of solution version `arn`, loading it from `<data-dir>/models/` if needed.
-    pub fn model(
-        &self,
-        store: &Store,
-        data_dir: Option<&Path>,
-        arn: &str,
-    ) -> Result<Arc<engine::Model>, ApiError> {
-        if let Some(model) = lock(&self.models).get(arn) {
-            return Ok(Arc::clone(model));
-        }
-        let file = store
-            .trained
-            .get(arn)
-            .and_then(|m| m.model_file.clone())
-            .ok_or_else(|| ApiError::Internal(format!("no trained model for {arn}")))?;
-        self.load_model(data_dir, arn, &file)
     }
 
     /// The catalog of dataset group `dg`, rebuilt when its items or users changed.
     pub fn catalog(&self, store: &Store, dg: &str) -> Arc<engine::Catalog> {
         let version = store.catalog_version.get(dg).copied().unwrap_or(0);
-        if let Some((v, catalog)) = lock(&self.catalogs).get(dg)
+        if let Some((v, catalog)) = read(&self.catalogs).get(dg)
             && *v == version
         {
             return Arc::clone(catalog);
         }
         let (items, users) = records_of(store, dg);
         let catalog = Arc::new(engine::Catalog::new(items, users));
-        lock(&self.catalogs).insert(dg.to_string(), (version, Arc::clone(&catalog)));
+        write(&self.catalogs).insert(dg.to_string(), (version, Arc::clone(&catalog)));
         catalog
     }
 
     /// The parsed filter `arn` with `expression`.
     pub fn filter(&self, arn: &str, expression: &str) -> Result<Arc<engine::Filter>, ApiError> {
-        if let Some(filter) = lock(&self.filters).get(arn) {
+        if let Some(filter) = read(&self.filters).get(arn) {
             return Ok(Arc::clone(filter));
         }
         let filter = Arc::new(
             engine::parse_filter(expression)
                 .map_err(|e| ApiError::InvalidInput(format!("filter {arn}: {e}")))?,
         );
-        lock(&self.filters).insert(arn.to_string(), Arc::clone(&filter));
+        write(&self.filters).insert(arn.to_string(), Arc::clone(&filter));
         Ok(filter)
     }
 
     /// Forgets everything cached about a deleted resource.
     pub fn forget(&self, arn: &str) {
-        lock(&self.models).remove(arn);
-        lock(&self.filters).remove(arn);
-        lock(&self.catalogs).remove(arn);
+        write(&self.models).remove(arn);
+        write(&self.filters).remove(arn);
+        write(&self.catalogs).remove(arn);
+    }
+}
+
+/// Writes a trained model file durably: bincode (`.bin`), streamed to disk.
+pub fn write_model(path: &Path, model: &engine::Model) -> std::io::Result<()> {
+    crate::store::write_durably_with(path, |out| {
+        bincode::serde::encode_into_std_write(model, out, bincode::config::standard())
+            .map(|_| ())
+            .map_err(std::io::Error::other)
+    })
+}
+
+/// Reads a model file: bincode, or JSON for a `.json` file written by earlier versions.
+pub fn read_model(path: &Path) -> std::io::Result<engine::Model> {
+    let mut input = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_reader(input).map_err(std::io::Error::other)
+    } else {
+        bincode::serde::decode_from_std_read(&mut input, bincode::config::standard())
+            .map_err(std::io::Error::other)
     }
 }
 
@@ -157,7 +179,6 @@ pub fn recommend(
     filter_values: &BTreeMap<String, String>,
     exploration: engine::Exploration,
 ) -> Result<Vec<Scored>, ApiError> {
-    let live: Vec<engine::Interaction> = inputs.live.iter().map(interaction).collect();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -165,7 +186,7 @@ pub fn recommend(
     let request = engine::RecommendRequest {
         user_id,
         item_id,
-        live: &live,
+        live: &inputs.live,
         num_results,
         filter: inputs.filter.as_deref().map(|f| (f, filter_values)),
         catalog: &inputs.catalog,
@@ -186,16 +207,113 @@ pub fn recommend(
         .map_err(|e| ApiError::InvalidInput(e.to_string()))
 }
 
-/// GetPersonalizedRanking through the engine.
-pub fn rank(inputs: &Inputs, user_id: &str, items: &[String]) -> Vec<Scored> {
-    let live: Vec<engine::Interaction> = inputs.live.iter().map(interaction).collect();
+/// GetPersonalizedRanking through the engine (items the filter rejects are left out).
+pub fn rank(
+    inputs: &Inputs,
+    user_id: &str,
+    items: &[String],
+    filter_values: &BTreeMap<String, String>,
+) -> Result<Vec<Scored>, ApiError> {
+    let request = engine::RankRequest {
+        user_id,
+        live: &inputs.live,
+        items,
+        filter: inputs.filter.as_deref().map(|f| (f, filter_values)),
+        catalog: &inputs.catalog,
+    };
     inputs
         .model
-        .rank(user_id, &live, items)
-        .into_iter()
-        .map(|s| Scored {
-            item_id: s.item_id,
-            score: s.score,
+        .rank_filtered(&request)
+        .map(|list| {
+            list.into_iter()
+                .map(|s| Scored {
+                    item_id: s.item_id,
+                    score: s.score,
+                })
+                .collect()
         })
-        .collect()
+        .map_err(|e| ApiError::InvalidInput(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 60 users with 20 distinct items each out of 80 (1,200 interactions).
+    fn model() -> engine::Model {
+        let mut interactions = Vec::new();
+        for u in 0..60usize {
+            for k in 0..20usize {
+                let item = (u * 7 + k * (1 + u % 3)) % 80;
+                interactions.push(engine::Interaction::new(
+                    &format!("u{u}"),
+                    &format!("i{item}"),
+                    1_700_000_000 + (u * 20 + k) as i64,
+                    "click",
+                ));
+            }
+        }
+        let data = engine::Dataset {
+            interactions,
+            items: Vec::new(),
+            users: Vec::new(),
+        };
+        let recipe =
+            engine::Recipe::from_arn("arn:aws:personalize:::recipe/aws-user-personalization")
+                .expect("a supported recipe");
+        engine::train_without_metrics(&data, &engine::TrainConfig::new(recipe)).expect("trains")
+    }
+
+    fn top(model: &engine::Model, user: &str) -> Vec<(String, f64)> {
+        let catalog = engine::Catalog::default();
+        let request = engine::RecommendRequest {
+            user_id: Some(user),
+            item_id: None,
+            live: &[],
+            num_results: 10,
+            filter: None,
+            catalog: &catalog,
+            exploration: engine::Exploration::NONE,
+            now: 1_800_000_000,
+        };
+        model
+            .recommend(&request)
+            .expect("recommends")
+            .into_iter()
+            .map(|s| (s.item_id, s.score))
+            .collect()
+    }
+
+    #[test]
+    fn models_are_written_as_bincode_and_json_models_still_load() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!(
+            "personalize-local-models-{}-{nanos}",
+            std::process::id()
+        ));
+        let model = model();
+        let bin = dir.join("m.bin");
+        write_model(&bin, &model).expect("writes");
+        let json = dir.join("m.json");
+        std::fs::write(&json, serde_json::to_vec(&model).expect("serialises")).expect("writes");
+        assert!(
+            std::fs::metadata(&bin).expect("bin").len() * 2
+                < std::fs::metadata(&json).expect("json").len(),
+            "bincode is the compact form"
+        );
+        let expected = top(&model, "u3");
+        assert_eq!(expected.len(), 10);
+        assert_eq!(
+            top(&read_model(&bin).expect("reads bincode"), "u3"),
+            expected
+        );
+        assert_eq!(top(&read_model(&json).expect("reads JSON"), "u3"), expected);
+        // A JSON file under a .bin name is refused, not misread.
+        std::fs::copy(&json, &bin).expect("copies");
+        assert!(read_model(&bin).is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

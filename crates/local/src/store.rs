@@ -1,13 +1,17 @@
 //! The in-memory state of every resource and dataset, and its durability.
 //!
 //! Design: an append-only journal (`<data-dir>/journal.jsonl`, one JSON [`Entry`] per line) is the
-//! truth; memory is the journal replayed. Every change goes through [`Store::commit`], which
+//! truth; memory is the journal replayed, one line at a time (never the whole file in memory). Every change goes through [`Store::commit`], which
 //! appends the entry (under the store lock, so journal order is apply order) and applies it. A
 //! writer thread batches whatever has been appended, writes it, `fdatasync`s once and publishes the
 //! durable sequence number; a request is answered only after [`Journal::wait_durable`] (group
 //! commit: many concurrent PutEvents share one fsync). After a crash, a torn last line is dropped
 //! (it was never acknowledged). At startup the replayed state is rewritten as a compact journal
-//! (atomic rename), so the journal does not grow across restarts. Trained models are separate
+//! (atomic rename), so the journal does not grow across restarts; it is written straight from the
+//! store, without a second copy of the state. Live events, the bulk of the state, go into one
+//! bincode file per dataset group under `<data-dir>/live/`, written and fsynced before the
+//! journal that names it ([`Entry::LiveSnapshot`]) replaces the old one: a restart reads them
+//! back in one pass instead of parsing a JSON line per PutEvents call. Trained models are separate
 //! files under `<data-dir>/models/`, written and fsynced before the version becomes ACTIVE.
 //!
 //! Must not depend on HTTP or on the engine.
@@ -15,7 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -75,6 +79,18 @@ pub enum Entry {
         dg: String,
         user: String,
         events: Vec<InteractionRow>,
+    },
+    /// All live events of a dataset group as of a compaction: `<data-dir>/live/<file>`
+    /// (bincode [`LiveEvents`]), written durably before the journal naming it.
+    LiveSnapshot {
+        dg: String,
+        file: String,
+    },
+    /// A [`Entry::LiveSnapshot`] read back (replay only; never journaled).
+    #[serde(skip)]
+    LiveLoaded {
+        dg: String,
+        live: Box<LiveEvents>,
     },
     Records {
         dataset_arn: String,
@@ -283,6 +299,13 @@ impl Store {
             Entry::Events { dg, user, events } => {
                 self.live.entry(dg).or_default().push(&user, events);
             }
+            Entry::LiveLoaded { dg, live } => {
+                self.live.insert(dg, *live);
+            }
+            Entry::LiveSnapshot { dg, file } => {
+                // Journal::replay resolves these into LiveLoaded; applying one directly is a bug.
+                tracing::error!(%dg, %file, "live snapshot entry applied without its file");
+            }
             Entry::Records {
                 dataset_arn,
                 records,
@@ -324,7 +347,9 @@ impl Store {
     }
 
     fn remove(&mut self, arn: &str) {
-        self.dataset_groups.remove(arn);
+        if self.dataset_groups.remove(arn).is_some() {
+            self.live.remove(arn);
+        }
         self.schemas.remove(arn);
         if self.datasets.remove(arn).is_some() {
             self.data.remove(arn);
@@ -390,89 +415,170 @@ impl Store {
         value
     }
 
-    /// The whole state as journal entries (for compaction).
-    pub fn snapshot(&self) -> Vec<Entry> {
-        let mut out = Vec::new();
-        out.extend(self.counters.iter().map(|(k, v)| Entry::Counter {
-            key: k.clone(),
-            value: *v,
-        }));
-        out.extend(
-            self.dataset_groups
-                .values()
-                .cloned()
-                .map(Entry::DatasetGroup),
-        );
-        out.extend(self.schemas.values().cloned().map(Entry::Schema));
-        out.extend(self.datasets.values().cloned().map(Entry::Dataset));
-        out.extend(self.import_jobs.values().cloned().map(Entry::ImportJob));
-        out.extend(self.solutions.values().cloned().map(Entry::Solution));
-        out.extend(
-            self.solution_versions
-                .values()
-                .cloned()
-                .map(Entry::SolutionVersion),
-        );
-        out.extend(self.campaigns.values().cloned().map(Entry::Campaign));
-        out.extend(
-            self.event_trackers
-                .values()
-                .cloned()
-                .map(Entry::EventTracker),
-        );
-        out.extend(self.filters.values().cloned().map(Entry::Filter));
-        out.extend(self.tags.iter().map(|(arn, tags)| Entry::Tags {
-            arn: arn.clone(),
-            tags: tags.clone(),
-        }));
-        out.extend(self.trained.iter().map(|(arn, meta)| Entry::Trained {
-            arn: arn.clone(),
-            meta: meta.clone(),
-        }));
+    /// Releases slack left by a replay (per-user event lists grown by doubling).
+    pub fn shrink_to_fit(&mut self) {
+        for live in self.live.values_mut() {
+            live.shrink_to_fit();
+        }
+    }
+
+    /// Writes the whole state as journal lines to `out` (compaction), straight from memory:
+    /// resources as entries, dataset rows by reference, live events as one bincode file per
+    /// dataset group under `<dir>/live/` (durable before this returns). Returns the live files.
+    fn write_snapshot(&self, dir: &Path, out: &mut impl Write) -> io::Result<Vec<String>> {
+        fn line(out: &mut impl Write, entry: &impl Serialize) -> io::Result<()> {
+            serde_json::to_writer(&mut *out, entry)?;
+            out.write_all(b"\n")
+        }
+        for (k, v) in &self.counters {
+            line(
+                out,
+                &Entry::Counter {
+                    key: k.clone(),
+                    value: *v,
+                },
+            )?;
+        }
+        let resources = self
+            .dataset_groups
+            .values()
+            .cloned()
+            .map(Entry::DatasetGroup)
+            .chain(self.schemas.values().cloned().map(Entry::Schema))
+            .chain(self.datasets.values().cloned().map(Entry::Dataset))
+            .chain(self.import_jobs.values().cloned().map(Entry::ImportJob))
+            .chain(self.solutions.values().cloned().map(Entry::Solution))
+            .chain(
+                self.solution_versions
+                    .values()
+                    .cloned()
+                    .map(Entry::SolutionVersion),
+            )
+            .chain(self.campaigns.values().cloned().map(Entry::Campaign))
+            .chain(
+                self.event_trackers
+                    .values()
+                    .cloned()
+                    .map(Entry::EventTracker),
+            )
+            .chain(self.filters.values().cloned().map(Entry::Filter));
+        for entry in resources {
+            line(out, &entry)?;
+        }
+        for (arn, tags) in &self.tags {
+            line(
+                out,
+                &Entry::Tags {
+                    arn: arn.clone(),
+                    tags: tags.clone(),
+                },
+            )?;
+        }
+        for (arn, meta) in &self.trained {
+            line(
+                out,
+                &Entry::Trained {
+                    arn: arn.clone(),
+                    meta: meta.clone(),
+                },
+            )?;
+        }
         for (dataset_arn, rows) in &self.data {
             if let Some(job) = self
                 .import_jobs
                 .values()
                 .find(|j| &j.dataset_arn == dataset_arn)
             {
-                out.push(Entry::ImportApplied {
-                    job: job.clone(),
-                    dataset_arn: dataset_arn.clone(),
-                    full: true,
-                    rows: rows.clone(),
-                });
+                line(
+                    out,
+                    &DataRef::ImportApplied {
+                        job,
+                        dataset_arn,
+                        full: true,
+                        rows,
+                    },
+                )?;
             } else if let DatasetRows::Items(records) | DatasetRows::Users(records) = rows {
-                out.push(Entry::Records {
-                    dataset_arn: dataset_arn.clone(),
-                    records: records.clone(),
-                });
+                line(
+                    out,
+                    &DataRef::Records {
+                        dataset_arn,
+                        records,
+                    },
+                )?;
             }
         }
+        let mut files = Vec::new();
+        if self.live.values().any(|l| l.count() > 0) {
+            std::fs::create_dir_all(dir.join(LIVE_DIR))?;
+        }
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         for (dg, live) in &self.live {
-            let mut all: Vec<(u64, &str, &InteractionRow)> = live
-                .by_user
-                .iter()
-                .flat_map(|(u, l)| l.iter().map(move |(s, e)| (*s, u.as_str(), e)))
-                .collect();
-            all.sort_by_key(|(s, _, _)| *s);
-            // One entry per run of the same user keeps sequence numbers identical on replay.
-            let mut i = 0;
-            while i < all.len() {
-                let user = all[i].1;
-                let mut events = Vec::new();
-                while i < all.len() && all[i].1 == user {
-                    events.push(all[i].2.clone());
-                    i += 1;
-                }
-                out.push(Entry::Events {
-                    dg: dg.clone(),
-                    user: user.to_string(),
-                    events,
-                });
+            if live.count() == 0 {
+                continue;
             }
+            let file = format!(
+                "{:016x}-{stamp:x}.bin",
+                crate::names::stable_hash(&[dg.as_str()])
+            );
+            write_live(&dir.join(LIVE_DIR).join(&file), live)?;
+            line(
+                out,
+                &Entry::LiveSnapshot {
+                    dg: dg.clone(),
+                    file: file.clone(),
+                },
+            )?;
+            files.push(file);
         }
-        out
+        Ok(files)
     }
+}
+
+/// Directory of live-event snapshot files under the data dir.
+const LIVE_DIR: &str = "live";
+
+/// Journal lines for dataset rows, serialised by reference (same JSON as the [`Entry`] variants).
+#[derive(Serialize)]
+#[serde(tag = "k", content = "v")]
+enum DataRef<'a> {
+    ImportApplied {
+        job: &'a DatasetImportJob,
+        dataset_arn: &'a str,
+        full: bool,
+        rows: &'a DatasetRows,
+    },
+    Records {
+        dataset_arn: &'a str,
+        records: &'a [RecordRow],
+    },
+}
+
+fn bincode_config() -> bincode::config::Configuration {
+    bincode::config::standard()
+}
+
+/// Writes a live-event snapshot file durably (the caller syncs the directory).
+fn write_live(path: &Path, live: &LiveEvents) -> io::Result<()> {
+    write_durably_with(path, |out| {
+        bincode::serde::encode_into_std_write(live, out, bincode_config())
+            .map(|_| ())
+            .map_err(io::Error::other)
+    })
+}
+
+/// Reads a live-event snapshot file.
+fn read_live(path: &Path) -> io::Result<LiveEvents> {
+    let mut input = BufReader::with_capacity(1 << 20, File::open(path)?);
+    bincode::serde::decode_from_std_read(&mut input, bincode_config()).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })
 }
 
 struct Pending {
@@ -489,27 +595,48 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Reads the entries of `<dir>/journal.jsonl` (none when absent), dropping a torn tail.
-    pub fn read(dir: &Path) -> io::Result<Vec<Entry>> {
+    /// Replays `<dir>/journal.jsonl` (nothing when absent) into `store`, line by line, dropping a
+    /// torn tail; live-event snapshots are read from their files.
+    pub fn replay(dir: &Path, store: &mut Store) -> io::Result<()> {
         std::fs::create_dir_all(dir)?;
-        read_entries(&dir.join("journal.jsonl"))
+        read_entries(&dir.join("journal.jsonl"), |entry| {
+            let entry = match entry {
+                Entry::LiveSnapshot { dg, file } => Entry::LiveLoaded {
+                    live: Box::new(read_live(&dir.join(LIVE_DIR).join(&file))?),
+                    dg,
+                },
+                other => other,
+            };
+            store.apply(entry);
+            Ok(())
+        })?;
+        store.shrink_to_fit();
+        Ok(())
     }
 
-    /// Rewrites `<dir>/journal.jsonl` as `snapshot` (atomically) and opens it for appending.
-    pub fn start(dir: &Path, fsync: bool, snapshot: &[Entry]) -> io::Result<Arc<Journal>> {
+    /// Rewrites `<dir>/journal.jsonl` as a snapshot of `store` (atomically), removes live-event
+    /// files it no longer names, and opens it for appending.
+    pub fn start(dir: &Path, fsync: bool, store: &Store) -> io::Result<Arc<Journal>> {
+        std::fs::create_dir_all(dir)?;
         let path = dir.join("journal.jsonl");
         let tmp = dir.join("journal.jsonl.tmp");
-        {
+        let live_files = {
             let mut out = io::BufWriter::new(File::create(&tmp)?);
-            for entry in snapshot {
-                serde_json::to_writer(&mut out, entry)?;
-                out.write_all(b"\n")?;
-            }
+            let files = store.write_snapshot(dir, &mut out)?;
             out.flush()?;
             out.get_ref().sync_all()?;
-        }
+            files
+        };
         std::fs::rename(&tmp, &path)?;
         sync_dir(dir);
+        if let Ok(entries) = std::fs::read_dir(dir.join(LIVE_DIR)) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !live_files.contains(&name) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
         let file = OpenOptions::new().append(true).open(&path)?;
         let (durable, _) = watch::channel(0);
         let journal = Arc::new(Journal {
@@ -589,15 +716,15 @@ fn writer_loop(journal: std::sync::Weak<Journal>, mut file: File, fsync: bool) {
     }
 }
 
-/// Reads the journal, dropping (and truncating away) a torn tail.
-fn read_entries(path: &Path) -> io::Result<Vec<Entry>> {
+/// Reads the journal into `apply` one entry at a time, dropping (and truncating away) a torn
+/// tail. An error from `apply` stops the replay.
+fn read_entries(path: &Path, mut apply: impl FnMut(Entry) -> io::Result<()>) -> io::Result<()> {
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    let mut reader = BufReader::new(file);
-    let mut entries = Vec::new();
+    let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut line = Vec::new();
     let mut good_len: u64 = 0;
     loop {
@@ -609,7 +736,7 @@ fn read_entries(path: &Path) -> io::Result<Vec<Entry>> {
         let complete = line.last() == Some(&b'\n');
         match serde_json::from_slice::<Entry>(&line) {
             Ok(entry) if complete => {
-                entries.push(entry);
+                apply(entry)?;
                 good_len += n as u64;
             }
             _ => {
@@ -626,7 +753,7 @@ fn read_entries(path: &Path) -> io::Result<Vec<Entry>> {
         file.set_len(good_len)?;
         file.sync_all()?;
     }
-    Ok(entries)
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) {
@@ -635,19 +762,109 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// Writes `bytes` to `path` atomically and durably (tmp file, fsync, rename, fsync dir).
-pub fn write_file_durably(path: &PathBuf, bytes: &[u8]) -> io::Result<()> {
+/// Writes what `write` produces to `path` atomically and durably (buffered tmp file, fsync,
+/// rename, fsync dir), without holding the whole content in memory.
+pub fn write_durably_with(
+    path: &Path,
+    write: impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("path has no parent"))?;
     std::fs::create_dir_all(dir)?;
     let tmp = path.with_extension("tmp");
     {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+        let mut out = io::BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+        write(&mut out)?;
+        out.flush()?;
+        out.get_ref().sync_all()?;
     }
     std::fs::rename(&tmp, path)?;
     sync_dir(dir);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(user: &str, item: &str, t: i64) -> InteractionRow {
+        InteractionRow {
+            user_id: user.into(),
+            item_id: item.into(),
+            timestamp: t,
+            event_type: Some("click".into()),
+            event_value: None,
+        }
+    }
+
+    fn events(store: &Store, user: &str, after: u64) -> Vec<InteractionRow> {
+        store.live["dg"]
+            .newer_than(user, after)
+            .map(|e| e.to_row())
+            .collect()
+    }
+
+    fn live_files(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir.join(LIVE_DIR))
+            .expect("live dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn live_events_survive_compactions_with_their_sequence_numbers() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!(
+            "personalize-local-store-{}-{nanos}",
+            std::process::id()
+        ));
+        let mut store = Store::new(None);
+        let untyped = InteractionRow {
+            event_type: None,
+            event_value: Some(2.5),
+            ..row("u1", "c", 4)
+        };
+        for (user, list) in [
+            ("u1", vec![row("u1", "a", 1), row("u1", "b", 2)]),
+            ("u2", vec![row("u2", "a", 3)]),
+            ("u1", vec![untyped.clone()]),
+        ] {
+            store.apply(Entry::Events {
+                dg: "dg".into(),
+                user: user.into(),
+                events: list,
+            });
+        }
+        for round in 0..2 {
+            let journal = Journal::start(&dir, false, &store).expect("compacts");
+            drop(journal);
+            assert_eq!(live_files(&dir).len(), 1, "round {round}: one live file");
+            let mut replayed = Store::new(None);
+            Journal::replay(&dir, &mut replayed).expect("replays");
+            let live = &replayed.live["dg"];
+            assert_eq!((live.seq, live.count()), (4, 4));
+            assert_eq!(
+                events(&replayed, "u1", 0),
+                vec![row("u1", "a", 1), row("u1", "b", 2), untyped.clone()]
+            );
+            // Sequence numbers are kept: serving passes only events newer than the model.
+            assert_eq!(events(&replayed, "u1", 3), vec![untyped.clone()]);
+            assert_eq!(events(&replayed, "u2", 0), vec![row("u2", "a", 3)]);
+            // New events number on from the snapshot.
+            replayed.apply(Entry::Events {
+                dg: "dg".into(),
+                user: "u3".into(),
+                events: vec![row("u3", "z", 5)],
+            });
+            assert_eq!(replayed.live["dg"].newer_than("u3", 4).count(), 1);
+            store = Store::new(None);
+            Journal::replay(&dir, &mut store).expect("replays");
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::data::{DatasetRows, FieldValue, InteractionRow, RecordRow};
 use crate::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING};
 use crate::lifecycle::{CREATE_STOPPED, CREATE_STOPPING};
-use crate::store::{Entry, Store, TrainedMeta, write_file_durably};
+use crate::store::{Entry, Store, TrainedMeta};
 
 /// Whether `arn` names a recipe the engine serves.
 pub fn recipe_supported(arn: &str) -> bool {
@@ -82,14 +82,24 @@ pub(crate) fn records_of(store: &Store, dg: &str) -> (Vec<engine::Record>, Vec<e
     (items, users)
 }
 
+/// The model a trainingMode UPDATE version starts from: the solution's newest ACTIVE version.
+struct Base {
+    arn: String,
+    /// Cached in memory already (else read from `file`).
+    model: Option<crate::serving::ModelRef>,
+    file: Option<String>,
+}
+
 /// What a training run needs, copied out of the store.
 struct Job {
     dataset: engine::Dataset,
     config: engine::TrainConfig,
     trained_seq: u64,
+    /// Set for trainingMode UPDATE: fold the data into this model instead of refitting.
+    base: Option<Base>,
 }
 
-fn prepare(store: &Store, arn: &str, seed: u64) -> Result<Job, String> {
+fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job, String> {
     let version = store
         .solution_versions
         .get(arn)
@@ -114,7 +124,7 @@ fn prepare(store: &Store, arn: &str, seed: u64) -> Result<Job, String> {
     }
     let live = store.live.get(dg);
     if let Some(live) = live {
-        interactions.extend(live.all().map(interaction));
+        interactions.extend(crate::serving::live_interactions(live.all()));
     }
     let (items, users) = records_of(store, dg);
     let config_of = solution.solution_config.as_ref();
@@ -129,6 +139,23 @@ fn prepare(store: &Store, arn: &str, seed: u64) -> Result<Job, String> {
     let hyper_parameters: BTreeMap<String, String> = config_of
         .and_then(|c| c.algorithm_hyper_parameters.clone())
         .unwrap_or_default();
+    let base = if version.training_mode == "UPDATE" {
+        let base_arn = crate::solution::versions_of(store, &version.solution_arn)
+            .into_iter()
+            .find(|v| v.status == ACTIVE && v.solution_version_arn != arn)
+            .map(|v| v.solution_version_arn.clone())
+            .ok_or("trainingMode UPDATE needs an ACTIVE solution version to update")?;
+        Some(Base {
+            model: state.serving.cached_model(&base_arn),
+            file: store
+                .trained
+                .get(&base_arn)
+                .and_then(|m| m.model_file.clone()),
+            arn: base_arn,
+        })
+    } else {
+        None
+    };
     Ok(Job {
         dataset: engine::Dataset {
             interactions,
@@ -144,6 +171,7 @@ fn prepare(store: &Store, arn: &str, seed: u64) -> Result<Job, String> {
             seed: seed ^ crate::names::stable_hash(&[arn]),
         },
         trained_seq: live.map_or(0, |l| l.seq),
+        base,
     })
 }
 
@@ -161,26 +189,40 @@ async fn drive(state: AppState, arn: String) {
         let store = state.lock();
         match store.solution_versions.get(&arn).map(|v| v.status.clone()) {
             Some(status) if status == CREATE_IN_PROGRESS => {
-                prepare(&store, &arn, state.config.seed)
+                prepare(&state, &store, &arn, state.config.seed)
             }
             Some(status) if status == CREATE_STOPPING => Err(String::new()),
             _ => return,
         }
     };
     let model_dir = state.config.data_dir.as_ref().map(|d| d.join("models"));
-    let file_name = format!("{:016x}.json", crate::names::stable_hash(&[&arn]));
+    let file_name = format!("{:016x}.bin", crate::names::stable_hash(&[&arn]));
     let outcome = match prepared {
         Err(reason) => Err(reason),
         Ok(job) => {
             let trained_seq = job.trained_seq;
             let file_name = file_name.clone();
+            let data_dir = state.config.data_dir.clone();
             tokio::task::spawn_blocking(move || {
-                let model = engine::train(&job.dataset, &job.config).map_err(|e| e.to_string())?;
+                let model = match &job.base {
+                    None => engine::train(&job.dataset, &job.config).map_err(|e| e.to_string())?,
+                    Some(base) => {
+                        let previous = match (&base.model, &base.file, &data_dir) {
+                            (Some(model), _, _) => Arc::clone(model),
+                            (None, Some(file), Some(dir)) => Arc::new(
+                                crate::serving::read_model(&dir.join("models").join(file))
+                                    .map_err(|e| {
+                                        format!("reading the model of {} failed: {e}", base.arn)
+                                    })?,
+                            ),
+                            _ => return Err(format!("the model of {} is not available", base.arn)),
+                        };
+                        engine::update(&previous, &job.dataset).map_err(|e| e.to_string())?
+                    }
+                };
                 let model_file = match model_dir {
                     Some(dir) => {
-                        let bytes = serde_json::to_vec(&model)
-                            .map_err(|e| format!("model does not serialize: {e}"))?;
-                        write_file_durably(&dir.join(&file_name), &bytes)
+                        crate::serving::write_model(&dir.join(&file_name), &model)
                             .map_err(|e| format!("writing the model failed: {e}"))?;
                         Some(file_name)
                     }

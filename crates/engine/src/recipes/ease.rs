@@ -3,6 +3,7 @@
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt;
+use faer::traits::pulp::{Arch, Simd, WithSimd};
 use faer::{MatMut, MatRef};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -92,22 +93,94 @@ impl Ease {
         Ok(Ease { n, b: p })
     }
 
+    /// The weights over a new item list: `old_of[j]` is new item `j`'s index here, if any;
+    /// rows and columns of new items are zero.
+    pub(crate) fn remap(&self, old_of: &[Option<u32>]) -> Ease {
+        let n = old_of.len();
+        let mut b = vec![0.0f32; n * n];
+        b.par_chunks_mut(n.max(1))
+            .zip(old_of)
+            .for_each(|(row, old_row)| {
+                let Some(i) = *old_row else { return };
+                let src = &self.b[i as usize * self.n..(i as usize + 1) * self.n];
+                for (v, old_col) in row.iter_mut().zip(old_of) {
+                    if let Some(j) = *old_col {
+                        *v = src[j as usize];
+                    }
+                }
+            });
+        Ease { n, b }
+    }
+
     /// `out[j] += sum_k weights[k] * B[history[k], j]`.
     pub(crate) fn score(&self, history: &[u32], weights: &[f32], out: &mut [f32]) {
-        let n = self.n;
-        let row = |h: u32| &self.b[h as usize * n..h as usize * n + n];
+        Arch::new().dispatch(AddRows {
+            b: &self.b,
+            n: self.n,
+            history,
+            weights,
+            out,
+        });
+    }
+}
+
+/// The EASE scoring loop, compiled for the widest SIMD the CPU has (AVX2/AVX-512 with FMA,
+/// chosen at run time by pulp, which faer already uses) rather than the baseline SSE2: this is
+/// the request-time hot loop, memory bound on the rows of `B` it reads.
+struct AddRows<'a> {
+    b: &'a [f32],
+    n: usize,
+    history: &'a [u32],
+    weights: &'a [f32],
+    out: &'a mut [f32],
+}
+
+impl WithSimd for AddRows<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let AddRows {
+            b,
+            n,
+            history,
+            weights,
+            out,
+        } = self;
+        let row = |h: u32| &b[h as usize * n..h as usize * n + n];
         let out = &mut out[..n];
+        let (out_v, out_tail) = S::as_mut_simd_f32s(out);
         // Four rows per pass over `out`: a quarter of the loads and stores of `out`.
         let mut quads = history.chunks_exact(4).zip(weights.chunks_exact(4));
         for (h, w) in &mut quads {
-            let (r0, r1, r2, r3) = (row(h[0]), row(h[1]), row(h[2]), row(h[3]));
-            for ((((o, a), b), c), d) in out.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
+            let (r0, r0t) = S::as_simd_f32s(row(h[0]));
+            let (r1, r1t) = S::as_simd_f32s(row(h[1]));
+            let (r2, r2t) = S::as_simd_f32s(row(h[2]));
+            let (r3, r3t) = S::as_simd_f32s(row(h[3]));
+            let (w0, w1, w2, w3) = (
+                simd.splat_f32s(w[0]),
+                simd.splat_f32s(w[1]),
+                simd.splat_f32s(w[2]),
+                simd.splat_f32s(w[3]),
+            );
+            for ((((o, &a), &b), &c), &d) in out_v.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
+                let acc = simd.mul_add_f32s(w0, a, *o);
+                let acc = simd.mul_add_f32s(w1, b, acc);
+                let acc = simd.mul_add_f32s(w2, c, acc);
+                *o = simd.mul_add_f32s(w3, d, acc);
+            }
+            for ((((o, a), b), c), d) in out_tail.iter_mut().zip(r0t).zip(r1t).zip(r2t).zip(r3t) {
                 *o += w[0] * a + w[1] * b + w[2] * c + w[3] * d;
             }
         }
         let done = history.len() - history.len() % 4;
         for (&h, &w) in history[done..].iter().zip(&weights[done..]) {
-            for (o, &v) in out.iter_mut().zip(row(h)) {
+            let (r, rt) = S::as_simd_f32s(row(h));
+            let wv = simd.splat_f32s(w);
+            for (o, &v) in out_v.iter_mut().zip(r) {
+                *o = simd.mul_add_f32s(wv, v, *o);
+            }
+            for (o, &v) in out_tail.iter_mut().zip(rt) {
                 *o += w * v;
             }
         }

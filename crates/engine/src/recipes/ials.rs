@@ -208,6 +208,25 @@ fn cholesky_solve(a: &mut [f64], b: &mut [f64], f: usize) {
 }
 
 impl Ials {
+    /// The factors over a new item list: `old_of[j]` is new item `j`'s index here, if any;
+    /// new items get zero factors (so `Y^T Y` is unchanged).
+    pub(crate) fn remap(&self, old_of: &[Option<u32>]) -> Ials {
+        let f = self.f;
+        let mut y = vec![0.0f32; old_of.len() * f];
+        for (row, old) in y.chunks_exact_mut(f.max(1)).zip(old_of) {
+            if let Some(i) = *old {
+                row.copy_from_slice(&self.y[i as usize * f..(i as usize + 1) * f]);
+            }
+        }
+        Ials {
+            f,
+            reg: self.reg,
+            alpha: self.alpha,
+            y,
+            yty: self.yty.clone(),
+        }
+    }
+
     /// Fits on sequences; `weights[u][k]` is the weight of `seqs[u][k]`.
     pub(crate) fn fit(
         n_items: usize,

@@ -50,6 +50,77 @@ async fn ranking_and_related_items() {
         .collect();
     assert_eq!(ids.len(), 5, "{ids:?}");
     assert_eq!(ids.last(), Some(&"unknown-item"), "unknown items rank last");
+
+    // A filter with a $GENRE parameter: the items it rejects leave the ranking.
+    let filter = cp
+        .create_filter()
+        .name("recipes-genre")
+        .dataset_group_arn(&dg)
+        .filter_expression(r#"EXCLUDE ItemID WHERE Items.GENRES IN ($GENRE)"#)
+        .send()
+        .await
+        .expect("CreateFilter")
+        .filter_arn
+        .expect("arn");
+    let input: Vec<String> = (0..12).map(|i| format!("i{i}")).collect();
+    let filtered = rt
+        .get_personalized_ranking()
+        .campaign_arn(&ranking_campaign)
+        .user_id("u0")
+        .set_input_list(Some(input.clone()))
+        .filter_arn(&filter)
+        .filter_values("GENRE", "\"genre0\",\"genre3\"")
+        .send()
+        .await
+        .expect("GetPersonalizedRanking with a filter");
+    let mut kept: Vec<String> = filtered
+        .personalized_ranking()
+        .iter()
+        .filter_map(|i| i.item_id().map(str::to_string))
+        .collect();
+    kept.sort();
+    let mut expected: Vec<String> = (0..12usize)
+        .filter(|i| ![0, 3].contains(&cluster_of(*i)))
+        .map(|i| format!("i{i}"))
+        .collect();
+    expected.sort();
+    assert_eq!(kept, expected, "the filter removes genre0 and genre3 items");
+    assert!(
+        filtered
+            .personalized_ranking()
+            .iter()
+            .all(|i| i.score().is_some_and(|s| s >= 0.0))
+    );
+    let unfiltered = rt
+        .get_personalized_ranking()
+        .campaign_arn(&ranking_campaign)
+        .user_id("u0")
+        .set_input_list(Some(input.clone()))
+        .filter_arn(&filter)
+        .send()
+        .await
+        .expect("an EXCLUDE expression without its value is skipped");
+    assert_eq!(unfiltered.personalized_ranking().len(), 12);
+    let include = cp
+        .create_filter()
+        .name("recipes-only-genre")
+        .dataset_group_arn(&dg)
+        .filter_expression(r#"INCLUDE ItemID WHERE Items.GENRES IN ($GENRE)"#)
+        .send()
+        .await
+        .expect("CreateFilter")
+        .filter_arn
+        .expect("arn");
+    let err = rt
+        .get_personalized_ranking()
+        .campaign_arn(&ranking_campaign)
+        .user_id("u0")
+        .set_input_list(Some(input))
+        .filter_arn(&include)
+        .send()
+        .await
+        .expect_err("an INCLUDE expression needs its value");
+    assert_eq!(err.code(), Some("InvalidInputException"));
     let err = rt
         .get_recommendations()
         .campaign_arn(&ranking_campaign)
