@@ -162,19 +162,20 @@ impl Source {
                     expired,
                 }
             })?;
+        // Owned fields moved out, not copied: a batch can hold 10 MB.
         let records = out
-            .records()
-            .iter()
+            .records
+            .into_iter()
             .map(|r| Record {
-                sequence_number: r.sequence_number().to_owned(),
-                partition_key: r.partition_key().to_owned(),
-                data: r.data().as_ref().to_vec(),
+                sequence_number: r.sequence_number,
+                partition_key: r.partition_key,
+                data: r.data.into_inner(),
             })
             .collect();
         Ok(Batch {
             records,
-            next_iterator: out.next_shard_iterator().map(str::to_owned),
-            millis_behind_latest: out.millis_behind_latest(),
+            next_iterator: out.next_shard_iterator,
+            millis_behind_latest: out.millis_behind_latest,
         })
     }
 }

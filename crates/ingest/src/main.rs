@@ -119,15 +119,22 @@ enum Command {
             default_value_t = 200
         )]
         min_get_records_interval_ms: u64,
-        /// Milliseconds between checkpoints while a batch is being sent.
+        /// Milliseconds between checkpoints of each shard's resolved prefix.
         #[arg(long, env = "INGEST_CHECKPOINT_INTERVAL_MS", default_value_t = 250)]
         checkpoint_interval_ms: u64,
         /// Milliseconds between ListShards (to follow resharding).
         #[arg(long, env = "INGEST_SHARD_SYNC_MS", default_value_t = 5000)]
         shard_sync_ms: u64,
-        /// Sessions sent concurrently per batch.
+        /// PutEvents calls sent concurrently per shard.
         #[arg(long, env = "INGEST_MAX_IN_FLIGHT", default_value_t = 32)]
         max_in_flight: usize,
+        /// GetRecords batches read ahead of PutEvents per shard.
+        #[arg(long, env = "INGEST_READ_AHEAD", default_value_t = 4)]
+        read_ahead: usize,
+        /// While a shard is behind, records gathered before sending, so each user's events
+        /// fill PutEvents calls (up to 10 events each).
+        #[arg(long, env = "INGEST_WINDOW_RECORDS", default_value_t = 2000)]
+        window_records: usize,
         /// /healthz, /readyz and /metrics.
         #[arg(long, env = "INGEST_LISTEN", default_value = "0.0.0.0:8081")]
         listen: SocketAddr,
@@ -177,6 +184,8 @@ async fn main() -> anyhow::Result<()> {
             checkpoint_interval_ms,
             shard_sync_ms,
             max_in_flight,
+            read_ahead,
+            window_records,
             listen,
         } => {
             let start = match start_position {
@@ -247,6 +256,8 @@ async fn main() -> anyhow::Result<()> {
                     checkpoint_interval: Duration::from_millis(checkpoint_interval_ms),
                     shard_sync: Duration::from_millis(shard_sync_ms),
                     max_in_flight,
+                    read_ahead,
+                    window_records,
                     ..Settings::new(&stream)
                 },
                 source: Source {

@@ -21,9 +21,10 @@ pub struct Progress {
     /// Ticket number of `pending[0]`.
     first: u64,
     pending: VecDeque<Pending>,
-    /// The last sequence number handed out by [`Progress::take_checkpoint`] or resolved but not
-    /// yet taken.
+    /// The last sequence number resolved but not yet handed out by [`Progress::take_checkpoint`].
     ready: Option<String>,
+    /// The last sequence number resolved, taken or not.
+    resolved: Option<String>,
 }
 
 impl Progress {
@@ -53,6 +54,7 @@ impl Progress {
         while self.pending.front().is_some_and(|p| p.remaining == 0) {
             if let Some(p) = self.pending.pop_front() {
                 self.first += 1;
+                self.resolved = Some(p.sequence_number.clone());
                 self.ready = Some(p.sequence_number);
             }
         }
@@ -61,6 +63,12 @@ impl Progress {
     /// The sequence number to checkpoint now, if it moved since the last call.
     pub fn take_checkpoint(&mut self) -> Option<String> {
         self.ready.take()
+    }
+
+    /// The last sequence number resolved so far (whether or not it was taken): what a final
+    /// checkpoint stores, since a taken one may not have been written.
+    pub fn resolved(&self) -> Option<&str> {
+        self.resolved.as_deref()
     }
 
     /// Records registered but not resolved yet.
@@ -77,6 +85,7 @@ mod tests {
     fn checkpoint_waits_for_everything_before_it() {
         let mut p = Progress::default();
         let a = p.register("1", 2);
+        assert_eq!(p.resolved(), None);
         let b = p.register("2", 1);
         let c = p.register("3", 1);
         p.complete(c);
@@ -87,6 +96,7 @@ mod tests {
         p.complete(a);
         assert_eq!(p.take_checkpoint().as_deref(), Some("3"));
         assert_eq!(p.take_checkpoint(), None);
+        assert_eq!(p.resolved(), Some("3"), "taken, still the resolved prefix");
         assert_eq!(p.in_flight(), 0);
     }
 

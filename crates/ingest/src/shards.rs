@@ -119,6 +119,40 @@ mod tests {
     }
 
     #[test]
+    fn a_split_then_a_merge_is_followed_one_generation_at_a_time() {
+        // p splits into a and b, which later merge into m.
+        let shards = vec![
+            shard("p", &[]),
+            shard("a", &["p"]),
+            shard("b", &["p"]),
+            shard("m", &["a", "b"]),
+        ];
+        let none = BTreeSet::new();
+        let mut cps = BTreeMap::new();
+        assert_eq!(ready_to_consume(&shards, &cps, &none), vec!["p"]);
+        cps.insert("p".to_string(), Checkpoint::End);
+        assert_eq!(ready_to_consume(&shards, &cps, &none), vec!["a", "b"]);
+        cps.insert("a".to_string(), Checkpoint::End);
+        cps.insert("b".to_string(), Checkpoint::At("7".into()));
+        assert_eq!(
+            ready_to_consume(&shards, &cps, &none),
+            vec!["b"],
+            "m waits for b's end"
+        );
+        cps.insert("b".to_string(), Checkpoint::End);
+        assert_eq!(ready_to_consume(&shards, &cps, &none), vec!["m"]);
+        assert_eq!(
+            start_at(
+                &shards[3],
+                &cps,
+                has_known_parent(&shards[3], &shards, &cps)
+            ),
+            StartAt::TrimHorizon,
+            "a child reads from its first record, whatever the initial position"
+        );
+    }
+
+    #[test]
     fn start_positions() {
         let shards = vec![shard("p", &[]), shard("c", &["p"])];
         let mut cps = BTreeMap::new();

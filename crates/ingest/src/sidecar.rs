@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use futures::StreamExt;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::backoff::Backoff;
@@ -49,11 +49,19 @@ pub struct Settings {
     pub min_get_records_interval: Duration,
     /// How often ListShards runs to find new shards after a reshard.
     pub shard_sync: Duration,
-    /// Sessions sent concurrently per batch.
+    /// PutEvents calls sent concurrently per shard.
     pub max_in_flight: usize,
+    /// GetRecords batches read ahead of the sender per shard. While the sender is busy, the
+    /// reader keeps reading, and the sender then takes everything read as one window, so a
+    /// backlog packs more of each session's events into each PutEvents call.
+    pub read_ahead: usize,
+    /// While a shard is behind (GetRecords answers are full), the sender waits until it has
+    /// this many records before sending them, so each session's events fill PutEvents calls.
+    pub window_records: usize,
     /// How long shutdown waits for in-flight batches before giving up on them.
     pub shutdown_grace: Duration,
-    /// How often the resolved prefix of a batch is checkpointed while it is being sent.
+    /// How often the resolved prefix of a shard is checkpointed while a window is being sent;
+    /// it is also checkpointed after each window, on shutdown and at the end of a closed shard.
     pub checkpoint_interval: Duration,
 }
 
@@ -67,6 +75,8 @@ impl Settings {
             min_get_records_interval: Duration::from_millis(200),
             shard_sync: Duration::from_secs(5),
             max_in_flight: 32,
+            read_ahead: 4,
+            window_records: 2000,
             shutdown_grace: Duration::from_secs(20),
             checkpoint_interval: Duration::from_millis(250),
         }
@@ -105,6 +115,22 @@ pub struct Sidecar {
     pub metrics: Arc<Metrics>,
     /// The last ListShards succeeded.
     pub kinesis_ok: Arc<AtomicBool>,
+}
+
+/// One GetRecords answer, passed from a shard's reader to its sender.
+struct Read {
+    records: Vec<Record>,
+    /// As many records as asked for: more are probably waiting.
+    full: bool,
+}
+
+/// How reading a shard ended.
+#[derive(Debug, PartialEq, Eq)]
+enum ReadEnd {
+    /// The shard is closed and was read to its end (GetRecords returned no next iterator).
+    Closed,
+    /// Stopped by shutdown (or the sender is gone).
+    Stopped,
 }
 
 enum ShardOutcome {
@@ -271,13 +297,76 @@ impl Sidecar {
         }
     }
 
+    /// Consumes one shard with three concurrent parts: a reader that keeps GetRecords up to
+    /// `read_ahead` batches ahead, a sender that sends everything read so far as one window
+    /// (so a backlog groups more of each session's events into each PutEvents call), and a
+    /// checkpointer that stores the resolved prefix after each window and every
+    /// `checkpoint_interval` without holding up either.
     async fn consume(
         &self,
         shard: &ShardInfo,
         start: StartAt,
-        mut shutdown: watch::Receiver<bool>,
+        shutdown: watch::Receiver<bool>,
     ) -> Result<ShardOutcome, Error> {
         let shard_id = shard.shard_id.as_str();
+        let progress = &Mutex::new(Progress::default());
+        let window_sent = &tokio::sync::Notify::new();
+        let (batches, mut read) = mpsc::channel::<Read>(self.settings.read_ahead.max(1));
+        let reading = self.read(shard_id, start, batches, shutdown.clone());
+        // Owns the receiver, so the reader stops when the sender is done (or failed).
+        let sending = async move {
+            loop {
+                if *shutdown.borrow() {
+                    // What is buffered is not checkpointed: it is read again after a restart.
+                    return Ok::<bool, Error>(false);
+                }
+                let Some(records) = gather(&mut read, self.settings.window_records).await else {
+                    return Ok(true);
+                };
+                self.process(shard_id, &records, progress).await?;
+                window_sent.notify_one();
+            }
+        };
+        let checkpointing = self.checkpoint_periodically(shard_id, progress, window_sent);
+        // Either failing drops the other.
+        let work = futures::future::try_join(reading, sending);
+        let (read_end, drained) = tokio::select! {
+            done = work => done?,
+            lost = checkpointing => {
+                lost?;
+                return Ok(ShardOutcome::Stopped);
+            }
+        };
+        let (resolved, in_flight) = {
+            let p = lock(progress);
+            (p.resolved().map(str::to_owned), p.in_flight())
+        };
+        if read_end == ReadEnd::Closed && drained && in_flight == 0 {
+            self.checkpoints
+                .store(shard_id, Checkpoint::End)
+                .await
+                .map_err(|source| Error::Checkpoint {
+                    shard_id: shard_id.to_owned(),
+                    source,
+                })?;
+            return Ok(ShardOutcome::Ended);
+        }
+        if let Some(seq) = resolved {
+            self.store_checkpoint(shard_id, seq).await?;
+        }
+        Ok(ShardOutcome::Stopped)
+    }
+
+    /// Reads the shard from `start` into `batches` (non-empty batches, and an empty one after a
+    /// full one), pacing GetRecords, until the shard is closed and read to its end, `shutdown`,
+    /// or the receiver is gone.
+    async fn read(
+        &self,
+        shard_id: &str,
+        start: StartAt,
+        batches: mpsc::Sender<Read>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<ReadEnd, Error> {
         // The last sequence number read (not necessarily processed): where to resume reading
         // when an iterator expires.
         let mut read_after: Option<String> = match &start {
@@ -288,73 +377,92 @@ impl Sidecar {
             StartAt::Initial => self.settings.start.clone(),
             _ => StartPosition::TrimHorizon,
         };
-        let mut batch = self
-            .fetch(shard_id, None, read_after.as_deref(), &initial)
-            .await?;
-        let mut renewed = tokio::time::Instant::now();
-        let mut fetched_at = tokio::time::Instant::now();
+        let mut iterator: Option<String> = None;
+        let mut sent_full = false;
         loop {
             if *shutdown.borrow() {
-                return Ok(ShardOutcome::Stopped);
+                return Ok(ReadEnd::Stopped);
             }
-            if let Some(every) = self.checkpoints.renew_every()
+            let fetched_at = tokio::time::Instant::now();
+            let batch = tokio::select! {
+                _ = shutdown.changed() => return Ok(ReadEnd::Stopped),
+                batch = self.fetch(shard_id, iterator.as_deref(), read_after.as_deref(), &initial) => batch?,
+            };
+            if let Some(lag) = batch.millis_behind_latest {
+                self.metrics.set_lag(shard_id, lag);
+            }
+            let idle = batch.records.is_empty();
+            let full =
+                batch.records.len() >= usize::try_from(self.settings.batch_limit).unwrap_or(0);
+            if let Some(last) = batch.records.last() {
+                read_after = Some(last.sequence_number.clone());
+            }
+            // An empty answer after a full one tells a sender waiting for a fuller window
+            // that there is no more for now.
+            if !idle || sent_full {
+                sent_full = full;
+                tokio::select! {
+                    _ = shutdown.changed() => return Ok(ReadEnd::Stopped),
+                    sent = batches.send(Read { full, records: batch.records }) => if sent.is_err() {
+                        return Ok(ReadEnd::Stopped);
+                    },
+                }
+            }
+            match batch.next_iterator {
+                None => return Ok(ReadEnd::Closed),
+                Some(next) => iterator = Some(next),
+            }
+            let wait = if idle {
+                self.settings.idle_poll
+            } else {
+                self.settings
+                    .min_get_records_interval
+                    .saturating_sub(fetched_at.elapsed())
+            };
+            if !wait.is_zero() {
+                tokio::select! {
+                    _ = shutdown.changed() => return Ok(ReadEnd::Stopped),
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+    }
+
+    /// After every window sent, and every `checkpoint_interval` while one is being sent, stores
+    /// the newly resolved prefix of the shard (which also renews its lease), or renews the lease
+    /// when nothing moved for a while. Runs beside the sender, so a slow write holds up no
+    /// PutEvents. Returns Ok when the lease was lost; runs until cancelled otherwise.
+    async fn checkpoint_periodically(
+        &self,
+        shard_id: &str,
+        progress: &Mutex<Progress>,
+        window_sent: &tokio::sync::Notify,
+    ) -> Result<(), Error> {
+        let mut tick = tokio::time::interval(
+            self.settings
+                .checkpoint_interval
+                .max(Duration::from_millis(10)),
+        );
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        let mut renewed = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = window_sent.notified() => {}
+            }
+            let checkpoint = lock(progress).take_checkpoint();
+            if let Some(seq) = checkpoint {
+                self.store_checkpoint(shard_id, seq).await?;
+                renewed = tokio::time::Instant::now();
+            } else if let Some(every) = self.checkpoints.renew_every()
                 && renewed.elapsed() >= every
             {
                 if let Err(e) = self.checkpoints.renew(shard_id).await {
                     tracing::warn!(shard = %shard_id, error = %e, "lost the shard; stopping");
-                    return Ok(ShardOutcome::Stopped);
+                    return Ok(());
                 }
                 renewed = tokio::time::Instant::now();
-            }
-            if let Some(lag) = batch.millis_behind_latest {
-                self.metrics.set_lag(shard_id, lag);
-            }
-            if let Some(last) = batch.records.last() {
-                read_after = Some(last.sequence_number.clone());
-            }
-            let records = std::mem::take(&mut batch.records);
-            let next_iterator = batch.next_iterator.take();
-            let idle = records.is_empty();
-            // Process this batch while the next one is fetched.
-            let prefetch = async {
-                let iterator = next_iterator.as_deref()?;
-                if *shutdown.borrow() {
-                    return None;
-                }
-                let wait = if idle {
-                    self.settings.idle_poll
-                } else {
-                    self.settings
-                        .min_get_records_interval
-                        .saturating_sub(fetched_at.elapsed())
-                };
-                if !wait.is_zero() {
-                    tokio::select! {
-                        _ = shutdown.changed() => return None,
-                        _ = tokio::time::sleep(wait) => {}
-                    }
-                }
-                fetched_at = tokio::time::Instant::now();
-                Some(
-                    self.fetch(shard_id, Some(iterator), read_after.as_deref(), &initial)
-                        .await,
-                )
-            };
-            let (processed, next) = tokio::join!(self.process(shard_id, &records), prefetch);
-            processed?;
-            if next_iterator.is_none() {
-                self.checkpoints
-                    .store(shard_id, Checkpoint::End)
-                    .await
-                    .map_err(|source| Error::Checkpoint {
-                        shard_id: shard_id.to_owned(),
-                        source,
-                    })?;
-                return Ok(ShardOutcome::Ended);
-            }
-            match next {
-                Some(next) => batch = next?,
-                None => return Ok(ShardOutcome::Stopped),
             }
         }
     }
@@ -427,40 +535,46 @@ impl Sidecar {
         Ok(())
     }
 
-    /// Sends every record of a batch (or dead-letters it), checkpointing as it goes.
-    async fn process(&self, shard_id: &str, records: &[Record]) -> Result<(), Error> {
+    /// Sends every record of a window (or dead-letters it), completing each record's part in
+    /// `progress` as it is resolved; the checkpointer stores the resolved prefix.
+    async fn process(
+        &self,
+        shard_id: &str,
+        records: &[Record],
+        progress: &Mutex<Progress>,
+    ) -> Result<(), Error> {
         if records.is_empty() {
             return Ok(());
         }
-        let mut progress = Progress::default();
         let mut tickets: Vec<Ticket> = Vec::with_capacity(records.len());
         let mut dead: Vec<(usize, record::Reject)> = Vec::new();
         let mut tagged = Vec::new();
         Metrics::add(&self.metrics.records_in, records.len() as u64);
-        for (i, r) in records.iter().enumerate() {
-            let origin = Origin {
-                shard_id,
-                sequence_number: &r.sequence_number,
-            };
-            match record::decode(&r.data, origin) {
-                Ok(events) => {
-                    Metrics::add(&self.metrics.events_in, events.len() as u64);
-                    tickets.push(progress.register(&r.sequence_number, events.len()));
-                    tagged.extend(events.into_iter().map(|e| (i, e)));
-                }
-                Err(reject) => {
-                    tickets.push(progress.register(&r.sequence_number, 1));
-                    dead.push((i, reject));
+        {
+            let mut p = lock(progress);
+            for (i, r) in records.iter().enumerate() {
+                let origin = Origin {
+                    shard_id,
+                    sequence_number: &r.sequence_number,
+                };
+                match record::decode(&r.data, origin) {
+                    Ok(events) => {
+                        Metrics::add(&self.metrics.events_in, events.len() as u64);
+                        tickets.push(p.register(&r.sequence_number, events.len()));
+                        tagged.extend(events.into_iter().map(|e| (i, e)));
+                    }
+                    Err(reject) => {
+                        tickets.push(p.register(&r.sequence_number, 1));
+                        dead.push((i, reject));
+                    }
                 }
             }
         }
-        let progress = Mutex::new(progress);
-        let lock = || progress.lock().unwrap_or_else(|e| e.into_inner());
         let plan = batch::plan(tagged);
-        let (tickets, lock) = (&tickets, &lock);
+        let tickets = &tickets;
         let send = |call: batch::Call<usize>| async move {
             let refused = self.sink.send(&self.tracking, &call).await;
-            let mut p = lock();
+            let mut p = lock(progress);
             for (tag, _) in &call.events {
                 if !refused.iter().any(|(t, _)| t == tag) {
                     p.complete(tickets[*tag]);
@@ -469,40 +583,17 @@ impl Sidecar {
             refused
         };
         let max_in_flight = self.settings.max_in_flight.max(1);
-        let mut sends = Box::pin(futures::stream::iter(batch::rounds(plan)).then(
-            |round| async move {
-                futures::stream::iter(round)
-                    .map(send)
-                    .buffer_unordered(max_in_flight)
-                    .concat()
-                    .await
-            },
-        ));
-        // Checkpoint the resolved prefix while the batch is still being sent, so a crash
-        // replays at most about one checkpoint interval of work.
-        let mut tick = tokio::time::interval(
-            self.settings
-                .checkpoint_interval
-                .max(Duration::from_millis(10)),
-        );
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        let mut rejected = Vec::new();
-        loop {
-            tokio::select! {
-                next = sends.next() => match next {
-                    Some(r) => rejected.push(r),
-                    None => break,
-                },
-                _ = tick.tick() => {
-                    let checkpoint = lock().take_checkpoint();
-                    if let Some(seq) = checkpoint {
-                        self.store_checkpoint(shard_id, seq).await?;
-                    }
-                }
-            }
-        }
-        drop(sends);
+        let rejected: Vec<Vec<(usize, record::Reject)>> =
+            futures::stream::iter(batch::rounds(plan))
+                .then(|round| async move {
+                    futures::stream::iter(round)
+                        .map(send)
+                        .buffer_unordered(max_in_flight)
+                        .concat()
+                        .await
+                })
+                .collect()
+                .await;
         dead.extend(rejected.into_iter().flatten());
         if !dead.is_empty() {
             let entries: Vec<Entry> = dead
@@ -523,19 +614,45 @@ impl Sidecar {
                     shard_id: shard_id.to_owned(),
                     source,
                 })?;
-            let mut p = lock();
+            let mut p = lock(progress);
             for (i, reject) in &dead {
                 tracing::warn!(shard = %shard_id, sequence_number = %records[*i].sequence_number, reason = reject.code(), error = %reject, "record dead-lettered");
                 self.metrics.dead_lettered(reject.code());
                 p.complete(tickets[*i]);
             }
         }
-        let checkpoint = lock().take_checkpoint();
-        if let Some(seq) = checkpoint {
-            self.store_checkpoint(shard_id, seq).await?;
-        }
         Ok(())
     }
+}
+
+/// The next window: everything read so far; while the reader is behind (its last batch was
+/// full), more, up to `window_records` (fewer, fuller PutEvents calls). None when the reader is
+/// done and everything was taken.
+async fn gather(read: &mut mpsc::Receiver<Read>, window_records: usize) -> Option<Vec<Record>> {
+    let Read {
+        mut records,
+        mut full,
+    } = read.recv().await?;
+    loop {
+        while let Ok(more) = read.try_recv() {
+            records.extend(more.records);
+            full = more.full;
+        }
+        if !full || records.len() >= window_records {
+            return Some(records);
+        }
+        match read.recv().await {
+            Some(more) => {
+                records.extend(more.records);
+                full = more.full;
+            }
+            None => return Some(records),
+        }
+    }
+}
+
+fn lock(progress: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
+    progress.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// What `/readyz` and `/metrics` look at.
@@ -594,6 +711,61 @@ mod tests {
         let status = resp.status();
         let body = resp.into_body().collect().await.expect("body").to_bytes();
         (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    fn read(from: usize, n: usize, full: bool) -> Read {
+        Read {
+            records: (from..from + n)
+                .map(|i| Record {
+                    sequence_number: i.to_string(),
+                    partition_key: "k".into(),
+                    data: Vec::new(),
+                })
+                .collect(),
+            full,
+        }
+    }
+
+    fn sequence_numbers(records: &[Record]) -> Vec<usize> {
+        records
+            .iter()
+            .map(|r| r.sequence_number.parse().expect("number"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn windows_take_what_was_read_and_wait_only_while_behind() {
+        let (tx, mut rx) = mpsc::channel(8);
+        // Caught up: a partial batch is sent at once, even below the window size.
+        tx.send(read(0, 3, false)).await.expect("send");
+        let w = gather(&mut rx, 10).await.expect("window");
+        assert_eq!(sequence_numbers(&w), vec![0, 1, 2]);
+        // Behind: everything buffered is taken, and the sender waits for more up to the size.
+        tx.send(read(3, 4, true)).await.expect("send");
+        tx.send(read(7, 4, true)).await.expect("send");
+        let waiting = tokio::spawn(async move {
+            let w = gather(&mut rx, 10).await;
+            (w, rx)
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "8 < 10 records and still behind");
+        tx.send(read(11, 4, true)).await.expect("send");
+        let (w, mut rx) = waiting.await.expect("task");
+        assert_eq!(
+            sequence_numbers(&w.expect("window")),
+            (3..15).collect::<Vec<_>>()
+        );
+        // An empty answer after a full one ends the wait: the backlog ended on a batch boundary.
+        tx.send(read(15, 4, true)).await.expect("send");
+        tx.send(read(19, 0, false)).await.expect("send");
+        let w = gather(&mut rx, 10).await.expect("window");
+        assert_eq!(sequence_numbers(&w), vec![15, 16, 17, 18]);
+        // The reader is gone: what is left is taken, then nothing.
+        tx.send(read(19, 2, true)).await.expect("send");
+        drop(tx);
+        let w = gather(&mut rx, 10).await.expect("window");
+        assert_eq!(sequence_numbers(&w), vec![19, 20]);
+        assert!(gather(&mut rx, 10).await.is_none());
     }
 
     #[tokio::test]

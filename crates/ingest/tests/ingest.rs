@@ -6,6 +6,7 @@ mod ingest {
     pub mod crash;
     pub mod dead_letter;
     pub mod e2e;
+    pub mod fake_kinesis;
     pub mod leases;
     pub mod reshard;
     pub mod support;

@@ -22,6 +22,8 @@ use personalize_ingest::sidecar::{Settings, Sidecar};
 use personalize_ingest::sink::{RateLimiter, Sink};
 use personalize_ingest::tracking::TrackingId;
 use personalize_testkit::Moto;
+
+pub use super::fake_kinesis::FakeKinesis;
 use serde_json::Value;
 
 /// A fresh, empty directory under the system temp dir.
@@ -63,7 +65,29 @@ pub async fn moto() -> &'static Moto {
 }
 
 pub async fn kinesis(moto: &Moto) -> aws_sdk_kinesis::Client {
-    aws_sdk_kinesis::Client::new(&sdk_config(moto.endpoint(), "test", "test").await)
+    kinesis_at(moto).await
+}
+
+/// A Kinesis client for moto or the in-process fake.
+pub async fn kinesis_at(at: &impl KinesisEndpoint) -> aws_sdk_kinesis::Client {
+    aws_sdk_kinesis::Client::new(&sdk_config(at.kinesis_endpoint(), "test", "test").await)
+}
+
+/// Where a sidecar reads Kinesis: moto, or [`FakeKinesis`] when moto falls short (resharding).
+pub trait KinesisEndpoint {
+    fn kinesis_endpoint(&self) -> &str;
+}
+
+impl KinesisEndpoint for Moto {
+    fn kinesis_endpoint(&self) -> &str {
+        self.endpoint()
+    }
+}
+
+impl KinesisEndpoint for FakeKinesis {
+    fn kinesis_endpoint(&self) -> &str {
+        &self.url
+    }
 }
 
 /// Creates a stream with `shards` shards and waits until it is ACTIVE.
@@ -266,7 +290,7 @@ impl RunningSidecar {
 
 /// Starts a sidecar on `stream` sending to `events_url`, checkpointing into `dir`.
 pub async fn start_sidecar(
-    moto: &Moto,
+    moto: &impl KinesisEndpoint,
     stream: &str,
     events_url: &str,
     tracking: TrackingId,
@@ -291,7 +315,7 @@ pub async fn start_sidecar(
 /// [`start_sidecar`] with a PutEvents rate limit (calls per second; 0 for none).
 #[allow(clippy::too_many_arguments)]
 pub async fn start_sidecar_with_rate(
-    moto: &Moto,
+    moto: &impl KinesisEndpoint,
     stream: &str,
     events_url: &str,
     tracking: TrackingId,
@@ -310,7 +334,7 @@ pub async fn start_sidecar_with_rate(
     let sidecar = Arc::new(Sidecar {
         settings,
         source: Source {
-            client: kinesis(moto).await,
+            client: kinesis_at(moto).await,
             stream: stream.to_owned(),
         },
         sink: Sink {
