@@ -169,10 +169,18 @@ async fn sync(
             });
         }
     }
+    // The Secret is re-applied at most once per resync period (which also restores one deleted
+    // by hand), not on every reconcile.
     if let (Some(secret), Some(tracking_id)) =
         (&et.spec.tracking_id_secret_name, &status.tracking_id)
     {
-        write_secret(et, ctx, secret, tracking_id).await?;
+        let key = format!("{}/{secret}/{tracking_id}", et.uid().unwrap_or_default());
+        if ctx.due(key.clone(), ctx.timing.resync)
+            && let Err(err) = write_secret(et, ctx, secret, tracking_id).await
+        {
+            ctx.forget(&key);
+            return Err(err);
+        }
     }
     Ok(Outcome::Ready {
         message: format!("event tracker {name} is ACTIVE; tracking id in status.trackingId"),

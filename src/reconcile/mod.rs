@@ -45,6 +45,8 @@ pub struct Context {
     /// an object from before that write (the write's own event not yet seen); the reconcile then
     /// starts from the status written, not from the stale one, and does not redo its work.
     written: Mutex<HashMap<String, serde_json::Value>>,
+    /// When [`Context::due`] last said yes, per key.
+    done: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 impl Context {
@@ -57,7 +59,30 @@ impl Context {
             timing,
             failures: Mutex::default(),
             written: Mutex::default(),
+            done: Mutex::default(),
         }
+    }
+
+    /// True at most once per `period` for a `key` (an idempotent write worth repeating now and
+    /// then, such as re-applying an unchanged Secret): the caller acts only when it is true.
+    pub fn due(&self, key: String, period: Duration) -> bool {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        match done.get(&key) {
+            Some(at) if now.duration_since(*at) < period => false,
+            _ => {
+                done.insert(key, now);
+                true
+            }
+        }
+    }
+
+    /// Forgets a [`Context::due`] key (the action failed: do it again next time).
+    pub fn forget(&self, key: &str) {
+        self.done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 
     fn written(&self) -> std::sync::MutexGuard<'_, HashMap<String, serde_json::Value>> {
@@ -126,9 +151,14 @@ impl Context {
             action: action.to_owned(),
             secondary: None,
         };
-        if let Err(err) = self.recorder.publish(&event, &obj.object_ref(&())).await {
-            tracing::warn!(%err, reason, "could not publish a Kubernetes Event");
-        }
+        // Published in the background: an Event never delays a reconcile.
+        let recorder = self.recorder.clone();
+        let reference = obj.object_ref(&());
+        tokio::spawn(async move {
+            if let Err(err) = recorder.publish(&event, &reference).await {
+                tracing::warn!(%err, reason = %event.reason, "could not publish a Kubernetes Event");
+            }
+        });
     }
 
     /// Publishes a Normal event for an AWS mutation.

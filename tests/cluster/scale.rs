@@ -39,8 +39,8 @@ fn manifests(sets: usize) -> String {
     out
 }
 
-/// Creates every document of `yaml` in the harness's namespace, 16 requests at a time.
-async fn create_all(h: &Harness, yaml: &str) {
+/// Creates every document of `yaml` in namespace `ns`, 16 requests at a time.
+async fn create_all(h: &Harness, ns: &str, yaml: &str) {
     use futures::StreamExt;
     use kube::api::{ApiResource, DynamicObject, PostParams};
     let kinds = [
@@ -66,7 +66,7 @@ async fn create_all(h: &Harness, yaml: &str) {
     }
     futures::stream::iter(objects)
         .for_each_concurrent(16, |(resource, obj)| async move {
-            let api: Api<DynamicObject> = Api::namespaced_with(h.kube.clone(), &h.ns, &resource);
+            let api: Api<DynamicObject> = Api::namespaced_with(h.kube.clone(), ns, &resource);
             api.create(&PostParams::default(), &obj)
                 .await
                 .expect("object created");
@@ -110,6 +110,38 @@ fn peak_rss_mb(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Write requests the apiserver has served so far, by resource (from its /metrics).
+fn apiserver_writes(h: &Harness) -> BTreeMap<String, u64> {
+    let mut get = h.cp.kubectl();
+    get.args(["get", "--raw", "/metrics"]);
+    let out = get.output().expect("kubectl runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut writes = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("apiserver_request_total{"))
+    {
+        let label = |name: &str| {
+            line.split_once(&format!("{name}=\""))
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(v, _)| v.to_owned())
+                .unwrap_or_default()
+        };
+        let verb = label("verb");
+        if !matches!(verb.as_str(), "POST" | "PATCH" | "PUT" | "DELETE" | "APPLY") {
+            continue;
+        }
+        let key = format!("{verb} {}/{}", label("resource"), label("subresource"));
+        let n = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        *writes.entry(key).or_default() += n as u64;
+    }
+    writes
+}
+
 fn total(calls: &BTreeMap<String, u64>) -> u64 {
     calls.values().sum()
 }
@@ -147,6 +179,15 @@ async fn bench_sets_converge_and_idle() {
     let resources = sets * 4;
     let h = Harness::start_with("scale", &[], Duration::ZERO, false).await;
 
+    // Baseline: the same creates into a namespace no operator watches (the apiserver alone).
+    let idle_ns =
+        h.cp.create_namespace("scale-baseline")
+            .await
+            .expect("namespace");
+    let baseline = Instant::now();
+    create_all(&h, &idle_ns, &manifests(sets)).await;
+    let baseline = baseline.elapsed();
+
     // Converge: the operator at its defaults (poll 1 s while AWS is mid-transition).
     let port = free_port();
     let mut op = operator(&h, port, 600);
@@ -154,8 +195,9 @@ async fn bench_sets_converge_and_idle() {
         operator_metric(port, "personalize_operator_leader").await
     })
     .await;
+    let writes_before = apiserver_writes(&h);
     let started = Instant::now();
-    create_all(&h, &manifests(sets)).await;
+    create_all(&h, &h.ns, &manifests(sets)).await;
     let created = started.elapsed();
     let mut deadline_ok = true;
     loop {
@@ -172,6 +214,7 @@ async fn bench_sets_converge_and_idle() {
     }
     let to_ready = started.elapsed();
     let converge_calls = h.calls_by_operation();
+    let writes = delta(&apiserver_writes(&h), &writes_before);
     let rss = peak_rss_mb(op.id());
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &op.id().to_string()])
@@ -200,8 +243,10 @@ async fn bench_sets_converge_and_idle() {
     let per_hour_default = per_resync * 3600.0 / 600.0;
     println!("\n## operator scale: {sets} sets ({resources} objects), instant personalize-local");
     println!(
-        "creating all objects (16 at a time): {:.1} s",
-        created.as_secs_f64()
+        "creating all objects (16 at a time): {:.1} s while the operator works; {:.1} s with \
+         no operator watching (the apiserver alone)",
+        created.as_secs_f64(),
+        baseline.as_secs_f64()
     );
     println!(
         "time to all Ready: {:.1} s (target <= 60 s)",
@@ -214,6 +259,12 @@ async fn bench_sets_converge_and_idle() {
         total(&converge_calls) as f64 / resources as f64
     );
     println!("  by operation: {converge_calls:?}");
+    println!(
+        "apiserver writes to converge (creates included): {} total, {:.2} per object",
+        total(&writes),
+        total(&writes) as f64 / resources as f64
+    );
+    println!("  by verb and resource: {writes:?}");
     println!(
         "idle: {} calls in {} s at resync {} s = {:.2} per object per resync",
         total(&idle_calls),
