@@ -93,20 +93,21 @@ impl Context {
     /// older than that write. Only this process writes status, so a difference means staleness.
     fn with_written_status<K>(&self, obj: Arc<K>) -> Arc<K>
     where
-        K: Resource + Serialize + DeserializeOwned,
+        K: Resource + HasStatus + Serialize + DeserializeOwned,
+        K::Status: Serialize,
     {
         let Some(uid) = obj.meta().uid.as_deref() else {
             return obj;
         };
-        let Some(written) = self.written().get(uid).cloned() else {
-            return obj;
+        // Only the status is compared; the whole object is rebuilt only when it is stale.
+        let current = serde_json::to_value(obj.status()).ok();
+        let written = match self.written().get(uid) {
+            Some(written) if current.as_ref() != Some(written) => written.clone(),
+            _ => return obj,
         };
         let Ok(mut value) = serde_json::to_value(obj.as_ref()) else {
             return obj;
         };
-        if value.get("status") == Some(&written) {
-            return obj;
-        }
         value["status"] = written;
         serde_json::from_value(value).map(Arc::new).unwrap_or(obj)
     }
@@ -251,7 +252,7 @@ where
         + DeserializeOwned
         + Serialize
         + Debug,
-    K::Status: HasResource,
+    K::Status: HasResource + Serialize,
     A: Future<Output = Result<Action, Error>>,
     C: Future<Output = Result<Action, Error>>,
 {
