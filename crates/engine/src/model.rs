@@ -199,12 +199,14 @@ pub(crate) fn score_history(
 /// The sum of the positive finite scores (`-inf` marks excluded items), in eight f64 lanes
 /// the compiler can vectorise.
 pub(crate) fn positive_sum(scores: &[f32]) -> f64 {
+    // Both comparisons are evaluated (`&`, not `&&`) so the choice compiles to a mask, not a
+    // branch per item; NaN fails both.
     let positive = |s: f32| {
-        if s > 0.0 && s.is_finite() {
-            f64::from(s)
+        f64::from(if (s > 0.0) & (s < f32::INFINITY) {
+            s
         } else {
             0.0
-        }
+        })
     };
     let mut lanes = [0.0f64; 8];
     let chunks = scores.chunks_exact(8);

@@ -73,17 +73,50 @@ struct Run {
     round: usize,
     handler: &'static str,
     result: LoadResult,
+    /// CPU time of the server runtime's threads during the run, microseconds per request.
+    server_cpu_us: f64,
 }
 
-fn row(concurrency: usize, round: &str, handler: &str, r: &LoadResult) {
+/// CPU time (user + system) of this process's threads whose name starts with `prefix`, from
+/// /proc/self/task/*/stat (clock ticks of 1/100 s, Linux's USER_HZ); zero off Linux.
+fn threads_cpu(prefix: &str) -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let mut ticks = 0u64;
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: comm may hold spaces, so split around the last ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if !stat[open + 1..close].starts_with(prefix) {
+            continue;
+        }
+        // After ')': field 3 (state) is index 0, so utime (14) and stime (15) are 11 and 12.
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        for i in [11, 12] {
+            ticks += fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Duration::from_millis(ticks * 10)
+}
+
+fn row(concurrency: usize, round: &str, handler: &str, r: &LoadResult, server_cpu_us: f64) {
     println!(
-        "{concurrency:>5} {round:>5} {handler:<20} {:>7} {:>6} {:>9.0} {:>8.2} {:>8.2} {:>8.2}",
+        "{concurrency:>5} {round:>5} {handler:<20} {:>7} {:>6} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>9.1}",
         r.ok,
         r.errors,
         r.throughput(),
         r.quantile_ms(0.5),
         r.quantile_ms(0.99),
         r.quantile_ms(1.0),
+        server_cpu_us,
     );
 }
 
@@ -169,8 +202,17 @@ fn main() -> anyhow::Result<()> {
     let load_started = Instant::now();
     println!();
     println!(
-        "{:>5} {:>5} {:<20} {:>7} {:>6} {:>9} {:>8} {:>8} {:>8}",
-        "conns", "round", "handler", "ok", "errors", "req/s", "p50 ms", "p99 ms", "max ms"
+        "{:>5} {:>5} {:<20} {:>7} {:>6} {:>9} {:>8} {:>8} {:>8} {:>9}",
+        "conns",
+        "round",
+        "handler",
+        "ok",
+        "errors",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "srv µs/rq"
     );
     for &concurrency in &concurrencies {
         let run = |http: &Http, n: u64| {
@@ -195,8 +237,17 @@ fn main() -> anyhow::Result<()> {
                 [("GetRecommendations", &personalize), ("trivial", &trivial)]
             };
             for (handler, http) in order {
+                let cpu_before = threads_cpu("server");
                 let result = run(http, requests);
-                row(concurrency, &(round + 1).to_string(), handler, &result);
+                let server_cpu_us = (threads_cpu("server") - cpu_before).as_secs_f64() * 1e6
+                    / result.ok.max(1) as f64;
+                row(
+                    concurrency,
+                    &(round + 1).to_string(),
+                    handler,
+                    &result,
+                    server_cpu_us,
+                );
                 if let Some(e) = &result.first_error {
                     println!("      first error: {e}");
                 }
@@ -205,6 +256,7 @@ fn main() -> anyhow::Result<()> {
                     round,
                     handler,
                     result,
+                    server_cpu_us,
                 });
             }
         }
@@ -217,19 +269,28 @@ fn main() -> anyhow::Result<()> {
     let mut errors = 0;
     println!();
     for &concurrency in &concurrencies {
+        let of = |handler: &str| {
+            runs.iter()
+                .filter(|r| r.concurrency == concurrency && r.handler == handler)
+                .collect::<Vec<_>>()
+        };
         let pooled = |handler: &str| {
-            LoadResult::pool(
-                &runs
-                    .iter()
-                    .filter(|r| r.concurrency == concurrency && r.handler == handler)
-                    .map(|r| &r.result)
-                    .collect::<Vec<_>>(),
-            )
+            LoadResult::pool(&of(handler).iter().map(|r| &r.result).collect::<Vec<_>>())
+        };
+        // Server CPU per request over all rounds (weighted by requests).
+        let cpu = |handler: &str| {
+            let runs = of(handler);
+            let ok: u64 = runs.iter().map(|r| r.result.ok).sum();
+            runs.iter()
+                .map(|r| r.server_cpu_us * r.result.ok as f64)
+                .sum::<f64>()
+                / ok.max(1) as f64
         };
         let base = pooled("trivial");
         let recs = pooled("GetRecommendations");
-        row(concurrency, "all", "trivial", &base);
-        row(concurrency, "all", "GetRecommendations", &recs);
+        let (base_cpu, recs_cpu) = (cpu("trivial"), cpu("GetRecommendations"));
+        row(concurrency, "all", "trivial", &base, base_cpu);
+        row(concurrency, "all", "GetRecommendations", &recs, recs_cpu);
         errors += base.errors + recs.errors;
         let ratio = recs.throughput() / base.throughput();
         let round_ratios: Vec<f64> = (0..rounds)
@@ -254,6 +315,7 @@ fn main() -> anyhow::Result<()> {
             "round_throughput_ratios": round_ratios,
             "p99_ratio": p99 / base.quantile_ms(0.99),
             "p50_ratio": recs.quantile_ms(0.5) / base.quantile_ms(0.5),
+            "server_cpu_us_per_request": {"recommendations": recs_cpu, "trivial": base_cpu},
             "recommendations": {"req_per_s": recs.throughput(), "p50_ms": recs.quantile_ms(0.5),
                                 "p99_ms": p99, "max_ms": recs.quantile_ms(1.0),
                                 "ok": recs.ok, "errors": recs.errors},
@@ -277,7 +339,8 @@ fn main() -> anyhow::Result<()> {
         println!(
             "summary: {} connections: GetRecommendations throughput {:.2}x the trivial handler's \
              ({:.0} vs {:.0} req/s; rounds {}) [target >= {TARGET_RATIO}: {}], p99 {:.2} ms vs \
-             {:.2} ms ({:.1}x) [target <= {TARGET_P99_MS} ms: {}]",
+             {:.2} ms ({:.1}x) [target <= {TARGET_P99_MS} ms: {}]; server CPU {:.0} vs {:.0} µs per \
+             request",
             c["concurrency"],
             f("/throughput_ratio"),
             f("/recommendations/req_per_s"),
@@ -295,6 +358,8 @@ fn main() -> anyhow::Result<()> {
             f("/trivial/p99_ms"),
             f("/p99_ratio"),
             pass("/pass_p99"),
+            f("/server_cpu_us_per_request/recommendations"),
+            f("/server_cpu_us_per_request/trivial"),
         );
     }
     println!(
