@@ -1,8 +1,12 @@
 //! Checkpoint storage. A single replica can use one JSON file per stream and consumer
-//! (`{"shards": {"<shardId>": "<sequenceNumber>" | "SHARD_END"}}`), replaced atomically (write to
-//! a temp file, fsync, rename) on every checkpoint; put it on a volume that outlives the pod.
-//! Several replicas keep each shard's checkpoint in the annotation of that shard's Kubernetes
-//! Lease (see `leases`), written only by the lease holder.
+//! (`{"shards": {"<shardId>": "<sequenceNumber>" | "<sequenceNumber>+<hex>" | "SHARD_END"}}`),
+//! replaced atomically (write to a temp file, fsync, rename) on every checkpoint; put it on a
+//! volume that outlives the pod. Several replicas keep each shard's checkpoint, the same string,
+//! in the annotation of that shard's Kubernetes Lease (see `leases`), written only by the lease
+//! holder. `<sequenceNumber>+<hex>` also lists the records after the sequence number that are
+//! resolved already (a bitmap, see `position`), which a restart skips; a plain
+//! `<sequenceNumber>` (what older releases wrote) has none. A value that does not parse is an
+//! error, never ignored: ignoring it would restart the shard at its initial position.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,9 +14,8 @@ use std::path::{Path, PathBuf};
 use tokio::sync::Mutex;
 
 use crate::leases::{self, Leases};
+use crate::position;
 use crate::shards::Checkpoint;
-
-const SHARD_END: &str = "SHARD_END";
 
 /// A checkpoint step that failed.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,27 @@ pub enum Error {
     },
     #[error("checkpoint in the shard lease")]
     Lease(#[source] leases::Error),
+    #[error("stored checkpoint {value:?} of shard {shard_id} (in {place})")]
+    Malformed {
+        /// The checkpoint file, or the shard's lease.
+        place: String,
+        shard_id: String,
+        value: String,
+        source: position::ParseError,
+    },
+}
+
+/// Reads the stored form of one shard's checkpoint.
+fn parse(place: &str, shard_id: String, value: String) -> Result<(String, Checkpoint), Error> {
+    match Checkpoint::parse(&value) {
+        Ok(cp) => Ok((shard_id, cp)),
+        Err(source) => Err(Error::Malformed {
+            place: place.to_owned(),
+            shard_id,
+            value,
+            source,
+        }),
+    }
 }
 
 /// Where checkpoints live.
@@ -50,7 +74,18 @@ impl CheckpointStore {
             CheckpointStore::File(f) => Ok((f.all().await, 1)),
             CheckpointStore::Leases(l) => {
                 l.heartbeat().await.map_err(Error::Lease)?;
-                l.survey().await.map_err(Error::Lease)
+                let (stored, replicas) = l.survey().await.map_err(Error::Lease)?;
+                let checkpoints = stored
+                    .into_iter()
+                    .map(|(shard_id, value)| {
+                        parse(
+                            &format!("lease {}", l.lease_name(&shard_id)),
+                            shard_id,
+                            value,
+                        )
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok((checkpoints, replicas))
             }
         }
     }
@@ -129,17 +164,11 @@ impl FileStore {
                     path: path.clone(),
                     source,
                 })?;
+                let place = path.display().to_string();
                 file.shards
                     .into_iter()
-                    .map(|(shard, v)| {
-                        let cp = if v == SHARD_END {
-                            Checkpoint::End
-                        } else {
-                            Checkpoint::At(v)
-                        };
-                        (shard, cp)
-                    })
-                    .collect()
+                    .map(|(shard_id, value)| parse(&place, shard_id, value))
+                    .collect::<Result<_, _>>()?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Err(source) => return Err(Error::Read { path, source }),
@@ -162,13 +191,7 @@ impl FileStore {
         let file = File {
             shards: state
                 .iter()
-                .map(|(k, v)| {
-                    let v = match v {
-                        Checkpoint::At(seq) => seq.clone(),
-                        Checkpoint::End => SHARD_END.to_owned(),
-                    };
-                    (k.clone(), v)
-                })
+                .map(|(k, v)| (k.clone(), v.to_string()))
                 .collect(),
         };
         let bytes = serde_json::to_vec_pretty(&file).map_err(|source| Error::Parse {
@@ -203,22 +226,54 @@ async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    use crate::position::{Bitmap, Position};
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ingest-cp-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        dir
+    }
+
     #[tokio::test]
     async fn survives_reopen() {
-        let dir = std::env::temp_dir().join(format!("ingest-cp-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("mkdir");
+        let dir = temp_dir("reopen");
         let path = dir.join("cp.json");
-        let _ = std::fs::remove_file(&path);
         let store = FileStore::open(&path).await.expect("open");
+        let with_bitmap = Position {
+            sequence_number: "40".into(),
+            resolved_after: Bitmap::from_offsets([1, 3, 9]),
+        };
         store
-            .store("a", Checkpoint::At("12".into()))
+            .store("a", Checkpoint::At(Position::at("12")))
             .await
             .expect("store");
         store.store("b", Checkpoint::End).await.expect("store");
+        store
+            .store("c", Checkpoint::At(with_bitmap.clone()))
+            .await
+            .expect("store");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains(r#""a": "12""#), "{text}");
+        assert!(text.contains(r#""c": "40+0a02""#), "{text}");
         let again = FileStore::open(&path).await.expect("reopen");
         let all = again.all().await;
-        assert_eq!(all.get("a"), Some(&Checkpoint::At("12".into())));
+        assert_eq!(all.get("a"), Some(&Checkpoint::At(Position::at("12"))));
         assert_eq!(all.get("b"), Some(&Checkpoint::End));
+        assert_eq!(all.get("c"), Some(&Checkpoint::At(with_bitmap)));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_checkpoint_is_an_error() {
+        let dir = temp_dir("malformed");
+        let path = dir.join("cp.json");
+        std::fs::write(&path, r#"{"shards": {"shardId-000000000000": "12+0z"}}"#).expect("write");
+        let err = FileStore::open(&path).await.expect_err("refused");
+        let message = format!("{err}: {}", std::error::Error::source(&err).expect("cause"));
+        assert!(message.contains("shardId-000000000000"), "{message}");
+        assert!(message.contains("12+0z"), "{message}");
+        assert!(message.contains("'z'"), "{message}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

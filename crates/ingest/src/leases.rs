@@ -4,6 +4,10 @@
 //! it when the shard ends or the replica stops; a lease not renewed within its duration is taken
 //! over. The shard's checkpoint lives in the lease's annotation, written only by the holder
 //! (optimistic concurrency on resourceVersion), so a replica that lost its lease cannot move it.
+//! The annotation holds the same string as the checkpoint file (`<sequence number>`,
+//! `<sequence number>+<hex bitmap of the resolved records after it>` or `SHARD_END`, see
+//! `position`); the bitmap is bounded by the records of the window being sent (a few thousand
+//! bits, about a kilobyte of hex at the default settings), well within annotation limits.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,9 +23,9 @@ use crate::shards::Checkpoint;
 
 /// Label carrying the consumer prefix on every lease.
 pub const CONSUMER_LABEL: &str = "personalize-ingest.dev/consumer";
-/// Annotation carrying the shard's checkpoint (`<sequence number>` or `SHARD_END`).
+/// Annotation carrying the shard's checkpoint (`<sequence number>`, `<sequence number>+<hex>`
+/// or `SHARD_END`).
 pub const CHECKPOINT_ANNOTATION: &str = "personalize-ingest.dev/checkpoint";
-const SHARD_END: &str = "SHARD_END";
 /// Name part of the lease each replica holds to announce itself.
 const MEMBER: &str = "member-";
 
@@ -72,13 +76,17 @@ impl Leases {
         }
     }
 
+    /// The name of the lease of `shard_id` (or of a member key).
+    pub fn lease_name(&self, shard_id: &str) -> String {
+        format!("{}-{}", self.prefix, shard_id.to_ascii_lowercase())
+    }
+
     /// The lock on the lease of `shard_id` (or of a member key).
     fn lock(&self, shard_id: &str) -> LeaseLock {
-        let name = format!("{}-{}", self.prefix, shard_id.to_ascii_lowercase());
         LeaseLock::new(
             self.client.clone(),
             &self.namespace,
-            &name,
+            &self.lease_name(shard_id),
             &self.holder,
             self.duration_secs,
         )
@@ -101,10 +109,7 @@ impl Leases {
         shard_id: &str,
         checkpoint: Option<&Checkpoint>,
     ) -> Result<(), Error> {
-        let value = checkpoint.map(|cp| match cp {
-            Checkpoint::At(seq) => seq.clone(),
-            Checkpoint::End => SHARD_END.to_owned(),
-        });
+        let value = checkpoint.map(Checkpoint::to_string);
         let annotations: Vec<(&str, &str)> = value
             .as_deref()
             .map(|v| (CHECKPOINT_ANNOTATION, v))
@@ -139,9 +144,10 @@ impl Leases {
         self.release(&self.member_key()).await;
     }
 
-    /// Every shard's checkpoint and the number of live replicas (unexpired member leases,
+    /// Every shard's checkpoint annotation as stored (parsed by the caller, see
+    /// [`Checkpoint::parse`]) and the number of live replicas (unexpired member leases,
     /// counting ourselves).
-    pub async fn survey(&self) -> Result<(BTreeMap<String, Checkpoint>, usize), Error> {
+    pub async fn survey(&self) -> Result<(BTreeMap<String, String>, usize), Error> {
         let api: Api<Lease> = Api::namespaced(self.client.clone(), &self.namespace);
         let list = api
             .list(&ListParams::default().labels(&format!("{CONSUMER_LABEL}={}", self.prefix)))
@@ -176,12 +182,7 @@ impl Leases {
                 .as_ref()
                 .and_then(|a| a.get(CHECKPOINT_ANNOTATION))
             {
-                let cp = if v == SHARD_END {
-                    Checkpoint::End
-                } else {
-                    Checkpoint::At(v.clone())
-                };
-                checkpoints.insert(shard_id, cp);
+                checkpoints.insert(shard_id, v.clone());
             }
         }
         Ok((checkpoints, holders.len()))

@@ -4,7 +4,8 @@
 //! events on the stream and serves recommendations.
 //!
 //! Pure modules (no I/O): [`record`] (decode), [`batch`], [`event_id`], [`progress`]
-//! (checkpoint decisions), [`shards`] (lineage), [`backoff`]. Thin I/O modules: [`kinesis`],
+//! (checkpoint decisions), [`position`] (checkpoint positions and their stored form),
+//! [`shards`] (lineage), [`backoff`]. Thin I/O modules: [`kinesis`],
 //! [`sink`], [`checkpoint_store`], [`leases`], [`dead_letter`], [`tracking`]; [`sidecar`] and [`gateway`]
 //! put them together. Depends on `personalize-api` for the CRD types, never on the operator.
 
@@ -17,6 +18,7 @@ pub mod gateway;
 pub mod kinesis;
 pub mod leases;
 pub mod metrics;
+pub mod position;
 pub mod progress;
 pub mod record;
 pub mod shards;

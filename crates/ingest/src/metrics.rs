@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub records_in: AtomicU64,
+    /// Records read again after a restart and skipped: resolved before it.
+    pub records_skipped: AtomicU64,
     pub events_in: AtomicU64,
     pub events_sent: AtomicU64,
     pub put_events_calls: AtomicU64,
@@ -55,6 +57,11 @@ impl Metrics {
         let mut out = String::new();
         let counters = [
             ("records_in_total", "Kinesis records read", &self.records_in),
+            (
+                "records_skipped_total",
+                "records read again after a restart and skipped, resolved before it",
+                &self.records_skipped,
+            ),
             (
                 "events_in_total",
                 "events decoded from records",
@@ -126,11 +133,13 @@ mod tests {
     fn renders_counters_reasons_and_lag() {
         let m = Metrics::default();
         Metrics::add(&m.events_sent, 3);
+        Metrics::add(&m.records_skipped, 5);
         m.dead_lettered("TooLarge");
         m.dead_lettered("TooLarge");
         m.set_lag("shardId-1", 250);
         let text = m.render();
         assert!(text.contains("personalize_ingest_events_sent_total 3\n"));
+        assert!(text.contains("personalize_ingest_records_skipped_total 5\n"));
         assert!(text.contains("personalize_ingest_dead_lettered_total{reason=\"TooLarge\"} 2\n"));
         assert!(
             text.contains("personalize_ingest_millis_behind_latest{shard=\"shardId-1\"} 250\n")

@@ -1,11 +1,15 @@
-//! Checkpoint decisions: which sequence number of a shard may be checkpointed. A record's
-//! sequence number becomes checkpointable only once it and every record before it are resolved
-//! (all its events accepted by PutEvents, or the record written to the dead-letter
-//! destination). Pure; no I/O.
+//! Checkpoint decisions: which position of a shard may be checkpointed. A record is resolved once
+//! all its events are accepted by PutEvents or the record is written to the dead-letter
+//! destination. The checkpoint is a [`Position`]: the last record of the resolved prefix (it and
+//! every record before it are resolved) and a bitmap of the records after it that are resolved
+//! too, so a restart skips them rather than sending them again. Pure; no I/O.
 
 use std::collections::VecDeque;
 
-/// A handle on one registered record.
+use crate::position::{Bitmap, Position};
+
+/// A handle on one registered record. Ticket `n` is the `n`-th record registered (0-based), that
+/// is the record at offset `n` after the position the shard resumed from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Ticket(u64);
 
@@ -20,18 +24,54 @@ struct Pending {
 pub struct Progress {
     /// Ticket number of `pending[0]`.
     first: u64,
+    /// The records registered and not yet in the resolved prefix (so `pending[0]`, when there is
+    /// one, is never resolved).
     pending: VecDeque<Pending>,
-    /// The last sequence number resolved but not yet handed out by [`Progress::take_checkpoint`].
-    ready: Option<String>,
-    /// The last sequence number resolved, taken or not.
-    resolved: Option<String>,
+    /// The last record of the resolved prefix: the resume position's sequence number until the
+    /// prefix moves, None when the shard started elsewhere and nothing is resolved yet.
+    base: Option<String>,
+    /// Offsets (after the resume position) resolved before the restart: the records at these
+    /// offsets are registered with 0 parts and count as resolved until registered.
+    resumed: Bitmap,
+    /// The position changed since the last [`Progress::take_checkpoint`].
+    dirty: bool,
 }
 
 impl Progress {
+    /// Progress of a shard resuming after `position`: the records read after its sequence
+    /// number are registered in shard order, and those its bitmap marks are already resolved
+    /// (see [`Progress::already_resolved`]).
+    pub fn resume(position: Position) -> Progress {
+        Progress {
+            base: Some(position.sequence_number),
+            resumed: position.resolved_after,
+            ..Progress::default()
+        }
+    }
+
+    /// Whether the next record to register was resolved before the restart: register it with 0
+    /// parts, without sending it.
+    pub fn already_resolved(&self) -> bool {
+        self.resumed.contains(self.next_ticket() as usize)
+    }
+
+    /// Records the resume bitmap marks as resolved, registered or not.
+    pub fn resumed_resolved(&self) -> usize {
+        self.resumed.count()
+    }
+
+    fn next_ticket(&self) -> u64 {
+        self.first + self.pending.len() as u64
+    }
+
     /// Registers the next record of the shard, which resolves after `parts` completions (events
     /// sent, or 1 for a dead-lettered record). A record with 0 parts is resolved at once.
     pub fn register(&mut self, sequence_number: &str, parts: usize) -> Ticket {
-        let ticket = Ticket(self.first + self.pending.len() as u64);
+        let ticket = Ticket(self.next_ticket());
+        if parts == 0 && !self.resumed.contains(ticket.0 as usize) {
+            // Resolved here, not before the restart: the set of resolved records changed.
+            self.dirty = true;
+        }
         self.pending.push_back(Pending {
             sequence_number: sequence_number.to_owned(),
             remaining: parts,
@@ -44,8 +84,12 @@ impl Progress {
     pub fn complete(&mut self, ticket: Ticket) {
         if let Some(offset) = ticket.0.checked_sub(self.first)
             && let Some(p) = self.pending.get_mut(offset as usize)
+            && p.remaining > 0
         {
-            p.remaining = p.remaining.saturating_sub(1);
+            p.remaining -= 1;
+            if p.remaining == 0 {
+                self.dirty = true;
+            }
         }
         self.advance();
     }
@@ -54,21 +98,42 @@ impl Progress {
         while self.pending.front().is_some_and(|p| p.remaining == 0) {
             if let Some(p) = self.pending.pop_front() {
                 self.first += 1;
-                self.resolved = Some(p.sequence_number.clone());
-                self.ready = Some(p.sequence_number);
+                self.base = Some(p.sequence_number);
+                self.dirty = true;
             }
         }
     }
 
-    /// The sequence number to checkpoint now, if it moved since the last call.
-    pub fn take_checkpoint(&mut self) -> Option<String> {
-        self.ready.take()
+    /// The position to checkpoint now, if it changed since the last call: the resolved prefix
+    /// moved, or records after it were resolved.
+    pub fn take_checkpoint(&mut self) -> Option<Position> {
+        if !std::mem::take(&mut self.dirty) {
+            return None;
+        }
+        self.resolved()
     }
 
-    /// The last sequence number resolved so far (whether or not it was taken): what a final
-    /// checkpoint stores, since a taken one may not have been written.
-    pub fn resolved(&self) -> Option<&str> {
-        self.resolved.as_deref()
+    /// The current position (whether or not it was taken): what a final checkpoint stores,
+    /// since a taken one may not have been written. None while no record is resolved and the
+    /// shard did not resume from a position.
+    pub fn resolved(&self) -> Option<Position> {
+        let base = self.base.as_ref()?;
+        let first = self.first as usize;
+        let registered = self
+            .pending
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.remaining == 0)
+            .map(|(i, _)| i);
+        let unregistered = self
+            .resumed
+            .offsets()
+            .skip_while(|t| *t < first + self.pending.len())
+            .map(|t| t - first);
+        Some(Position {
+            sequence_number: base.clone(),
+            resolved_after: Bitmap::from_offsets(registered.chain(unregistered)),
+        })
     }
 
     /// Records registered but not resolved yet.
@@ -81,6 +146,13 @@ impl Progress {
 mod tests {
     use super::*;
 
+    fn at(seq: &str, offsets: &[usize]) -> Position {
+        Position {
+            sequence_number: seq.into(),
+            resolved_after: Bitmap::from_offsets(offsets.iter().copied()),
+        }
+    }
+
     #[test]
     fn checkpoint_waits_for_everything_before_it() {
         let mut p = Progress::default();
@@ -90,13 +162,21 @@ mod tests {
         let c = p.register("3", 1);
         p.complete(c);
         p.complete(b);
-        assert_eq!(p.take_checkpoint(), None, "record 1 is not done");
+        assert_eq!(
+            p.take_checkpoint(),
+            None,
+            "record 1 is not done, and with no base there is nothing to write"
+        );
         p.complete(a);
         assert_eq!(p.take_checkpoint(), None, "record 1 still has a part left");
         p.complete(a);
-        assert_eq!(p.take_checkpoint().as_deref(), Some("3"));
+        assert_eq!(p.take_checkpoint(), Some(Position::at("3")));
         assert_eq!(p.take_checkpoint(), None);
-        assert_eq!(p.resolved(), Some("3"), "taken, still the resolved prefix");
+        assert_eq!(
+            p.resolved(),
+            Some(Position::at("3")),
+            "taken, still the resolved prefix"
+        );
         assert_eq!(p.in_flight(), 0);
     }
 
@@ -107,9 +187,9 @@ mod tests {
         p.register("2", 0);
         assert_eq!(p.take_checkpoint(), None);
         p.complete(a);
-        assert_eq!(p.take_checkpoint().as_deref(), Some("2"));
+        assert_eq!(p.take_checkpoint(), Some(Position::at("2")));
         p.register("3", 0);
-        assert_eq!(p.take_checkpoint().as_deref(), Some("3"));
+        assert_eq!(p.take_checkpoint(), Some(Position::at("3")));
     }
 
     #[test]
@@ -119,8 +199,125 @@ mod tests {
         p.complete(a);
         p.complete(a);
         let b = p.register("2", 1);
-        assert_eq!(p.take_checkpoint().as_deref(), Some("1"));
+        assert_eq!(p.take_checkpoint(), Some(Position::at("1")));
         p.complete(b);
-        assert_eq!(p.take_checkpoint().as_deref(), Some("2"));
+        assert_eq!(p.take_checkpoint(), Some(Position::at("2")));
+        p.complete(b);
+        assert_eq!(p.take_checkpoint(), None, "nothing changed");
+    }
+
+    #[test]
+    fn scattered_completions_become_a_bitmap() {
+        let mut p = Progress::resume(Position::at("10"));
+        let t: Vec<Ticket> = (11..=20).map(|s| p.register(&s.to_string(), 1)).collect();
+        assert_eq!(p.take_checkpoint(), None, "nothing resolved yet");
+        // Records 12, 13, 15 and 20 (offsets 1, 2, 4, 9) are done; 11 holds the prefix back.
+        for i in [1, 2, 4, 9] {
+            p.complete(t[i]);
+        }
+        assert_eq!(p.take_checkpoint(), Some(at("10", &[1, 2, 4, 9])));
+        assert_eq!(p.take_checkpoint(), None, "taken, unchanged");
+        assert_eq!(p.resolved(), Some(at("10", &[1, 2, 4, 9])));
+        p.complete(t[6]);
+        assert_eq!(
+            p.take_checkpoint(),
+            Some(at("10", &[1, 2, 4, 6, 9])),
+            "a new completion after the prefix is worth a checkpoint"
+        );
+    }
+
+    #[test]
+    fn the_prefix_moving_shifts_the_base_and_the_bitmap() {
+        let mut p = Progress::resume(Position::at("10"));
+        let t: Vec<Ticket> = (11..=20).map(|s| p.register(&s.to_string(), 1)).collect();
+        for i in [1, 2, 4, 9] {
+            p.complete(t[i]);
+        }
+        p.complete(t[0]);
+        // 11, 12 and 13 form the prefix; 14 holds it; 15 and 20 are offsets 1 and 6 after 13.
+        assert_eq!(p.take_checkpoint(), Some(at("13", &[1, 6])));
+        p.complete(t[3]);
+        assert_eq!(p.take_checkpoint(), Some(at("15", &[4])));
+        for i in [5, 6, 7, 8] {
+            p.complete(t[i]);
+        }
+        assert_eq!(p.take_checkpoint(), Some(Position::at("20")));
+        assert_eq!(p.in_flight(), 0);
+    }
+
+    #[test]
+    fn without_a_base_bitmaps_wait_for_the_first_resolved_record() {
+        let mut p = Progress::default();
+        let t: Vec<Ticket> = (1..=4).map(|s| p.register(&s.to_string(), 1)).collect();
+        p.complete(t[2]);
+        assert_eq!(p.take_checkpoint(), None, "no base to count offsets from");
+        assert_eq!(p.resolved(), None);
+        p.complete(t[0]);
+        assert_eq!(p.take_checkpoint(), Some(at("1", &[1])));
+    }
+
+    #[test]
+    fn resume_registers_skipped_records_resolved_and_keeps_the_rest_of_the_bitmap() {
+        // Before the restart, records at offsets 1, 2 and 5 after "10" were resolved.
+        let mut p = Progress::resume(at("10", &[1, 2, 5]));
+        assert_eq!(p.resumed_resolved(), 3);
+        assert_eq!(
+            p.resolved(),
+            Some(at("10", &[1, 2, 5])),
+            "nothing registered yet: the stored position, whole"
+        );
+        assert_eq!(p.take_checkpoint(), None, "nothing changed");
+        let mut sent = Vec::new();
+        let mut skipped = Vec::new();
+        // The first window reads 4 records (offsets 0..4).
+        for seq in 11..=14 {
+            if p.already_resolved() {
+                p.register(&seq.to_string(), 0);
+                skipped.push(seq);
+            } else {
+                sent.push((seq, p.register(&seq.to_string(), 1)));
+            }
+        }
+        assert_eq!(skipped, vec![12, 13]);
+        assert_eq!(
+            p.take_checkpoint(),
+            None,
+            "registering what was already resolved changes nothing"
+        );
+        assert_eq!(p.resolved(), Some(at("10", &[1, 2, 5])));
+        // 11 is sent: the prefix moves over the skipped 12 and 13; offset 5 after "10" (record
+        // 16, not read yet) is offset 2 after "13".
+        p.complete(sent[0].1);
+        assert_eq!(p.take_checkpoint(), Some(at("13", &[2])));
+        // The next window reads 15..=17: 16 is skipped.
+        assert!(!p.already_resolved());
+        let t15 = p.register("15", 1);
+        assert!(p.already_resolved());
+        p.register("16", 0);
+        assert!(!p.already_resolved());
+        let t17 = p.register("17", 2);
+        assert_eq!(p.take_checkpoint(), None);
+        p.complete(t15);
+        p.complete(t17);
+        p.complete(t17);
+        assert_eq!(
+            p.take_checkpoint(),
+            Some(at("13", &[1, 2, 3])),
+            "14 still holds the prefix"
+        );
+        p.complete(sent[1].1);
+        assert_eq!(p.take_checkpoint(), Some(Position::at("17")));
+        assert!(!p.already_resolved(), "past the stored bitmap");
+        assert_eq!(p.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_resumed_prefix_moves_over_skipped_records_at_once() {
+        let mut p = Progress::resume(at("10", &[0, 1]));
+        for seq in ["11", "12"] {
+            assert!(p.already_resolved());
+            p.register(seq, 0);
+        }
+        assert_eq!(p.take_checkpoint(), Some(Position::at("12")));
     }
 }

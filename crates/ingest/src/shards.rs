@@ -1,7 +1,14 @@
 //! Shard lineage decisions: which shards to consume now, so parents are drained before their
-//! children after a split or merge, and where a shard starts reading. Pure; no I/O.
+//! children after a split or merge, and where a shard starts reading; and the one-string form
+//! both checkpoint stores keep (`SHARD_END` or a [`Position`]). Pure; no I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::position::{ParseError, Position};
+
+/// How a stored checkpoint says the shard is closed and fully processed.
+const SHARD_END: &str = "SHARD_END";
 
 /// What ListShards said about a shard.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,17 +20,38 @@ pub struct ShardInfo {
 /// A stored checkpoint of one shard.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Checkpoint {
-    /// Everything up to and including this sequence number is processed.
-    At(String),
+    /// Everything up to and including the position's sequence number is processed, and so are
+    /// the records after it that its bitmap marks.
+    At(Position),
     /// The shard is closed and fully processed.
     End,
+}
+
+impl Checkpoint {
+    /// Reads a stored checkpoint: `SHARD_END`, or a [`Position`] (`<S>` or `<S>+<hex>`).
+    pub fn parse(stored: &str) -> Result<Checkpoint, ParseError> {
+        if stored == SHARD_END {
+            return Ok(Checkpoint::End);
+        }
+        Position::parse(stored).map(Checkpoint::At)
+    }
+}
+
+/// The stored form, read back by [`Checkpoint::parse`].
+impl fmt::Display for Checkpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Checkpoint::At(position) => position.fmt(f),
+            Checkpoint::End => f.write_str(SHARD_END),
+        }
+    }
 }
 
 /// Where reading a shard starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StartAt {
-    /// After the checkpointed sequence number.
-    After(String),
+    /// After the checkpointed sequence number, skipping the records its bitmap marks.
+    After(Position),
     /// The oldest record still in the shard (children of drained parents start here).
     TrimHorizon,
     /// The configured initial position (shards with no checkpoint and no known parent).
@@ -60,7 +88,7 @@ pub fn start_at(
     listed_or_checkpointed_parent: bool,
 ) -> StartAt {
     match checkpoints.get(&shard.shard_id) {
-        Some(Checkpoint::At(seq)) => StartAt::After(seq.clone()),
+        Some(Checkpoint::At(position)) => StartAt::After(position.clone()),
         Some(Checkpoint::End) => StartAt::TrimHorizon,
         None if listed_or_checkpointed_parent => StartAt::TrimHorizon,
         None => StartAt::Initial,
@@ -96,7 +124,7 @@ mod tests {
         let mut cps = BTreeMap::new();
         let none = BTreeSet::new();
         assert_eq!(ready_to_consume(&shards, &cps, &none), vec!["p"]);
-        cps.insert("p".to_string(), Checkpoint::At("5".into()));
+        cps.insert("p".to_string(), Checkpoint::At(Position::at("5")));
         assert_eq!(ready_to_consume(&shards, &cps, &none), vec!["p"]);
         cps.insert("p".to_string(), Checkpoint::End);
         assert_eq!(ready_to_consume(&shards, &cps, &none), vec!["c1", "c2"]);
@@ -133,7 +161,7 @@ mod tests {
         cps.insert("p".to_string(), Checkpoint::End);
         assert_eq!(ready_to_consume(&shards, &cps, &none), vec!["a", "b"]);
         cps.insert("a".to_string(), Checkpoint::End);
-        cps.insert("b".to_string(), Checkpoint::At("7".into()));
+        cps.insert("b".to_string(), Checkpoint::At(Position::at("7")));
         assert_eq!(
             ready_to_consume(&shards, &cps, &none),
             vec!["b"],
@@ -172,7 +200,27 @@ mod tests {
             ),
             StartAt::TrimHorizon
         );
-        cps.insert("c".to_string(), Checkpoint::At("9".into()));
-        assert_eq!(start_at(&shards[1], &cps, true), StartAt::After("9".into()));
+        cps.insert("c".to_string(), Checkpoint::At(Position::at("9")));
+        assert_eq!(
+            start_at(&shards[1], &cps, true),
+            StartAt::After(Position::at("9"))
+        );
+    }
+
+    #[test]
+    fn checkpoints_are_stored_as_one_string() {
+        for stored in [
+            "SHARD_END",
+            "49590338271490256608559692538361571095921575989136588898",
+            "12+0601",
+        ] {
+            let cp = Checkpoint::parse(stored).expect("parses");
+            assert_eq!(cp.to_string(), stored);
+        }
+        assert_eq!(Checkpoint::parse("SHARD_END"), Ok(Checkpoint::End));
+        assert!(matches!(
+            Checkpoint::parse("12+06x1"),
+            Err(ParseError::BitmapDigit { at: 2, found: 'x' })
+        ));
     }
 }

@@ -3,8 +3,15 @@
 //! dead-letters what cannot be sent, and checkpoints a shard only after everything up to the
 //! checkpoint is resolved. Also serves `/healthz`, `/readyz` and `/metrics`.
 //!
-//! Delivery is at least once: after a crash, records after the last checkpoint are read again
-//! and re-sent with the same deterministic event ids.
+//! Delivery is at least once: after a crash, records unresolved at the last checkpoint are read
+//! again and re-sent with the same deterministic event ids. A window's records resolve out of
+//! order (each user's or session's PutEvents calls go out in rounds), so the checkpoint is a
+//! [`Position`]: the end of the resolved prefix, `S`, plus a bitmap of the records after `S`
+//! already resolved, stored as `<S>` or `<S>+<hex>` (see `position`). It is written after each
+//! window and every `checkpoint_interval` when either part changed. A restart reads again after
+//! `S` and skips the records the bitmap marks: Kinesis returns the same records in the same
+//! order after a sequence number, so the offsets hold (unless the shard was trimmed past `S`
+//! meanwhile, i.e. the consumer was down longer than the stream's retention).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +33,7 @@ use crate::checkpoint_store::{self, CheckpointStore};
 use crate::dead_letter::{self, DeadLetter, Entry};
 use crate::kinesis::{self, Batch, Record, Source, StartPosition};
 use crate::metrics::Metrics;
+use crate::position::Position;
 use crate::progress::{Progress, Ticket};
 use crate::record::{self, Origin};
 use crate::shards::{self, Checkpoint, ShardInfo, StartAt};
@@ -309,7 +317,22 @@ impl Sidecar {
         shutdown: watch::Receiver<bool>,
     ) -> Result<ShardOutcome, Error> {
         let shard_id = shard.shard_id.as_str();
-        let progress = &Mutex::new(Progress::default());
+        let progress = match &start {
+            StartAt::After(position) => {
+                let p = Progress::resume(position.clone());
+                if p.resumed_resolved() > 0 {
+                    tracing::info!(
+                        shard = %shard_id,
+                        after = %position.sequence_number,
+                        skipped = p.resumed_resolved(),
+                        "resuming: records resolved before the restart will be skipped"
+                    );
+                }
+                p
+            }
+            StartAt::TrimHorizon | StartAt::Initial => Progress::default(),
+        };
+        let progress = &Mutex::new(progress);
         let window_sent = &tokio::sync::Notify::new();
         let (batches, mut read) = mpsc::channel::<Read>(self.settings.read_ahead.max(1));
         let reading = self.read(shard_id, start, batches, shutdown.clone());
@@ -339,7 +362,7 @@ impl Sidecar {
         };
         let (resolved, in_flight) = {
             let p = lock(progress);
-            (p.resolved().map(str::to_owned), p.in_flight())
+            (p.resolved(), p.in_flight())
         };
         if read_end == ReadEnd::Closed && drained && in_flight == 0 {
             self.checkpoints
@@ -351,8 +374,8 @@ impl Sidecar {
                 })?;
             return Ok(ShardOutcome::Ended);
         }
-        if let Some(seq) = resolved {
-            self.store_checkpoint(shard_id, seq).await?;
+        if let Some(position) = resolved {
+            self.store_checkpoint(shard_id, position).await?;
         }
         Ok(ShardOutcome::Stopped)
     }
@@ -370,7 +393,7 @@ impl Sidecar {
         // The last sequence number read (not necessarily processed): where to resume reading
         // when an iterator expires.
         let mut read_after: Option<String> = match &start {
-            StartAt::After(seq) => Some(seq.clone()),
+            StartAt::After(position) => Some(position.sequence_number.clone()),
             _ => None,
         };
         let initial = match start {
@@ -429,9 +452,10 @@ impl Sidecar {
     }
 
     /// After every window sent, and every `checkpoint_interval` while one is being sent, stores
-    /// the newly resolved prefix of the shard (which also renews its lease), or renews the lease
-    /// when nothing moved for a while. Runs beside the sender, so a slow write holds up no
-    /// PutEvents. Returns Ok when the lease was lost; runs until cancelled otherwise.
+    /// the shard's position when it changed (the resolved prefix moved, or records after it
+    /// were resolved; this also renews its lease), or renews the lease when nothing changed for
+    /// a while. Runs beside the sender, so a slow write holds up no PutEvents. Returns Ok when
+    /// the lease was lost; runs until cancelled otherwise.
     async fn checkpoint_periodically(
         &self,
         shard_id: &str,
@@ -452,8 +476,8 @@ impl Sidecar {
                 _ = window_sent.notified() => {}
             }
             let checkpoint = lock(progress).take_checkpoint();
-            if let Some(seq) = checkpoint {
-                self.store_checkpoint(shard_id, seq).await?;
+            if let Some(position) = checkpoint {
+                self.store_checkpoint(shard_id, position).await?;
                 renewed = tokio::time::Instant::now();
             } else if let Some(every) = self.checkpoints.renew_every()
                 && renewed.elapsed() >= every
@@ -523,9 +547,9 @@ impl Sidecar {
         }
     }
 
-    async fn store_checkpoint(&self, shard_id: &str, seq: String) -> Result<(), Error> {
+    async fn store_checkpoint(&self, shard_id: &str, position: Position) -> Result<(), Error> {
         self.checkpoints
-            .store(shard_id, Checkpoint::At(seq))
+            .store(shard_id, Checkpoint::At(position))
             .await
             .map_err(|source| Error::Checkpoint {
                 shard_id: shard_id.to_owned(),
@@ -536,7 +560,9 @@ impl Sidecar {
     }
 
     /// Sends every record of a window (or dead-letters it), completing each record's part in
-    /// `progress` as it is resolved; the checkpointer stores the resolved prefix.
+    /// `progress` as it is resolved; the checkpointer stores the position. Records resolved
+    /// before a restart (marked in the position resumed from) are registered as resolved and
+    /// neither decoded nor sent.
     async fn process(
         &self,
         shard_id: &str,
@@ -552,7 +578,13 @@ impl Sidecar {
         Metrics::add(&self.metrics.records_in, records.len() as u64);
         {
             let mut p = lock(progress);
+            let mut skipped = 0;
             for (i, r) in records.iter().enumerate() {
+                if p.already_resolved() {
+                    tickets.push(p.register(&r.sequence_number, 0));
+                    skipped += 1;
+                    continue;
+                }
                 let origin = Origin {
                     shard_id,
                     sequence_number: &r.sequence_number,
@@ -569,6 +601,7 @@ impl Sidecar {
                     }
                 }
             }
+            Metrics::add(&self.metrics.records_skipped, skipped);
         }
         let plan = batch::plan(tagged);
         let tickets = &tickets;

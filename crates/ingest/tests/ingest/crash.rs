@@ -1,12 +1,17 @@
 //! 20,000 events while the sidecar (the real binary) is killed with SIGKILL 10 times: every
 //! event arrives at least once, duplicates are recognisable by their eventId, and the number
-//! replayed is reported.
+//! replayed is reported. And a restart from a checkpoint with a bitmap (`<S>+<hex>`) sends
+//! neither the records up to S nor those the bitmap marks.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use aws_sdk_kinesis::types::ShardIteratorType;
+use personalize_ingest::metrics::Metrics;
+use personalize_ingest::position::{Bitmap, Position};
+use personalize_ingest::tracking::TrackingId;
 use personalize_testkit::Moto;
 
 use super::support::*;
@@ -144,4 +149,142 @@ async fn sigkill_ten_times_loses_nothing() {
             .unwrap_or_default()
             .contains("reason")
     );
+}
+
+/// Every record of a one-shard stream, in shard order: (sequence number, data).
+async fn read_all(k: &aws_sdk_kinesis::Client, stream: &str) -> Vec<(String, Vec<u8>)> {
+    let shard_id = "shardId-000000000000";
+    let mut it = k
+        .get_shard_iterator()
+        .stream_name(stream)
+        .shard_id(shard_id)
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .expect("GetShardIterator")
+        .shard_iterator
+        .expect("iterator");
+    let mut all = Vec::new();
+    loop {
+        let out = k
+            .get_records()
+            .shard_iterator(&it)
+            .send()
+            .await
+            .expect("GetRecords");
+        if out.records().is_empty() {
+            return all;
+        }
+        all.extend(
+            out.records()
+                .iter()
+                .map(|r| (r.sequence_number().to_owned(), r.data().as_ref().to_vec())),
+        );
+        match out.next_shard_iterator() {
+            Some(next) => it = next.to_owned(),
+            None => return all,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_skips_the_records_its_bitmap_marks() {
+    let moto = moto().await;
+    let k = kinesis(moto).await;
+    let stream = unique("resume");
+    create_stream(&k, &stream, 1).await;
+    const RECORDS: usize = 60;
+    // Record 21 is malformed: it was dead-lettered before the restart and is marked resolved, so
+    // it must not be dead-lettered again (offsets count dead-lettered records too).
+    let records: Vec<(String, Vec<u8>)> = (0..RECORDS)
+        .map(|n| {
+            let user = format!("u{}", n % 7);
+            let data = if n == 21 {
+                b"{not json".to_vec()
+            } else {
+                seed_record(&user, &format!("i{n}"), 1_700_000_000 + n as i64)
+            };
+            (user, data)
+        })
+        .collect();
+    put_records(&k, &stream, &records).await;
+    let stored = read_all(&k, &stream).await;
+    assert_eq!(stored.len(), RECORDS);
+
+    // Before the restart: records 0..=9 were the resolved prefix, and records 11, 12, 15, 16,
+    // 17, 21, 30 and 43 (offsets 1, 2, 5, 6, 7, 11, 20 and 33 after record 9) were resolved too.
+    let base = 9;
+    let skipped = [11usize, 12, 15, 16, 17, 21, 30, 43];
+    let position = Position {
+        sequence_number: stored[base].0.clone(),
+        resolved_after: Bitmap::from_offsets(skipped.iter().map(|n| n - base - 1)),
+    };
+    let dir = temp_dir("resume");
+    std::fs::write(
+        dir.join("checkpoints.json"),
+        serde_json::json!({"shards": {"shardId-000000000000": position.to_string()}}).to_string(),
+    )
+    .expect("checkpoint file");
+    assert!(position.to_string().contains('+'), "{position}");
+
+    let fake = FakeEvents::start().await;
+    // Small GetRecords batches and windows, so the offsets run across several of each.
+    let sidecar = start_sidecar(
+        moto,
+        &stream,
+        &fake.url,
+        TrackingId::literal("tid"),
+        &dir,
+        None,
+        |s| {
+            s.batch_limit = 7;
+            s.window_records = 10;
+        },
+    )
+    .await;
+    let expected: BTreeMap<String, usize> = (base + 1..RECORDS)
+        .filter(|n| !skipped.contains(n))
+        .map(|n| (format!("i{n}"), 1))
+        .collect();
+    let last = stored[RECORDS - 1].0.clone();
+    let checkpoint = dir.join("checkpoints.json");
+    wait_for(
+        "every record not skipped, and the checkpoint at the last record",
+        Duration::from_secs(60),
+        || async {
+            fake.count() >= expected.len()
+                && std::fs::read_to_string(&checkpoint)
+                    .is_ok_and(|cp| cp.contains(&format!("\"{last}\"")))
+        },
+    )
+    .await;
+    // Give a wrongly resent record time to show up.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let metrics = sidecar.metrics.clone();
+    sidecar.stop().await;
+
+    let mut received: BTreeMap<String, usize> = BTreeMap::new();
+    for r in fake.received() {
+        let item = r.event["itemId"].as_str().expect("itemId").to_owned();
+        *received.entry(item).or_default() += 1;
+    }
+    assert_eq!(
+        received, expected,
+        "exactly the records after the base and not in the bitmap, each once"
+    );
+    assert_eq!(Metrics::get(&metrics.records_skipped), skipped.len() as u64);
+    assert_eq!(
+        Metrics::get(&metrics.records_in),
+        (RECORDS - base - 1) as u64,
+        "read again after the base, skipped or not"
+    );
+    assert_eq!(metrics.dead_lettered_total(), 0, "record 21 was skipped");
+    assert!(
+        std::fs::read_to_string(dir.join("dead-letter.jsonl"))
+            .unwrap_or_default()
+            .is_empty()
+    );
+    let cp: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&checkpoint).expect("checkpoint")).expect("JSON");
+    assert_eq!(cp["shards"]["shardId-000000000000"], last.as_str(), "{cp}");
 }
