@@ -166,17 +166,20 @@ pub(crate) fn history_weights(len: usize, decay: f32) -> Vec<f32> {
 /// of users with huge histories.
 pub(crate) const MAX_SCORED_HISTORY: usize = 500;
 
-/// History items whose recency weight is below this fraction of the newest item's are not
-/// scored: 2^-24 is f32's relative precision, so what they would add is lost in rounding of
-/// the sums they join (with decay 0.9, only the newest 158 items are read).
-const MIN_HISTORY_WEIGHT: f32 = 1.0 / 16_777_216.0;
+/// The newest history items are scored until everything older weighs, all together, less than
+/// this fraction of the newest item: 2^-8, the precision EASE serves its weights at (see
+/// `recipes::ease`), so the rest would move scores by less than the weights' own rounding
+/// (with decay 0.9, the newest 75 items are read; 0.95, 167).
+const HISTORY_TAIL_WEIGHT: f64 = 1.0 / 256.0;
 
-/// How many of the newest history items carry weight under `decay` (see [`MIN_HISTORY_WEIGHT`]).
+/// How many of the newest history items carry weight under `decay` (see
+/// [`HISTORY_TAIL_WEIGHT`]): the smallest `k` with `decay^k / (1 - decay) <= HISTORY_TAIL_WEIGHT`.
 pub(crate) fn scored_history_len(decay: f32) -> usize {
     if !(decay > 0.0 && decay < 1.0) {
         return MAX_SCORED_HISTORY;
     }
-    let k = (f64::from(MIN_HISTORY_WEIGHT).ln() / f64::from(decay).ln()).ceil();
+    let decay = f64::from(decay);
+    let k = ((HISTORY_TAIL_WEIGHT * (1.0 - decay)).ln() / decay.ln()).ceil();
     (k as usize).clamp(1, MAX_SCORED_HISTORY)
 }
 
@@ -687,5 +690,24 @@ impl Model {
             score: 0.0,
         }));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_is_read_until_the_rest_weighs_under_the_serving_precision() {
+        assert_eq!(scored_history_len(0.9), 75);
+        assert_eq!(scored_history_len(0.95), 167);
+        assert_eq!(scored_history_len(1.0), MAX_SCORED_HISTORY);
+        assert_eq!(scored_history_len(0.01), 2);
+        for decay in [0.5f32, 0.8, 0.9, 0.95, 0.99] {
+            let k = scored_history_len(decay);
+            let tail = |k: usize| f64::from(decay).powi(k as i32) / (1.0 - f64::from(decay));
+            assert!(tail(k) <= HISTORY_TAIL_WEIGHT || k == MAX_SCORED_HISTORY, "{decay}");
+            assert!(tail(k - 1) > HISTORY_TAIL_WEIGHT || k == 1, "{decay}: {k} is the least");
+        }
     }
 }
