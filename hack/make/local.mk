@@ -11,7 +11,7 @@ local-test:
 
 ## local-bench: PutEvents throughput (10 events per call, fsync on)
 local-bench:
-	cargo test -p personalize-local --test conformance bench -- --ignored --nocapture
+	cargo test --release -p personalize-local --test conformance bench -- --ignored --nocapture
 
 ## bench-local: GetRecommendations vs a trivial axum handler (throughput ratio, p99) on a
 ## MovieLens 100K campaign, then RSS with the model + 1M PutEvents events and restart time vs a
