@@ -706,8 +706,14 @@ mod tests {
         for decay in [0.5f32, 0.8, 0.9, 0.95, 0.99] {
             let k = scored_history_len(decay);
             let tail = |k: usize| f64::from(decay).powi(k as i32) / (1.0 - f64::from(decay));
-            assert!(tail(k) <= HISTORY_TAIL_WEIGHT || k == MAX_SCORED_HISTORY, "{decay}");
-            assert!(tail(k - 1) > HISTORY_TAIL_WEIGHT || k == 1, "{decay}: {k} is the least");
+            assert!(
+                tail(k) <= HISTORY_TAIL_WEIGHT || k == MAX_SCORED_HISTORY,
+                "{decay}"
+            );
+            assert!(
+                tail(k - 1) > HISTORY_TAIL_WEIGHT || k == 1,
+                "{decay}: {k} is the least"
+            );
         }
     }
 }
