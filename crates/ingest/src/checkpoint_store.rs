@@ -1,11 +1,12 @@
 //! Checkpoint storage. A single replica can use one JSON file per stream and consumer
-//! (`{"shards": {"<shardId>": "<sequenceNumber>" | "<sequenceNumber>+<hex>" | "SHARD_END"}}`),
+//! (`{"shards": {"<shardId>": "<sequenceNumber>" | "<sequenceNumber>+<first>+<hex>" | "SHARD_END"}}`),
 //! replaced atomically (write to a temp file, fsync, rename) on every checkpoint; put it on a
 //! volume that outlives the pod. Several replicas keep each shard's checkpoint, the same string,
 //! in the annotation of that shard's Kubernetes Lease (see `leases`), written only by the lease
-//! holder. `<sequenceNumber>+<hex>` also lists the records after the sequence number that are
-//! resolved already (a bitmap, see `position`), which a restart skips; a plain
-//! `<sequenceNumber>` (what older releases wrote) has none. A value that does not parse is an
+//! holder. `<sequenceNumber>+<first>+<hex>` also lists the records after the sequence number that
+//! are resolved already (a bitmap whose offset 0 is the record `<first>`, see `position`), which a
+//! restart skips if the first record it reads is `<first>`; a plain `<sequenceNumber>` (what older
+//! releases wrote) has none. A value that does not parse is an
 //! error, never ignored: ignoring it would restart the shard at its initial position.
 
 use std::collections::BTreeMap;
@@ -240,10 +241,7 @@ mod tests {
         let dir = temp_dir("reopen");
         let path = dir.join("cp.json");
         let store = FileStore::open(&path).await.expect("open");
-        let with_bitmap = Position {
-            sequence_number: "40".into(),
-            resolved_after: Bitmap::from_offsets([1, 3, 9]),
-        };
+        let with_bitmap = Position::new("40", "41", Bitmap::from_offsets([1, 3, 9]));
         store
             .store("a", Checkpoint::At(Position::at("12")))
             .await
@@ -255,7 +253,7 @@ mod tests {
             .expect("store");
         let text = std::fs::read_to_string(&path).expect("read");
         assert!(text.contains(r#""a": "12""#), "{text}");
-        assert!(text.contains(r#""c": "40+0a02""#), "{text}");
+        assert!(text.contains(r#""c": "40+41+0a02""#), "{text}");
         let again = FileStore::open(&path).await.expect("reopen");
         let all = again.all().await;
         assert_eq!(all.get("a"), Some(&Checkpoint::At(Position::at("12"))));

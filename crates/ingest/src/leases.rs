@@ -5,8 +5,8 @@
 //! over. The shard's checkpoint lives in the lease's annotation, written only by the holder
 //! (optimistic concurrency on resourceVersion), so a replica that lost its lease cannot move it.
 //! The annotation holds the same string as the checkpoint file (`<sequence number>`,
-//! `<sequence number>+<hex bitmap of the resolved records after it>` or `SHARD_END`, see
-//! `position`); the bitmap is bounded by the records of the window being sent (a few thousand
+//! `<sequence number>+<first record after it>+<hex bitmap of the resolved records after it>` or
+//! `SHARD_END`, see `position`); the bitmap is bounded by the records of the window being sent (a few thousand
 //! bits, about a kilobyte of hex at the default settings), well within annotation limits.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,8 +23,8 @@ use crate::shards::Checkpoint;
 
 /// Label carrying the consumer prefix on every lease.
 pub const CONSUMER_LABEL: &str = "personalize-ingest.dev/consumer";
-/// Annotation carrying the shard's checkpoint (`<sequence number>`, `<sequence number>+<hex>`
-/// or `SHARD_END`).
+/// Annotation carrying the shard's checkpoint (`<sequence number>`,
+/// `<sequence number>+<first>+<hex>` or `SHARD_END`).
 pub const CHECKPOINT_ANNOTATION: &str = "personalize-ingest.dev/checkpoint";
 /// Name part of the lease each replica holds to announce itself.
 const MEMBER: &str = "member-";

@@ -12,6 +12,9 @@ pub struct Metrics {
     pub records_in: AtomicU64,
     /// Records read again after a restart and skipped: resolved before it.
     pub records_skipped: AtomicU64,
+    /// Resume bitmaps discarded because the first record read after the checkpoint was not the
+    /// one they counted from: everything after the checkpoint's sequence number is sent again.
+    pub resume_bitmaps_discarded: AtomicU64,
     pub events_in: AtomicU64,
     pub events_sent: AtomicU64,
     pub put_events_calls: AtomicU64,
@@ -61,6 +64,11 @@ impl Metrics {
                 "records_skipped_total",
                 "records read again after a restart and skipped, resolved before it",
                 &self.records_skipped,
+            ),
+            (
+                "resume_bitmaps_discarded_total",
+                "checkpoint bitmaps not trusted on resume (the first record read after the checkpoint was not the one they counted from)",
+                &self.resume_bitmaps_discarded,
             ),
             (
                 "events_in_total",
@@ -134,12 +142,14 @@ mod tests {
         let m = Metrics::default();
         Metrics::add(&m.events_sent, 3);
         Metrics::add(&m.records_skipped, 5);
+        Metrics::add(&m.resume_bitmaps_discarded, 1);
         m.dead_lettered("TooLarge");
         m.dead_lettered("TooLarge");
         m.set_lag("shardId-1", 250);
         let text = m.render();
         assert!(text.contains("personalize_ingest_events_sent_total 3\n"));
         assert!(text.contains("personalize_ingest_records_skipped_total 5\n"));
+        assert!(text.contains("personalize_ingest_resume_bitmaps_discarded_total 1\n"));
         assert!(text.contains("personalize_ingest_dead_lettered_total{reason=\"TooLarge\"} 2\n"));
         assert!(
             text.contains("personalize_ingest_millis_behind_latest{shard=\"shardId-1\"} 250\n")

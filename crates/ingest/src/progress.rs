@@ -2,11 +2,13 @@
 //! all its events are accepted by PutEvents or the record is written to the dead-letter
 //! destination. The checkpoint is a [`Position`]: the last record of the resolved prefix (it and
 //! every record before it are resolved) and a bitmap of the records after it that are resolved
-//! too, so a restart skips them rather than sending them again. Pure; no I/O.
+//! too, so a restart skips them rather than sending them again, provided the first record read
+//! after the restart is the one the bitmap counted from (see [`Progress::check_resume`]). Pure;
+//! no I/O.
 
 use std::collections::VecDeque;
 
-use crate::position::{Bitmap, Position};
+use crate::position::{self, Bitmap, Mismatch, Position};
 
 /// A handle on one registered record. Ticket `n` is the `n`-th record registered (0-based), that
 /// is the record at offset `n` after the position the shard resumed from.
@@ -31,28 +33,57 @@ pub struct Progress {
     /// prefix moves, None when the shard started elsewhere and nothing is resolved yet.
     base: Option<String>,
     /// Offsets (after the resume position) resolved before the restart: the records at these
-    /// offsets are registered with 0 parts and count as resolved until registered.
+    /// offsets are registered with 0 parts and count as resolved until registered. Emptied when
+    /// the first record read is not `resumed_first`.
     resumed: Bitmap,
+    /// The position resumed from, whose record `resumed_first` is offset 0 of `resumed`.
+    resumed_base: Option<String>,
+    /// The record at offset 0 of `resumed` when it was stored (None: not stored).
+    resumed_first: Option<String>,
+    /// `resumed` was checked against the first record read (see [`Progress::check_resume`]).
+    resume_checked: bool,
     /// The position changed since the last [`Progress::take_checkpoint`].
     dirty: bool,
 }
 
 impl Progress {
     /// Progress of a shard resuming after `position`: the records read after its sequence
-    /// number are registered in shard order, and those its bitmap marks are already resolved
-    /// (see [`Progress::already_resolved`]).
+    /// number are registered in shard order, and, once [`Progress::check_resume`] accepted the
+    /// first of them, those its bitmap marks are already resolved (see
+    /// [`Progress::already_resolved`]).
     pub fn resume(position: Position) -> Progress {
         Progress {
-            base: Some(position.sequence_number),
+            base: Some(position.sequence_number.clone()),
+            resumed_base: Some(position.sequence_number),
             resumed: position.resolved_after,
+            resumed_first: position.first_after,
             ..Progress::default()
         }
     }
 
+    /// Called with the sequence number of each window's first record before registering it;
+    /// acts on the first record after the resume position only. If that record is not the one
+    /// the resumed bitmap counted from, the records after the base are not the ones the bitmap
+    /// describes: the bitmap is discarded (every record after the base is sent again) and the
+    /// reason returned.
+    pub fn check_resume(&mut self, first_read: &str) -> Result<(), Mismatch> {
+        if self.resume_checked || self.next_ticket() != 0 {
+            return Ok(());
+        }
+        self.resume_checked = true;
+        if self.resumed.is_empty() {
+            return Ok(());
+        }
+        position::check_first_after(self.resumed_first.as_deref(), first_read).inspect_err(|_| {
+            self.resumed = Bitmap::default();
+            self.resumed_first = None;
+        })
+    }
+
     /// Whether the next record to register was resolved before the restart: register it with 0
-    /// parts, without sending it.
+    /// parts, without sending it. Never before [`Progress::check_resume`] accepted the bitmap.
     pub fn already_resolved(&self) -> bool {
-        self.resumed.contains(self.next_ticket() as usize)
+        self.resume_checked && self.resumed.contains(self.next_ticket() as usize)
     }
 
     /// Records the resume bitmap marks as resolved, registered or not.
@@ -115,10 +146,29 @@ impl Progress {
 
     /// The current position (whether or not it was taken): what a final checkpoint stores,
     /// since a taken one may not have been written. None while no record is resolved and the
-    /// shard did not resume from a position.
+    /// shard did not resume from a position. The bitmap's offset 0 is the first pending record.
+    /// With none pending, the record after the base is not read yet: if offsets resolved before
+    /// the restart are still to be read, the position counts from the resume position instead
+    /// (everything registered since is resolved), so they stay skipped after another restart.
     pub fn resolved(&self) -> Option<Position> {
         let base = self.base.as_ref()?;
         let first = self.first as usize;
+        let first_after = match self.pending.front() {
+            Some(p) => p.sequence_number.clone(),
+            None => {
+                let mut unread = self.resumed.offsets().skip_while(|t| *t < first).peekable();
+                return Some(match (&self.resumed_base, &self.resumed_first) {
+                    (Some(resumed_base), Some(resumed_first)) if unread.peek().is_some() => {
+                        Position::new(
+                            resumed_base.clone(),
+                            resumed_first.clone(),
+                            Bitmap::from_offsets((0..first).chain(unread)),
+                        )
+                    }
+                    _ => Position::at(base.clone()),
+                });
+            }
+        };
         let registered = self
             .pending
             .iter()
@@ -130,10 +180,11 @@ impl Progress {
             .offsets()
             .skip_while(|t| *t < first + self.pending.len())
             .map(|t| t - first);
-        Some(Position {
-            sequence_number: base.clone(),
-            resolved_after: Bitmap::from_offsets(registered.chain(unregistered)),
-        })
+        Some(Position::new(
+            base.clone(),
+            first_after,
+            Bitmap::from_offsets(registered.chain(unregistered)),
+        ))
     }
 
     /// Records registered but not resolved yet.
@@ -146,11 +197,9 @@ impl Progress {
 mod tests {
     use super::*;
 
-    fn at(seq: &str, offsets: &[usize]) -> Position {
-        Position {
-            sequence_number: seq.into(),
-            resolved_after: Bitmap::from_offsets(offsets.iter().copied()),
-        }
+    /// After `seq`, with `offsets` after it resolved, offset 0 being the record `first`.
+    fn at(seq: &str, first: &str, offsets: &[usize]) -> Position {
+        Position::new(seq, first, Bitmap::from_offsets(offsets.iter().copied()))
     }
 
     #[test]
@@ -209,19 +258,20 @@ mod tests {
     #[test]
     fn scattered_completions_become_a_bitmap() {
         let mut p = Progress::resume(Position::at("10"));
+        assert_eq!(p.check_resume("11"), Ok(()), "no bitmap to check");
         let t: Vec<Ticket> = (11..=20).map(|s| p.register(&s.to_string(), 1)).collect();
         assert_eq!(p.take_checkpoint(), None, "nothing resolved yet");
         // Records 12, 13, 15 and 20 (offsets 1, 2, 4, 9) are done; 11 holds the prefix back.
         for i in [1, 2, 4, 9] {
             p.complete(t[i]);
         }
-        assert_eq!(p.take_checkpoint(), Some(at("10", &[1, 2, 4, 9])));
+        assert_eq!(p.take_checkpoint(), Some(at("10", "11", &[1, 2, 4, 9])));
         assert_eq!(p.take_checkpoint(), None, "taken, unchanged");
-        assert_eq!(p.resolved(), Some(at("10", &[1, 2, 4, 9])));
+        assert_eq!(p.resolved(), Some(at("10", "11", &[1, 2, 4, 9])));
         p.complete(t[6]);
         assert_eq!(
             p.take_checkpoint(),
-            Some(at("10", &[1, 2, 4, 6, 9])),
+            Some(at("10", "11", &[1, 2, 4, 6, 9])),
             "a new completion after the prefix is worth a checkpoint"
         );
     }
@@ -235,9 +285,9 @@ mod tests {
         }
         p.complete(t[0]);
         // 11, 12 and 13 form the prefix; 14 holds it; 15 and 20 are offsets 1 and 6 after 13.
-        assert_eq!(p.take_checkpoint(), Some(at("13", &[1, 6])));
+        assert_eq!(p.take_checkpoint(), Some(at("13", "14", &[1, 6])));
         p.complete(t[3]);
-        assert_eq!(p.take_checkpoint(), Some(at("15", &[4])));
+        assert_eq!(p.take_checkpoint(), Some(at("15", "16", &[4])));
         for i in [5, 6, 7, 8] {
             p.complete(t[i]);
         }
@@ -253,20 +303,25 @@ mod tests {
         assert_eq!(p.take_checkpoint(), None, "no base to count offsets from");
         assert_eq!(p.resolved(), None);
         p.complete(t[0]);
-        assert_eq!(p.take_checkpoint(), Some(at("1", &[1])));
+        assert_eq!(p.take_checkpoint(), Some(at("1", "2", &[1])));
     }
 
     #[test]
     fn resume_registers_skipped_records_resolved_and_keeps_the_rest_of_the_bitmap() {
         // Before the restart, records at offsets 1, 2 and 5 after "10" were resolved.
-        let mut p = Progress::resume(at("10", &[1, 2, 5]));
+        let mut p = Progress::resume(at("10", "11", &[1, 2, 5]));
         assert_eq!(p.resumed_resolved(), 3);
         assert_eq!(
             p.resolved(),
-            Some(at("10", &[1, 2, 5])),
+            Some(at("10", "11", &[1, 2, 5])),
             "nothing registered yet: the stored position, whole"
         );
         assert_eq!(p.take_checkpoint(), None, "nothing changed");
+        assert_eq!(
+            p.check_resume("11"),
+            Ok(()),
+            "the record the bitmap counted from"
+        );
         let mut sent = Vec::new();
         let mut skipped = Vec::new();
         // The first window reads 4 records (offsets 0..4).
@@ -284,11 +339,16 @@ mod tests {
             None,
             "registering what was already resolved changes nothing"
         );
-        assert_eq!(p.resolved(), Some(at("10", &[1, 2, 5])));
+        assert_eq!(p.resolved(), Some(at("10", "11", &[1, 2, 5])));
+        assert_eq!(
+            p.check_resume("15"),
+            Ok(()),
+            "later windows are not checked"
+        );
         // 11 is sent: the prefix moves over the skipped 12 and 13; offset 5 after "10" (record
         // 16, not read yet) is offset 2 after "13".
         p.complete(sent[0].1);
-        assert_eq!(p.take_checkpoint(), Some(at("13", &[2])));
+        assert_eq!(p.take_checkpoint(), Some(at("13", "14", &[2])));
         // The next window reads 15..=17: 16 is skipped.
         assert!(!p.already_resolved());
         let t15 = p.register("15", 1);
@@ -302,7 +362,7 @@ mod tests {
         p.complete(t17);
         assert_eq!(
             p.take_checkpoint(),
-            Some(at("13", &[1, 2, 3])),
+            Some(at("13", "14", &[1, 2, 3])),
             "14 still holds the prefix"
         );
         p.complete(sent[1].1);
@@ -313,11 +373,76 @@ mod tests {
 
     #[test]
     fn a_resumed_prefix_moves_over_skipped_records_at_once() {
-        let mut p = Progress::resume(at("10", &[0, 1]));
+        let mut p = Progress::resume(at("10", "11", &[0, 1]));
+        assert_eq!(p.check_resume("11"), Ok(()));
         for seq in ["11", "12"] {
             assert!(p.already_resolved());
             p.register(seq, 0);
         }
+        assert_eq!(p.take_checkpoint(), Some(Position::at("12")));
+    }
+
+    #[test]
+    fn a_bitmap_whose_first_record_is_not_read_first_is_discarded() {
+        // The shard was trimmed past "10" while the consumer was down: the first record read is
+        // 57, not 11, so offsets 0 and 1 would be 57 and 58, never resolved.
+        let mut p = Progress::resume(at("10", "11", &[0, 1]));
+        assert_eq!(
+            p.check_resume("57"),
+            Err(Mismatch::FirstRecord {
+                expected: "11".into(),
+                found: "57".into()
+            })
+        );
+        assert_eq!(p.resumed_resolved(), 0);
+        assert!(!p.already_resolved(), "57 is sent");
+        let a = p.register("57", 1);
+        assert_eq!(p.check_resume("57"), Ok(()), "checked once");
+        assert!(!p.already_resolved(), "58 is sent");
+        let b = p.register("58", 1);
+        assert_eq!(p.resolved(), Some(Position::at("10")));
+        p.complete(b);
+        assert_eq!(p.take_checkpoint(), Some(at("10", "57", &[1])));
+        p.complete(a);
+        assert_eq!(p.take_checkpoint(), Some(Position::at("58")));
+    }
+
+    #[test]
+    fn an_unguarded_bitmap_is_discarded_and_nothing_is_skipped_before_the_check() {
+        let mut p = Progress::resume(Position::parse("10+03").expect("parses"));
+        assert!(!p.already_resolved(), "not checked yet");
+        assert_eq!(p.resolved(), Some(Position::at("10")), "not written back");
+        assert_eq!(p.check_resume("11"), Err(Mismatch::Unguarded));
+        assert!(!p.already_resolved());
+    }
+
+    #[test]
+    fn with_nothing_pending_unread_resumed_offsets_count_from_the_resume_position() {
+        let mut p = Progress::resume(at("10", "11", &[1, 5]));
+        assert_eq!(p.check_resume("11"), Ok(()));
+        let a = p.register("11", 1);
+        assert!(p.already_resolved());
+        p.register("12", 0);
+        p.complete(a);
+        // 16 (offset 5 after "10") is not read, and the record after "12" is not known yet:
+        // counted from "10" (whose first record 11 was checked), 11 and 12 are resolved too.
+        assert_eq!(p.take_checkpoint(), Some(at("10", "11", &[0, 1, 5])));
+        for seq in ["13", "14", "15"] {
+            assert!(!p.already_resolved());
+            p.register(seq, 1);
+        }
+        assert!(p.already_resolved(), "still skipped by this run");
+        p.register("16", 0);
+        assert_eq!(p.resolved(), Some(at("12", "13", &[3])));
+    }
+
+    #[test]
+    fn with_nothing_pending_and_nothing_unread_the_position_is_the_prefix() {
+        let mut p = Progress::resume(at("10", "11", &[1]));
+        assert_eq!(p.check_resume("11"), Ok(()));
+        let a = p.register("11", 1);
+        p.register("12", 0);
+        p.complete(a);
         assert_eq!(p.take_checkpoint(), Some(Position::at("12")));
     }
 }

@@ -28,7 +28,7 @@ pub enum Checkpoint {
 }
 
 impl Checkpoint {
-    /// Reads a stored checkpoint: `SHARD_END`, or a [`Position`] (`<S>` or `<S>+<hex>`).
+    /// Reads a stored checkpoint: `SHARD_END`, or a [`Position`] (`<S>` or `<S>+<F>+<hex>`).
     pub fn parse(stored: &str) -> Result<Checkpoint, ParseError> {
         if stored == SHARD_END {
             return Ok(Checkpoint::End);
@@ -50,7 +50,8 @@ impl fmt::Display for Checkpoint {
 /// Where reading a shard starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StartAt {
-    /// After the checkpointed sequence number, skipping the records its bitmap marks.
+    /// After the checkpointed sequence number, skipping the records its bitmap marks (if the
+    /// first record read is the one the bitmap counted from).
     After(Position),
     /// The oldest record still in the shard (children of drained parents start here).
     TrimHorizon,
@@ -212,14 +213,14 @@ mod tests {
         for stored in [
             "SHARD_END",
             "49590338271490256608559692538361571095921575989136588898",
-            "12+0601",
+            "12+13+0601",
         ] {
             let cp = Checkpoint::parse(stored).expect("parses");
             assert_eq!(cp.to_string(), stored);
         }
         assert_eq!(Checkpoint::parse("SHARD_END"), Ok(Checkpoint::End));
         assert!(matches!(
-            Checkpoint::parse("12+06x1"),
+            Checkpoint::parse("12+13+06x1"),
             Err(ParseError::BitmapDigit { at: 2, found: 'x' })
         ));
     }

@@ -7,11 +7,14 @@
 //! again and re-sent with the same deterministic event ids. A window's records resolve out of
 //! order (each user's or session's PutEvents calls go out in rounds), so the checkpoint is a
 //! [`Position`]: the end of the resolved prefix, `S`, plus a bitmap of the records after `S`
-//! already resolved, stored as `<S>` or `<S>+<hex>` (see `position`). It is written after each
-//! window and every `checkpoint_interval` when either part changed. A restart reads again after
-//! `S` and skips the records the bitmap marks: Kinesis returns the same records in the same
-//! order after a sequence number, so the offsets hold (unless the shard was trimmed past `S`
-//! meanwhile, i.e. the consumer was down longer than the stream's retention).
+//! already resolved and the sequence number `F` of the record its offset 0 counts from, stored
+//! as `<S>` or `<S>+<F>+<hex>` (see `position`). It is written after each window and every
+//! `checkpoint_interval` when it changed. A restart reads again after `S` and skips the records
+//! the bitmap marks: Kinesis returns the same records in the same order after a sequence number,
+//! so the offsets hold, unless the shard was trimmed past `S` meanwhile (the consumer was down
+//! longer than the stream's retention). So the bitmap is trusted only if the first record read
+//! after `S` is `F`; otherwise it is discarded (a warning and
+//! `personalize_ingest_resume_bitmaps_discarded_total`) and every record after `S` is sent again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -324,8 +327,9 @@ impl Sidecar {
                     tracing::info!(
                         shard = %shard_id,
                         after = %position.sequence_number,
+                        first = position.first_after.as_deref().unwrap_or("(none)"),
                         skipped = p.resumed_resolved(),
-                        "resuming: records resolved before the restart will be skipped"
+                        "resuming: records resolved before the restart will be skipped if the first record read is `first`"
                     );
                 }
                 p
@@ -561,8 +565,9 @@ impl Sidecar {
 
     /// Sends every record of a window (or dead-letters it), completing each record's part in
     /// `progress` as it is resolved; the checkpointer stores the position. Records resolved
-    /// before a restart (marked in the position resumed from) are registered as resolved and
-    /// neither decoded nor sent.
+    /// before a restart (marked in the position resumed from, if the first record read after it
+    /// is the one its bitmap counted from) are registered as resolved and neither decoded nor
+    /// sent.
     async fn process(
         &self,
         shard_id: &str,
@@ -574,10 +579,21 @@ impl Sidecar {
         }
         let mut tickets: Vec<Ticket> = Vec::with_capacity(records.len());
         let mut dead: Vec<(usize, record::Reject)> = Vec::new();
-        let mut tagged = Vec::new();
+        // Most records hold one event.
+        let mut tagged = Vec::with_capacity(records.len());
         Metrics::add(&self.metrics.records_in, records.len() as u64);
         {
             let mut p = lock(progress);
+            let resumed = p.resumed_resolved();
+            if let Err(mismatch) = p.check_resume(&records[0].sequence_number) {
+                tracing::warn!(
+                    shard = %shard_id,
+                    error = %mismatch,
+                    discarded = resumed,
+                    "not trusting the checkpoint's bitmap: every record after its sequence number is sent again"
+                );
+                Metrics::add(&self.metrics.resume_bitmaps_discarded, 1);
+            }
             let mut skipped = 0;
             for (i, r) in records.iter().enumerate() {
                 if p.already_resolved() {

@@ -113,7 +113,8 @@ impl Sink {
     /// other event has been accepted when this returns.
     pub async fn send<T: Clone>(&self, tracking: &TrackingId, call: &Call<T>) -> Vec<(T, Reject)> {
         let mut rejected = Vec::new();
-        let mut pending: Vec<Vec<(T, Event)>> = vec![call.events.clone()];
+        // Borrowed: the events are copied only into each request sent.
+        let mut pending: Vec<Vec<&(T, Event)>> = vec![call.events.iter().collect()];
         while let Some(events) = pending.pop() {
             match self.send_once(tracking, call, &events).await {
                 Ok(()) => {
@@ -121,7 +122,7 @@ impl Sink {
                 }
                 Err(reason) if events.len() == 1 => {
                     for (tag, _) in events {
-                        rejected.push((tag, Reject::RejectedByPutEvents(reason.clone())));
+                        rejected.push((tag.clone(), Reject::RejectedByPutEvents(reason.clone())));
                     }
                 }
                 Err(_) => {
@@ -138,9 +139,8 @@ impl Sink {
         &self,
         tracking: &TrackingId,
         call: &Call<T>,
-        events: &[(T, Event)],
+        events: &[&(T, Event)],
     ) -> Result<(), String> {
-        let list: Vec<SdkEvent> = events.iter().map(|(_, e)| to_sdk(e)).collect();
         let mut attempt: u32 = 0;
         loop {
             let tracking_id = tracking.wait_ready().await;
@@ -151,7 +151,7 @@ impl Sink {
                 .tracking_id(&tracking_id)
                 .set_user_id(call.user_id.clone())
                 .session_id(&call.session_id)
-                .set_event_list(Some(list.clone()))
+                .set_event_list(Some(events.iter().map(|(_, e)| to_sdk(e)).collect()))
                 .send()
                 .await;
             match result {

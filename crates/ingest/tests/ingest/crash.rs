@@ -1,7 +1,8 @@
 //! 20,000 events while the sidecar (the real binary) is killed with SIGKILL 10 times: every
 //! event arrives at least once, duplicates are recognisable by their eventId, and the number
-//! replayed is reported. And a restart from a checkpoint with a bitmap (`<S>+<hex>`) sends
-//! neither the records up to S nor those the bitmap marks.
+//! replayed is reported. And a restart from a checkpoint with a bitmap (`<S>+<F>+<hex>`) sends
+//! neither the records up to S nor those the bitmap marks, unless the first record after S is
+//! not F: then it sends every record after S.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -189,6 +190,19 @@ async fn read_all(k: &aws_sdk_kinesis::Client, stream: &str) -> Vec<(String, Vec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resume_skips_the_records_its_bitmap_marks() {
+    resume_from_a_bitmap(true).await;
+}
+
+/// As if the shard had been trimmed past S: the stored F is not the first record after S, so
+/// the offsets cannot be trusted and every record after S is sent (and record 21 dead-lettered).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_whose_first_record_does_not_match_sends_everything_after_the_base() {
+    resume_from_a_bitmap(false).await;
+}
+
+/// Resumes a 60-record shard from a position after record 9 whose bitmap marks 8 records, with
+/// F right (`guard_holds`) or wrong.
+async fn resume_from_a_bitmap(guard_holds: bool) {
     let moto = moto().await;
     let k = kinesis(moto).await;
     let stream = unique("resume");
@@ -215,17 +229,21 @@ async fn a_resume_skips_the_records_its_bitmap_marks() {
     // 17, 21, 30 and 43 (offsets 1, 2, 5, 6, 7, 11, 20 and 33 after record 9) were resolved too.
     let base = 9;
     let skipped = [11usize, 12, 15, 16, 17, 21, 30, 43];
-    let position = Position {
-        sequence_number: stored[base].0.clone(),
-        resolved_after: Bitmap::from_offsets(skipped.iter().map(|n| n - base - 1)),
-    };
+    // F is the record after the base, or (a mismatch) the one after that.
+    let first = if guard_holds { base + 1 } else { base + 2 };
+    let position = Position::new(
+        stored[base].0.clone(),
+        stored[first].0.clone(),
+        Bitmap::from_offsets(skipped.iter().map(|n| n - base - 1)),
+    );
+    let skipped: &[usize] = if guard_holds { &skipped } else { &[] };
     let dir = temp_dir("resume");
     std::fs::write(
         dir.join("checkpoints.json"),
         serde_json::json!({"shards": {"shardId-000000000000": position.to_string()}}).to_string(),
     )
     .expect("checkpoint file");
-    assert!(position.to_string().contains('+'), "{position}");
+    assert_eq!(position.to_string().matches('+').count(), 2, "{position}");
 
     let fake = FakeEvents::start().await;
     // Small GetRecords batches and windows, so the offsets run across several of each.
@@ -243,7 +261,7 @@ async fn a_resume_skips_the_records_its_bitmap_marks() {
     )
     .await;
     let expected: BTreeMap<String, usize> = (base + 1..RECORDS)
-        .filter(|n| !skipped.contains(n))
+        .filter(|n| !skipped.contains(n) && *n != 21)
         .map(|n| (format!("i{n}"), 1))
         .collect();
     let last = stored[RECORDS - 1].0.clone();
@@ -270,20 +288,30 @@ async fn a_resume_skips_the_records_its_bitmap_marks() {
     }
     assert_eq!(
         received, expected,
-        "exactly the records after the base and not in the bitmap, each once"
+        "exactly the records after the base and not in a trusted bitmap, each once"
     );
     assert_eq!(Metrics::get(&metrics.records_skipped), skipped.len() as u64);
+    assert_eq!(
+        Metrics::get(&metrics.resume_bitmaps_discarded),
+        u64::from(!guard_holds)
+    );
     assert_eq!(
         Metrics::get(&metrics.records_in),
         (RECORDS - base - 1) as u64,
         "read again after the base, skipped or not"
     );
-    assert_eq!(metrics.dead_lettered_total(), 0, "record 21 was skipped");
-    assert!(
-        std::fs::read_to_string(dir.join("dead-letter.jsonl"))
-            .unwrap_or_default()
-            .is_empty()
-    );
+    let dead_letters = std::fs::read_to_string(dir.join("dead-letter.jsonl")).unwrap_or_default();
+    if guard_holds {
+        assert_eq!(metrics.dead_lettered_total(), 0, "record 21 was skipped");
+        assert!(dead_letters.is_empty(), "{dead_letters}");
+    } else {
+        assert_eq!(
+            metrics.dead_lettered_total(),
+            1,
+            "record 21 was not skipped"
+        );
+        assert!(dead_letters.contains(&stored[21].0), "{dead_letters}");
+    }
     let cp: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&checkpoint).expect("checkpoint")).expect("JSON");
     assert_eq!(cp["shards"]["shardId-000000000000"], last.as_str(), "{cp}");

@@ -247,11 +247,15 @@ async fn fake_put_events(
                 .into_response();
         }
     }
-    let req: Value = match serde_json::from_slice(&body) {
+    let mut req: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => return (StatusCode::BAD_REQUEST, "bad json").into_response(),
     };
-    let list = req["eventList"].as_array().cloned().unwrap_or_default();
+    // Taken, not cloned: this fake shares the CPU with the sidecar in the benchmarks.
+    let list = match req.get_mut("eventList").map(Value::take) {
+        Some(Value::Array(list)) => list,
+        _ => Vec::new(),
+    };
     if list.iter().any(|e| e["eventType"] == "reject-me") {
         return (
             StatusCode::BAD_REQUEST,
