@@ -119,7 +119,8 @@ enum Command {
             default_value_t = 200
         )]
         min_get_records_interval_ms: u64,
-        /// Milliseconds between checkpoints of each shard's resolved prefix.
+        /// Milliseconds between checkpoints of each shard's progress (shorter: fewer replays after
+        /// a crash, more checkpoint writes).
         #[arg(long, env = "INGEST_CHECKPOINT_INTERVAL_MS", default_value_t = 250)]
         checkpoint_interval_ms: u64,
         /// Milliseconds between ListShards (to follow resharding).
