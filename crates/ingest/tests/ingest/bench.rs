@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_kinesis::types::ShardIteratorType;
 use personalize_ingest::tracking::TrackingId;
 use serde_json::json;
 
@@ -36,16 +35,7 @@ async fn drain_with_get_records(
     let drains = shards.shards().iter().map(|s| {
         let shard_id = s.shard_id().to_owned();
         async move {
-            let mut it = k
-                .get_shard_iterator()
-                .stream_name(stream)
-                .shard_id(&shard_id)
-                .shard_iterator_type(ShardIteratorType::TrimHorizon)
-                .send()
-                .await
-                .expect("GetShardIterator")
-                .shard_iterator
-                .expect("iterator");
+            let mut it = trim_horizon(k, stream, &shard_id).await;
             let mut n = 0;
             loop {
                 let out = k

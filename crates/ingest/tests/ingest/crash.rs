@@ -9,7 +9,6 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use aws_sdk_kinesis::types::ShardIteratorType;
 use personalize_ingest::metrics::Metrics;
 use personalize_ingest::position::{Bitmap, Position};
 use personalize_ingest::tracking::TrackingId;
@@ -155,16 +154,7 @@ async fn sigkill_ten_times_loses_nothing() {
 /// Every record of a one-shard stream, in shard order: (sequence number, data).
 async fn read_all(k: &aws_sdk_kinesis::Client, stream: &str) -> Vec<(String, Vec<u8>)> {
     let shard_id = "shardId-000000000000";
-    let mut it = k
-        .get_shard_iterator()
-        .stream_name(stream)
-        .shard_id(shard_id)
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .expect("GetShardIterator")
-        .shard_iterator
-        .expect("iterator");
+    let mut it = trim_horizon(k, stream, shard_id).await;
     let mut all = Vec::new();
     loop {
         let out = k

@@ -162,16 +162,7 @@ async fn dead_letters_can_go_to_a_second_stream() {
     })
     .await;
     sidecar.stop().await;
-    let it = k
-        .get_shard_iterator()
-        .stream_name(&dl_stream)
-        .shard_id("shardId-000000000000")
-        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .expect("GetShardIterator")
-        .shard_iterator
-        .expect("iterator");
+    let it = trim_horizon(&k, &dl_stream, "shardId-000000000000").await;
     let out = k
         .get_records()
         .shard_iterator(it)

@@ -113,6 +113,19 @@ pub async fn create_stream(client: &aws_sdk_kinesis::Client, name: &str, shards:
     .await;
 }
 
+/// A TRIM_HORIZON iterator of `shard_id`.
+pub async fn trim_horizon(k: &aws_sdk_kinesis::Client, stream: &str, shard_id: &str) -> String {
+    k.get_shard_iterator()
+        .stream_name(stream)
+        .shard_id(shard_id)
+        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .expect("GetShardIterator")
+        .shard_iterator
+        .expect("iterator")
+}
+
 /// Puts `(partition key, data)` records with PutRecords (500 per call), retrying failures.
 pub async fn put_records(
     client: &aws_sdk_kinesis::Client,
