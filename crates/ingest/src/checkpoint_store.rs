@@ -1,13 +1,13 @@
 //! Checkpoint storage. A single replica can use one JSON file per stream and consumer
-//! (`{"shards": {"<shardId>": "<sequenceNumber>" | "<sequenceNumber>+<first>+<hex>" | "SHARD_END"}}`),
-//! replaced atomically (write to a temp file, fsync, rename) on every checkpoint; put it on a
-//! volume that outlives the pod. Several replicas keep each shard's checkpoint, the same string,
-//! in the annotation of that shard's Kubernetes Lease (see `leases`), written only by the lease
-//! holder. `<sequenceNumber>+<first>+<hex>` also lists the records after the sequence number that
-//! are resolved already (a bitmap whose offset 0 is the record `<first>`, see `position`), which a
-//! restart skips if the first record it reads is `<first>`; a plain `<sequenceNumber>` (what older
-//! releases wrote) has none. A value that does not parse is an
-//! error, never ignored: ignoring it would restart the shard at its initial position.
+//! (`{"shards": {"<shardId>": "<checkpoint>"}}`), replaced atomically (write to a temp file,
+//! fsync, rename) on every checkpoint; put it on a volume that outlives the pod. Several replicas
+//! keep each shard's checkpoint, the same string, in the annotation of that shard's Kubernetes
+//! Lease (see `leases`), written only by the lease holder. The string is `SHARD_END`, a plain
+//! `<sequenceNumber>` (what older releases wrote), or `<sequenceNumber>+<first>+<hex>`, which
+//! also lists the records after the sequence number that are resolved already (a bitmap whose
+//! offset 0 is the record `<first>`, see `position`); a restart skips them if the first record
+//! it reads is `<first>`. A value that does not parse is an error, never ignored: ignoring it
+//! would restart the shard at its initial position.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

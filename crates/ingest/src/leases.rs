@@ -6,8 +6,9 @@
 //! (optimistic concurrency on resourceVersion), so a replica that lost its lease cannot move it.
 //! The annotation holds the same string as the checkpoint file (`<sequence number>`,
 //! `<sequence number>+<first record after it>+<hex bitmap of the resolved records after it>` or
-//! `SHARD_END`, see `position`); the bitmap is bounded by the records of the window being sent (a few thousand
-//! bits, about a kilobyte of hex at the default settings), well within annotation limits.
+//! `SHARD_END`, see `position`); the bitmap is bounded by the records of the window being sent
+//! (a few thousand bits, about a kilobyte of hex at the default settings), well within
+//! annotation limits.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -31,6 +31,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use common::{Args, Http, LoadResult, check_recommendations, deploy, load, load_ml100k};
 use personalize_local::{Config, Running};
+use personalize_testkit::proc_stat;
 use serde_json::json;
 
 /// Target: GetRecommendations throughput at least this fraction of the trivial handler's.
@@ -73,38 +74,13 @@ struct Run {
     round: usize,
     handler: &'static str,
     result: LoadResult,
-    /// CPU time of the server runtime's threads during the run, microseconds per request.
-    server_cpu_us: f64,
+    /// CPU time of the server runtime's threads during the run.
+    server_cpu: Duration,
 }
 
-/// CPU time (user + system) of this process's threads whose name starts with `prefix`, from
-/// /proc/self/task/*/stat (clock ticks of 1/100 s, Linux's USER_HZ); zero off Linux.
-fn threads_cpu(prefix: &str) -> Duration {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return Duration::ZERO;
-    };
-    let mut ticks = 0u64;
-    for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue;
-        };
-        // `pid (comm) state ...`: comm may hold spaces, so split around the last ')'.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        if !stat[open + 1..close].starts_with(prefix) {
-            continue;
-        }
-        // After ')': field 3 (state) is index 0, so utime (14) and stime (15) are 11 and 12.
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        for i in [11, 12] {
-            ticks += fields
-                .get(i)
-                .and_then(|f| f.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    Duration::from_millis(ticks * 10)
+/// `cpu` spread over `requests`, in microseconds.
+fn per_request_us(cpu: Duration, requests: u64) -> f64 {
+    cpu.as_secs_f64() * 1e6 / requests.max(1) as f64
 }
 
 fn row(concurrency: usize, round: &str, handler: &str, r: &LoadResult, server_cpu_us: f64) {
@@ -237,16 +213,15 @@ fn main() -> anyhow::Result<()> {
                 [("GetRecommendations", &personalize), ("trivial", &trivial)]
             };
             for (handler, http) in order {
-                let cpu_before = threads_cpu("server");
+                let cpu_before = proc_stat::threads_cpu("server");
                 let result = run(http, requests);
-                let server_cpu_us = (threads_cpu("server") - cpu_before).as_secs_f64() * 1e6
-                    / result.ok.max(1) as f64;
+                let server_cpu = proc_stat::threads_cpu("server").saturating_sub(cpu_before);
                 row(
                     concurrency,
                     &(round + 1).to_string(),
                     handler,
                     &result,
-                    server_cpu_us,
+                    per_request_us(server_cpu, result.ok),
                 );
                 if let Some(e) = &result.first_error {
                     println!("      first error: {e}");
@@ -256,7 +231,7 @@ fn main() -> anyhow::Result<()> {
                     round,
                     handler,
                     result,
-                    server_cpu_us,
+                    server_cpu,
                 });
             }
         }
@@ -277,14 +252,13 @@ fn main() -> anyhow::Result<()> {
         let pooled = |handler: &str| {
             LoadResult::pool(&of(handler).iter().map(|r| &r.result).collect::<Vec<_>>())
         };
-        // Server CPU per request over all rounds (weighted by requests).
+        // Server CPU per request over all rounds.
         let cpu = |handler: &str| {
             let runs = of(handler);
-            let ok: u64 = runs.iter().map(|r| r.result.ok).sum();
-            runs.iter()
-                .map(|r| r.server_cpu_us * r.result.ok as f64)
-                .sum::<f64>()
-                / ok.max(1) as f64
+            per_request_us(
+                runs.iter().map(|r| r.server_cpu).sum(),
+                runs.iter().map(|r| r.result.ok).sum(),
+            )
         };
         let base = pooled("trivial");
         let recs = pooled("GetRecommendations");

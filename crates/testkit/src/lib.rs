@@ -1,6 +1,6 @@
 //! Test support for integration tests: a real local Kubernetes control plane
 //! ([`ControlPlane`]: kube-apiserver with embedded etcd, built by `hack/kube/build.sh`) and a
-//! moto server for Kinesis and S3 ([`Moto`]). It drives the repository's `hack/kube/up.sh` and
+//! moto server for Kinesis and S3 ([`Moto`]), plus [`proc_stat`] (CPU time for benchmarks). It drives the repository's `hack/kube/up.sh` and
 //! `hack/moto/up.sh`, so tests and shells share one way of starting things. It must not depend
 //! on the project's other crates, so every crate can use it as a dev-dependency.
 //!
@@ -32,6 +32,7 @@
 
 mod control_plane;
 mod moto;
+pub mod proc_stat;
 mod script;
 
 pub use control_plane::{CREATED_BY_LABEL, ControlPlane, Error as ControlPlaneError, Origin};

@@ -1,13 +1,13 @@
 //! EASE (Steck 2019): a closed-form item-item linear model, `B = I - P / diag(P)` with
 //! `P = (X^T X + lambda I)^-1`. Dense `n x n`: used only when that fits the memory budget.
 
+use std::sync::OnceLock;
+
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt;
 use faer::traits::pulp::{Arch, Simd, WithSimd};
 use faer::{MatMut, MatRef};
 use rayon::prelude::*;
-use std::sync::OnceLock;
-
 use serde::{Deserialize, Serialize};
 
 use crate::TrainError;
@@ -26,7 +26,7 @@ pub(crate) struct Ease {
     n: usize,
     /// Row-major `n x n`: row `i` holds what history item `i` adds to every item's score.
     b: Vec<f32>,
-    /// What requests read: `b` in 16 bits, built on first use (not stored).
+    /// What requests read: `b` in 8 bits, built on first use (not stored).
     #[serde(skip)]
     served: OnceLock<Quantized>,
 }
@@ -35,7 +35,7 @@ pub(crate) struct Ease {
 /// `i8::MAX`): a quarter of the bytes a request reads. Scoring waits on those bytes (a long
 /// history reads hundreds of rows, from memory rather than cache under load), and each weight
 /// is off by at most half a step, 1/254 of its row's largest, which leaves rankings as they
-/// were (`make bench-quality`: NDCG@10 0.1661 vs 0.1656 with `f32`).
+/// were (`make bench-quality`: NDCG@10 0.1662 vs 0.1656 with `f32`).
 #[derive(Debug, Clone)]
 struct Quantized {
     q: Vec<i8>,

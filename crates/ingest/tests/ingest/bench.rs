@@ -10,15 +10,10 @@ use serde_json::json;
 
 use super::support::*;
 
-/// CPU seconds (user + system) used so far by process `pid` ("self" for this one), from
-/// /proc/<pid>/stat (Linux, 100 ticks per second); None elsewhere.
+/// CPU seconds (user + system) used so far by process `pid` ("self" for this one); None off
+/// Linux.
 fn cpu_secs(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / 100.0)
+    personalize_testkit::proc_stat::cpu(format!("/proc/{pid}/stat")).map(|c| c.as_secs_f64())
 }
 
 async fn drain_with_get_records(
