@@ -1,18 +1,21 @@
-//! Wires the four reconcilers into kube-runtime controllers: what each watches, and the watches
-//! that wake dependents at once when what they reference changes (a DatasetGroup becoming Ready
-//! wakes its Solutions and EventTracker; a Solution's new version wakes its Campaigns).
+//! Wires the kinds into kube-runtime controllers: what each watches, the watches that wake
+//! dependents at once when what they reference changes (a DatasetGroup becoming Ready wakes its
+//! Solutions and EventTracker; a Solution's new version wakes its Campaigns), and the caches
+//! ([`References`]) the reconcilers resolve references from. Every watch is scoped to the
+//! watched namespace, if any.
 
 use std::sync::Arc;
 
 use futures::StreamExt;
-use kube::runtime::controller::Controller;
+use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
-use kube::{Api, Resource, ResourceExt};
+use kube::{Api, Resource};
 use personalize_api::{Campaign, DatasetGroup, EventTracker, ObjectRef as SpecRef, Solution};
 use serde::de::DeserializeOwned;
 
-use crate::reconcile::{self, Context, error_policy};
+use crate::reconcile::{Context, Error, Managed, error_policy, reconcile};
+use crate::references::{References, refers};
 
 fn api<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
 where
@@ -34,21 +37,16 @@ where
     K: Resource<DynamicType = ()> + Clone + 'static,
     T: Resource,
 {
-    let (name, ns) = (target.name_any(), target.namespace().unwrap_or_default());
     store
         .state()
         .into_iter()
-        .filter(|obj| {
-            let own = obj.namespace().unwrap_or_default();
-            reference(obj).is_some_and(|r| r.name == name && r.namespace_or(&own) == ns)
-        })
+        .filter(|obj| refers(obj.as_ref(), reference(obj), target))
         .map(|obj| ObjectRef::from_obj(obj.as_ref()))
         .collect()
 }
 
-async fn log<K: Resource, E: std::fmt::Display>(
-    result: Result<(ObjectRef<K>, kube::runtime::controller::Action), E>,
-) where
+async fn log<K: Resource>(result: Result<(ObjectRef<K>, Action), impl std::fmt::Display>)
+where
     K::DynamicType: std::fmt::Debug,
 {
     match result {
@@ -57,63 +55,63 @@ async fn log<K: Resource, E: std::fmt::Display>(
     }
 }
 
-/// Runs the four controllers until a shutdown signal (SIGTERM/ctrl-c).
+/// Runs one kind's controller until a shutdown signal.
+async fn run_one<K: Managed>(controller: Controller<K>, ctx: Arc<Context>) {
+    controller
+        .shutdown_on_signal()
+        .run(
+            reconcile::<K>,
+            |obj, err: &Error, ctx| error_policy(obj, err, ctx),
+            ctx,
+        )
+        .for_each(log)
+        .await;
+}
+
+/// Runs the controllers until a shutdown signal (SIGTERM/ctrl-c).
 pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
     let client = ctx.kube.clone();
     let config = watcher::Config::default().any_semantic();
 
-    let dataset_groups = Controller::new(api::<DatasetGroup>(&client, namespace), config.clone())
-        .shutdown_on_signal()
-        .run(
-            reconcile::dataset_group::reconcile,
-            error_policy,
-            ctx.clone(),
-        )
-        .for_each(log);
-
+    let dataset_groups = Controller::new(api::<DatasetGroup>(&client, namespace), config.clone());
     let solutions = Controller::new(api::<Solution>(&client, namespace), config.clone());
-    let store = solutions.store();
-    let solutions = solutions
-        .watches(
-            api::<DatasetGroup>(&client, namespace),
-            config.clone(),
-            move |dg| {
-                referrers(&store, &dg, |s: &Solution| {
-                    s.spec.dataset_group_ref.as_ref()
-                })
-            },
-        )
-        .shutdown_on_signal()
-        .run(reconcile::solution::reconcile, error_policy, ctx.clone())
-        .for_each(log);
-
     let campaigns = Controller::new(api::<Campaign>(&client, namespace), config.clone());
-    let store = campaigns.store();
-    let campaigns = campaigns
-        .watches(
-            api::<Solution>(&client, namespace),
-            config.clone(),
-            move |sol| referrers(&store, &sol, |c: &Campaign| c.spec.solution_ref.as_ref()),
-        )
-        .shutdown_on_signal()
-        .run(reconcile::campaign::reconcile, error_policy, ctx.clone())
-        .for_each(log);
-
     let trackers = Controller::new(api::<EventTracker>(&client, namespace), config.clone());
-    let store = trackers.store();
-    let trackers = trackers
-        .watches(api::<DatasetGroup>(&client, namespace), config, move |dg| {
-            referrers(&store, &dg, |t: &EventTracker| {
-                t.spec.dataset_group_ref.as_ref()
-            })
-        })
-        .shutdown_on_signal()
-        .run(
-            reconcile::event_tracker::reconcile,
-            error_policy,
-            ctx.clone(),
-        )
-        .for_each(log);
+    ctx.set_references(References {
+        dataset_groups: dataset_groups.store(),
+        solutions: solutions.store(),
+        campaigns: campaigns.store(),
+        event_trackers: trackers.store(),
+        client: Some(client.clone()),
+    });
 
-    tokio::join!(dataset_groups, solutions, campaigns, trackers);
+    let store = solutions.store();
+    let solutions = solutions.watches(
+        api::<DatasetGroup>(&client, namespace),
+        config.clone(),
+        move |dg| {
+            referrers(&store, &dg, |s: &Solution| {
+                s.spec.dataset_group_ref.as_ref()
+            })
+        },
+    );
+    let store = campaigns.store();
+    let campaigns = campaigns.watches(
+        api::<Solution>(&client, namespace),
+        config.clone(),
+        move |sol| referrers(&store, &sol, |c: &Campaign| c.spec.solution_ref.as_ref()),
+    );
+    let store = trackers.store();
+    let trackers = trackers.watches(api::<DatasetGroup>(&client, namespace), config, move |dg| {
+        referrers(&store, &dg, |t: &EventTracker| {
+            t.spec.dataset_group_ref.as_ref()
+        })
+    });
+
+    tokio::join!(
+        run_one(dataset_groups, ctx.clone()),
+        run_one(solutions, ctx.clone()),
+        run_one(campaigns, ctx.clone()),
+        run_one(trackers, ctx),
+    );
 }

@@ -1,19 +1,23 @@
 //! personalize-operator: reconciles the `personalize-operator.dev` custom resources into Amazon
 //! Personalize (or anything that speaks its API, such as personalize-local).
 //!
-//! Layout: [`controller`] wires the watches; [`reconcile`] holds one module per kind;
-//! [`outcome`] the pure decisions about conditions and requeues; [`naming`] deterministic AWS
-//! identity; [`aws`] the clients and error classification; [`leader`] the leader lease;
+//! Layout: [`controller`] wires the watches; [`reconcile`] is the loop every kind shares, with
+//! one module per kind; [`resource`] the one algorithm every Personalize resource is synced and
+//! deleted by; [`personalize`] the seam to AWS (the SDK behind a trait); [`references`] what
+//! references resolve to and who references what; [`outcome`] the pure decisions about
+//! conditions and requeues; [`naming`] deterministic AWS identity; [`leader`] the leader lease;
 //! [`http`] probes and [`metrics`].
 
-pub mod aws;
 pub mod controller;
 pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod naming;
 pub mod outcome;
+pub mod personalize;
 pub mod reconcile;
+pub mod references;
+pub mod resource;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,7 +49,7 @@ pub async fn context(kube: kube::Client, settings: &Settings) -> Arc<reconcile::
         instance: std::env::var("POD_NAME").ok(),
     };
     let recorder = Recorder::new(kube.clone(), reporter);
-    let aws = aws::Clients::from_env().await;
+    let aws = Arc::new(personalize::sdk::Clients::from_env().await);
     let timing = outcome::Timing {
         poll: settings.poll,
         resync: settings.resync,

@@ -55,6 +55,28 @@ pub struct Timing {
 }
 
 impl Outcome {
+    /// What it says, for a person.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Ready { message }
+            | Self::Progressing { message, .. }
+            | Self::WaitingForReference { message, .. }
+            | Self::Terminal { message, .. }
+            | Self::Retrying { message, .. } => message,
+        }
+    }
+
+    /// The CamelCase reason of the Ready condition it leads to (`Active` when Ready).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Ready { .. } => "Active",
+            Self::Progressing { reason, .. }
+            | Self::WaitingForReference { reason, .. }
+            | Self::Terminal { reason, .. }
+            | Self::Retrying { reason, .. } => reason,
+        }
+    }
+
     /// When to reconcile again; `None` waits for a change of the object (or of what it watches).
     /// Retrying is not decided here: the caller's backoff owns it.
     pub fn requeue_after(&self, timing: Timing) -> Option<Duration> {

@@ -1,7 +1,8 @@
 """Checks the IAM policies in docs/iam/: valid JSON policy documents, no wildcard actions, and
 least privilege both ways: each policy grants exactly the AWS operations the code calls.
 
-- operator-policy.json: every `.aws("Operation")` in src/ as personalize:Operation, plus
+- operator-policy.json: every `.aws("Operation")` (and `page!`/`deleted!` operation) in src/ as
+  personalize:Operation, plus
   personalize:TagResource (tags are set on create) and iam:PassRole (dataset import and KMS roles).
 - ingest-policy.json: the Kinesis calls of the sidecar (crates/ingest) and personalize:PutEvents.
 - gateway-policy.json: kinesis:PutRecord and personalize:GetRecommendations.
@@ -68,7 +69,10 @@ def main() -> int:
         errors += check_shape(path.name, docs[path.name])
 
     src = "\n".join(p.read_text() for p in (REPO / "src").rglob("*.rs"))
-    called = {f"personalize:{op}" for op in re.findall(r'\.aws\("([A-Za-z]+)"\)', src)}
+    # `.aws("Op")` on an SDK call, or the sdk module's `page!(token, "Op", ...)`/`deleted!("Op", ...)`.
+    ops = re.findall(r'\.aws\("([A-Za-z]+)"\)', src)
+    ops += re.findall(r'(?:page!\(\s*\w+,|deleted!\()\s*"([A-Za-z]+)"', src)
+    called = {f"personalize:{op}" for op in ops}
     want = {
         "operator-policy.json": called | {"personalize:TagResource", "iam:PassRole"},
         "ingest-policy.json": {

@@ -230,17 +230,22 @@ done <"$work/objects.txt"
 want=$(grep -c '^kind: ' "$work/full.yaml")
 [ "$(wc -l <"$work/objects.txt")" = "$want" ] || fail "expected the $want objects of the rendering, got $(wc -l <"$work/objects.txt")"
 
-if [ "$run_operator" = 1 ]; then
-  step "the operator binary, run with the Deployment's args and env and a token of its ServiceAccount"
-  target=${CARGO_TARGET_DIR:-$cache_root/target}
-  CARGO_TARGET_DIR=$target cargo build --locked --quiet -p personalize-operator -p personalize-local --bins
+# start_local ARGS...: personalize-local on a free loopback port ($lport), in the background.
+start_local() {
   lport=$(po_free_port none)
-  hport=$(po_free_port "$lport")
-  setsid "$target/debug/personalize-local" --listen "127.0.0.1:$lport" --in-memory --transition-ms 0 \
+  setsid "$target/debug/personalize-local" --listen "127.0.0.1:$lport" --transition-ms 0 "$@" \
     </dev/null >"$work/local.log" 2>&1 &
   pids+=($!)
+}
+# start_operator MANIFEST: the operator binary as the rendered Deployment runs it, with a token of
+# the chart's ServiceAccount (so only the chart's RBAC authorizes it), against personalize-local;
+# returns once /readyz answers. Sets op_pid and hport.
+start_operator() {
+  hport=$(po_free_port "$lport")
+  rm -f "$work/operator.kubeconfig"
+  local token
   token=$(k create token "$release-personalize-operator" -n "$ns" --duration=1h)
-  setsid "$py" hack/helm/run_operator.py "$work/manifest.yaml" "$target/debug/personalize-operator" \
+  setsid "$py" hack/helm/run_operator.py "$1" "$target/debug/personalize-operator" \
     "$KUBECONFIG" "$work/operator.kubeconfig" "$token" po-test-0 "127.0.0.1:$hport" \
     AWS_ENDPOINT_URL="http://127.0.0.1:$lport" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
     AWS_REGION=us-east-1 RUST_LOG=info </dev/null >"$work/operator.log" 2>&1 &
@@ -250,12 +255,27 @@ if [ "$run_operator" = 1 ]; then
   who=$(KUBECONFIG=$work/operator.kubeconfig "$kubectl" --request-timeout=30s auth whoami -o jsonpath='{.status.userInfo.username}')
   [ "$who" = "$sa" ] || fail "the operator's kubeconfig authenticates as '$who', not $sa"
   echo "ok   the operator authenticates as $who (chart RBAC only)"
-  ready_deadline=$(($(date +%s) + 60))
+  local ready_deadline=$(($(date +%s) + 60))
   until curl -fsS --max-time 2 "http://127.0.0.1:$hport/readyz" >/dev/null 2>&1; do
     po_alive "$op_pid" || { cat "$work/operator.log"; fail "the operator exited"; }
     [ "$(date +%s)" -lt "$ready_deadline" ] || { tail -n 30 "$work/operator.log"; fail "/readyz not ready after 60s"; }
     sleep 0.5
   done
+}
+# no_rbac_denials: the operator's log shows no request refused by RBAC.
+no_rbac_denials() {
+  if grep -qi forbidden "$work/operator.log"; then
+    grep -i forbidden "$work/operator.log" | head -n 5
+    fail "the operator was refused something by the chart's RBAC"
+  fi
+  echo "ok   no request refused by RBAC in the operator's log"
+}
+target=${CARGO_TARGET_DIR:-$cache_root/target}
+if [ "$run_operator" = 1 ]; then
+  step "the operator binary, run with the Deployment's args and env and a token of its ServiceAccount"
+  CARGO_TARGET_DIR=$target cargo build --locked --quiet -p personalize-operator -p personalize-local --bins
+  start_local --in-memory
+  start_operator "$work/manifest.yaml"
   echo "ok   /readyz answers on the named port's address (--http-address)"
   curl -fsS --max-time 5 "http://127.0.0.1:$hport/healthz" >/dev/null || fail "/healthz"
   echo "ok   /healthz answers"
@@ -294,11 +314,7 @@ PY
   k delete -n "$opns" eventtracker/movielens datasetgroup/movielens --timeout=120s >/dev/null ||
     { tail -n 30 "$work/operator.log"; fail "cleanup did not finish"; }
   echo "ok   deletion: the operator cleaned up and removed its finalizers"
-  if grep -qi forbidden "$work/operator.log"; then
-    grep -i forbidden "$work/operator.log" | head -n 5
-    fail "the operator was refused something by the chart's RBAC"
-  fi
-  echo "ok   no request refused by RBAC in the operator's log"
+  no_rbac_denials
   for pid in "${pids[@]}"; do po_stop_pid "$pid" "pid $pid" 10; done
   pids=()
   k delete -n "$ns" lease po-leader >/dev/null 2>&1 || true
@@ -400,6 +416,52 @@ allow "list DatasetGroups in the watched namespace" k "${as[@]}" get -n "$watche
 deny "list DatasetGroups elsewhere" k "${as[@]}" get -n "$apps" datasetgroups
 "$helm" get manifest "$release" -n "$ns" >"$work/manifest.yaml"
 objects "$work/manifest.yaml" >"$work/objects.txt"
+
+if [ "$run_operator" = 1 ]; then
+  step "namespaced mode: the full MovieLens example applied, Ready, deleted, under the chart's Role only"
+  data=$work/local-data
+  mkdir -p "$data/s3/personalize-demo/movielens"
+  # Generated interactions in the example's shape, enough to pass Personalize's training minimums.
+  "$py" - "$data/s3/personalize-demo/movielens" <<'PY'
+import pathlib, sys
+d = pathlib.Path(sys.argv[1])
+rows = ["USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP"]
+for user in range(60):
+    for k in range(25):
+        rows.append(f"{user},{(user % 3) * 40 + (user * 7 + k * 3) % 40},watch,{1_600_000_000 + user * 100 + k}")
+(d / "interactions.csv").write_text("\n".join(rows) + "\n")
+genres = ["Drama", "Comedy", "Action"]
+(d / "items.csv").write_text("ITEM_ID,GENRES,YEAR\n" + "".join(f"{i},{genres[i // 40]},{1990 + i % 20}\n" for i in range(120)))
+PY
+  start_local --data-dir "$data"
+  start_operator "$work/manifest.yaml"
+  k apply -n "$watched" -f examples/movielens/ >/dev/null
+  k wait -n "$watched" --for=condition=Ready --timeout=300s \
+    datasetgroup/movielens solution/movielens-user-personalization campaign/movielens eventtracker/movielens >/dev/null ||
+    { k get -n "$watched" personalize -o yaml | tail -n 60; tail -n 30 "$work/operator.log"; fail "not Ready in namespaced mode"; }
+  echo "ok   DatasetGroup, Solution, Campaign and EventTracker Ready in $watched"
+  k delete -n "$watched" -f examples/movielens/ --timeout=300s >/dev/null ||
+    { k get -n "$watched" personalize -o yaml | tail -n 60; tail -n 30 "$work/operator.log"; fail "deletion did not finish in namespaced mode"; }
+  left=$(k get -n "$watched" personalize -o name)
+  [ -z "$left" ] || fail "objects left in $watched: $left"
+  echo "ok   deleted: nothing left in Kubernetes"
+  # personalize-local answers unsigned requests when --verify-sigv4 is off (as here).
+  local_list() { # local_list OPERATION MEMBER: how many entries personalize-local lists
+    curl -fsS --max-time 10 -X POST "http://127.0.0.1:$lport/" -H "X-Amz-Target: AmazonPersonalize.$1" \
+      -H 'Content-Type: application/x-amz-json-1.1' -d '{}' |
+      "$py" -c "import json,sys; print(len(json.load(sys.stdin)['$2']))"
+  }
+  for what in "ListDatasetGroups datasetGroups" "ListSchemas schemas" "ListCampaigns campaigns" "ListSolutions solutions" "ListEventTrackers eventTrackers"; do
+    set -- $what
+    n=$(local_list "$1" "$2") || fail "$1 on personalize-local"
+    [ "$n" = 0 ] || fail "$1: $n left in personalize-local after deletion"
+  done
+  echo "ok   deleted: nothing left in personalize-local (dataset groups, schemas, solutions, campaigns, trackers)"
+  no_rbac_denials
+  for pid in "${pids[@]}"; do po_stop_pid "$pid" "pid $pid" 10; done
+  pids=()
+  k delete -n "$ns" lease po-leader >/dev/null 2>&1 || true
+fi
 
 step "helm uninstall: every object gone (CRDs stay, by Helm's design)"
 "$helm" uninstall "$release" -n "$ns" --wait --timeout 2m >/dev/null

@@ -1,45 +1,136 @@
-//! Reconciles a `DatasetGroup`: the dataset group, then one schema and one dataset per entry of
-//! `spec.datasets`, then an import job whenever an import's revision is new. Cleanup waits for
-//! the Solutions and EventTrackers that use the group, then deletes datasets, schemas and the group.
-//!
-//! Idempotency: every create uses a name derived from the CR (and, for schemas and import jobs,
-//! from a hash of what they hold), so a create repeated after a crash meets
-//! ResourceAlreadyExists and adopts the resource at its derived ARN.
+//! `DatasetGroup`: the dataset group, then per entry of `spec.datasets` its schema, its dataset
+//! and, whenever the import's revision is new, an import job. Every one is an [`AwsResource`]
+//! with a name derived from the CR (schemas and import jobs also from a hash of what they hold),
+//! so a create repeated after a crash finds the resource and takes it over. A dataset that left
+//! the spec is deleted. Cleanup waits for the Solutions and EventTrackers that use the group, then
+//! deletes filters, datasets, schemas and the group.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_sdk_personalize::types::{DataSource, Domain as AwsDomain, ImportMode};
 use kube::ResourceExt;
-use kube::api::{Api, ListParams};
-use kube::runtime::controller::Action;
-use personalize_api::aws_status::{ACTIVE, CREATE_FAILED};
 use personalize_api::dataset_group::{DatasetSpec, DatasetStatus, ImportSpec, ImportStatus};
-use personalize_api::{
-    DatasetGroup, DatasetGroupStatus, DatasetType, DeletionPolicy, EventTracker, Solution,
-};
+use personalize_api::{DatasetGroup, DatasetGroupStatus, DatasetType, ObjectRef};
 
-use super::ownership::{may_adopt, name_taken, sibling_arn, tags};
-use super::{
-    Context, DeleteStep, Error, delete_step, finish, namespace, outcome_of, retain, still_deleting,
-    with_finalizer,
-};
-use crate::aws::{AwsError, AwsResultExt, ErrorKind};
-use crate::naming::{aws_name, child_name, short_hash};
+use super::{Decided, Env, Error, Managed, aws_name, pending, tags, waiting_for};
+use crate::naming::{child_name, short_hash};
 use crate::outcome::Outcome;
+use crate::personalize::{
+    AwsError, DatasetDetails, ImportDetails, Kind, Listing, NewDataset, NewDatasetGroup,
+    NewImportJob, NewSchema, Observation, Personalize, Status, found, sibling_arn,
+};
+use crate::references::References;
+use crate::resource::{
+    self, AwsResource, Changes, Deletion, Ownership, Pending, Plan, Synced, delete_now,
+    first_waiting, lifecycle_plan,
+};
 
-/// The controller's entry point for one DatasetGroup.
-pub async fn reconcile(obj: Arc<DatasetGroup>, ctx: Arc<Context>) -> Result<Action, Error> {
-    with_finalizer(obj, &ctx, |o| apply(o, &ctx), |o| cleanup(o, &ctx)).await
+/// A dataset group cannot change in place. Its ARN is not derivable from its name alone (the
+/// account is not known before the first ARN): an existing one is found by listing.
+impl AwsResource for NewDatasetGroup {
+    fn plan(&self, observed: &Observation<()>) -> Plan {
+        lifecycle_plan("dataset group", observed)
+    }
+
+    async fn existing(&self, api: &dyn Personalize) -> Result<Option<String>, AwsError> {
+        named(api, Listing::DatasetGroups, &self.name).await
+    }
+}
+
+/// A schema is named after its group, its dataset type and a hash of its content, so a changed
+/// schema is a new one; it has no lifecycle (usable once created).
+impl AwsResource for NewSchema {
+    fn plan(&self, observed: &Observation<()>) -> Plan {
+        lifecycle_plan("schema", observed)
+    }
+
+    async fn existing(&self, api: &dyn Personalize) -> Result<Option<String>, AwsError> {
+        named(api, Listing::Schemas, &self.name).await
+    }
+
+    fn created(&self) -> Option<Observation<()>> {
+        Some(Observation::new(Status::Active, ()))
+    }
+}
+
+/// The ARN of the resource of a listing that has this name.
+async fn named(
+    api: &dyn Personalize,
+    listing: Listing<'_>,
+    name: &str,
+) -> Result<Option<String>, AwsError> {
+    let all = api.list(listing).await?;
+    Ok(all
+        .into_iter()
+        .find(|r| r.name.as_deref() == Some(name))
+        .map(|r| r.arn))
+}
+
+/// A dataset moves to a new schema with UpdateDataset.
+impl AwsResource for NewDataset {
+    async fn update(&self, api: &dyn Personalize, arn: &str) -> Result<(), AwsError> {
+        api.update_dataset(arn, &self.schema_arn).await
+    }
+
+    async fn existing(&self, _: &dyn Personalize) -> Result<Option<String>, AwsError> {
+        Ok(Some(dataset_arn(
+            &self.dataset_group_arn,
+            &self.dataset_type,
+        )))
+    }
+
+    fn plan(&self, observed: &Observation<DatasetDetails>) -> Plan {
+        match &observed.status {
+            Status::Active if observed.details.schema_arn.as_ref() != Some(&self.schema_arn) => {
+                Plan::Update
+            }
+            Status::CreateFailed => Plan::fail(
+                "DatasetCreateFailed",
+                format!(
+                    "Personalize could not create the {} dataset: {}",
+                    self.dataset_type,
+                    observed
+                        .failure_reason
+                        .as_deref()
+                        .unwrap_or("no reason given")
+                ),
+            ),
+            s if s.is_creating() => Plan::wait(
+                "CreatingDataset",
+                format!("{} dataset is {s}", self.dataset_type),
+            ),
+            _ => lifecycle_plan("dataset", observed),
+        }
+    }
+}
+
+/// An import job is a run, one per revision, never changed or deleted.
+impl AwsResource for NewImportJob {
+    fn plan(&self, observed: &Observation<ImportDetails>) -> Plan {
+        match &observed.status {
+            Status::Active => Plan::Done,
+            Status::CreateFailed => Plan::fail(
+                "ImportFailed",
+                format!(
+                    "import of {} failed: {}; fix the data and change import.revision to retry",
+                    self.data_location,
+                    observed
+                        .failure_reason
+                        .as_deref()
+                        .unwrap_or("no reason given")
+                ),
+            ),
+            s => Plan::wait(
+                "Importing",
+                format!("importing {}: {s}", self.data_location),
+            ),
+        }
+    }
 }
 
 /// The AWS name of the dataset group.
 pub fn group_name(dg: &DatasetGroup) -> String {
-    aws_name(
-        dg.spec.name.as_deref(),
-        &dg.namespace().unwrap_or_default(),
-        &dg.name_any(),
-    )
+    aws_name(dg, dg.spec.name.as_deref())
 }
 
 fn lower(kind: DatasetType) -> &'static str {
@@ -50,158 +141,125 @@ fn lower(kind: DatasetType) -> &'static str {
     }
 }
 
-fn upper(kind: DatasetType) -> &'static str {
-    match kind {
-        DatasetType::Interactions => "INTERACTIONS",
-        DatasetType::Items => "ITEMS",
-        DatasetType::Users => "USERS",
-    }
+/// A dataset's ARN: `dataset/<group name>/<TYPE>` next to its group.
+fn dataset_arn(group_arn: &str, dataset_type: &str) -> String {
+    let group = group_arn.rsplit('/').next().unwrap_or_default();
+    sibling_arn(group_arn, &format!("dataset/{group}/{dataset_type}"))
 }
 
-async fn apply(dg: Arc<DatasetGroup>, ctx: &Context) -> Result<Action, Error> {
-    let mut status = dg.status.clone().unwrap_or_default();
-    let outcome = match sync(&dg, ctx, &mut status).await {
-        Ok(outcome) => outcome,
-        Err(err) => outcome_of(err)?,
-    };
-    finish(dg.as_ref(), ctx, status, outcome, false).await
+/// Where one dataset goes: its group (ARN and name) and its type.
+struct Target<'a> {
+    group_arn: &'a str,
+    group: &'a str,
+    kind: DatasetType,
 }
 
-async fn sync(
-    dg: &DatasetGroup,
-    ctx: &Context,
-    status: &mut DatasetGroupStatus,
-) -> Result<Outcome, Error> {
-    let client = ctx.aws.personalize(dg.spec.region.as_deref());
-    let name = group_name(dg);
+impl Managed for DatasetGroup {
+    /// A dataset group references nothing.
+    type Refs = ();
 
-    // 1. The dataset group itself.
-    let arn = match status.resource.arn.clone() {
-        Some(arn) => arn,
-        None => match create_group(dg, ctx, &client, &name).await? {
-            Ok(arn) => {
-                status.resource.arn = Some(arn.clone());
-                super::patch_status(dg, ctx, status).await?;
-                arn
-            }
-            Err(taken) => return Ok(taken),
-        },
-    };
-    // One ListDatasets shows the state of every dataset. When the group was ACTIVE and every
-    // dataset of the spec is listed ACTIVE, nothing else needs describing: an idle resync costs
-    // this one call. A deleted group lists no datasets, which sends us down the full path.
-    let listed = dataset_states(&client, &arn).await?;
-    if settled(dg, status, &listed) {
-        return sync_datasets(dg, ctx, &client, &arn, &name, status, &listed).await;
-    }
-    let described = client
-        .describe_dataset_group()
-        .dataset_group_arn(&arn)
-        .send()
-        .await
-        .aws("DescribeDatasetGroup");
-    let group = match described {
-        Ok(out) => out.dataset_group().cloned().unwrap_or_else(|| {
-            aws_sdk_personalize::types::DatasetGroup::builder()
-                .status("UNKNOWN")
-                .build()
-        }),
-        Err(err) if err.is_not_found() => {
-            status.resource = Default::default();
-            status.datasets = Default::default();
-            return Ok(Outcome::Progressing {
-                reason: "Recreating",
-                message: format!(
-                    "dataset group {arn} no longer exists in Personalize; creating it again"
-                ),
-            });
-        }
-        Err(err) => return Err(err.into()),
-    };
-    let group_status = group.status().unwrap_or_default().to_owned();
-    status.resource.status = Some(group_status.clone());
-    status.resource.failure_reason = group.failure_reason().map(str::to_owned);
-    match group_status.as_str() {
-        ACTIVE => {}
-        CREATE_FAILED => {
-            return Ok(Outcome::Terminal {
-                reason: "CreateFailed",
-                message: format!(
-                    "Personalize could not create the dataset group: {}",
-                    group.failure_reason().unwrap_or("no reason given")
-                ),
-            });
-        }
-        other => {
-            return Ok(Outcome::Progressing {
-                reason: "Creating",
-                message: format!("dataset group is {other}"),
-            });
-        }
+    async fn resolve(&self, _: &Env<'_>) -> Result<Result<(), Outcome>, Error> {
+        Ok(Ok(()))
     }
 
-    sync_datasets(dg, ctx, &client, &arn, &name, status, &listed).await
-}
-
-/// Datasets, schemas and imports, in order; the first one not ready decides the outcome.
-async fn sync_datasets(
-    dg: &DatasetGroup,
-    ctx: &Context,
-    client: &aws_sdk_personalize::Client,
-    arn: &str,
-    name: &str,
-    status: &mut DatasetGroupStatus,
-    listed: &HashMap<String, String>,
-) -> Result<Outcome, Error> {
-    let mut waiting: Option<Outcome> = None;
-    for kind in DatasetType::ALL {
-        let slot = status.datasets.slot(kind);
-        let outcome = match dg.spec.datasets.get(kind) {
-            Some(spec) => {
-                let target = Target {
-                    group_arn: arn,
-                    group: name,
-                    kind,
-                    listed,
-                };
-                sync_dataset(dg, ctx, client, &target, spec, slot).await?
-            }
-            None => remove_dataset(client, slot).await?,
+    async fn sync(&self, env: &Env<'_>, (): (), status: &mut DatasetGroupStatus) -> Decided {
+        let changes = &env.changes;
+        let api = env.personalize.personalize(self.spec.region.as_deref());
+        let api = api.as_ref();
+        let name = group_name(self);
+        // One ListDatasets shows the state of every dataset. When the group was ACTIVE and every
+        // dataset of the spec is listed ACTIVE, nothing needs describing: an idle resync costs
+        // this one call. A deleted group lists nothing, which sends us down the full path.
+        let listed = match &status.resource.arn {
+            Some(arn) => found(api.list(Listing::Datasets(arn)).await)?
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|d| Some((d.arn, d.status?)))
+                .collect(),
+            None => HashMap::new(),
         };
-        if waiting.is_none() {
-            waiting = outcome;
+        let known = settled(self, status, &listed).then(|| Observation::new(Status::Active, ()));
+        let desired = NewDatasetGroup {
+            name: name.clone(),
+            domain: self.spec.domain.map(|d| d.as_str().to_owned()),
+            kms_key_arn: self.spec.kms_key_arn.clone(),
+            role_arn: self.spec.role_arn.clone(),
+            tags: tags(self, &self.spec.tags),
+        };
+        let before = status.resource.arn.clone();
+        let region = self.spec.region.as_deref();
+        let arn = &mut status.resource.arn;
+        let synced = env.sync_owned(self, region, &desired, arn, known).await?;
+        if status.resource.arn != before {
+            status.datasets = Default::default(); // a new group: its datasets are new too
         }
+        let observed = match synced {
+            Synced::Done(observed) => observed,
+            Synced::Pending(why, observed) => {
+                status.resource.status = observed.as_ref().map(|o| o.status.to_string());
+                status.resource.failure_reason = observed.and_then(|o| o.failure_reason);
+                return Ok(pending(why));
+            }
+        };
+        status.resource.status = Some(observed.status.to_string());
+        status.resource.failure_reason = None;
+        let Some(arn) = status.resource.arn.clone() else {
+            return Ok(pending(Pending::Progressing {
+                reason: "Creating",
+                message: "waiting for the dataset group's ARN".into(),
+            }));
+        };
+        let mut waiting = None;
+        for kind in DatasetType::ALL {
+            let target = Target {
+                group_arn: &arn,
+                group: &name,
+                kind,
+            };
+            let slot = status.datasets.slot(kind);
+            let step = match self.spec.datasets.get(kind) {
+                Some(spec) => {
+                    sync_dataset(self, api, &target, spec, slot, &listed, changes).await?
+                }
+                None => remove_dataset(api, slot, changes).await?,
+            };
+            waiting = waiting.or(step);
+        }
+        Ok(waiting.map(pending).unwrap_or_else(|| Outcome::Ready {
+            message: format!("dataset group {name} and its datasets are ACTIVE"),
+        }))
     }
-    Ok(waiting.unwrap_or_else(|| Outcome::Ready {
-        message: format!("dataset group {name} and its datasets are ACTIVE"),
-    }))
-}
 
-/// Every dataset of a group: ARN -> status string.
-async fn dataset_states(
-    client: &aws_sdk_personalize::Client,
-    group_arn: &str,
-) -> Result<HashMap<String, String>, Error> {
-    let out = client
-        .list_datasets()
-        .dataset_group_arn(group_arn)
-        .max_results(100)
-        .send()
-        .await
-        .aws("ListDatasets")?;
-    Ok(out
-        .datasets()
-        .iter()
-        .filter_map(|d| Some((d.dataset_arn()?.to_owned(), d.status()?.to_owned())))
-        .collect())
+    async fn cleanup(&self, env: &Env<'_>) -> Result<Deletion, Error> {
+        let changes = &env.changes;
+        let Some(arn) = self.status.as_ref().and_then(|s| s.resource.arn.clone()) else {
+            return Ok(Deletion::Gone);
+        };
+        let refs = env.references;
+        let mut dependents =
+            References::referrers(&refs.solutions, self, |s| s.spec.dataset_group_ref.as_ref())
+                .await?;
+        dependents.extend(
+            References::referrers(&refs.event_trackers, self, |t| {
+                t.spec.dataset_group_ref.as_ref()
+            })
+            .await?,
+        );
+        if !dependents.is_empty() {
+            let message = format!("waiting for {} to be deleted first", dependents.join(", "));
+            return Ok(Deletion::waiting("DependentsExist", message));
+        }
+        let api = env.personalize.personalize(self.spec.region.as_deref());
+        delete_group(api.as_ref(), &arn, &group_name(self), changes).await
+    }
 }
 
 /// Whether the group was ACTIVE at the last look and every dataset of the spec is listed
-/// ACTIVE now: then the group needs no DescribeDatasetGroup. Pure decision.
+/// ACTIVE on the schema last confirmed: then neither needs a Describe. Pure.
 fn settled(
     dg: &DatasetGroup,
     status: &DatasetGroupStatus,
-    listed: &HashMap<String, String>,
+    listed: &HashMap<String, Status>,
 ) -> bool {
     let datasets_active = DatasetType::ALL.into_iter().all(|kind| {
         match (dg.spec.datasets.get(kind), status.datasets.get(kind)) {
@@ -210,641 +268,269 @@ fn settled(
                 .arn
                 .as_ref()
                 .and_then(|arn| listed.get(arn))
-                .is_some_and(|s| s == ACTIVE),
+                .is_some_and(|s| *s == Status::Active),
             _ => false,
         }
     });
-    datasets_active && status.resource.status.as_deref() == Some(ACTIVE)
+    datasets_active && status.resource.status.as_deref() == Some(Status::Active.as_str())
 }
 
-/// Where one dataset goes: its group, its kind, and what ListDatasets said about the group's.
-struct Target<'a> {
-    group_arn: &'a str,
-    group: &'a str,
-    kind: DatasetType,
-    listed: &'a HashMap<String, String>,
-}
-
-/// Creates the dataset group or adopts one of the same name; `Err(outcome)` when the name is
-/// taken by a group that is not ours.
-async fn create_group(
-    dg: &DatasetGroup,
-    ctx: &Context,
-    client: &aws_sdk_personalize::Client,
-    name: &str,
-) -> Result<Result<String, Outcome>, Error> {
-    let mut create = client
-        .create_dataset_group()
-        .name(name)
-        .set_tags(Some(tags(dg, &dg.spec.tags)));
-    if let Some(domain) = dg.spec.domain {
-        create = create.domain(AwsDomain::from(domain.as_str()));
-    }
-    if let Some(kms) = &dg.spec.kms_key_arn {
-        create = create.kms_key_arn(kms);
-    }
-    if let Some(role) = &dg.spec.role_arn {
-        create = create.role_arn(role);
-    }
-    match create.send().await.aws("CreateDatasetGroup") {
-        Ok(out) => {
-            let arn = out.dataset_group_arn().unwrap_or_default().to_owned();
-            ctx.mutated(
-                dg,
-                "CreateDatasetGroup",
-                format!("created dataset group {arn}"),
-            )
-            .await;
-            Ok(Ok(arn))
-        }
-        Err(err) if err.kind == ErrorKind::AlreadyExists => {
-            let Some(arn) = find_group(client, name).await? else {
-                return Err(err.into());
-            };
-            if may_adopt(client, dg, &arn).await? {
-                ctx.mutated(
-                    dg,
-                    "AdoptDatasetGroup",
-                    format!("adopted existing dataset group {arn}"),
-                )
-                .await;
-                Ok(Ok(arn))
-            } else {
-                Ok(Err(Outcome::Terminal {
-                    reason: "NameTaken",
-                    message: name_taken("dataset group", name),
-                }))
-            }
-        }
-        Err(err) => Err(err.into()),
-    }
-}
-
-async fn find_group(
-    client: &aws_sdk_personalize::Client,
-    name: &str,
-) -> Result<Option<String>, AwsError> {
-    let mut token = None;
-    loop {
-        let page = client
-            .list_dataset_groups()
-            .set_next_token(token)
-            .max_results(100)
-            .send()
-            .await
-            .aws("ListDatasetGroups")?;
-        if let Some(found) = page
-            .dataset_groups()
-            .iter()
-            .find(|g| g.name() == Some(name))
-        {
-            return Ok(found.dataset_group_arn().map(str::to_owned));
-        }
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(None);
-        }
-    }
-}
-
-/// Brings one dataset (schema, dataset, import) in line with its spec. `Some(outcome)` when it is
-/// not ready yet or failed.
+/// Brings one dataset (schema, dataset, import) in line with its spec; `Some` when it is not
+/// done.
 async fn sync_dataset(
     dg: &DatasetGroup,
-    ctx: &Context,
-    client: &aws_sdk_personalize::Client,
+    api: &dyn Personalize,
     target: &Target<'_>,
     spec: &DatasetSpec,
     slot: &mut Option<DatasetStatus>,
-) -> Result<Option<Outcome>, Error> {
-    let (group_arn, group, kind) = (target.group_arn, target.group, target.kind);
+    listed: &HashMap<String, Status>,
+    changes: &Changes,
+) -> Result<Option<Pending>, Error> {
+    let kind = target.kind;
     let current = slot.get_or_insert_with(DatasetStatus::default);
 
-    // Schema: a new one (named by content hash) whenever the spec's schema changes.
+    // The schema: recorded as confirmed, or created (or found) now.
     let schema_json = spec.schema.to_json_string();
     let schema_name = child_name(
-        group,
+        target.group,
         &format!("{}-{}", lower(kind), short_hash(&schema_json)),
     );
-    let schema_arn = sibling_arn(group_arn, &format!("schema/{schema_name}"));
-    if current.schema_arn.as_deref() != Some(schema_arn.as_str()) {
-        let mut create = client
-            .create_schema()
-            .name(&schema_name)
-            .schema(&schema_json);
-        if let Some(domain) = dg.spec.domain {
-            create = create.domain(AwsDomain::from(domain.as_str()));
-        }
-        match create.send().await.aws("CreateSchema") {
-            Ok(_) => {
-                ctx.mutated(dg, "CreateSchema", format!("created schema {schema_name}"))
-                    .await
-            }
-            Err(err) if err.kind == ErrorKind::AlreadyExists => {}
-            Err(err) => return Err(err.into()),
-        }
-    }
-
-    // Dataset.
-    let dataset_arn = sibling_arn(group_arn, &format!("dataset/{group}/{}", upper(kind)));
-    if current.arn.is_none() {
-        let create = client
-            .create_dataset()
-            .name(child_name(group, lower(kind)))
-            .dataset_group_arn(group_arn)
-            .dataset_type(kind.as_str())
-            .schema_arn(&schema_arn)
-            .send()
-            .await
-            .aws("CreateDataset");
-        match create {
-            Ok(out) => {
-                let arn = out.dataset_arn().unwrap_or(&dataset_arn).to_owned();
-                ctx.mutated(
-                    dg,
-                    "CreateDataset",
-                    format!("created {} dataset {arn}", kind.as_str()),
-                )
-                .await;
-                current.arn = Some(arn);
-            }
-            Err(err) if err.kind == ErrorKind::AlreadyExists => {
-                current.arn = Some(dataset_arn.clone())
-            }
-            Err(err) => return Err(err.into()),
-        }
-        current.schema_arn = Some(schema_arn.clone());
-    }
-    let arn = current.arn.clone().unwrap_or(dataset_arn);
-    // Listed ACTIVE on the schema we confirmed last time: nothing to describe.
-    let (dataset_status, observed_schema) = if target.listed.get(&arn).map(String::as_str)
-        == Some(ACTIVE)
-        && current.schema_arn.as_deref() == Some(schema_arn.as_str())
-    {
-        (ACTIVE.to_owned(), Some(schema_arn.clone()))
-    } else {
-        match client
-            .describe_dataset()
-            .dataset_arn(&arn)
-            .send()
-            .await
-            .aws("DescribeDataset")
-        {
-            Ok(out) => {
-                let dataset = out.dataset();
-                let state = dataset.and_then(|d| d.status()).unwrap_or_default();
-                let schema = dataset.and_then(|d| d.schema_arn()).map(str::to_owned);
-                (state.to_owned(), schema)
-            }
-            Err(err) if err.is_not_found() => {
-                *slot = None;
-                return Ok(Some(Outcome::Progressing {
-                    reason: "Recreating",
-                    message: format!(
-                        "{} dataset was deleted outside the operator; creating it again",
-                        kind.as_str()
-                    ),
-                }));
-            }
-            Err(err) => return Err(err.into()),
-        }
+    let schema = NewSchema {
+        name: schema_name,
+        schema: schema_json,
+        domain: dg.spec.domain.map(|d| d.as_str().to_owned()),
     };
-    current.status = Some(dataset_status.clone());
-    if dataset_status != ACTIVE {
-        if dataset_status == CREATE_FAILED {
-            return Ok(Some(Outcome::Terminal {
-                reason: "DatasetCreateFailed",
-                message: format!("Personalize could not create the {} dataset", kind.as_str()),
-            }));
-        }
-        return Ok(Some(Outcome::Progressing {
-            reason: "CreatingDataset",
-            message: format!("{} dataset is {dataset_status}", kind.as_str()),
+    let expected = sibling_arn(target.group_arn, &Kind::Schema.path(&schema.name));
+    let mut schema_arn = current.schema_arn.clone().filter(|arn| *arn == expected);
+    let known = schema_arn
+        .is_some()
+        .then(|| Observation::new(Status::Active, ()));
+    let synced = resource::sync(
+        api,
+        &schema,
+        &Ownership::Parent,
+        &mut schema_arn,
+        known,
+        changes,
+    )
+    .await?;
+    let (Synced::Done(_), Some(schema_arn)) = (synced, schema_arn) else {
+        return Ok(Some(Pending::Progressing {
+            reason: "CreatingSchema",
+            message: format!("creating the {} schema", kind.as_str()),
         }));
-    }
-    if observed_schema.as_deref() != Some(schema_arn.as_str()) {
-        let update = client
-            .update_dataset()
-            .dataset_arn(&arn)
-            .schema_arn(&schema_arn)
-            .send()
-            .await
-            .aws("UpdateDataset");
-        match update {
-            Ok(_) => {
-                ctx.mutated(
-                    dg,
-                    "UpdateDataset",
-                    format!("{} dataset now uses schema {schema_name}", kind.as_str()),
-                )
-                .await;
-            }
-            Err(err) if err.kind == ErrorKind::InUse => {}
-            Err(err) => return Err(err.into()),
-        }
-        return Ok(Some(Outcome::Progressing {
-            reason: "UpdatingSchema",
-            message: format!(
-                "{} dataset is moving to schema {schema_name}",
-                kind.as_str()
-            ),
-        }));
-    }
-    current.schema_arn = Some(schema_arn);
+    };
 
-    // Import: a new job per revision; a job is a run, never deleted.
-    let Some(import) = &spec.import else {
+    // The dataset, on that schema.
+    let dataset = NewDataset {
+        name: child_name(target.group, lower(kind)),
+        dataset_group_arn: target.group_arn.to_owned(),
+        dataset_type: kind.as_str().to_owned(),
+        schema_arn: schema_arn.clone(),
+    };
+    let listed_active = current
+        .arn
+        .as_ref()
+        .and_then(|arn| listed.get(arn))
+        .is_some_and(|s| *s == Status::Active);
+    let known = (listed_active && current.schema_arn.as_ref() == Some(&schema_arn)).then(|| {
+        Observation::new(
+            Status::Active,
+            DatasetDetails {
+                schema_arn: Some(schema_arn.clone()),
+            },
+        )
+    });
+    let synced = resource::sync(
+        api,
+        &dataset,
+        &Ownership::Parent,
+        &mut current.arn,
+        known,
+        changes,
+    )
+    .await?;
+    match synced {
+        Synced::Done(_) => {
+            current.status = Some(Status::Active.to_string());
+            current.schema_arn = Some(schema_arn);
+        }
+        Synced::Pending(why, observed) => {
+            current.status = observed.map(|o| o.status.to_string());
+            return Ok(Some(why));
+        }
+    }
+
+    // The import: a new job per revision.
+    let (Some(import), Some(dataset_arn)) = (&spec.import, current.arn.clone()) else {
         return Ok(None);
     };
-    let started = current
-        .last_import
-        .as_ref()
-        .filter(|i| i.revision == import.revision);
-    let job_arn = match started.and_then(|i| i.job_arn.clone()) {
-        Some(job) => job,
-        None => {
-            let job_name = child_name(
-                group,
-                &format!("{}-{}", lower(kind), short_hash(&import.revision)),
-            );
-            let job_arn = sibling_arn(group_arn, &format!("dataset-import-job/{job_name}"));
-            let create = client
-                .create_dataset_import_job()
-                .job_name(&job_name)
-                .dataset_arn(&arn)
-                .data_source(
-                    DataSource::builder()
-                        .data_location(&import.data_location)
-                        .build(),
-                )
-                .role_arn(&import.role_arn)
-                .import_mode(ImportMode::from(import.mode.as_str()))
-                .send()
-                .await
-                .aws("CreateDatasetImportJob");
-            let job_arn = match create {
-                Ok(out) => {
-                    let job = out.dataset_import_job_arn().unwrap_or(&job_arn).to_owned();
-                    ctx.mutated(
-                        dg,
-                        "CreateDatasetImportJob",
-                        format!(
-                            "importing {} into the {} dataset (revision {})",
-                            import.data_location,
-                            kind.as_str(),
-                            import.revision
-                        ),
-                    )
-                    .await;
-                    job
-                }
-                Err(err) if err.kind == ErrorKind::AlreadyExists => job_arn,
-                Err(err) => return Err(err.into()),
-            };
-            current.last_import = Some(ImportStatus {
-                revision: import.revision.clone(),
-                job_arn: Some(job_arn.clone()),
-                ..ImportStatus::default()
-            });
-            job_arn
-        }
+    sync_import(api, target, import, &dataset_arn, current, changes).await
+}
+
+/// The import job of the spec's revision; `Some` while it runs or when it failed.
+async fn sync_import(
+    api: &dyn Personalize,
+    target: &Target<'_>,
+    import: &ImportSpec,
+    dataset_arn: &str,
+    current: &mut DatasetStatus,
+    changes: &Changes,
+) -> Result<Option<Pending>, Error> {
+    let name = child_name(
+        target.group,
+        &format!("{}-{}", lower(target.kind), short_hash(&import.revision)),
+    );
+    let job = NewImportJob {
+        name,
+        dataset_arn: dataset_arn.to_owned(),
+        data_location: import.data_location.clone(),
+        role_arn: import.role_arn.clone(),
+        mode: import.mode.as_str().to_owned(),
     };
-    // A finished job never changes again: no need to ask Personalize about it on every resync.
-    if let Some(done) = current
-        .last_import
-        .as_ref()
-        .filter(|i| i.job_arn.as_deref() == Some(job_arn.as_str()))
-        && is_finished(done.status.as_deref())
-    {
-        return Ok(import_outcome(kind, import, done));
-    }
-    let job = client
-        .describe_dataset_import_job()
-        .dataset_import_job_arn(&job_arn)
-        .send()
-        .await
-        .aws("DescribeDatasetImportJob")?;
-    let job = job.dataset_import_job();
-    let job_status = job.and_then(|j| j.status()).unwrap_or_default().to_owned();
     let last = current
         .last_import
-        .get_or_insert_with(ImportStatus::default);
-    last.status = Some(job_status.clone());
-    last.failure_reason = job.and_then(|j| j.failure_reason()).map(str::to_owned);
-    if job_status == ACTIVE && last.completed_at.is_none() {
-        let done = job
-            .and_then(|j| j.last_updated_date_time())
-            .map(|t| t.secs())
-            .unwrap_or(0);
-        last.completed_at = k8s_openapi::jiff::Timestamp::from_second(done)
-            .ok()
-            .map(|t| t.to_string());
+        .take()
+        .filter(|i| i.revision == import.revision)
+        .unwrap_or_else(|| ImportStatus {
+            revision: import.revision.clone(),
+            ..ImportStatus::default()
+        });
+    // A finished job never changes again: no need to ask Personalize about it.
+    let known = match last.status.as_deref().map(Status::parse) {
+        Some(s @ (Status::Active | Status::CreateFailed)) if last.job_arn.is_some() => {
+            Some(Observation {
+                status: s,
+                failure_reason: last.failure_reason.clone(),
+                details: ImportDetails::default(),
+            })
+        }
+        _ => None,
+    };
+    let last = current.last_import.insert(last);
+    let synced = resource::sync(
+        api,
+        &job,
+        &Ownership::Parent,
+        &mut last.job_arn,
+        known,
+        changes,
+    )
+    .await?;
+    let (observed, result) = match synced {
+        Synced::Done(observed) => (Some(observed), None),
+        Synced::Pending(why, observed) => (observed, Some(why)),
+    };
+    if let Some(observed) = observed {
+        last.status = Some(observed.status.to_string());
+        last.failure_reason = observed.failure_reason;
+        if observed.status == Status::Active && last.completed_at.is_none() {
+            last.completed_at = observed.details.last_updated.map(|t| t.to_string());
+        }
     }
-    Ok(import_outcome(kind, import, last))
-}
-
-fn is_finished(status: Option<&str>) -> bool {
-    matches!(status, Some(ACTIVE | CREATE_FAILED))
-}
-
-/// What an import job's state means for the DatasetGroup.
-fn import_outcome(kind: DatasetType, import: &ImportSpec, job: &ImportStatus) -> Option<Outcome> {
-    match job.status.as_deref().unwrap_or_default() {
-        ACTIVE => None,
-        CREATE_FAILED => Some(Outcome::Terminal {
-            reason: "ImportFailed",
-            message: format!(
-                "import of {} into the {} dataset failed: {}; fix the data and change import.revision to retry",
-                import.data_location,
-                kind.as_str(),
-                job.failure_reason.as_deref().unwrap_or("no reason given")
-            ),
-        }),
-        other => Some(Outcome::Progressing {
-            reason: "Importing",
-            message: format!("importing into the {} dataset: {other}", kind.as_str()),
-        }),
-    }
+    Ok(result)
 }
 
 /// Deletes a dataset that left the spec (its schema stays until the group is deleted).
 async fn remove_dataset(
-    client: &aws_sdk_personalize::Client,
+    api: &dyn Personalize,
     slot: &mut Option<DatasetStatus>,
-) -> Result<Option<Outcome>, Error> {
+    changes: &Changes,
+) -> Result<Option<Pending>, Error> {
     let Some(arn) = slot.as_ref().and_then(|d| d.arn.clone()) else {
         *slot = None;
         return Ok(None);
     };
-    match delete_dataset(client, &arn).await? {
-        true => {
+    match resource::delete::<NewDataset>(api, &arn, changes).await? {
+        Deletion::Gone => {
             *slot = None;
             Ok(None)
         }
-        false => Ok(Some(Outcome::Progressing {
+        Deletion::Waiting { .. } => Ok(Some(Pending::Progressing {
             reason: "DeletingDataset",
             message: format!("deleting dataset {arn}, which is no longer in the spec"),
         })),
     }
 }
 
-/// Asks Personalize to delete a dataset; true once it is gone.
-async fn delete_dataset(client: &aws_sdk_personalize::Client, arn: &str) -> Result<bool, Error> {
-    let status = async {
-        let out = client
-            .describe_dataset()
-            .dataset_arn(arn)
-            .send()
-            .await
-            .aws("DescribeDataset")?;
-        Ok(out
-            .dataset()
-            .and_then(|d| d.status())
-            .unwrap_or_default()
-            .to_owned())
-    };
-    let delete = async {
-        client
-            .delete_dataset()
-            .dataset_arn(arn)
-            .send()
-            .await
-            .aws("DeleteDataset")
-            .map(drop)
-    };
-    Ok(delete_step("dataset", status, delete).await? == DeleteStep::Gone)
-}
-
-/// Names of the Solutions and EventTrackers (any namespace) that reference this group.
-async fn dependent_crs(dg: &DatasetGroup, ctx: &Context) -> Result<Vec<String>, Error> {
-    let ns = namespace(dg)?;
-    let name = dg.name_any();
-    let refers = |r: Option<&personalize_api::ObjectRef>, own_ns: &str| {
-        r.is_some_and(|r| r.name == name && r.namespace_or(own_ns) == ns)
-    };
-    let mut names = Vec::new();
-    for s in Api::<Solution>::all(ctx.kube.clone())
-        .list(&ListParams::default())
-        .await?
-    {
-        let own = s.namespace().unwrap_or_default();
-        if refers(s.spec.dataset_group_ref.as_ref(), &own) {
-            names.push(format!("Solution {own}/{}", s.name_any()));
-        }
-    }
-    for t in Api::<EventTracker>::all(ctx.kube.clone())
-        .list(&ListParams::default())
-        .await?
-    {
-        let own = t.namespace().unwrap_or_default();
-        if refers(t.spec.dataset_group_ref.as_ref(), &own) {
-            names.push(format!("EventTracker {own}/{}", t.name_any()));
-        }
-    }
-    Ok(names)
-}
-
-async fn cleanup(dg: Arc<DatasetGroup>, ctx: &Context) -> Result<Action, Error> {
-    if dg.spec.deletion_policy == DeletionPolicy::Retain {
-        return Ok(retain(dg.as_ref(), ctx, "dataset group").await);
-    }
-    let Some(arn) = dg.status.as_ref().and_then(|s| s.resource.arn.clone()) else {
-        return Ok(Action::await_change());
-    };
-    let dependents = dependent_crs(&dg, ctx).await?;
-    if !dependents.is_empty() {
-        let message = format!("waiting for {} to be deleted first", dependents.join(", "));
-        return Err(still_deleting(dg.as_ref(), ctx, "DependentsExist", message).await);
-    }
-    let client = ctx.aws.personalize(dg.spec.region.as_deref());
-    match delete_group(dg.as_ref(), ctx, &client, &arn).await {
-        Ok(None) => Ok(Action::await_change()),
-        Ok(Some(message)) => Err(still_deleting(dg.as_ref(), ctx, "Deleting", message).await),
-        Err(Error::Aws(err)) if err.kind == ErrorKind::InUse => {
-            Err(still_deleting(dg.as_ref(), ctx, "ResourceInUse", err.to_string()).await)
-        }
-        Err(err) => Err(err),
-    }
-}
-
-/// One step of deleting the group and its children; `Some(what we wait for)` until it is gone.
+/// One step of deleting the group and its children, in Personalize's order.
 async fn delete_group(
-    dg: &DatasetGroup,
-    ctx: &Context,
-    client: &aws_sdk_personalize::Client,
+    api: &dyn Personalize,
     arn: &str,
-) -> Result<Option<String>, Error> {
-    // Children in AWS that this group's CR does not own (made elsewhere) still block deletion.
-    let solutions = client
-        .list_solutions()
-        .dataset_group_arn(arn)
-        .send()
-        .await
-        .aws("ListSolutions");
-    match solutions {
-        Err(err) if err.is_not_found() => return Ok(None),
-        Err(err) => return Err(err.into()),
-        Ok(out) if !out.solutions().is_empty() => {
-            let names: Vec<&str> = out.solutions().iter().filter_map(|s| s.name()).collect();
-            return Ok(Some(format!(
-                "waiting for solutions {} to be deleted",
-                names.join(", ")
-            )));
-        }
-        Ok(_) => {}
-    }
-    let trackers = client
-        .list_event_trackers()
-        .dataset_group_arn(arn)
-        .send()
-        .await
-        .aws("ListEventTrackers")?;
-    if !trackers.event_trackers().is_empty() {
-        return Ok(Some(
-            "waiting for the event tracker to be deleted".to_owned(),
+    name: &str,
+    changes: &Changes,
+) -> Result<Deletion, Error> {
+    // Children this CR does not own (made elsewhere) still block deletion.
+    let Some(solutions) = found(api.list(Listing::Solutions(arn)).await)? else {
+        return Ok(Deletion::Gone);
+    };
+    if !solutions.is_empty() {
+        let names: Vec<&str> = solutions.iter().filter_map(|s| s.name.as_deref()).collect();
+        return Ok(Deletion::waiting(
+            "DependentsExist",
+            format!("waiting for solutions {} to be deleted", names.join(", ")),
         ));
     }
-    let filters = client
-        .list_filters()
-        .dataset_group_arn(arn)
-        .send()
-        .await
-        .aws("ListFilters")?;
-    for filter in filters.filters() {
-        if let Some(filter_arn) = filter.filter_arn() {
-            match client
-                .delete_filter()
-                .filter_arn(filter_arn)
-                .send()
-                .await
-                .aws("DeleteFilter")
-            {
-                Ok(_)
-                | Err(AwsError {
-                    kind: ErrorKind::NotFound,
-                    ..
-                }) => {}
-                Err(err) => return Err(err.into()),
-            }
-        }
+    if !api.list(Listing::EventTrackers(arn)).await?.is_empty() {
+        return Ok(Deletion::waiting(
+            "DependentsExist",
+            "waiting for the event tracker to be deleted",
+        ));
     }
-
-    let datasets = client
-        .list_datasets()
-        .dataset_group_arn(arn)
-        .send()
-        .await
-        .aws("ListDatasets")?;
-    let mut pending = Vec::new();
-    for dataset in datasets.datasets() {
-        if let Some(dataset_arn) = dataset.dataset_arn()
-            && !delete_dataset(client, dataset_arn).await?
+    let mut steps = Vec::new();
+    for filter in api.list(Listing::Filters(arn)).await? {
+        steps.push(delete_now(api, Kind::Filter, &filter.arn, changes).await?);
+    }
+    for dataset in api.list(Listing::Datasets(arn)).await? {
+        steps.push(resource::delete::<NewDataset>(api, &dataset.arn, changes).await?);
+    }
+    if let wait @ Deletion::Waiting { .. } = first_waiting(steps) {
+        return Ok(wait);
+    }
+    // Schemas the operator created for this group (named after it): gone at once when deleted,
+    // unless still in use.
+    let prefix = format!("{name}-");
+    for schema in api.list(Listing::Schemas).await? {
+        if !schema
+            .name
+            .as_deref()
+            .is_some_and(|n| n.starts_with(&prefix))
         {
-            pending.push(dataset_arn.to_owned());
+            continue;
         }
-    }
-    if !pending.is_empty() {
-        return Ok(Some(format!("deleting datasets {}", pending.join(", "))));
-    }
-
-    // Schemas the operator created for this group (named after it).
-    let prefix = format!("{}-", group_name(dg));
-    let schemas = list_schema_arns(client, &prefix).await?;
-    for schema in schemas {
-        match client
-            .delete_schema()
-            .schema_arn(&schema)
-            .send()
-            .await
-            .aws("DeleteSchema")
+        if let wait @ Deletion::Waiting {
+            reason: "ResourceInUse",
+            ..
+        } = delete_now(api, Kind::Schema, &schema.arn, changes).await?
         {
-            Ok(_)
-            | Err(AwsError {
-                kind: ErrorKind::NotFound,
-                ..
-            }) => {}
-            Err(err) if err.kind == ErrorKind::InUse => {
-                return Ok(Some(format!("schema {schema} is still in use")));
-            }
-            Err(err) => return Err(err.into()),
+            return Ok(wait);
         }
     }
-
-    match client
-        .describe_dataset_group()
-        .dataset_group_arn(arn)
-        .send()
-        .await
-        .aws("DescribeDatasetGroup")
-    {
-        Err(err) if err.is_not_found() => return Ok(None),
-        Err(err) => return Err(err.into()),
-        Ok(out) => {
-            let state = out
-                .dataset_group()
-                .and_then(|g| g.status())
-                .unwrap_or_default();
-            if state.starts_with("DELETE") {
-                return Ok(Some(format!("dataset group is {state}")));
-            }
-        }
-    }
-    match client
-        .delete_dataset_group()
-        .dataset_group_arn(arn)
-        .send()
-        .await
-        .aws("DeleteDatasetGroup")
-    {
-        Ok(_) => {
-            ctx.mutated(
-                dg,
-                "DeleteDatasetGroup",
-                format!("deleting dataset group {arn}"),
-            )
-            .await;
-            Ok(Some("dataset group deletion requested".to_owned()))
-        }
-        Err(err) if err.is_not_found() => Ok(None),
-        Err(err) => Err(err.into()),
-    }
+    Ok(resource::delete::<NewDatasetGroup>(api, arn, changes).await?)
 }
 
-async fn list_schema_arns(
-    client: &aws_sdk_personalize::Client,
-    prefix: &str,
-) -> Result<Vec<String>, AwsError> {
-    let mut arns = Vec::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .list_schemas()
-            .set_next_token(token)
-            .max_results(100)
-            .send()
-            .await
-            .aws("ListSchemas")?;
-        arns.extend(
-            page.schemas()
-                .iter()
-                .filter(|s| s.name().is_some_and(|n| n.starts_with(prefix)))
-                .filter_map(|s| s.schema_arn().map(str::to_owned)),
-        );
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(arns);
-        }
-    }
-}
-
-/// The DatasetGroup a reference (from an object in `own_namespace`) names.
-pub async fn resolve(
-    ctx: &Context,
-    r: &personalize_api::ObjectRef,
-    own_namespace: &str,
-) -> Result<Option<DatasetGroup>, Error> {
-    let api: Api<DatasetGroup> = Api::namespaced(ctx.kube.clone(), r.namespace_or(own_namespace));
-    Ok(api.get_opt(&r.name).await?)
+/// The DatasetGroup a `datasetGroupRef` (of an object in `namespace`) names, or why there is
+/// none.
+pub async fn referenced(
+    env: &Env<'_>,
+    namespace: &str,
+    reference: Option<&ObjectRef>,
+) -> Result<Result<Arc<DatasetGroup>, Outcome>, Error> {
+    let Some(r) = reference else {
+        return Ok(Err(Outcome::Terminal {
+            reason: "NoDatasetGroup",
+            message: "spec.datasetGroupRef is missing".into(),
+        }));
+    };
+    let refs = env.references;
+    let found = refs.resolve(&refs.dataset_groups, r, namespace).await?;
+    Ok(found.ok_or_else(|| {
+        let ns = r.namespace_or(namespace);
+        waiting_for(
+            "DatasetGroupNotFound",
+            format!("DatasetGroup {ns}/{} does not exist", r.name),
+        )
+    }))
 }
 
 /// A referenced group's ARN once it is Ready; otherwise why not.
@@ -867,7 +553,7 @@ pub fn interactions_imported(dg: &DatasetGroup) -> Option<String> {
         .as_ref()?
         .last_import
         .as_ref()?;
-    (import.status.as_deref() == Some(ACTIVE)).then(|| import.revision.clone())
+    (import.status.as_deref() == Some(Status::Active.as_str())).then(|| import.revision.clone())
 }
 
 #[cfg(test)]
@@ -893,29 +579,235 @@ mod tests {
     fn an_idle_group_is_settled_only_when_every_dataset_is_listed_active() {
         let dg = example();
         let mut status = DatasetGroupStatus::default();
-        status.resource.status = Some(ACTIVE.to_owned());
+        status.resource.status = Some("ACTIVE".to_owned());
         status.datasets.interactions = recorded("arn:i");
         status.datasets.items = recorded("arn:m");
-        let listed = |items: &str| {
+        let listed = |items: Status| {
             HashMap::from([
-                ("arn:i".to_owned(), ACTIVE.to_owned()),
-                ("arn:m".to_owned(), items.to_owned()),
+                ("arn:i".to_owned(), Status::Active),
+                ("arn:m".to_owned(), items),
             ])
         };
-        assert!(settled(&dg, &status, &listed(ACTIVE)));
-        assert!(!settled(&dg, &status, &listed("CREATE PENDING")));
+        assert!(settled(&dg, &status, &listed(Status::Active)));
+        assert!(!settled(&dg, &status, &listed(Status::CreatePending)));
         assert!(
             !settled(&dg, &status, &HashMap::new()),
             "a deleted group lists nothing"
         );
         let mut creating = status.clone();
         creating.resource.status = Some("CREATE IN_PROGRESS".to_owned());
-        assert!(!settled(&dg, &creating, &listed(ACTIVE)));
+        assert!(!settled(&dg, &creating, &listed(Status::Active)));
         let mut unrecorded = status;
         unrecorded.datasets.items = None;
         assert!(
-            !settled(&dg, &unrecorded, &listed(ACTIVE)),
+            !settled(&dg, &unrecorded, &listed(Status::Active)),
             "a dataset of the spec not created yet"
         );
+    }
+
+    #[test]
+    fn dataset_plan_table() {
+        let desired = NewDataset {
+            dataset_type: "ITEMS".into(),
+            schema_arn: "s2".into(),
+            ..NewDataset::default()
+        };
+        let on = |status: Status, schema: &str| {
+            Observation::new(
+                status,
+                DatasetDetails {
+                    schema_arn: Some(schema.into()),
+                },
+            )
+        };
+        assert_eq!(desired.plan(&on(Status::Active, "s2")), Plan::Done);
+        assert_eq!(
+            desired.plan(&on(Status::Active, "s1")),
+            Plan::Update,
+            "new schema"
+        );
+        assert!(matches!(
+            desired.plan(&on(Status::CreateInProgress, "s1")),
+            Plan::Wait {
+                reason: "CreatingDataset",
+                ..
+            }
+        ));
+        assert!(matches!(
+            desired.plan(&on(Status::CreateFailed, "s2")),
+            Plan::Fail {
+                reason: "DatasetCreateFailed",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn import_plan_table() {
+        let job = NewImportJob {
+            data_location: "s3://b/k.csv".into(),
+            ..NewImportJob::default()
+        };
+        let at = |status: Status| Observation::new(status, ImportDetails::default());
+        assert_eq!(job.plan(&at(Status::Active)), Plan::Done);
+        assert!(matches!(
+            job.plan(&at(Status::CreateInProgress)),
+            Plan::Wait {
+                reason: "Importing",
+                ..
+            }
+        ));
+        let failed = job.plan(&at(Status::CreateFailed));
+        assert!(
+            matches!(&failed, Plan::Fail { reason: "ImportFailed", message } if message.contains("import.revision")),
+            "{failed:?}"
+        );
+    }
+
+    #[test]
+    fn dataset_arns_sit_next_to_their_group() {
+        assert_eq!(
+            dataset_arn(
+                "arn:aws:personalize:us-east-1:000000000000:dataset-group/g",
+                "ITEMS"
+            ),
+            "arn:aws:personalize:us-east-1:000000000000:dataset/g/ITEMS"
+        );
+    }
+
+    mod scenarios {
+        use super::super::*;
+        use crate::personalize::fake::Fake;
+        use crate::reconcile::testing::{World, arn_of, movielens};
+
+        fn is_ready(outcome: &Outcome) -> bool {
+            matches!(outcome, Outcome::Ready { .. })
+        }
+
+        #[tokio::test]
+        async fn creates_the_group_its_schemas_datasets_and_imports_then_idles_on_one_call() {
+            let world = World::new();
+            let (mut group, ..) = movielens();
+            let (outcome, changes) = world.sync(&mut group).await;
+            assert!(is_ready(&outcome), "{outcome:?}");
+            let actions: Vec<&str> = changes.iter().map(|c| c.action.as_str()).collect();
+            assert_eq!(
+                actions,
+                [
+                    "CreateDatasetGroup",
+                    "CreateSchema",
+                    "CreateDataset",
+                    "CreateDatasetImportJob",
+                    "CreateSchema",
+                    "CreateDataset",
+                    "CreateDatasetImportJob"
+                ]
+            );
+            let status = group.status.clone().expect("status");
+            let interactions = status.datasets.interactions.expect("interactions");
+            let import = interactions.last_import.expect("import");
+            assert_eq!(import.status.as_deref(), Some("ACTIVE"));
+            assert!(import.completed_at.is_some());
+            let before = world.fake.total_calls();
+            let (outcome, changes) = world.sync(&mut group).await;
+            assert!(is_ready(&outcome) && changes.is_empty(), "{changes:?}");
+            assert_eq!(
+                world.fake.total_calls() - before,
+                1,
+                "an idle resync costs ListDatasets"
+            );
+            assert_eq!(world.fake.calls("ListDatasets"), 2);
+        }
+
+        #[tokio::test]
+        async fn a_new_schema_updates_the_dataset_and_a_dataset_left_out_is_deleted() {
+            let world = World::new();
+            let (mut group, ..) = movielens();
+            world.sync(&mut group).await;
+            group.spec.datasets.items = None;
+            let fields = &mut group.spec.datasets.interactions.schema.0["fields"];
+            fields
+                .as_array_mut()
+                .expect("fields")
+                .push(serde_json::json!({"name": "EVENT_VALUE", "type": ["float", "null"]}));
+            let (outcome, changes) = world.sync(&mut group).await;
+            let actions: Vec<&str> = changes.iter().map(|c| c.action.as_str()).collect();
+            assert_eq!(
+                actions,
+                ["CreateSchema", "UpdateDataset", "DeleteDataset"],
+                "{outcome:?}"
+            );
+            world.sync_until_ready(&mut group).await;
+            assert_eq!(world.fake.arns(Kind::Dataset).len(), 1, "items deleted");
+            assert_eq!(
+                world.fake.arns(Kind::Schema).len(),
+                3,
+                "old schemas stay until the group goes"
+            );
+            assert!(
+                group
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.datasets.items.is_none())
+            );
+        }
+
+        #[tokio::test]
+        async fn a_group_deleted_outside_the_operator_is_created_again_with_its_datasets() {
+            let world = World::new();
+            let (mut group, ..) = movielens();
+            world.sync(&mut group).await;
+            let arn = arn_of(&group);
+            for dataset in world.fake.arns(Kind::Dataset) {
+                world.fake.remove(&dataset);
+            }
+            world.fake.remove(&arn);
+            let outcomes = world.sync_until_ready(&mut group).await;
+            assert_eq!(world.fake.calls("CreateDatasetGroup"), 2, "{outcomes:?}");
+            assert_eq!(world.fake.arns(Kind::Dataset).len(), 2);
+        }
+
+        #[tokio::test]
+        async fn a_failed_import_is_terminal_and_names_the_fix() {
+            let world = World::with(Fake::with_steps(3));
+            let (mut group, ..) = movielens();
+            for _ in 0..6 {
+                world.sync(&mut group).await;
+                let job = group
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.datasets.interactions.as_ref())
+                    .and_then(|d| d.last_import.as_ref())
+                    .and_then(|i| i.job_arn.clone());
+                if let Some(job) = job {
+                    world.fake.set_status(&job, Status::CreateFailed);
+                    break;
+                }
+            }
+            let (outcome, _) = world.sync(&mut group).await;
+            assert_eq!(outcome.reason(), "ImportFailed", "{outcome:?}");
+            assert!(outcome.message().contains("import.revision"), "{outcome:?}");
+        }
+
+        #[tokio::test]
+        async fn cleanup_waits_for_dependents_then_deletes_everything_in_order() {
+            let mut world = World::with(Fake::with_steps(1));
+            let (mut group, solution, _, tracker) = movielens();
+            world.sync_until_ready(&mut group).await;
+            world.put(&solution);
+            world.put(&tracker);
+            let (step, _) = world.cleanup(&group).await.expect("step");
+            assert!(
+                matches!(&step, Deletion::Waiting { reason: "DependentsExist", message }
+                    if message.contains("Solution team/movielens-user-personalization")
+                    && message.contains("EventTracker team/movielens")),
+                "{step:?}"
+            );
+            let world = World::with(world.fake.clone());
+            let steps = world.cleanup_until_gone(&group).await;
+            for kind in [Kind::DatasetGroup, Kind::Dataset, Kind::Schema] {
+                assert!(world.fake.arns(kind).is_empty(), "{kind:?} left: {steps:?}");
+            }
+        }
     }
 }

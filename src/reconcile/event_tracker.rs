@@ -1,190 +1,87 @@
-//! Reconciles an `EventTracker`: resolves its dataset group, creates (or adopts) the tracker,
-//! publishes the tracking id in status and, when asked, in a Secret owned by the CR. Cleanup
-//! deletes the tracker and waits until Personalize has removed it.
+//! `EventTracker`: its dataset group (a reference or an ARN), then the event tracker, whose
+//! tracking id goes to status and, when asked, to a Secret owned by the CR.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
-use personalize_api::aws_status::{ACTIVE, CREATE_FAILED};
-use personalize_api::{DeletionPolicy, EventTracker, EventTrackerStatus, FIELD_MANAGER};
+use personalize_api::{EventTracker, EventTrackerStatus, FIELD_MANAGER};
 
-use super::ownership::{may_adopt, name_taken, sibling_arn, tags};
+use super::dataset_group::{ready_arn, referenced};
 use super::{
-    Context, Error, after_delete_step, delete_step, finish, namespace, outcome_of, retain,
-    with_finalizer,
+    Context, Decided, Env, Error, Managed, aws_name, namespace, own_arn, settle, tags, waiting_for,
 };
-use crate::aws::{AwsResultExt, ErrorKind, region_of};
-use crate::naming::aws_name;
 use crate::outcome::Outcome;
+use crate::personalize::{EventTrackerDetails, NewEventTracker, Observation, region_of};
+use crate::resource::{AwsResource, Deletion, Plan, lifecycle_plan};
 
-/// The controller's entry point for one EventTracker.
-pub async fn reconcile(obj: Arc<EventTracker>, ctx: Arc<Context>) -> Result<Action, Error> {
-    with_finalizer(obj, &ctx, |o| apply(o, &ctx), |o| cleanup(o, &ctx)).await
-}
-
-async fn apply(et: Arc<EventTracker>, ctx: &Context) -> Result<Action, Error> {
-    let mut status = et.status.clone().unwrap_or_default();
-    let outcome = match sync(&et, ctx, &mut status).await {
-        Ok(outcome) => outcome,
-        Err(err) => outcome_of(err)?,
-    };
-    finish(et.as_ref(), ctx, status, outcome, true).await
-}
-
-/// The dataset group ARN the tracker belongs to, or why it is not known yet.
-async fn dataset_group_arn(
-    et: &EventTracker,
-    ctx: &Context,
-) -> Result<Result<String, Outcome>, Error> {
-    if let Some(arn) = &et.spec.dataset_group_arn {
-        return Ok(Ok(arn.clone()));
+/// Nothing of an event tracker changes in place.
+impl AwsResource for NewEventTracker {
+    fn plan(&self, observed: &Observation<EventTrackerDetails>) -> Plan {
+        lifecycle_plan("event tracker", observed)
     }
-    let Some(r) = &et.spec.dataset_group_ref else {
-        return Ok(Err(Outcome::Terminal {
-            reason: "NoDatasetGroup",
-            message: "spec.datasetGroupRef is missing".into(),
-        }));
-    };
-    let ns = namespace(et)?;
-    Ok(match super::dataset_group::resolve(ctx, r, &ns).await? {
-        None => Err(Outcome::WaitingForReference {
-            reason: "DatasetGroupNotFound",
-            message: format!(
-                "DatasetGroup {}/{} does not exist",
-                r.namespace_or(&ns),
-                r.name
-            ),
-        }),
-        Some(dg) => {
-            super::dataset_group::ready_arn(&dg).map_err(|message| Outcome::WaitingForReference {
-                reason: "DatasetGroupNotReady",
-                message,
-            })
-        }
-    })
 }
 
-async fn sync(
-    et: &EventTracker,
-    ctx: &Context,
-    status: &mut EventTrackerStatus,
-) -> Result<Outcome, Error> {
-    let group_arn = match dataset_group_arn(et, ctx).await? {
-        Ok(arn) => arn,
-        Err(outcome) => return Ok(outcome),
-    };
-    status.dataset_group_arn = Some(group_arn.clone());
-    let client = ctx.aws.personalize(region_of(&group_arn));
-    let name = aws_name(et.spec.name.as_deref(), &namespace(et)?, &et.name_any());
+impl Managed for EventTracker {
+    /// The dataset group's ARN.
+    type Refs = String;
 
-    let arn = match status.resource.arn.clone() {
-        Some(arn) => arn,
-        None => {
-            let create = client
-                .create_event_tracker()
-                .name(&name)
-                .dataset_group_arn(&group_arn)
-                .set_tags(Some(tags(et, &et.spec.tags)))
-                .send()
-                .await
-                .aws("CreateEventTracker");
-            let arn = match create {
-                Ok(out) => {
-                    let arn = out.event_tracker_arn().unwrap_or_default().to_owned();
-                    ctx.mutated(
-                        et,
-                        "CreateEventTracker",
-                        format!("created event tracker {arn}"),
-                    )
-                    .await;
-                    arn
-                }
-                Err(err) if err.kind == ErrorKind::AlreadyExists => {
-                    let arn = sibling_arn(&group_arn, &format!("event-tracker/{name}"));
-                    match may_adopt(&client, et, &arn).await {
-                        Ok(true) => arn,
-                        // Personalize also says AlreadyExists when the group has another tracker.
-                        Ok(false) | Err(_) => {
-                            return Ok(Outcome::Terminal {
-                                reason: "NameTaken",
-                                message: format!(
-                                    "{} (Personalize allows one event tracker per dataset group: {})",
-                                    name_taken("event tracker", &name),
-                                    err.message
-                                ),
-                            });
-                        }
-                    }
-                }
-                Err(err) => return Err(err.into()),
-            };
-            status.resource.arn = Some(arn.clone());
-            super::patch_status(et, ctx, status).await?;
-            arn
+    async fn resolve(&self, env: &Env<'_>) -> Result<Result<String, Outcome>, Error> {
+        if let Some(arn) = &self.spec.dataset_group_arn {
+            return Ok(Ok(arn.clone()));
         }
-    };
-
-    let described = match client
-        .describe_event_tracker()
-        .event_tracker_arn(&arn)
-        .send()
-        .await
-        .aws("DescribeEventTracker")
-    {
-        Ok(out) => out,
-        Err(err) if err.is_not_found() => {
-            *status = EventTrackerStatus::default();
-            return Ok(Outcome::Progressing {
-                reason: "Recreating",
-                message: format!(
-                    "event tracker {arn} no longer exists in Personalize; creating it again"
-                ),
-            });
-        }
-        Err(err) => return Err(err.into()),
-    };
-    let tracker = described.event_tracker();
-    let state = tracker
-        .and_then(|t| t.status())
-        .unwrap_or_default()
-        .to_owned();
-    status.resource.status = Some(state.clone());
-    status.tracking_id = tracker.and_then(|t| t.tracking_id()).map(str::to_owned);
-    match state.as_str() {
-        ACTIVE => {}
-        CREATE_FAILED => {
-            return Ok(Outcome::Terminal {
-                reason: "CreateFailed",
-                message: "Personalize could not create the event tracker".into(),
-            });
-        }
-        other => {
-            return Ok(Outcome::Progressing {
-                reason: "Creating",
-                message: format!("event tracker is {other}"),
-            });
-        }
+        let reference = self.spec.dataset_group_ref.as_ref();
+        let group = referenced(env, &namespace(self)?, reference).await?;
+        Ok(group.and_then(|dg| {
+            ready_arn(&dg).map_err(|message| waiting_for("DatasetGroupNotReady", message))
+        }))
     }
-    // The Secret is re-applied at most once per resync period (which also restores one deleted
-    // by hand), not on every reconcile.
-    if let (Some(secret), Some(tracking_id)) =
-        (&et.spec.tracking_id_secret_name, &status.tracking_id)
-    {
-        let key = format!("{}/{secret}/{tracking_id}", et.uid().unwrap_or_default());
+
+    async fn sync(&self, env: &Env<'_>, group: String, status: &mut EventTrackerStatus) -> Decided {
+        status.dataset_group_arn = Some(group.clone());
+        let region = region_of(&group).map(str::to_owned);
+        let desired = NewEventTracker {
+            name: aws_name(self, self.spec.name.as_deref()),
+            dataset_group_arn: group,
+            tags: tags(self, &self.spec.tags),
+        };
+        let arn = &mut status.resource.arn;
+        let synced = env
+            .sync_owned(self, region.as_deref(), &desired, arn, None)
+            .await?;
+        let (outcome, observed) = settle(synced, || {
+            format!(
+                "event tracker {} is ACTIVE; tracking id in status.trackingId",
+                desired.name
+            )
+        });
+        status.resource.status = observed.as_ref().map(|o| o.status.to_string());
+        status.tracking_id = observed.and_then(|o| o.details.tracking_id);
+        Ok(outcome)
+    }
+
+    async fn cleanup(&self, env: &Env<'_>) -> Result<Deletion, Error> {
+        env.delete_owned::<NewEventTracker>(own_arn(self)).await
+    }
+
+    /// The Secret is re-applied at most once per resync period (which also restores one deleted
+    /// by hand), not on every reconcile.
+    async fn when_ready(&self, ctx: &Context, status: &EventTrackerStatus) -> Result<(), Error> {
+        let (Some(secret), Some(tracking_id)) =
+            (&self.spec.tracking_id_secret_name, &status.tracking_id)
+        else {
+            return Ok(());
+        };
+        let key = format!("{}/{secret}/{tracking_id}", self.uid().unwrap_or_default());
         if ctx.due(key.clone(), ctx.timing.resync)
-            && let Err(err) = write_secret(et, ctx, secret, tracking_id).await
+            && let Err(err) = write_secret(self, ctx, secret, tracking_id).await
         {
             ctx.forget(&key);
             return Err(err);
         }
+        Ok(())
     }
-    Ok(Outcome::Ready {
-        message: format!("event tracker {name} is ACTIVE; tracking id in status.trackingId"),
-    })
 }
 
 /// Server-side applies the Secret holding the tracking id, owned by the EventTracker so it goes
@@ -221,36 +118,145 @@ async fn write_secret(
     Ok(())
 }
 
-async fn cleanup(et: Arc<EventTracker>, ctx: &Context) -> Result<Action, Error> {
-    if et.spec.deletion_policy == DeletionPolicy::Retain {
-        return Ok(retain(et.as_ref(), ctx, "event tracker").await);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::naming::{ADOPT_ANNOTATION, OWNER_TAG};
+    use crate::personalize::{Kind, Personalize, Tags};
+    use crate::reconcile::testing::{World, arn_of, movielens, ready_group_and_solution};
+    use crate::resource::Deletion;
+
+    async fn world_with_group() -> (World, EventTracker) {
+        let mut world = World::new();
+        ready_group_and_solution(&mut world).await;
+        let (_, _, _, tracker) = movielens();
+        (world, tracker)
     }
-    let Some(arn) = et.status.as_ref().and_then(|s| s.resource.arn.clone()) else {
-        return Ok(Action::await_change());
-    };
-    let client = ctx.aws.personalize(region_of(&arn));
-    let status = async {
-        let out = client
-            .describe_event_tracker()
-            .event_tracker_arn(&arn)
-            .send()
-            .await
-            .aws("DescribeEventTracker")?;
-        Ok(out
-            .event_tracker()
-            .and_then(|t| t.status())
-            .unwrap_or_default()
-            .to_owned())
-    };
-    let delete = async {
-        client
-            .delete_event_tracker()
-            .event_tracker_arn(&arn)
-            .send()
-            .await
-            .aws("DeleteEventTracker")
-            .map(drop)
-    };
-    let step = delete_step("event tracker", status, delete).await?;
-    after_delete_step(et.as_ref(), ctx, step, "DeleteEventTracker", &arn).await
+
+    /// Another tracker on the group, made outside the operator, with these tags.
+    async fn made_elsewhere(world: &World, name: &str, tags: Tags) {
+        let tracker = NewEventTracker {
+            name: name.into(),
+            dataset_group_arn: world.fake.arns(Kind::DatasetGroup).remove(0),
+            tags,
+        };
+        let created = world.fake.create_event_tracker(&tracker).await;
+        created.expect("created");
+    }
+
+    #[tokio::test]
+    async fn creates_the_tracker_once_the_group_is_ready_and_reports_its_tracking_id() {
+        let mut world = World::new();
+        let (_, _, _, mut tracker) = movielens();
+        let (outcome, _) = world.sync(&mut tracker).await;
+        assert_eq!(outcome.reason(), "DatasetGroupNotFound", "{outcome:?}");
+        ready_group_and_solution(&mut world).await;
+        let (outcome, changes) = world.sync(&mut tracker).await;
+        assert_eq!(outcome.reason(), "Active", "{outcome:?}");
+        assert_eq!(changes[0].action, "CreateEventTracker");
+        let status = tracker.status.clone().expect("status");
+        assert!(status.tracking_id.is_some_and(|id| !id.is_empty()));
+        let arn = arn_of(&tracker);
+        assert_eq!(
+            world.fake.tags(&arn).get(OWNER_TAG).map(String::as_str),
+            Some("team/movielens")
+        );
+        // An idle resync: one Describe, nothing created.
+        let before = world.fake.total_calls();
+        let (outcome, changes) = world.sync(&mut tracker).await;
+        assert!(matches!(outcome, Outcome::Ready { .. }) && changes.is_empty());
+        assert_eq!(world.fake.total_calls() - before, 1);
+    }
+
+    #[tokio::test]
+    async fn adopts_a_tracker_tagged_as_its_own_after_a_lost_status_write() {
+        let (world, mut tracker) = world_with_group().await;
+        world.sync(&mut tracker).await;
+        let arn = arn_of(&tracker);
+        tracker.status = None; // the status write was lost
+        let (outcome, changes) = world.sync(&mut tracker).await;
+        assert_eq!(outcome.reason(), "Active", "{outcome:?}");
+        assert_eq!(arn_of(&tracker), arn);
+        assert_eq!(changes[0].action, "AdoptEventTracker");
+        assert_eq!(world.fake.arns(Kind::EventTracker), [arn]);
+    }
+
+    #[tokio::test]
+    async fn a_tracker_owned_by_another_object_is_terminal_unless_adoption_is_asked() {
+        let (world, mut tracker) = world_with_group().await;
+        let foreign = Tags::from([(OWNER_TAG.to_owned(), "other/app".to_owned())]);
+        made_elsewhere(&world, "team-movielens", foreign).await;
+        let (outcome, _) = world.sync(&mut tracker).await;
+        assert_eq!(outcome.reason(), "NameTaken", "{outcome:?}");
+        assert!(outcome.message().contains(ADOPT_ANNOTATION), "{outcome:?}");
+        tracker
+            .metadata
+            .annotations
+            .get_or_insert_default()
+            .insert(ADOPT_ANNOTATION.to_owned(), "true".to_owned());
+        let (outcome, _) = world.sync(&mut tracker).await;
+        assert_eq!(outcome.reason(), "Active", "{outcome:?}");
+    }
+
+    #[tokio::test]
+    async fn a_second_tracker_on_the_group_is_terminal_and_says_why() {
+        let (world, mut tracker) = world_with_group().await;
+        made_elsewhere(&world, "another-name", Tags::new()).await;
+        let (outcome, _) = world.sync(&mut tracker).await;
+        assert_eq!(outcome.reason(), "NameTaken", "{outcome:?}");
+        assert!(
+            outcome.message().contains("already has an event tracker"),
+            "{outcome:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tracker_deleted_outside_the_operator_is_created_again() {
+        let (world, mut tracker) = world_with_group().await;
+        world.sync(&mut tracker).await;
+        world.fake.remove(&arn_of(&tracker));
+        let (outcome, changes) = world.sync(&mut tracker).await;
+        assert_eq!(outcome.reason(), "Active", "{outcome:?}");
+        assert_eq!(changes[0].action, "CreateEventTracker");
+        assert_eq!(world.fake.calls("CreateEventTracker"), 2);
+    }
+
+    #[tokio::test]
+    async fn invalid_input_is_terminal_and_throttling_retries() {
+        let (world, mut tracker) = world_with_group().await;
+        world
+            .fake
+            .fail_next("CreateEventTracker", "InvalidInputException");
+        let (outcome, _) = world.sync(&mut tracker).await;
+        assert_eq!(outcome.reason(), "InvalidInput", "{outcome:?}");
+        world
+            .fake
+            .fail_next("CreateEventTracker", "ThrottlingException");
+        let (outcome, _) = world.sync(&mut tracker).await;
+        assert_eq!(outcome.reason(), "Throttled", "{outcome:?}");
+        let (outcome, _) = world.sync(&mut tracker).await;
+        assert_eq!(outcome.reason(), "Active", "{outcome:?}");
+    }
+
+    #[tokio::test]
+    async fn cleanup_deletes_the_tracker_and_waits_until_it_is_gone() {
+        let world = World::with(crate::personalize::fake::Fake::with_steps(2));
+        let mut world = world;
+        ready_group_and_solution(&mut world).await;
+        let (_, _, _, mut tracker) = movielens();
+        world.sync_until_ready(&mut tracker).await;
+        let steps = world.cleanup_until_gone(&tracker).await;
+        assert!(
+            matches!(
+                &steps[0],
+                Deletion::Waiting {
+                    reason: "Deleting",
+                    ..
+                }
+            ),
+            "{steps:?}"
+        );
+        assert!(world.fake.arns(Kind::EventTracker).is_empty());
+        assert_eq!(world.fake.calls("DeleteEventTracker"), 1, "asked once");
+    }
 }

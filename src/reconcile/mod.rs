@@ -1,18 +1,23 @@
-//! The reconcile loops. Each kind has its own module with the same shape:
-//! `reconcile` (the finalizer wraps everything) -> `apply` (resolve references, create or adopt,
-//! describe, update, decide an [`Outcome`]) or `cleanup` (delete in Personalize's order).
-//! This module holds what they share: the [`Context`], the error type, status writing, events
-//! and the requeue/backoff policy.
+//! The reconcile loop every kind shares, and one module per kind.
+//!
+//! A kind implements [`Managed`]: `sync` (desired state from the spec, its references, its
+//! Personalize resources in order, each through [`crate::resource::sync`]) and `cleanup` (its
+//! resources deleted in Personalize's order). [`reconcile`] does the rest for all of them: the
+//! finalizer, `deletionPolicy: Retain`, status and conditions, Events for every change made in
+//! Personalize, and when to look again.
 
 pub mod campaign;
 pub mod dataset_group;
 pub mod event_tracker;
-pub mod ownership;
 pub mod solution;
+pub mod training;
+
+#[cfg(test)]
+mod testing;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use k8s_openapi::NamespaceResourceScope;
@@ -22,23 +27,28 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::finalizer::{self, finalizer};
 use kube::{Resource, ResourceExt};
-use personalize_api::{FIELD_MANAGER, FINALIZER, ResourceStatus};
+use personalize_api::{DeletionPolicy, FIELD_MANAGER, FINALIZER, ResourceStatus};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::aws::{AwsError, Clients, ErrorKind};
+use crate::naming::{ADOPT_ANNOTATION, owner};
 use crate::outcome::{Outcome, Timing, backoff, conditions};
+use crate::personalize::{AwsError, Backend, ErrorKind, Observation, Tags, region_of};
+use crate::references::References;
+use crate::resource::{self, AwsResource, Change, Changes, Deletion, Ownership, Pending, Synced};
 
 /// What every reconciler shares.
 pub struct Context {
     /// The Kubernetes client.
     pub kube: kube::Client,
-    /// Personalize clients per region.
-    pub aws: Clients,
+    /// Personalize, by region.
+    pub personalize: Arc<dyn Backend>,
     /// Publishes Kubernetes Events.
     pub recorder: Recorder,
     /// Poll and resync intervals.
     pub timing: Timing,
+    /// The controllers' caches, set once the controllers are built.
+    references: OnceLock<References>,
     /// Consecutive failures per object uid, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
     /// The last status this process wrote, per object uid. The watch cache can hand a reconcile
@@ -51,22 +61,39 @@ pub struct Context {
 
 impl Context {
     /// A context for the reconcilers.
-    pub fn new(kube: kube::Client, aws: Clients, recorder: Recorder, timing: Timing) -> Self {
+    pub fn new(
+        kube: kube::Client,
+        personalize: Arc<dyn Backend>,
+        recorder: Recorder,
+        timing: Timing,
+    ) -> Self {
         Self {
             kube,
-            aws,
+            personalize,
             recorder,
             timing,
+            references: OnceLock::new(),
             failures: Mutex::default(),
             written: Mutex::default(),
             done: Mutex::default(),
         }
     }
 
+    /// Gives the reconcilers the controllers' caches (once; later calls are ignored).
+    pub fn set_references(&self, references: References) {
+        let _ = self.references.set(references);
+    }
+
+    fn references(&self) -> Result<&References, Error> {
+        self.references
+            .get()
+            .ok_or_else(|| Error::Waiting("the controllers' caches are not set up yet".into()))
+    }
+
     /// True at most once per `period` for a `key` (an idempotent write worth repeating now and
     /// then, such as re-applying an unchanged Secret): the caller acts only when it is true.
     pub fn due(&self, key: String, period: Duration) -> bool {
-        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        let mut done = lock(&self.done);
         let now = std::time::Instant::now();
         match done.get(&key) {
             Some(at) if now.duration_since(*at) < period => false,
@@ -79,14 +106,7 @@ impl Context {
 
     /// Forgets a [`Context::due`] key (the action failed: do it again next time).
     pub fn forget(&self, key: &str) {
-        self.done
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
-    }
-
-    fn written(&self) -> std::sync::MutexGuard<'_, HashMap<String, serde_json::Value>> {
-        self.written.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.done).remove(key);
     }
 
     /// The object with the status this process last wrote for it, when the cached object is
@@ -101,7 +121,7 @@ impl Context {
         };
         // Only the status is compared; the whole object is rebuilt only when it is stale.
         let current = serde_json::to_value(obj.status()).ok();
-        let written = match self.written().get(uid) {
+        let written = match lock(&self.written).get(uid) {
             Some(written) if current.as_ref() != Some(written) => written.clone(),
             _ => return obj,
         };
@@ -112,13 +132,9 @@ impl Context {
         serde_json::from_value(value).map(Arc::new).unwrap_or(obj)
     }
 
-    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Records one more failure of an object and returns the backoff before the next try.
     fn next_backoff(&self, uid: &str) -> Duration {
-        let mut failures = self.failures();
+        let mut failures = lock(&self.failures);
         let attempt = failures.entry(uid.to_owned()).or_insert(0);
         *attempt += 1;
         let salt = naming_salt(uid, *attempt);
@@ -131,18 +147,13 @@ impl Context {
     }
 
     fn reset_backoff(&self, uid: &str) {
-        self.failures().remove(uid);
+        lock(&self.failures).remove(uid);
     }
 
-    /// Publishes a Kubernetes Event about an object (failures to publish are only logged).
-    pub async fn event<K>(
-        &self,
-        obj: &K,
-        type_: EventType,
-        reason: &str,
-        action: &str,
-        note: String,
-    ) where
+    /// Publishes a Kubernetes Event about an object, in the background: an Event never delays a
+    /// reconcile, and failures to publish are only logged.
+    pub fn event<K>(&self, obj: &K, type_: EventType, reason: &str, action: &str, note: String)
+    where
         K: Resource<DynamicType = ()>,
     {
         let event = Event {
@@ -152,7 +163,6 @@ impl Context {
             action: action.to_owned(),
             secondary: None,
         };
-        // Published in the background: an Event never delays a reconcile.
         let recorder = self.recorder.clone();
         let reference = obj.object_ref(&());
         tokio::spawn(async move {
@@ -162,20 +172,93 @@ impl Context {
         });
     }
 
-    /// Publishes a Normal event for an AWS mutation.
-    pub async fn mutated<K>(&self, obj: &K, action: &str, note: String)
-    where
-        K: Resource<DynamicType = ()>,
-    {
-        self.event(obj, EventType::Normal, action, action, note)
-            .await;
+    /// Publishes a Normal Event for each change made in Personalize.
+    fn publish<K: Resource<DynamicType = ()>>(&self, obj: &K, changes: Vec<Change>) {
+        for change in changes {
+            self.event(
+                obj,
+                EventType::Normal,
+                &change.action,
+                &change.action,
+                change.note,
+            );
+        }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn naming_salt(uid: &str, attempt: u32) -> u64 {
     let hash = crate::naming::short_hash(&format!("{uid}/{attempt}"));
     u64::from_str_radix(&hash, 16).unwrap_or(0)
 }
+
+/// What a kind's `sync` and `cleanup` get: Personalize, the references, and where to record
+/// what they change. No Kubernetes client: kinds are testable on a fake in milliseconds.
+pub struct Env<'a> {
+    /// Personalize, by region.
+    pub personalize: &'a dyn Backend,
+    /// The controllers' caches.
+    pub references: &'a References,
+    /// The current time (schedules).
+    pub now: Timestamp,
+    /// What was changed in Personalize, for Events.
+    pub changes: Changes,
+}
+
+impl Env<'_> {
+    /// Syncs a resource `obj` owns through its owner tag (its own Personalize resource), in
+    /// `region`, keeping its ARN in `arn`; `known` saves the Describe (see [`resource::sync`]).
+    pub async fn sync_owned<K: Resource, R: AwsResource>(
+        &self,
+        obj: &K,
+        region: Option<&str>,
+        desired: &R,
+        arn: &mut Option<String>,
+        known: Option<Observation<R::Details>>,
+    ) -> Result<Synced<R::Details>, Error> {
+        let api = self.personalize.personalize(region);
+        let ownership = ownership(obj);
+        let changes = &self.changes;
+        Ok(resource::sync(api.as_ref(), desired, &ownership, arn, known, changes).await?)
+    }
+}
+
+impl Env<'_> {
+    /// One step of deleting the resource at `arn` (none: nothing was ever created).
+    pub async fn delete_owned<R: AwsResource>(
+        &self,
+        arn: Option<String>,
+    ) -> Result<Deletion, Error> {
+        let Some(arn) = arn else {
+            return Ok(Deletion::Gone);
+        };
+        let api = self.personalize.personalize(region_of(&arn));
+        Ok(resource::delete::<R>(api.as_ref(), &arn, &self.changes).await?)
+    }
+}
+
+/// The ARN of an object's own Personalize resource, once known.
+pub fn own_arn<K: Managed>(obj: &K) -> Option<String> {
+    obj.status().and_then(|s| s.resource().arn.clone())
+}
+
+impl<'a> Env<'a> {
+    /// An environment with nothing changed yet.
+    pub fn new(personalize: &'a dyn Backend, references: &'a References) -> Self {
+        Self {
+            personalize,
+            references,
+            now: Timestamp::now(),
+            changes: Changes::default(),
+        }
+    }
+}
+
+/// What a kind's sync decided: the outcome, or a failure that is not about the AWS resource.
+pub type Decided = Result<Outcome, Error>;
 
 /// Reconcile failures that are not decisions about the AWS resource.
 #[derive(Debug, thiserror::Error)]
@@ -210,7 +293,15 @@ impl Error {
     }
 }
 
-/// The status types of the four kinds, which share [`ResourceStatus`].
+/// Objects with a typed status.
+pub trait HasStatus {
+    /// The status type.
+    type Status;
+    /// The status, if any.
+    fn status(&self) -> Option<&Self::Status>;
+}
+
+/// The status types of the kinds, which share [`ResourceStatus`].
 pub trait HasResource {
     /// The shared part of the status.
     fn resource(&self) -> &ResourceStatus;
@@ -218,50 +309,96 @@ pub trait HasResource {
     fn resource_mut(&mut self) -> &mut ResourceStatus;
 }
 
-macro_rules! has_resource {
-    ($($t:ty),*) => {$(
-        impl HasResource for $t {
+/// What every kind has in common: its status (with the shared [`ResourceStatus`]), its deletion
+/// policy, and whether it references other objects.
+pub trait Common: HasStatus {
+    /// Whether it references other objects (its status then has ReferencesResolved).
+    const REFERENCES: bool;
+    /// `spec.deletionPolicy`.
+    fn deletion_policy(&self) -> DeletionPolicy;
+}
+
+macro_rules! kinds {
+    ($($k:ty => $s:ty, references: $refs:literal;)*) => {$(
+        impl HasStatus for $k {
+            type Status = $s;
+            fn status(&self) -> Option<&$s> { self.status.as_ref() }
+        }
+        impl HasResource for $s {
             fn resource(&self) -> &ResourceStatus { &self.resource }
             fn resource_mut(&mut self) -> &mut ResourceStatus { &mut self.resource }
         }
+        impl Common for $k {
+            const REFERENCES: bool = $refs;
+            fn deletion_policy(&self) -> DeletionPolicy { self.spec.deletion_policy }
+        }
     )*};
 }
-has_resource!(
-    personalize_api::DatasetGroupStatus,
-    personalize_api::SolutionStatus,
-    personalize_api::CampaignStatus,
-    personalize_api::EventTrackerStatus
+kinds!(
+    personalize_api::DatasetGroup => personalize_api::DatasetGroupStatus, references: false;
+    personalize_api::Solution => personalize_api::SolutionStatus, references: true;
+    personalize_api::Campaign => personalize_api::CampaignStatus, references: true;
+    personalize_api::EventTracker => personalize_api::EventTrackerStatus, references: true;
 );
 
-/// The namespace of a namespaced object.
-pub fn namespace<K: Resource>(obj: &K) -> Result<String, Error> {
-    obj.meta().namespace.clone().ok_or(Error::NoNamespace)
+/// A custom resource kind the operator manages: what is specific to it. Everything else is
+/// [`reconcile`].
+pub trait Managed:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Common<Status: HasResource + Serialize + PartialEq + Clone + Default + Send + Sync>
+    + Clone
+    + DeserializeOwned
+    + Serialize
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
+    /// What its references resolve to (e.g. the dataset group's ARN).
+    type Refs: Send + Sync;
+
+    /// Resolves its references: `Err(outcome)` while one is missing or not ready.
+    fn resolve(
+        &self,
+        env: &Env<'_>,
+    ) -> impl Future<Output = Result<Result<Self::Refs, Outcome>, Error>> + Send;
+
+    /// Brings its Personalize resources, in order, in line with the spec, recording what it
+    /// changes in `env`; decides the outcome.
+    fn sync(
+        &self,
+        env: &Env<'_>,
+        refs: Self::Refs,
+        status: &mut Self::Status,
+    ) -> impl Future<Output = Result<Outcome, Error>> + Send;
+
+    /// One step of deleting its Personalize resources, in Personalize's order.
+    fn cleanup(&self, env: &Env<'_>) -> impl Future<Output = Result<Deletion, Error>> + Send;
+
+    /// Kubernetes-side work once Ready (e.g. publishing a Secret). Default: none.
+    fn when_ready(
+        &self,
+        _ctx: &Context,
+        _status: &Self::Status,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Look again sooner than the resync when Ready (e.g. a retrain schedule). Default: never.
+    fn ready_requeue(&self, _status: &Self::Status, _now: Timestamp) -> Option<Duration> {
+        None
+    }
 }
 
-/// Runs `apply` or `cleanup` under the finalizer.
-pub async fn with_finalizer<K, A, C>(
-    obj: Arc<K>,
-    ctx: &Context,
-    apply: impl FnOnce(Arc<K>) -> A,
-    cleanup: impl FnOnce(Arc<K>) -> C,
-) -> Result<Action, Error>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + HasStatus
-        + Clone
-        + DeserializeOwned
-        + Serialize
-        + Debug,
-    K::Status: HasResource + Serialize,
-    A: Future<Output = Result<Action, Error>>,
-    C: Future<Output = Result<Action, Error>>,
-{
+/// The controllers' entry point for any kind.
+pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
     let kind = K::kind(&());
     let metrics = crate::metrics::global();
     let _in_flight = metrics.reconcile(&kind);
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace(obj.as_ref())?);
     let obj = ctx.with_written_status(obj);
     let uid = obj.meta().uid.clone().unwrap_or_default();
+    let ctx = ctx.as_ref();
     let result = finalizer(&api, FINALIZER, obj, |event| async move {
         match event {
             // Personalize refused this spec as invalid: only a new spec can change that, so
@@ -269,11 +406,11 @@ where
             finalizer::Event::Apply(obj) if rejected_for_this_generation(obj.as_ref()) => {
                 Ok(Action::await_change())
             }
-            finalizer::Event::Apply(obj) => apply(obj).await,
+            finalizer::Event::Apply(obj) => apply(obj.as_ref(), ctx).await,
             finalizer::Event::Cleanup(obj) => {
-                let done = cleanup(obj).await;
+                let done = cleanup(obj.as_ref(), ctx).await;
                 if done.is_ok() {
-                    ctx.written().remove(&uid);
+                    lock(&ctx.written).remove(&uid);
                 }
                 done
             }
@@ -292,7 +429,123 @@ where
     result
 }
 
-/// Whether Personalize rejected the current generation of the spec as invalid input.
+async fn apply<K: Managed>(obj: &K, ctx: &Context) -> Result<Action, Error> {
+    let env = Env::new(ctx.personalize.as_ref(), ctx.references()?);
+    let mut status = obj.status().cloned().unwrap_or_default();
+    let synced = resolve_and_sync(obj, &env, &mut status).await;
+    ctx.publish(obj, env.changes.take());
+    let outcome = synced?;
+    if matches!(outcome, Outcome::Ready { .. }) {
+        obj.when_ready(ctx, &status).await?;
+    }
+    let sooner = match outcome {
+        Outcome::Ready { .. } => obj.ready_requeue(&status, env.now),
+        _ => None,
+    };
+    let action = finish(obj, ctx, status, outcome).await?;
+    Ok(match sooner {
+        Some(wait) if wait < ctx.timing.resync => Action::requeue(wait),
+        _ => action,
+    })
+}
+
+/// Resolves the references and syncs; AWS errors become outcomes (other errors are passed on).
+async fn resolve_and_sync<K: Managed>(
+    obj: &K,
+    env: &Env<'_>,
+    status: &mut K::Status,
+) -> Result<Outcome, Error> {
+    let synced = match obj.resolve(env).await {
+        Ok(Ok(refs)) => obj.sync(env, refs, status).await,
+        Ok(Err(waiting)) => Ok(waiting),
+        Err(err) => Err(err),
+    };
+    synced.or_else(outcome_of)
+}
+
+async fn cleanup<K: Managed>(obj: &K, ctx: &Context) -> Result<Action, Error> {
+    if obj.deletion_policy() == DeletionPolicy::Retain {
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "Retain",
+            "Retain",
+            "deletionPolicy is Retain: the Personalize resources stay".to_owned(),
+        );
+        return Ok(Action::await_change());
+    }
+    let env = Env::new(ctx.personalize.as_ref(), ctx.references()?);
+    let step = obj.cleanup(&env).await;
+    ctx.publish(obj, env.changes.take());
+    match step {
+        Ok(Deletion::Gone) => Ok(Action::await_change()),
+        Ok(Deletion::Waiting { reason, message }) => {
+            Err(still_deleting(obj, ctx, reason, message).await)
+        }
+        Err(Error::Aws(err)) if err.kind == ErrorKind::InUse => {
+            Err(still_deleting(obj, ctx, "ResourceInUse", err.to_string()).await)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// The namespace of a namespaced object.
+pub fn namespace<K: Resource>(obj: &K) -> Result<String, Error> {
+    obj.meta().namespace.clone().ok_or(Error::NoNamespace)
+}
+
+/// The AWS name of an object: `spec.name`, else derived from namespace and name.
+pub fn aws_name<K: Resource>(obj: &K, spec_name: Option<&str>) -> String {
+    crate::naming::aws_name(
+        spec_name,
+        &obj.namespace().unwrap_or_default(),
+        &obj.name_any(),
+    )
+}
+
+/// Who may take over an existing resource of the object's AWS name: resources tagged as its
+/// own, or any with the adopt annotation.
+pub fn ownership<K: Resource>(obj: &K) -> Ownership {
+    Ownership::Tagged {
+        owner: owner(&obj.namespace().unwrap_or_default(), &obj.name_any()),
+        adopt: obj
+            .annotations()
+            .get(ADOPT_ANNOTATION)
+            .is_some_and(|v| v == "true"),
+    }
+}
+
+/// The tags for a resource created for `obj`: the owner tag plus the spec's tags.
+pub fn tags<K: Resource>(obj: &K, spec_tags: &Tags) -> Tags {
+    let mut tags = spec_tags.clone();
+    tags.insert(
+        crate::naming::OWNER_TAG.to_owned(),
+        owner(&obj.namespace().unwrap_or_default(), &obj.name_any()),
+    );
+    tags
+}
+
+/// The outcome of a synced resource (Ready with `ready`'s message when done) and its last
+/// observation.
+pub fn settle<D>(
+    synced: Synced<D>,
+    ready: impl FnOnce() -> String,
+) -> (Outcome, Option<Observation<D>>) {
+    match synced {
+        Synced::Done(observed) => (Outcome::Ready { message: ready() }, Some(observed)),
+        Synced::Pending(why, observed) => (pending(why), observed),
+    }
+}
+
+/// The outcome of a resource that is not done.
+pub fn pending(pending: Pending) -> Outcome {
+    match pending {
+        Pending::Progressing { reason, message } => Outcome::Progressing { reason, message },
+        Pending::Terminal { reason, message } => Outcome::Terminal { reason, message },
+    }
+}
+
+/// Whether Personalize rejected the current generation of the spec as invalid.
 fn rejected_for_this_generation<K: Resource + HasStatus>(obj: &K) -> bool
 where
     K::Status: HasResource,
@@ -339,22 +592,12 @@ pub fn outcome_of(err: Error) -> Result<Outcome, Error> {
 
 /// Writes the status (with conditions for `outcome`) if it changed, publishes a Warning event
 /// when the outcome turns Terminal, and says when to look again.
-pub async fn finish<K>(
+async fn finish<K: Managed>(
     obj: &K,
     ctx: &Context,
     mut status: K::Status,
     outcome: Outcome,
-    with_references: bool,
-) -> Result<Action, Error>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + HasStatus
-        + Clone
-        + DeserializeOwned
-        + Serialize
-        + Debug,
-    K::Status: HasResource + Serialize + PartialEq + Clone,
-{
+) -> Result<Action, Error> {
     let previous = obj
         .status()
         .map(|s| s.resource().conditions.clone())
@@ -363,7 +606,7 @@ where
     resource.conditions = conditions(
         &previous,
         &outcome,
-        with_references,
+        K::REFERENCES,
         obj.meta().generation,
         Timestamp::now(),
     );
@@ -383,8 +626,7 @@ where
             reason,
             "Reconcile",
             message.clone(),
-        )
-        .await;
+        );
     }
     if let Outcome::Retrying { reason, .. } | Outcome::Terminal { reason, .. } = &outcome {
         crate::metrics::global().error(&K::kind(&()), reason);
@@ -403,16 +645,7 @@ where
 }
 
 /// Server-side applies the status subresource.
-pub async fn patch_status<K>(obj: &K, ctx: &Context, status: &K::Status) -> Result<(), Error>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + HasStatus
-        + Clone
-        + DeserializeOwned
-        + Serialize
-        + Debug,
-    K::Status: Serialize,
-{
+async fn patch_status<K: Managed>(obj: &K, ctx: &Context, status: &K::Status) -> Result<(), Error> {
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace(obj)?);
     let patch = serde_json::json!({
         "apiVersion": K::api_version(&()),
@@ -426,51 +659,19 @@ where
     )
     .await?;
     if let (Some(uid), Ok(value)) = (obj.uid(), serde_json::to_value(status)) {
-        ctx.written().insert(uid, value);
+        lock(&ctx.written).insert(uid, value);
     }
     Ok(())
 }
 
-/// Objects with a typed status.
-pub trait HasStatus {
-    /// The status type.
-    type Status;
-    /// The status, if any.
-    fn status(&self) -> Option<&Self::Status>;
-}
-
-macro_rules! has_status {
-    ($($k:ty => $s:ty),*) => {$(
-        impl HasStatus for $k {
-            type Status = $s;
-            fn status(&self) -> Option<&$s> { self.status.as_ref() }
-        }
-    )*};
-}
-has_status!(
-    personalize_api::DatasetGroup => personalize_api::DatasetGroupStatus,
-    personalize_api::Solution => personalize_api::SolutionStatus,
-    personalize_api::Campaign => personalize_api::CampaignStatus,
-    personalize_api::EventTracker => personalize_api::EventTrackerStatus
-);
-
-/// Marks an object as being deleted (writes a Ready=False "Deleting" condition) and returns the
-/// error that makes the finalizer keep it and look again soon.
-pub async fn still_deleting<K>(
+/// Marks an object as being deleted (writes a Ready=False condition saying what it waits for)
+/// and returns the error that makes the finalizer keep it and look again soon.
+async fn still_deleting<K: Managed>(
     obj: &K,
     ctx: &Context,
     reason: &'static str,
     message: String,
-) -> Error
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + HasStatus
-        + Clone
-        + DeserializeOwned
-        + Serialize
-        + Debug,
-    K::Status: HasResource + Serialize + PartialEq + Clone + Default,
-{
+) -> Error {
     let mut status = obj.status().cloned().unwrap_or_default();
     let outcome = Outcome::Progressing {
         reason,
@@ -504,79 +705,7 @@ pub fn error_policy<K: Resource>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) ->
     }
 }
 
-/// Where deleting one Personalize resource stands after [`delete_step`].
-#[derive(Debug, PartialEq, Eq)]
-pub enum DeleteStep {
-    /// Personalize no longer knows the resource.
-    Gone,
-    /// The delete call was accepted just now.
-    Requested,
-    /// Deletion is under way or blocked for now (in use, in progress): why.
-    Waiting(String),
-}
-
-/// One idempotent step of deleting a resource: `status` describes it (its status string), and
-/// `delete` is called unless it is gone or already deleting. NotFound anywhere means gone;
-/// ResourceInUse means wait.
-pub async fn delete_step(
-    what: &str,
-    status: impl Future<Output = Result<String, AwsError>>,
-    delete: impl Future<Output = Result<(), AwsError>>,
-) -> Result<DeleteStep, AwsError> {
-    match status.await {
-        Err(err) if err.is_not_found() => return Ok(DeleteStep::Gone),
-        Err(err) => return Err(err),
-        Ok(state) if state.starts_with("DELETE") => {
-            return Ok(DeleteStep::Waiting(format!("{what} is {state}")));
-        }
-        Ok(_) => {}
-    }
-    match delete.await {
-        Ok(()) => Ok(DeleteStep::Requested),
-        Err(err) if err.is_not_found() => Ok(DeleteStep::Gone),
-        Err(err) if err.kind == ErrorKind::InUse => Ok(DeleteStep::Waiting(err.to_string())),
-        Err(err) => Err(err),
-    }
-}
-
-/// The cleanup result for a CR whose single AWS resource went through [`delete_step`]: done when
-/// gone; otherwise an event for a new deletion and a wait (the finalizer stays).
-pub async fn after_delete_step<K>(
-    obj: &K,
-    ctx: &Context,
-    step: DeleteStep,
-    action: &str,
-    arn: &str,
-) -> Result<Action, Error>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + HasStatus
-        + Clone
-        + DeserializeOwned
-        + Serialize
-        + Debug,
-    K::Status: HasResource + Serialize + PartialEq + Clone + Default,
-{
-    match step {
-        DeleteStep::Gone => Ok(Action::await_change()),
-        DeleteStep::Requested => {
-            ctx.mutated(obj, action, format!("deleting {arn}")).await;
-            Err(still_deleting(obj, ctx, "Deleting", format!("deletion of {arn} requested")).await)
-        }
-        DeleteStep::Waiting(message) => Err(still_deleting(obj, ctx, "Deleting", message).await),
-    }
-}
-
-/// With `deletionPolicy: Retain`, records that the AWS resource stays and lets the CR go.
-pub async fn retain<K>(obj: &K, ctx: &Context, what: &str) -> Action
-where
-    K: Resource<DynamicType = ()>,
-{
-    ctx.mutated(
-        obj,
-        "Retain",
-        format!("deletionPolicy is Retain: the {what} stays in Personalize"),
-    )
-    .await;
-    Action::await_change()
+/// A reference that is not usable yet, as an outcome.
+pub fn waiting_for(reason: &'static str, message: String) -> Outcome {
+    Outcome::WaitingForReference { reason, message }
 }

@@ -1,348 +1,248 @@
-//! Reconciles a `Solution`: creates it once its dataset group is Ready (sending
-//! `performAutoTraining` explicitly), keeps native auto-training in line through UpdateSolution,
-//! trains the first version once the interactions are imported, retrains on the cron schedule or
-//! after each new import, records recent versions with their metrics, and promotes versions that
-//! pass the gate. Cleanup waits for Campaigns, stops in-flight training, then deletes.
-//!
-//! The decisions (`training_decision`, `promoted_version`, `passes_gate`) are pure functions,
-//! tested below without AWS or Kubernetes.
+//! `Solution`: its dataset group (Ready), then the solution (native auto-training sent
+//! explicitly and kept in line through UpdateSolution), then its versions: the first once the
+//! interactions are imported, retrains on the cron schedule or after each import, metrics of
+//! each ACTIVE version, and the promoted one. The decisions about versions are in
+//! [`super::training`]. Cleanup waits for the Campaigns that serve it, stops training in flight,
+//! then deletes it.
 
-use std::collections::{BTreeMap, HashMap};
-use std::str::FromStr;
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::time::Duration;
 
-use aws_sdk_personalize::types::{
-    AutoTrainingConfig, SolutionConfig as AwsSolutionConfig, SolutionUpdateConfig,
-    TrainingMode as AwsTrainingMode,
-};
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
-use kube::api::{Api, ListParams};
-use kube::runtime::controller::Action;
-use personalize_api::aws_status::{ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING};
-use personalize_api::solution::{Promotion, Retrain, SolutionVersionStatus, TrainingMode};
-use personalize_api::{Campaign, DeletionPolicy, Solution, SolutionStatus};
+use personalize_api::solution::SolutionVersionStatus;
+use personalize_api::{Solution, SolutionStatus};
 
-use super::ownership::{may_adopt, name_taken, sibling_arn, tags};
-use super::{
-    Context, Error, finish, namespace, outcome_of, retain, still_deleting, with_finalizer,
+use super::dataset_group::{interactions_imported, referenced};
+use super::training::{
+    Decision, in_progress, promoted_version, sort_newest_first, training_decision,
+    until_next_retrain,
 };
-use crate::aws::{AwsError, AwsResultExt, ErrorKind, region_of, short_id};
-use crate::naming::aws_name;
+use super::{Decided, Env, Error, Managed, aws_name, namespace, pending, tags, waiting_for};
 use crate::outcome::Outcome;
+use crate::personalize::{
+    AutoTraining, AwsError, ErrorKind, Kind, Listing, NewSolution, Observation, Personalize,
+    Request, SolutionDetails, Status, region_of, short_id,
+};
+use crate::references::References;
+use crate::resource::{AwsResource, Changes, Deletion, Plan, Synced, delete_now, lifecycle_plan};
 
 /// Versions kept in status.
 pub const HISTORY: usize = 10;
 
-/// The controller's entry point for one Solution.
-pub async fn reconcile(obj: Arc<Solution>, ctx: Arc<Context>) -> Result<Action, Error> {
-    with_finalizer(obj, &ctx, |o| apply(o, &ctx), |o| cleanup(o, &ctx)).await
-}
-
-async fn apply(sol: Arc<Solution>, ctx: &Context) -> Result<Action, Error> {
-    let mut status = sol.status.clone().unwrap_or_default();
-    let outcome = match sync(&sol, ctx, &mut status).await {
-        Ok(outcome) => outcome,
-        Err(err) => outcome_of(err)?,
-    };
-    let ready = matches!(outcome, Outcome::Ready { .. });
-    let next_retrain = next_scheduled_retrain(sol.as_ref(), &status, Timestamp::now());
-    let action = finish(sol.as_ref(), ctx, status, outcome, true).await?;
-    // A Ready solution with a retrain schedule looks again when it comes due, not a resync late.
-    Ok(match next_retrain {
-        Some(wait) if ready && wait < ctx.timing.resync => Action::requeue(wait),
-        _ => action,
-    })
-}
-
-/// How long until the retrain schedule next comes due after the newest version (at least 1 s),
-/// if the spec has a schedule.
-fn next_scheduled_retrain(
-    sol: &Solution,
-    status: &SolutionStatus,
-    now: Timestamp,
-) -> Option<std::time::Duration> {
-    let schedule = sol
-        .spec
-        .training
-        .as_ref()?
-        .retrain
-        .as_ref()?
-        .schedule
-        .as_deref()?;
-    let since = status.versions.first()?.created.as_deref()?;
-    let due = next_occurrence(schedule, Timestamp::from_str(since).ok()?)?;
-    let wait = due.duration_since(now);
-    Some(
-        std::time::Duration::try_from(wait)
-            .unwrap_or_default()
-            .max(std::time::Duration::from_secs(1)),
-    )
-}
-
-/// What the solution trains on: the dataset group ARN and the revision of its last interactions
-/// import (`None` until imported; a raw ARN is assumed to hold data).
-struct Data {
-    group_arn: String,
-    imported: Option<String>,
-}
-
-async fn resolve_data(sol: &Solution, ctx: &Context) -> Result<Result<Data, Outcome>, Error> {
-    if let Some(arn) = &sol.spec.dataset_group_arn {
-        return Ok(Ok(Data {
-            group_arn: arn.clone(),
-            imported: Some("external".into()),
-        }));
+impl AwsResource for NewSolution {
+    async fn update(&self, api: &dyn Personalize, arn: &str) -> Result<(), AwsError> {
+        api.update_solution(arn, &self.auto_training).await
     }
-    let Some(r) = &sol.spec.dataset_group_ref else {
-        return Ok(Err(Outcome::Terminal {
-            reason: "NoDatasetGroup",
-            message: "spec.datasetGroupRef is missing".into(),
-        }));
-    };
-    let ns = namespace(sol)?;
-    let Some(dg) = super::dataset_group::resolve(ctx, r, &ns).await? else {
-        return Ok(Err(Outcome::WaitingForReference {
-            reason: "DatasetGroupNotFound",
-            message: format!(
-                "DatasetGroup {}/{} does not exist",
-                r.namespace_or(&ns),
-                r.name
-            ),
-        }));
-    };
-    // The solution can be created as soon as the group exists; training waits for the import.
-    let arn = dg.status.as_ref().and_then(|s| s.resource.arn.clone());
-    let active = dg
-        .status
-        .as_ref()
-        .and_then(|s| s.resource.status.as_deref())
-        == Some(ACTIVE);
-    match arn {
-        Some(group_arn) if active => Ok(Ok(Data {
-            group_arn,
-            imported: super::dataset_group::interactions_imported(&dg),
-        })),
-        _ => Ok(Err(Outcome::WaitingForReference {
-            reason: "DatasetGroupNotReady",
-            message: format!("DatasetGroup {} is not ACTIVE yet", dg.name_any()),
-        })),
+
+    /// Only auto-training can change in place (UpdateSolution); never during an update.
+    fn plan(&self, observed: &Observation<SolutionDetails>) -> Plan {
+        let want = &self.auto_training;
+        let have = &observed.details;
+        if observed.status != Status::Active {
+            return lifecycle_plan("solution", observed);
+        }
+        if have.update_status.as_ref().is_some_and(Status::is_creating) {
+            return Plan::wait("Updating", "solution update in progress");
+        }
+        let schedule_differs =
+            want.enabled && want.schedule.is_some() && want.schedule != have.schedule;
+        if want.enabled != have.perform_auto_training.unwrap_or(true) || schedule_differs {
+            return Plan::Update;
+        }
+        Plan::Done
     }
 }
 
-fn solution_config(sol: &Solution) -> AwsSolutionConfig {
-    let mut config = AwsSolutionConfig::builder();
-    if let Some(c) = &sol.spec.config {
-        config = config
-            .set_event_value_threshold(c.event_value_threshold.clone())
-            .set_algorithm_hyper_parameters(non_empty(&c.algorithm_hyper_parameters))
-            .set_feature_transformation_parameters(non_empty(&c.feature_transformation_parameters));
-    }
-    if let Some(schedule) = auto_training(sol).1 {
-        config = config.auto_training_config(
-            AutoTrainingConfig::builder()
-                .scheduling_expression(schedule)
-                .build(),
-        );
-    }
-    config.build()
-}
-
-fn non_empty(map: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
-    (!map.is_empty()).then(|| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-}
-
-/// Native auto-training as the spec wants it: (enabled, schedule). Off unless enabled.
-fn auto_training(sol: &Solution) -> (bool, Option<String>) {
+/// Native auto-training as the spec wants it: off unless enabled.
+fn auto_training(sol: &Solution) -> AutoTraining {
     let auto = sol
         .spec
         .training
         .as_ref()
         .and_then(|t| t.auto_training.as_ref());
     match auto {
-        Some(a) if a.enabled => (true, a.schedule.clone()),
-        _ => (false, None),
+        Some(a) if a.enabled => AutoTraining {
+            enabled: true,
+            schedule: a.schedule.clone(),
+        },
+        _ => AutoTraining::default(),
     }
 }
 
-async fn sync(
-    sol: &Solution,
-    ctx: &Context,
-    status: &mut SolutionStatus,
-) -> Result<Outcome, Error> {
-    let data = match resolve_data(sol, ctx).await? {
-        Ok(data) => data,
-        Err(outcome) => return Ok(outcome),
-    };
-    let client = ctx.aws.personalize(region_of(&data.group_arn));
-    let name = aws_name(sol.spec.name.as_deref(), &namespace(sol)?, &sol.name_any());
+/// What the solution trains on: the dataset group ARN and the revision of its last interactions
+/// import (`None` until imported; a raw ARN is assumed to hold data).
+pub struct Data {
+    group_arn: String,
+    imported: Option<String>,
+}
 
-    // 1. The solution.
-    let arn = match status.resource.arn.clone() {
-        Some(arn) => arn,
-        None => {
-            let (auto, _) = auto_training(sol);
-            let create = client
-                .create_solution()
-                .name(&name)
-                .dataset_group_arn(&data.group_arn)
-                .recipe_arn(sol.spec.recipe_arn())
-                .set_event_type(sol.spec.event_type.clone())
-                .perform_hpo(sol.spec.perform_hpo)
-                .perform_auto_training(auto)
-                .solution_config(solution_config(sol))
-                .set_tags(Some(tags(sol, &sol.spec.tags)))
-                .send()
-                .await
-                .aws("CreateSolution");
-            let arn = match create {
-                Ok(out) => {
-                    let arn = out.solution_arn().unwrap_or_default().to_owned();
-                    ctx.mutated(
-                        sol,
-                        "CreateSolution",
-                        format!("created solution {arn} (auto-training {auto})"),
-                    )
-                    .await;
-                    arn
-                }
-                Err(err) if err.kind == ErrorKind::AlreadyExists => {
-                    let arn = sibling_arn(&data.group_arn, &format!("solution/{name}"));
-                    if !may_adopt(&client, sol, &arn).await? {
-                        return Ok(Outcome::Terminal {
-                            reason: "NameTaken",
-                            message: name_taken("solution", &name),
-                        });
-                    }
-                    arn
-                }
-                Err(err) => return Err(err.into()),
-            };
-            status.resource.arn = Some(arn.clone());
-            super::patch_status(sol, ctx, status).await?;
-            arn
-        }
-    };
-
-    let solution = match client
-        .describe_solution()
-        .solution_arn(&arn)
-        .send()
-        .await
-        .aws("DescribeSolution")
-    {
-        Ok(out) => out.solution().cloned(),
-        Err(err) if err.is_not_found() => {
-            *status = SolutionStatus::default();
-            return Ok(Outcome::Progressing {
-                reason: "Recreating",
-                message: format!(
-                    "solution {arn} no longer exists in Personalize; creating it again"
-                ),
-            });
-        }
-        Err(err) => return Err(err.into()),
-    };
-    let state = solution
-        .as_ref()
-        .and_then(|s| s.status())
-        .unwrap_or_default()
-        .to_owned();
-    status.resource.status = Some(state.clone());
-    match state.as_str() {
-        ACTIVE => {}
-        CREATE_FAILED => {
-            return Ok(Outcome::Terminal {
-                reason: "CreateFailed",
-                message: "Personalize could not create the solution".into(),
-            });
-        }
-        other => {
-            return Ok(Outcome::Progressing {
-                reason: "Creating",
-                message: format!("solution is {other}"),
-            });
-        }
+/// The solution as the spec wants it, in the dataset group `group_arn`.
+fn desired(sol: &Solution, group_arn: &str) -> NewSolution {
+    let config = sol.spec.config.clone().unwrap_or_default();
+    NewSolution {
+        name: aws_name(sol, sol.spec.name.as_deref()),
+        dataset_group_arn: group_arn.to_owned(),
+        recipe_arn: sol.spec.recipe_arn(),
+        event_type: sol.spec.event_type.clone(),
+        perform_hpo: sol.spec.perform_hpo,
+        auto_training: auto_training(sol),
+        event_value_threshold: config.event_value_threshold,
+        hyper_parameters: config.algorithm_hyper_parameters,
+        feature_transformation: config.feature_transformation_parameters,
+        tags: tags(sol, &sol.spec.tags),
     }
+}
 
-    // 2. Native auto-training, changed in place.
-    if let Some(solution) = &solution {
-        let (want_auto, want_schedule) = auto_training(sol);
-        let have_auto = solution.perform_auto_training().unwrap_or(true);
-        let have_schedule = solution
-            .solution_config()
-            .and_then(|c| c.auto_training_config())
-            .and_then(|a| a.scheduling_expression())
-            .map(str::to_owned);
-        let updating = solution
-            .latest_solution_update()
-            .and_then(|u| u.status())
-            .is_some_and(|s| s == CREATE_PENDING || s == CREATE_IN_PROGRESS);
-        let schedule_differs =
-            want_auto && want_schedule.is_some() && want_schedule != have_schedule;
-        if !updating && (want_auto != have_auto || schedule_differs) {
-            let mut update = SolutionUpdateConfig::builder();
-            if let Some(schedule) = &want_schedule {
-                update = update.auto_training_config(
-                    AutoTrainingConfig::builder()
-                        .scheduling_expression(schedule)
-                        .build(),
-                );
+impl Managed for Solution {
+    type Refs = Data;
+
+    /// The group must be ACTIVE for the solution to be created; training waits for the import.
+    async fn resolve(&self, env: &Env<'_>) -> Result<Result<Data, Outcome>, Error> {
+        if let Some(arn) = &self.spec.dataset_group_arn {
+            return Ok(Ok(Data {
+                group_arn: arn.clone(),
+                imported: Some("external".into()),
+            }));
+        }
+        let reference = self.spec.dataset_group_ref.as_ref();
+        let group = referenced(env, &namespace(self)?, reference).await?;
+        Ok(group.and_then(|dg| {
+            let status = dg.status.as_ref();
+            let active =
+                status.and_then(|s| s.resource.status.as_deref()) == Some(Status::Active.as_str());
+            match status.and_then(|s| s.resource.arn.clone()) {
+                Some(group_arn) if active => Ok(Data {
+                    group_arn,
+                    imported: interactions_imported(&dg),
+                }),
+                _ => Err(waiting_for(
+                    "DatasetGroupNotReady",
+                    format!("DatasetGroup {} is not ACTIVE yet", dg.name_any()),
+                )),
             }
-            client
-                .update_solution()
-                .solution_arn(&arn)
-                .perform_auto_training(want_auto)
-                .solution_update_config(update.build())
-                .send()
-                .await
-                .aws("UpdateSolution")?;
-            ctx.mutated(
-                sol,
-                "UpdateSolution",
-                format!("auto-training set to {want_auto}"),
-            )
-            .await;
-            return Ok(Outcome::Progressing {
-                reason: "Updating",
-                message: "updating auto-training settings".into(),
-            });
-        }
-        if updating {
-            return Ok(Outcome::Progressing {
-                reason: "Updating",
-                message: "solution update in progress".into(),
-            });
-        }
+        }))
     }
 
-    // 3. Versions, newest first, with metrics for the ACTIVE ones. DescribeSolution names the
-    // newest version: when that is the one we know, finished, the history has not changed and
-    // an idle resync costs that one call.
-    let latest = solution.as_ref().and_then(|s| s.latest_solution_version());
+    async fn sync(&self, env: &Env<'_>, data: Data, status: &mut SolutionStatus) -> Decided {
+        let region = region_of(&data.group_arn);
+        let desired = desired(self, &data.group_arn);
+        let arn = &mut status.resource.arn;
+        let synced = env.sync_owned(self, region, &desired, arn, None).await?;
+        let (observed, arn) = match (synced, status.resource.arn.clone()) {
+            (Synced::Done(observed), Some(arn)) => (observed, arn),
+            (Synced::Done(observed), None) => {
+                status.resource.status = Some(observed.status.to_string());
+                return Ok(Outcome::Progressing {
+                    reason: "Creating",
+                    message: "waiting for the solution's ARN".into(),
+                });
+            }
+            (Synced::Pending(why, observed), _) => {
+                status.resource.status = observed.map(|o| o.status.to_string());
+                return Ok(pending(why));
+            }
+        };
+        status.resource.status = Some(observed.status.to_string());
+        let api = env.personalize.personalize(region);
+        versions(api.as_ref(), &arn, &observed.details, status).await?;
+        status.promoted_version_arn = promoted_version(
+            &status.versions,
+            status.promoted_version_arn.as_deref(),
+            self.spec.promotion.as_ref(),
+        );
+        train(self, api.as_ref(), &arn, &data, env, status).await
+    }
+
+    async fn cleanup(&self, env: &Env<'_>) -> Result<Deletion, Error> {
+        let changes = &env.changes;
+        let Some(arn) = self.status.as_ref().and_then(|s| s.resource.arn.clone()) else {
+            return Ok(Deletion::Gone);
+        };
+        let refs = env.references;
+        let dependents =
+            References::referrers(&refs.campaigns, self, |c| c.spec.solution_ref.as_ref()).await?;
+        if !dependents.is_empty() {
+            let message = format!("waiting for {} to be deleted first", dependents.join(", "));
+            return Ok(Deletion::waiting("DependentsExist", message));
+        }
+        let api = env.personalize.personalize(region_of(&arn));
+        delete_solution(api.as_ref(), &arn, changes).await
+    }
+
+    fn ready_requeue(&self, status: &SolutionStatus, now: Timestamp) -> Option<Duration> {
+        let retrain = self.spec.training.as_ref()?.retrain.as_ref()?;
+        until_next_retrain(retrain.schedule.as_deref()?, &status.versions, now)
+    }
+}
+
+/// Refreshes the versions in status, newest first (at most [`HISTORY`]), with the metrics of
+/// the ACTIVE ones (fetched once per version). DescribeSolution names the newest version: when
+/// that is the one already known, finished, nothing changed and no call is made.
+async fn versions(
+    api: &dyn Personalize,
+    arn: &str,
+    solution: &SolutionDetails,
+    status: &mut SolutionStatus,
+) -> Result<(), Error> {
     let known_newest = status.versions.first();
-    let unchanged = latest.zip(known_newest).is_some_and(|(l, k)| {
-        l.solution_version_arn() == Some(k.arn.as_str())
-            && l.status() == k.status.as_deref()
-            && !in_progress(l.status())
-    });
+    let unchanged = solution
+        .latest_version
+        .as_ref()
+        .zip(known_newest)
+        .is_some_and(|((latest, state), known)| {
+            *latest == known.arn
+                && Some(state.as_str()) == known.status.as_deref()
+                && !state.is_in_flight()
+        });
     if !unchanged {
-        refresh_versions(&client, &arn, status).await?;
+        let listed = api.list(Listing::SolutionVersions(arn)).await?;
+        let mut versions: Vec<SolutionVersionStatus> = listed
+            .into_iter()
+            .map(|v| SolutionVersionStatus {
+                arn: v.arn,
+                status: v.status.map(|s| s.to_string()),
+                training_mode: v.training_mode,
+                created: v.created.map(|t| t.to_string()),
+                failure_reason: v.failure_reason,
+                metrics: BTreeMap::new(),
+            })
+            .collect();
+        sort_newest_first(&mut versions, &status.versions);
+        versions.truncate(HISTORY);
+        for version in &mut versions {
+            let known = status
+                .versions
+                .iter()
+                .find(|v| v.arn == version.arn && !v.metrics.is_empty());
+            if let Some(known) = known {
+                version.metrics = known.metrics.clone();
+            } else if version.status.as_deref() == Some(Status::Active.as_str()) {
+                version.metrics = api.solution_metrics(&version.arn).await?;
+            }
+        }
+        status.versions = versions;
     }
     let latest_active = status
         .versions
         .iter()
-        .find(|v| v.status.as_deref() == Some(ACTIVE));
+        .find(|v| v.status.as_deref() == Some(Status::Active.as_str()));
     status.latest_version_arn = latest_active.map(|v| v.arn.clone());
     status.latest_version = latest_active.map(|v| short_id(&v.arn).to_owned());
-    status.promoted_version_arn = promoted_version(
-        &status.versions,
-        status.promoted_version_arn.as_deref(),
-        sol.spec.promotion.as_ref(),
-    );
+    Ok(())
+}
 
-    // 4. Training. Versions exist but the import they followed was never recorded (the status
-    // write was lost, or the solution was adopted): they count as trained on the current data.
+/// Starts training when [`training_decision`] says so; the outcome says where training stands.
+async fn train(
+    sol: &Solution,
+    api: &dyn Personalize,
+    arn: &str,
+    data: &Data,
+    env: &Env<'_>,
+    status: &mut SolutionStatus,
+) -> Result<Outcome, Error> {
+    // Versions exist but the import they followed was never recorded (the status write was
+    // lost, or the solution was adopted): they count as trained on the current data.
     if status.trained_on_import.is_none() && !status.versions.is_empty() {
         status.trained_on_import = data.imported.clone();
     }
@@ -352,43 +252,34 @@ async fn sync(
         data.imported.as_deref(),
         status.trained_on_import.as_deref(),
         retrain,
-        Timestamp::now(),
+        env.now,
     );
-    match decision {
+    Ok(match decision {
         Decision::Train { mode, why } => {
-            let out = client
-                .create_solution_version()
-                .solution_arn(&arn)
-                .training_mode(AwsTrainingMode::from(mode.as_str()))
-                .send()
-                .await
-                .aws("CreateSolutionVersion")?;
-            let version = out.solution_version_arn().unwrap_or_default().to_owned();
-            ctx.mutated(
-                sol,
+            let version = api.create_solution_version(arn, mode.as_str()).await?;
+            env.changes.record(
                 "CreateSolutionVersion",
                 format!("training {} version {version}: {why}", mode.as_str()),
-            )
-            .await;
+            );
             status.trained_on_import = data.imported.clone();
-            Ok(Outcome::Progressing {
+            Outcome::Progressing {
                 reason: "Training",
                 message: format!("training version {}: {why}", short_id(&version)),
-            })
+            }
         }
-        Decision::WaitForTraining(version) => Ok(Outcome::Progressing {
+        Decision::WaitForTraining(version) => Outcome::Progressing {
             reason: "Training",
             message: format!("training version {}", short_id(&version)),
-        }),
-        Decision::WaitForData => Ok(Outcome::Progressing {
+        },
+        Decision::WaitForData => Outcome::Progressing {
             reason: "WaitingForData",
             message: "waiting for the dataset group's interactions to be imported".into(),
-        }),
+        },
         Decision::Idle => match (&status.latest_version_arn, status.versions.first()) {
-            (Some(latest), _) => Ok(Outcome::Ready {
+            (Some(latest), _) => Outcome::Ready {
                 message: format!("solution is ACTIVE; latest version {}", short_id(latest)),
-            }),
-            (None, Some(failed)) => Ok(Outcome::Terminal {
+            },
+            (None, Some(failed)) => Outcome::Terminal {
                 reason: "TrainingFailed",
                 message: format!(
                     "training of version {} failed: {}",
@@ -398,619 +289,250 @@ async fn sync(
                         .as_deref()
                         .unwrap_or("no reason given")
                 ),
-            }),
-            (None, None) => Ok(Outcome::Progressing {
+            },
+            (None, None) => Outcome::Progressing {
                 reason: "WaitingForData",
                 message: "no version trained yet".into(),
-            }),
+            },
         },
-    }
+    })
 }
 
-/// Reads the solution's versions, newest first (at most [`HISTORY`]), with the metrics of the
-/// ACTIVE ones (fetched once per version), into the status.
-async fn refresh_versions(
-    client: &aws_sdk_personalize::Client,
+/// One step of deleting a solution: wait for campaigns on it (made elsewhere too), stop
+/// training in flight, then DeleteSolution (which deletes its versions).
+async fn delete_solution(
+    api: &dyn Personalize,
     arn: &str,
-    status: &mut SolutionStatus,
-) -> Result<(), Error> {
-    let listed = client
-        .list_solution_versions()
-        .solution_arn(arn)
-        .send()
-        .await
-        .aws("ListSolutionVersions")?;
-    let mut versions: Vec<SolutionVersionStatus> = listed
-        .solution_versions()
-        .iter()
-        .map(|v| SolutionVersionStatus {
-            arn: v.solution_version_arn().unwrap_or_default().to_owned(),
-            status: v.status().map(str::to_owned),
-            training_mode: v.training_mode().map(|m| m.as_str().to_owned()),
-            created: v
-                .creation_date_time()
-                .and_then(|t| {
-                    Timestamp::new(t.secs(), t.subsec_nanos().try_into().unwrap_or(0)).ok()
-                })
-                .map(|t| t.to_string()),
-            failure_reason: v.failure_reason().map(str::to_owned),
-            metrics: BTreeMap::new(),
-        })
-        .collect();
-    sort_newest_first(&mut versions, &status.versions);
-    versions.truncate(HISTORY);
-    for version in &mut versions {
-        let known = status
-            .versions
-            .iter()
-            .find(|v| v.arn == version.arn && !v.metrics.is_empty());
-        if let Some(known) = known {
-            version.metrics = known.metrics.clone();
-        } else if version.status.as_deref() == Some(ACTIVE) {
-            let metrics = client
-                .get_solution_metrics()
-                .solution_version_arn(&version.arn)
-                .send()
-                .await
-                .aws("GetSolutionMetrics")?;
-            version.metrics = metrics
-                .metrics()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
-                .unwrap_or_default();
-        }
-    }
-    status.versions = versions;
-    Ok(())
-}
-
-/// Orders versions newest first by creation time. Versions created within the same instant
-/// (clock resolution) are ordered by when the operator first saw them: unknown ones first.
-pub fn sort_newest_first(versions: &mut [SolutionVersionStatus], known: &[SolutionVersionStatus]) {
-    let rank = |v: &SolutionVersionStatus| known.iter().position(|k| k.arn == v.arn).unwrap_or(0);
-    let created = |v: &SolutionVersionStatus| {
-        v.created
-            .as_deref()
-            .and_then(|c| Timestamp::from_str(c).ok())
+    changes: &Changes,
+) -> Result<Deletion, Error> {
+    let Some(observed) = crate::personalize::found(NewSolution::describe(api, arn).await)? else {
+        return Ok(Deletion::Gone);
     };
-    let is_new = |v: &SolutionVersionStatus| !known.iter().any(|k| k.arn == v.arn);
-    versions.sort_by(|a, b| {
-        created(b)
-            .cmp(&created(a))
-            .then_with(|| is_new(b).cmp(&is_new(a)))
-            .then_with(|| rank(a).cmp(&rank(b)))
-    });
-}
-
-/// What to do about training now.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Decision {
-    /// Start a new version.
-    Train {
-        /// FULL or UPDATE.
-        mode: TrainingMode,
-        /// Why, for the event and condition.
-        why: &'static str,
-    },
-    /// A version is being trained; wait for it.
-    WaitForTraining(String),
-    /// The interactions are not imported yet.
-    WaitForData,
-    /// Nothing to do.
-    Idle,
-}
-
-fn in_progress(status: Option<&str>) -> bool {
-    matches!(
-        status,
-        Some(CREATE_PENDING | CREATE_IN_PROGRESS | "CREATE STOPPING")
-    )
-}
-
-/// Decides whether to train: never while a version is in flight; the first version once data is
-/// imported; then after a new import (`retrain.onImport`) or when the cron schedule has come due
-/// since the newest version. UPDATE needs an ACTIVE FULL version to update, else FULL is used.
-pub fn training_decision(
-    versions: &[SolutionVersionStatus],
-    imported: Option<&str>,
-    trained_on_import: Option<&str>,
-    retrain: Option<&Retrain>,
-    now: Timestamp,
-) -> Decision {
-    if let Some(busy) = versions.iter().find(|v| in_progress(v.status.as_deref())) {
-        return Decision::WaitForTraining(busy.arn.clone());
-    }
-    let Some(imported) = imported else {
-        return Decision::WaitForData;
-    };
-    let Some(newest) = versions.first() else {
-        return Decision::Train {
-            mode: TrainingMode::Full,
-            why: "first version",
-        };
-    };
-    let Some(retrain) = retrain else {
-        return Decision::Idle;
-    };
-    let has_full = versions
-        .iter()
-        .any(|v| v.status.as_deref() == Some(ACTIVE) && v.training_mode.as_deref() == Some("FULL"));
-    let mode = if retrain.mode == TrainingMode::Update && has_full {
-        TrainingMode::Update
-    } else {
-        TrainingMode::Full
-    };
-    if retrain.on_import && trained_on_import != Some(imported) {
-        return Decision::Train {
-            mode,
-            why: "new data was imported",
-        };
-    }
-    if let Some(schedule) = &retrain.schedule {
-        let since = newest
-            .created
-            .as_deref()
-            .and_then(|c| Timestamp::from_str(c).ok());
-        if let Some(since) = since
-            && schedule_due(schedule, since, now)
-        {
-            return Decision::Train {
-                mode,
-                why: "the retrain schedule came due",
-            };
-        }
-    }
-    Decision::Idle
-}
-
-/// Whether a 5-field cron schedule (UTC) has an occurrence after `since` and at or before `now`.
-/// An unparsable schedule is never due (admission already checks its shape).
-pub fn schedule_due(schedule: &str, since: Timestamp, now: Timestamp) -> bool {
-    next_occurrence(schedule, since).is_some_and(|next| next <= now)
-}
-
-/// The first occurrence of a 5-field cron schedule (UTC) after `since`; none when unparsable.
-pub fn next_occurrence(schedule: &str, since: Timestamp) -> Option<Timestamp> {
-    let cron = croner::Cron::from_str(schedule).ok()?;
-    let since = since.to_zoned(k8s_openapi::jiff::tz::TimeZone::UTC);
-    cron.find_next_occurrence(&since, false)
-        .ok()
-        .map(|next| next.timestamp())
-}
-
-/// Whether a version's metrics pass the gate, given the currently promoted version's metrics.
-pub fn passes_gate(
-    candidate: &BTreeMap<String, f64>,
-    promoted: Option<&BTreeMap<String, f64>>,
-    gate: &Promotion,
-) -> Result<(), String> {
-    let key = gate.metric.as_str();
-    let Some(&value) = candidate.get(key) else {
-        return Err(format!("no {key} metric"));
-    };
-    if let Some(minimum) = gate.minimum
-        && value < minimum
-    {
-        return Err(format!("{key} {value:.4} is below the minimum {minimum}"));
-    }
-    if let (Some(max_regression), Some(current)) =
-        (gate.max_regression, promoted.and_then(|m| m.get(key)))
-        && value < current - max_regression
-    {
-        return Err(format!(
-            "{key} {value:.4} regresses more than {max_regression} from {current:.4}"
+    if observed.status.is_deleting() {
+        return Ok(Deletion::waiting(
+            "Deleting",
+            format!("solution is {}", observed.status),
         ));
     }
-    Ok(())
-}
-
-/// The promoted version: without a gate, the newest ACTIVE one; with a gate, the newest ACTIVE
-/// version newer than the current promoted one that passes it (else the current one stays).
-pub fn promoted_version(
-    versions: &[SolutionVersionStatus],
-    current: Option<&str>,
-    gate: Option<&Promotion>,
-) -> Option<String> {
-    let active = versions
-        .iter()
-        .filter(|v| v.status.as_deref() == Some(ACTIVE));
-    let Some(gate) = gate else {
-        return active
-            .map(|v| v.arn.clone())
-            .next()
-            .or_else(|| current.map(str::to_owned));
-    };
-    let current_metrics = current
-        .and_then(|c| versions.iter().find(|v| v.arn == c))
-        .map(|v| &v.metrics);
-    for candidate in active {
-        if Some(candidate.arn.as_str()) == current {
-            break; // nothing newer passed
-        }
-        if passes_gate(&candidate.metrics, current_metrics, gate).is_ok() {
-            return Some(candidate.arn.clone());
-        }
+    let campaigns = api.list(Listing::Campaigns(arn)).await?;
+    if !campaigns.is_empty() {
+        let names: Vec<&str> = campaigns.iter().filter_map(|c| c.name.as_deref()).collect();
+        return Ok(Deletion::waiting(
+            "DependentsExist",
+            format!("waiting for campaigns {} to be deleted", names.join(", ")),
+        ));
     }
-    current.map(str::to_owned)
-}
-
-/// Campaign CRs (any namespace) that serve this solution.
-async fn dependent_campaigns(sol: &Solution, ctx: &Context) -> Result<Vec<String>, Error> {
-    let ns = namespace(sol)?;
-    let name = sol.name_any();
-    let campaigns = Api::<Campaign>::all(ctx.kube.clone())
-        .list(&ListParams::default())
-        .await?;
-    Ok(campaigns
-        .into_iter()
-        .filter(|c| {
-            let own = c.namespace().unwrap_or_default();
-            c.spec
-                .solution_ref
-                .as_ref()
-                .is_some_and(|r| r.name == name && r.namespace_or(&own) == ns)
-        })
-        .map(|c| {
-            format!(
-                "Campaign {}/{}",
-                c.namespace().unwrap_or_default(),
-                c.name_any()
-            )
-        })
-        .collect())
-}
-
-async fn cleanup(sol: Arc<Solution>, ctx: &Context) -> Result<Action, Error> {
-    if sol.spec.deletion_policy == DeletionPolicy::Retain {
-        return Ok(retain(sol.as_ref(), ctx, "solution").await);
-    }
-    let Some(arn) = sol.status.as_ref().and_then(|s| s.resource.arn.clone()) else {
-        return Ok(Action::await_change());
-    };
-    let dependents = dependent_campaigns(&sol, ctx).await?;
-    if !dependents.is_empty() {
-        let message = format!("waiting for {} to be deleted first", dependents.join(", "));
-        return Err(still_deleting(sol.as_ref(), ctx, "DependentsExist", message).await);
-    }
-    let client = ctx.aws.personalize(region_of(&arn));
-    match delete_solution(sol.as_ref(), ctx, &client, &arn).await {
-        Ok(None) => Ok(Action::await_change()),
-        Ok(Some(message)) => Err(still_deleting(sol.as_ref(), ctx, "Deleting", message).await),
-        Err(Error::Aws(err)) if err.kind == ErrorKind::InUse => {
-            Err(still_deleting(sol.as_ref(), ctx, "ResourceInUse", err.to_string()).await)
-        }
-        Err(err) => Err(err),
-    }
-}
-
-async fn delete_solution(
-    sol: &Solution,
-    ctx: &Context,
-    client: &aws_sdk_personalize::Client,
-    arn: &str,
-) -> Result<Option<String>, Error> {
-    match client
-        .describe_solution()
-        .solution_arn(arn)
-        .send()
-        .await
-        .aws("DescribeSolution")
-    {
-        Err(err) if err.is_not_found() => return Ok(None),
-        Err(err) => return Err(err.into()),
-        Ok(out) => {
-            let state = out.solution().and_then(|s| s.status()).unwrap_or_default();
-            if state.starts_with("DELETE") {
-                return Ok(Some(format!("solution is {state}")));
-            }
-        }
-    }
-    let campaigns = match client
-        .list_campaigns()
-        .solution_arn(arn)
-        .send()
-        .await
-        .aws("ListCampaigns")
-    {
-        Err(err) if err.is_not_found() => return Ok(None),
-        other => other?,
-    };
-    if !campaigns.campaigns().is_empty() {
-        let names: Vec<&str> = campaigns
-            .campaigns()
-            .iter()
-            .filter_map(|c| c.name())
-            .collect();
-        return Ok(Some(format!(
-            "waiting for campaigns {} to be deleted",
-            names.join(", ")
-        )));
-    }
-    let versions = client
-        .list_solution_versions()
-        .solution_arn(arn)
-        .send()
-        .await
-        .aws("ListSolutionVersions")?;
     let mut stopping = Vec::new();
-    for v in versions.solution_versions() {
-        if in_progress(v.status()) {
-            let version = v.solution_version_arn().unwrap_or_default();
-            if v.status() != Some("CREATE STOPPING") {
-                match client
-                    .stop_solution_version_creation()
-                    .solution_version_arn(version)
-                    .send()
-                    .await
-                    .aws("StopSolutionVersionCreation")
-                {
-                    Ok(_) => {
-                        ctx.mutated(
-                            sol,
-                            "StopSolutionVersionCreation",
-                            format!("stopping training of {version}"),
-                        )
-                        .await
-                    }
-                    Err(AwsError {
-                        kind: ErrorKind::NotFound | ErrorKind::InvalidInput,
-                        ..
-                    }) => {}
-                    Err(err) => return Err(err.into()),
-                }
-            }
-            stopping.push(short_id(version).to_owned());
+    for version in api.list(Listing::SolutionVersions(arn)).await? {
+        let state = version.status.as_ref().map(Status::as_str);
+        if !in_progress(state) {
+            continue;
         }
+        if version.status != Some(Status::CreateStopping) {
+            match api.stop_solution_version(&version.arn).await {
+                Ok(()) => changes.record(
+                    "StopSolutionVersionCreation",
+                    format!("stopping training of {}", version.arn),
+                ),
+                Err(err) if matches!(err.kind, ErrorKind::NotFound | ErrorKind::InvalidInput) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        stopping.push(short_id(&version.arn).to_owned());
     }
     if !stopping.is_empty() {
-        return Ok(Some(format!(
-            "waiting for training of versions {} to stop",
-            stopping.join(", ")
-        )));
+        return Ok(Deletion::waiting(
+            "StoppingTraining",
+            format!(
+                "waiting for training of versions {} to stop",
+                stopping.join(", ")
+            ),
+        ));
     }
-    match client
-        .delete_solution()
-        .solution_arn(arn)
-        .send()
-        .await
-        .aws("DeleteSolution")
-    {
-        Ok(_) => {
-            ctx.mutated(sol, "DeleteSolution", format!("deleting solution {arn}"))
-                .await;
-            Ok(Some("solution deletion requested".into()))
-        }
-        Err(err) if err.is_not_found() => Ok(None),
-        Err(err) => Err(err.into()),
-    }
+    Ok(delete_now(api, Kind::Solution, arn, changes).await?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use personalize_api::solution::PromotionMetric;
+    use crate::reconcile::testing::{World, arn_of, movielens, ready_group_and_solution};
 
-    fn version(
-        arn: &str,
-        status: &str,
-        mode: &str,
-        created: &str,
-        ndcg: Option<f64>,
-    ) -> SolutionVersionStatus {
-        SolutionVersionStatus {
-            arn: arn.into(),
-            status: Some(status.into()),
-            training_mode: Some(mode.into()),
-            created: Some(created.into()),
-            failure_reason: None,
-            metrics: ndcg
-                .map(|v| {
-                    BTreeMap::from([("normalized_discounted_cumulative_gain_at_10".to_owned(), v)])
-                })
-                .unwrap_or_default(),
+    #[test]
+    fn plan_table() {
+        let desired = |enabled: bool, schedule: Option<&str>| NewSolution {
+            auto_training: AutoTraining {
+                enabled,
+                schedule: schedule.map(str::to_owned),
+            },
+            ..NewSolution::default()
+        };
+        let observed = |status: Status, auto: Option<bool>, schedule: Option<&str>| {
+            Observation::new(
+                status,
+                SolutionDetails {
+                    perform_auto_training: auto,
+                    schedule: schedule.map(str::to_owned),
+                    ..SolutionDetails::default()
+                },
+            )
+        };
+        let mut updating = observed(Status::Active, Some(true), None);
+        updating.details.update_status = Some(Status::CreateInProgress);
+        let cases = [
+            (
+                "off as wanted",
+                desired(false, None),
+                observed(Status::Active, Some(false), None),
+                Plan::Done,
+            ),
+            (
+                "AWS's default (on) is turned off",
+                desired(false, None),
+                observed(Status::Active, None, None),
+                Plan::Update,
+            ),
+            (
+                "turned on",
+                desired(true, None),
+                observed(Status::Active, Some(false), None),
+                Plan::Update,
+            ),
+            (
+                "new schedule",
+                desired(true, Some("rate(3 days)")),
+                observed(Status::Active, Some(true), Some("rate(7 days)")),
+                Plan::Update,
+            ),
+            (
+                "same schedule",
+                desired(true, Some("rate(3 days)")),
+                observed(Status::Active, Some(true), Some("rate(3 days)")),
+                Plan::Done,
+            ),
+            (
+                "never during an update",
+                desired(false, None),
+                updating,
+                Plan::wait("Updating", "solution update in progress"),
+            ),
+        ];
+        for (what, desired, observed, want) in cases {
+            assert_eq!(desired.plan(&observed), want, "{what}");
         }
-    }
-
-    fn at(s: &str) -> Timestamp {
-        Timestamp::from_str(s).expect("valid timestamp")
-    }
-
-    fn retrain(schedule: Option<&str>, on_import: bool, mode: TrainingMode) -> Retrain {
-        Retrain {
-            schedule: schedule.map(str::to_owned),
-            on_import,
-            mode,
-        }
-    }
-
-    const NOW: &str = "2026-11-29T12:00:00Z";
-
-    #[test]
-    fn versions_created_in_the_same_second_put_the_newly_seen_one_first() {
-        let old = version("zzz", "ACTIVE", "FULL", "2026-11-29T10:00:00Z", None);
-        let new = version("aaa", "ACTIVE", "FULL", "2026-11-29T10:00:00Z", None);
-        let earlier = version("mmm", "ACTIVE", "FULL", "2026-11-28T10:00:00Z", None);
-        let mut listed = vec![earlier.clone(), old.clone(), new.clone()];
-        sort_newest_first(&mut listed, &[old.clone(), earlier.clone()]);
-        let arns: Vec<&str> = listed.iter().map(|v| v.arn.as_str()).collect();
-        assert_eq!(arns, ["aaa", "zzz", "mmm"]);
-    }
-
-    #[test]
-    fn first_version_waits_for_imported_data_then_trains_full() {
-        assert_eq!(
-            training_decision(&[], None, None, None, at(NOW)),
-            Decision::WaitForData
-        );
-        assert_eq!(
-            training_decision(&[], Some("1"), None, None, at(NOW)),
-            Decision::Train {
-                mode: TrainingMode::Full,
-                why: "first version"
+        assert!(matches!(
+            desired(false, None).plan(&observed(Status::CreateInProgress, None, None)),
+            Plan::Wait {
+                reason: "Creating",
+                ..
             }
-        );
-    }
-
-    #[test]
-    fn never_trains_while_a_version_is_in_flight() {
-        let versions = [version(
-            "v2",
-            "CREATE IN_PROGRESS",
-            "FULL",
-            "2026-11-29T11:00:00Z",
-            None,
-        )];
-        let r = retrain(Some("* * * * *"), true, TrainingMode::Full);
-        assert_eq!(
-            training_decision(&versions, Some("2"), Some("1"), Some(&r), at(NOW)),
-            Decision::WaitForTraining("v2".into())
-        );
-    }
-
-    #[test]
-    fn retrains_after_a_new_import_only_when_asked() {
-        let versions = [version(
-            "v1",
-            "ACTIVE",
-            "FULL",
-            "2026-11-28T00:00:00Z",
-            None,
-        )];
-        let on = retrain(None, true, TrainingMode::Update);
-        let off = retrain(None, false, TrainingMode::Full);
-        assert_eq!(
-            training_decision(&versions, Some("2"), Some("1"), Some(&on), at(NOW)),
-            Decision::Train {
-                mode: TrainingMode::Update,
-                why: "new data was imported"
+        ));
+        assert!(matches!(
+            desired(false, None).plan(&observed(Status::CreateFailed, None, None)),
+            Plan::Fail {
+                reason: "CreateFailed",
+                ..
             }
-        );
-        assert_eq!(
-            training_decision(&versions, Some("2"), Some("2"), Some(&on), at(NOW)),
-            Decision::Idle
-        );
-        assert_eq!(
-            training_decision(&versions, Some("2"), Some("1"), Some(&off), at(NOW)),
-            Decision::Idle
-        );
-        assert_eq!(
-            training_decision(&versions, Some("2"), Some("1"), None, at(NOW)),
-            Decision::Idle
-        );
-    }
-
-    #[test]
-    fn update_mode_falls_back_to_full_without_an_active_full_version() {
-        let versions = [version(
-            "v1",
-            "CREATE FAILED",
-            "FULL",
-            "2026-11-28T00:00:00Z",
-            None,
-        )];
-        let r = retrain(None, true, TrainingMode::Update);
-        assert_eq!(
-            training_decision(&versions, Some("2"), Some("1"), Some(&r), at(NOW)),
-            Decision::Train {
-                mode: TrainingMode::Full,
-                why: "new data was imported"
-            }
-        );
-    }
-
-    #[test]
-    fn the_cron_schedule_comes_due_once_after_the_newest_version() {
-        // Sundays at 03:00 UTC; 2026-11-29 is a Sunday.
-        let r = retrain(Some("0 3 * * 0"), false, TrainingMode::Full);
-        let before = [version(
-            "v1",
-            "ACTIVE",
-            "FULL",
-            "2026-11-28T00:00:00Z",
-            None,
-        )];
-        assert_eq!(
-            training_decision(&before, Some("1"), Some("1"), Some(&r), at(NOW)),
-            Decision::Train {
-                mode: TrainingMode::Full,
-                why: "the retrain schedule came due"
-            }
-        );
-        let after = [version(
-            "v2",
-            "ACTIVE",
-            "FULL",
-            "2026-11-29T03:30:00Z",
-            None,
-        )];
-        assert_eq!(
-            training_decision(&after, Some("1"), Some("1"), Some(&r), at(NOW)),
-            Decision::Idle
-        );
-        assert_eq!(
-            next_occurrence("0 3 * * 0", at("2026-11-29T03:30:00Z")),
-            Some(at("2026-12-06T03:00:00Z")),
-            "the Sunday after"
-        );
-        assert!(!schedule_due(
-            "not a cron",
-            at("2026-01-01T00:00:00Z"),
-            at(NOW)
         ));
     }
 
-    fn gate(minimum: Option<f64>, max_regression: Option<f64>) -> Promotion {
-        Promotion {
-            metric: PromotionMetric::NormalizedDiscountedCumulativeGainAt10,
-            minimum,
-            max_regression,
-        }
+    fn is_ready(outcome: &Outcome) -> bool {
+        matches!(outcome, Outcome::Ready { .. })
     }
 
-    #[test]
-    fn the_gate_checks_the_minimum_and_the_regression_against_the_promoted_version() {
-        let m = |v: f64| {
-            BTreeMap::from([("normalized_discounted_cumulative_gain_at_10".to_owned(), v)])
-        };
-        assert!(passes_gate(&m(0.12), None, &gate(Some(0.1), None)).is_ok());
-        assert!(passes_gate(&m(0.08), None, &gate(Some(0.1), None)).is_err());
-        assert!(passes_gate(&m(0.11), Some(&m(0.12)), &gate(None, Some(0.02))).is_ok());
-        assert!(passes_gate(&m(0.09), Some(&m(0.12)), &gate(None, Some(0.02))).is_err());
+    #[tokio::test]
+    async fn trains_the_first_version_once_the_data_is_imported_and_promotes_it() {
+        let mut world = World::new();
+        let (_, mut solution, _, _) = movielens();
+        let (outcome, _) = world.sync(&mut solution).await;
+        assert_eq!(outcome.reason(), "DatasetGroupNotFound", "{outcome:?}");
+        let (mut group, ..) = movielens();
+        world.sync_until_ready(&mut group).await;
+        world.put(&group);
+        let (outcome, changes) = world.sync(&mut solution).await;
+        assert_eq!(outcome.reason(), "Training", "{outcome:?}");
+        let actions: Vec<&str> = changes.iter().map(|c| c.action.as_str()).collect();
+        assert_eq!(actions, ["CreateSolution", "CreateSolutionVersion"]);
+        let (outcome, _) = world.sync(&mut solution).await;
+        assert!(is_ready(&outcome), "{outcome:?}");
+        let status = solution.status.clone().expect("status");
+        let latest = status.latest_version_arn.clone().expect("a version");
+        assert_eq!(
+            status.promoted_version_arn.as_deref(),
+            Some(latest.as_str()),
+            "passes the gate"
+        );
+        assert!(!status.versions[0].metrics.is_empty(), "metrics recorded");
+        // Idle: one DescribeSolution, nothing listed again.
+        let before = world.fake.total_calls();
+        let (outcome, changes) = world.sync(&mut solution).await;
+        assert!(is_ready(&outcome) && changes.is_empty());
+        assert_eq!(world.fake.total_calls() - before, 1);
+    }
+
+    #[tokio::test]
+    async fn auto_training_changes_in_place_through_update_solution() {
+        let mut world = World::new();
+        let (_, mut solution) = ready_group_and_solution(&mut world).await;
+        let training = solution.spec.training.get_or_insert_default();
+        training.auto_training = Some(personalize_api::solution::AutoTraining {
+            enabled: true,
+            schedule: Some("rate(3 days)".into()),
+        });
+        let (outcome, changes) = world.sync(&mut solution).await;
+        assert_eq!(outcome.reason(), "Updating", "{outcome:?}");
+        assert_eq!(changes[0].action, "UpdateSolution");
+        let (outcome, _) = world.sync(&mut solution).await;
+        assert!(is_ready(&outcome), "{outcome:?}");
+        assert_eq!(
+            world.fake.calls("CreateSolution"),
+            1,
+            "updated, not replaced"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_import_retrains() {
+        let mut world = World::new();
+        let (mut group, mut solution) = ready_group_and_solution(&mut world).await;
+        let import = group
+            .spec
+            .datasets
+            .interactions
+            .import
+            .as_mut()
+            .expect("import");
+        import.revision = "2".into();
+        world.sync_until_ready(&mut group).await;
+        world.put(&group);
+        let (outcome, changes) = world.sync(&mut solution).await;
+        assert_eq!(outcome.reason(), "Training", "{outcome:?}");
+        assert_eq!(changes[0].action, "CreateSolutionVersion");
+        assert_eq!(world.fake.calls("CreateSolutionVersion"), 2);
+    }
+
+    #[tokio::test]
+    async fn cleanup_waits_for_its_campaigns_then_stops_training_and_deletes() {
+        let mut world = World::with(crate::personalize::fake::Fake::with_steps(2));
+        let (mut group, mut solution, campaign, _) = movielens();
+        world.sync_until_ready(&mut group).await;
+        world.put(&group);
+        world.sync(&mut solution).await; // creating
+        world.sync(&mut solution).await; // training starts
+        world.put(&campaign);
+        let (step, _) = world.cleanup(&solution).await.expect("step");
         assert!(
-            passes_gate(&BTreeMap::new(), None, &gate(None, None)).is_err(),
-            "no metrics, no promotion"
+            matches!(&step, Deletion::Waiting { reason: "DependentsExist", message } if message.contains("Campaign team/movielens")),
+            "{step:?}"
         );
-    }
-
-    #[test]
-    fn promotion_takes_the_newest_passing_version_and_otherwise_keeps_the_current_one() {
-        let versions = [
-            version("v3", "ACTIVE", "FULL", "2026-11-29T00:00:00Z", Some(0.05)),
-            version("v2", "ACTIVE", "FULL", "2026-11-28T00:00:00Z", Some(0.13)),
-            version("v1", "ACTIVE", "FULL", "2026-11-27T00:00:00Z", Some(0.12)),
-        ];
+        let world = World::with(world.fake.clone());
+        let version = solution.status.as_ref().map(|s| s.versions.len());
+        let steps = world.cleanup_until_gone(&solution).await;
         assert_eq!(
-            promoted_version(&versions, Some("v1"), Some(&gate(Some(0.1), Some(0.02)))),
-            Some("v2".into())
+            world.fake.calls("StopSolutionVersionCreation"),
+            1,
+            "{version:?} {steps:?}"
         );
-        assert_eq!(
-            promoted_version(&versions, Some("v2"), Some(&gate(Some(0.1), Some(0.02)))),
-            Some("v2".into())
-        );
-        assert_eq!(
-            promoted_version(&versions, None, None),
-            Some("v3".into()),
-            "no gate: newest ACTIVE"
-        );
-        let training = [version(
-            "v4",
-            "CREATE IN_PROGRESS",
-            "FULL",
-            "2026-11-30T00:00:00Z",
-            None,
-        )];
-        assert_eq!(
-            promoted_version(&training, Some("v2"), None),
-            Some("v2".into())
-        );
+        assert_eq!(world.fake.calls("DeleteSolution"), 1, "{steps:?}");
+        assert!(world.fake.status(&arn_of(&solution)).is_none(), "gone");
     }
 }

@@ -11,8 +11,8 @@ use aws_sdk_personalize::config::Credentials;
 use kube::api::Api;
 use kube::runtime::events::{Recorder, Reporter};
 use personalize_api::{Campaign, EventTracker, conditions::READY};
-use personalize_operator::aws::Clients;
 use personalize_operator::outcome::Timing;
+use personalize_operator::personalize::sdk::Clients;
 use personalize_operator::reconcile::Context;
 use personalize_testkit::ControlPlane;
 
@@ -138,7 +138,7 @@ impl Harness {
         };
         let ctx = Arc::new(Context::new(
             kube.clone(),
-            Clients::new(sdk),
+            Arc::new(Clients::new(sdk)),
             recorder,
             timing,
         ));

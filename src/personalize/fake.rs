@@ -1,0 +1,607 @@
+//! An in-memory [`Personalize`] for the reconcilers' fast tests: resources with Personalize's
+//! names, ARNs, status transitions (instant, or after a number of Describes), dependency
+//! checks on delete and ownership tags, plus what tests need to provoke the operator: a fault on
+//! the next call of an operation, a resource removed behind its back, calls counted.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use k8s_openapi::jiff::Timestamp;
+
+use super::{
+    AutoTraining, AwsError, Backend, CampaignDetails, CampaignUpdate, DatasetDetails,
+    EventTrackerDetails, ImportDetails, Kind, Listing, NewCampaign, NewDataset, NewDatasetGroup,
+    NewEventTracker, NewImportJob, NewSchema, NewSolution, Observation, Personalize,
+    SolutionDetails, Status, Summary, Tags,
+};
+
+const PREFIX: &str = "arn:aws:personalize:us-east-1:000000000000";
+
+/// The fake service; clones share one state.
+#[derive(Clone, Default)]
+pub struct Fake(Arc<Mutex<State>>);
+
+#[derive(Default)]
+struct State {
+    resources: BTreeMap<String, Entry>,
+    calls: BTreeMap<&'static str, u32>,
+    faults: Vec<(&'static str, &'static str)>,
+    /// Describes a new resource (or a deletion, or an update) takes to settle; 0: at once.
+    steps: u32,
+    versions: u32,
+    /// The operation being answered (for errors).
+    operation: &'static str,
+}
+
+struct Entry {
+    kind: Kind,
+    name: String,
+    parent: Option<String>,
+    status: Status,
+    describes: u32,
+    tags: Tags,
+    data: Data,
+}
+
+enum Data {
+    Group,
+    Schema,
+    Dataset(NewDataset),
+    Import,
+    Solution(AutoTraining),
+    Version(String),
+    Campaign(NewCampaign, Option<CampaignUpdate>),
+    Tracker(String),
+}
+
+fn err(operation: &'static str, code: &str, message: impl Into<String>) -> AwsError {
+    AwsError::new(operation, code, message)
+}
+
+fn not_found(operation: &'static str, arn: &str) -> AwsError {
+    err(
+        operation,
+        "ResourceNotFoundException",
+        format!("{arn} does not exist"),
+    )
+}
+
+impl Fake {
+    /// A fake whose resources are ACTIVE as soon as they are created.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A fake whose resources settle after `steps` Describes.
+    pub fn with_steps(steps: u32) -> Self {
+        let fake = Self::default();
+        fake.state().steps = steps;
+        fake
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next call of `operation` fails with the AWS error `code`.
+    pub fn fail_next(&self, operation: &'static str, code: &'static str) {
+        self.state().faults.push((operation, code));
+    }
+
+    /// Removes a resource behind the operator's back.
+    pub fn remove(&self, arn: &str) {
+        self.state().resources.remove(arn);
+    }
+
+    /// How often `operation` was called.
+    pub fn calls(&self, operation: &str) -> u32 {
+        self.state().calls.get(operation).copied().unwrap_or(0)
+    }
+
+    /// Calls of every operation so far.
+    pub fn total_calls(&self) -> u32 {
+        self.state().calls.values().sum()
+    }
+
+    /// ARNs of every resource of a kind.
+    pub fn arns(&self, kind: Kind) -> Vec<String> {
+        let state = self.state();
+        state
+            .resources
+            .iter()
+            .filter(|(_, e)| e.kind == kind && !matches!(e.data, Data::Version(_)))
+            .map(|(arn, _)| arn.clone())
+            .collect()
+    }
+
+    /// The status of a resource, if it exists.
+    pub fn status(&self, arn: &str) -> Option<Status> {
+        self.state().resources.get(arn).map(|e| e.status.clone())
+    }
+
+    /// The tags of a resource.
+    pub fn tags(&self, arn: &str) -> Tags {
+        let state = self.state();
+        state
+            .resources
+            .get(arn)
+            .map(|e| e.tags.clone())
+            .unwrap_or_default()
+    }
+
+    /// Sets a resource's status (e.g. CREATE FAILED).
+    pub fn set_status(&self, arn: &str, status: Status) {
+        if let Some(e) = self.state().resources.get_mut(arn) {
+            e.status = status;
+        }
+    }
+
+    /// Counts a call and fails it if a fault is queued for it.
+    fn enter(&self, operation: &'static str) -> Result<MutexGuard<'_, State>, AwsError> {
+        let mut state = self.state();
+        state.operation = operation;
+        *state.calls.entry(operation).or_default() += 1;
+        if let Some(i) = state.faults.iter().position(|(op, _)| *op == operation) {
+            let (_, code) = state.faults.remove(i);
+            return Err(err(operation, code, "injected by the test"));
+        }
+        Ok(state)
+    }
+}
+
+impl State {
+    fn insert(
+        &mut self,
+        kind: Kind,
+        path: String,
+        parent: Option<&str>,
+        tags: &Tags,
+        data: Data,
+    ) -> Result<String, AwsError> {
+        let operation = self.operation;
+        let arn = format!("{PREFIX}:{path}");
+        if self.resources.contains_key(&arn) {
+            return Err(err(
+                operation,
+                "ResourceAlreadyExistsException",
+                format!("{arn} already exists"),
+            ));
+        }
+        if let Some(parent) = parent
+            && !self.resources.contains_key(parent)
+        {
+            return Err(not_found(operation, parent));
+        }
+        let status = match self.steps {
+            0 => Status::Active,
+            _ => Status::CreatePending,
+        };
+        let name = path.rsplit('/').next().unwrap_or_default().to_owned();
+        self.resources.insert(
+            arn.clone(),
+            Entry {
+                kind,
+                name,
+                parent: parent.map(str::to_owned),
+                status,
+                describes: 0,
+                tags: tags.clone(),
+                data,
+            },
+        );
+        Ok(arn)
+    }
+
+    /// A Describe: moves the resource along its lifecycle, then reports it.
+    fn describe(&mut self, arn: &str) -> Result<&mut Entry, AwsError> {
+        let operation = self.operation;
+        let steps = self.steps;
+        let Some(entry) = self.resources.get_mut(arn) else {
+            return Err(not_found(operation, arn));
+        };
+        entry.describes += 1;
+        if entry.describes >= steps {
+            if entry.status.is_deleting() {
+                self.resources.remove(arn);
+                return Err(not_found(operation, arn));
+            }
+            if entry.status.is_creating() {
+                entry.status = Status::Active;
+            }
+            if let Data::Campaign(campaign, Some(update)) = &mut entry.data
+                && update.status.is_creating()
+            {
+                update.status = Status::Active;
+                if let Some(version) = &update.solution_version_arn {
+                    campaign.solution_version_arn = version.clone();
+                }
+            }
+        }
+        self.resources
+            .get_mut(arn)
+            .ok_or_else(|| not_found(operation, arn))
+    }
+
+    fn children<'a>(&'a self, parent: &'a str, kind: Kind) -> impl Iterator<Item = Summary> + 'a {
+        self.resources
+            .iter()
+            .filter(move |(_, e)| e.kind == kind && e.parent.as_deref() == Some(parent))
+            .map(|(arn, e)| summary(arn, e))
+    }
+}
+
+fn summary(arn: &str, e: &Entry) -> Summary {
+    Summary {
+        arn: arn.to_owned(),
+        name: Some(e.name.clone()),
+        status: Some(e.status.clone()),
+        created: Timestamp::from_second(1_700_000_000).ok(),
+        training_mode: match &e.data {
+            Data::Version(mode) => Some(mode.clone()),
+            _ => None,
+        },
+        failure_reason: None,
+    }
+}
+
+impl Backend for Fake {
+    fn personalize(&self, _region: Option<&str>) -> Arc<dyn Personalize> {
+        Arc::new(self.clone())
+    }
+}
+
+#[async_trait]
+impl Personalize for Fake {
+    async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {
+        let state = self.enter("ListTagsForResource")?;
+        let entry = state.resources.get(arn);
+        entry
+            .map(|e| e.tags.clone())
+            .ok_or_else(|| not_found("ListTagsForResource", arn))
+    }
+
+    async fn list(&self, listing: Listing<'_>) -> Result<Vec<Summary>, AwsError> {
+        let (operation, parent, kind) = match listing {
+            Listing::DatasetGroups => ("ListDatasetGroups", None, Kind::DatasetGroup),
+            Listing::Schemas => ("ListSchemas", None, Kind::Schema),
+            Listing::Datasets(p) => ("ListDatasets", Some(p), Kind::Dataset),
+            Listing::Solutions(p) => ("ListSolutions", Some(p), Kind::Solution),
+            Listing::EventTrackers(p) => ("ListEventTrackers", Some(p), Kind::EventTracker),
+            Listing::Filters(p) => ("ListFilters", Some(p), Kind::Filter),
+            Listing::Campaigns(p) => ("ListCampaigns", Some(p), Kind::Campaign),
+            Listing::SolutionVersions(p) => ("ListSolutionVersions", Some(p), Kind::Solution),
+        };
+        let state = self.enter(operation)?;
+        Ok(match (listing, parent) {
+            (Listing::SolutionVersions(p), _) => state
+                .resources
+                .iter()
+                .filter(|(_, e)| {
+                    matches!(e.data, Data::Version(_)) && e.parent.as_deref() == Some(p)
+                })
+                .map(|(arn, e)| summary(arn, e))
+                .collect(),
+            (Listing::Campaigns(solution), _) => state
+                .resources
+                .iter()
+                .filter(|(_, e)| match &e.data {
+                    Data::Campaign(c, _) => c.solution_version_arn.starts_with(solution),
+                    _ => false,
+                })
+                .map(|(arn, e)| summary(arn, e))
+                .collect(),
+            (_, Some(p)) => state.children(p, kind).collect(),
+            (_, None) => state
+                .resources
+                .iter()
+                .filter(|(_, e)| e.kind == kind)
+                .map(|(arn, e)| summary(arn, e))
+                .collect(),
+        })
+    }
+
+    async fn delete(&self, kind: Kind, arn: &str) -> Result<(), AwsError> {
+        let operation = match kind {
+            Kind::DatasetGroup => "DeleteDatasetGroup",
+            Kind::Schema => "DeleteSchema",
+            Kind::Dataset => "DeleteDataset",
+            Kind::DatasetImportJob => "DeleteDatasetImportJob",
+            Kind::Solution => "DeleteSolution",
+            Kind::Campaign => "DeleteCampaign",
+            Kind::EventTracker => "DeleteEventTracker",
+            Kind::Filter => "DeleteFilter",
+        };
+        let mut state = self.enter(operation)?;
+        if !state.resources.contains_key(arn) {
+            return Err(not_found(operation, arn));
+        }
+        // Children block deletion, except runs (import jobs) and a solution's versions.
+        let versions_of = format!("{arn}/");
+        let blocked = state.resources.values().any(|e| match &e.data {
+            Data::Import | Data::Version(_) => false,
+            Data::Dataset(d) if d.schema_arn == arn => true,
+            Data::Campaign(c, _) if c.solution_version_arn.starts_with(&versions_of) => true,
+            _ => e.parent.as_deref() == Some(arn),
+        });
+        if blocked {
+            return Err(err(
+                operation,
+                "ResourceInUseException",
+                format!("{arn} is in use"),
+            ));
+        }
+        if state.steps == 0 {
+            state
+                .resources
+                .retain(|a, e| a != arn && e.parent.as_deref() != Some(arn));
+        } else if let Some(e) = state.resources.get_mut(arn) {
+            e.status = Status::DeletePending;
+            e.describes = 0;
+        }
+        Ok(())
+    }
+
+    async fn create_dataset_group(&self, req: &NewDatasetGroup) -> Result<String, AwsError> {
+        let mut state = self.enter("CreateDatasetGroup")?;
+        let path = format!("dataset-group/{}", req.name);
+        state.insert(Kind::DatasetGroup, path, None, &req.tags, Data::Group)
+    }
+
+    async fn describe_dataset_group(&self, arn: &str) -> Result<Observation<()>, AwsError> {
+        let mut state = self.enter("DescribeDatasetGroup")?;
+        let entry = state.describe(arn)?;
+        Ok(Observation::new(entry.status.clone(), ()))
+    }
+
+    async fn create_schema(&self, req: &NewSchema) -> Result<String, AwsError> {
+        let mut state = self.enter("CreateSchema")?;
+        let path = format!("schema/{}", req.name);
+        let arn = state.insert(Kind::Schema, path, None, &Tags::new(), Data::Schema)?;
+        if let Some(e) = state.resources.get_mut(&arn) {
+            e.status = Status::Active; // schemas have no lifecycle
+        }
+        Ok(arn)
+    }
+
+    async fn describe_schema(&self, arn: &str) -> Result<Observation<()>, AwsError> {
+        let mut state = self.enter("DescribeSchema")?;
+        state.describe(arn)?;
+        Ok(Observation::new(Status::Active, ()))
+    }
+
+    async fn create_dataset(&self, req: &NewDataset) -> Result<String, AwsError> {
+        let mut state = self.enter("CreateDataset")?;
+        let group = req.dataset_group_arn.rsplit('/').next().unwrap_or_default();
+        let path = format!("dataset/{group}/{}", req.dataset_type);
+        let (parent, data) = (req.dataset_group_arn.clone(), Data::Dataset(req.clone()));
+        state.insert(Kind::Dataset, path, Some(&parent), &Tags::new(), data)
+    }
+
+    async fn describe_dataset(&self, arn: &str) -> Result<Observation<DatasetDetails>, AwsError> {
+        let mut state = self.enter("DescribeDataset")?;
+        let entry = state.describe(arn)?;
+        let schema_arn = match &entry.data {
+            Data::Dataset(d) => Some(d.schema_arn.clone()),
+            _ => None,
+        };
+        Ok(Observation::new(
+            entry.status.clone(),
+            DatasetDetails { schema_arn },
+        ))
+    }
+
+    async fn update_dataset(&self, arn: &str, schema_arn: &str) -> Result<(), AwsError> {
+        let mut state = self.enter("UpdateDataset")?;
+        match state.resources.get_mut(arn).map(|e| &mut e.data) {
+            Some(Data::Dataset(d)) => {
+                d.schema_arn = schema_arn.to_owned();
+                Ok(())
+            }
+            _ => Err(not_found("UpdateDataset", arn)),
+        }
+    }
+
+    async fn create_import_job(&self, req: &NewImportJob) -> Result<String, AwsError> {
+        let mut state = self.enter("CreateDatasetImportJob")?;
+        let path = format!("dataset-import-job/{}", req.name);
+        let (parent, data) = (req.dataset_arn.clone(), Data::Import);
+        state.insert(
+            Kind::DatasetImportJob,
+            path,
+            Some(&parent),
+            &Tags::new(),
+            data,
+        )
+    }
+
+    async fn describe_import_job(&self, arn: &str) -> Result<Observation<ImportDetails>, AwsError> {
+        let mut state = self.enter("DescribeDatasetImportJob")?;
+        let entry = state.describe(arn)?;
+        let details = ImportDetails {
+            last_updated: Timestamp::from_second(1_700_000_000).ok(),
+        };
+        Ok(Observation::new(entry.status.clone(), details))
+    }
+
+    async fn create_solution(&self, req: &NewSolution) -> Result<String, AwsError> {
+        let mut state = self.enter("CreateSolution")?;
+        let path = format!("solution/{}", req.name);
+        let (parent, data) = (
+            req.dataset_group_arn.clone(),
+            Data::Solution(req.auto_training.clone()),
+        );
+        state.insert(Kind::Solution, path, Some(&parent), &req.tags, data)
+    }
+
+    async fn describe_solution(&self, arn: &str) -> Result<Observation<SolutionDetails>, AwsError> {
+        let mut state = self.enter("DescribeSolution")?;
+        let (status, auto) = {
+            let entry = state.describe(arn)?;
+            let auto = match &entry.data {
+                Data::Solution(auto) => auto.clone(),
+                _ => AutoTraining::default(),
+            };
+            (entry.status.clone(), auto)
+        };
+        let latest = state
+            .resources
+            .iter()
+            .filter(|(_, e)| matches!(e.data, Data::Version(_)) && e.parent.as_deref() == Some(arn))
+            .map(|(a, e)| (a.clone(), e.status.clone()))
+            .next_back();
+        Ok(Observation::new(
+            status,
+            SolutionDetails {
+                perform_auto_training: Some(auto.enabled),
+                schedule: auto.schedule,
+                update_status: None,
+                latest_version: latest,
+            },
+        ))
+    }
+
+    async fn update_solution(&self, arn: &str, auto: &AutoTraining) -> Result<(), AwsError> {
+        let mut state = self.enter("UpdateSolution")?;
+        match state.resources.get_mut(arn).map(|e| &mut e.data) {
+            Some(Data::Solution(current)) => {
+                *current = auto.clone();
+                Ok(())
+            }
+            _ => Err(not_found("UpdateSolution", arn)),
+        }
+    }
+
+    async fn create_solution_version(
+        &self,
+        solution_arn: &str,
+        mode: &str,
+    ) -> Result<String, AwsError> {
+        let mut state = self.enter("CreateSolutionVersion")?;
+        state.versions += 1;
+        let solution = solution_arn.rsplit('/').next().unwrap_or_default();
+        let path = format!("solution/{solution}/v{:04}", state.versions);
+        let data = Data::Version(mode.to_owned());
+        state.insert(Kind::Solution, path, Some(solution_arn), &Tags::new(), data)
+    }
+
+    async fn stop_solution_version(&self, arn: &str) -> Result<(), AwsError> {
+        let mut state = self.enter("StopSolutionVersionCreation")?;
+        match state.resources.get_mut(arn) {
+            Some(e) if e.status.is_creating() => {
+                e.status = Status::CreateStopped;
+                Ok(())
+            }
+            Some(_) => Err(err(
+                "StopSolutionVersionCreation",
+                "InvalidInputException",
+                "not training",
+            )),
+            None => Err(not_found("StopSolutionVersionCreation", arn)),
+        }
+    }
+
+    async fn solution_metrics(&self, version_arn: &str) -> Result<BTreeMap<String, f64>, AwsError> {
+        let state = self.enter("GetSolutionMetrics")?;
+        if !state.resources.contains_key(version_arn) {
+            return Err(not_found("GetSolutionMetrics", version_arn));
+        }
+        Ok(BTreeMap::from([(
+            "normalized_discounted_cumulative_gain_at_10".to_owned(),
+            0.2,
+        )]))
+    }
+
+    async fn create_campaign(&self, req: &NewCampaign) -> Result<String, AwsError> {
+        let mut state = self.enter("CreateCampaign")?;
+        if !state.resources.contains_key(&req.solution_version_arn) {
+            return Err(not_found("CreateCampaign", &req.solution_version_arn));
+        }
+        let path = format!("campaign/{}", req.name);
+        let data = Data::Campaign(req.clone(), None);
+        state.insert(Kind::Campaign, path, None, &req.tags, data)
+    }
+
+    async fn describe_campaign(&self, arn: &str) -> Result<Observation<CampaignDetails>, AwsError> {
+        let mut state = self.enter("DescribeCampaign")?;
+        let entry = state.describe(arn)?;
+        let Data::Campaign(campaign, update) = &entry.data else {
+            return Err(not_found("DescribeCampaign", arn));
+        };
+        let details = CampaignDetails {
+            solution_version_arn: Some(campaign.solution_version_arn.clone()),
+            min_provisioned_tps: Some(campaign.min_provisioned_tps),
+            item_exploration: campaign
+                .config
+                .as_ref()
+                .map(|c| c.item_exploration.clone())
+                .unwrap_or_default(),
+            latest_update: update.clone(),
+        };
+        Ok(Observation::new(entry.status.clone(), details))
+    }
+
+    async fn update_campaign(&self, arn: &str, req: &NewCampaign) -> Result<(), AwsError> {
+        let mut state = self.enter("UpdateCampaign")?;
+        let steps = state.steps;
+        let Some(Data::Campaign(campaign, update)) =
+            state.resources.get_mut(arn).map(|e| &mut e.data)
+        else {
+            return Err(not_found("UpdateCampaign", arn));
+        };
+        let status = if steps == 0 {
+            Status::Active
+        } else {
+            Status::CreatePending
+        };
+        campaign.min_provisioned_tps = req.min_provisioned_tps;
+        campaign.config = req.config.clone();
+        if steps == 0 {
+            campaign.solution_version_arn = req.solution_version_arn.clone();
+        }
+        *update = Some(CampaignUpdate {
+            status,
+            solution_version_arn: Some(req.solution_version_arn.clone()),
+            failure_reason: None,
+        });
+        if let Some(e) = state.resources.get_mut(arn) {
+            e.describes = 0;
+        }
+        Ok(())
+    }
+
+    async fn create_event_tracker(&self, req: &NewEventTracker) -> Result<String, AwsError> {
+        let mut state = self.enter("CreateEventTracker")?;
+        if state
+            .children(&req.dataset_group_arn, Kind::EventTracker)
+            .next()
+            .is_some()
+        {
+            return Err(err(
+                "CreateEventTracker",
+                "ResourceAlreadyExistsException",
+                "the dataset group already has an event tracker",
+            ));
+        }
+        let path = format!("event-tracker/{}", req.name);
+        let data = Data::Tracker(format!("tid-{}", req.name));
+        let parent = req.dataset_group_arn.clone();
+        state.insert(Kind::EventTracker, path, Some(&parent), &req.tags, data)
+    }
+
+    async fn describe_event_tracker(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<EventTrackerDetails>, AwsError> {
+        let mut state = self.enter("DescribeEventTracker")?;
+        let entry = state.describe(arn)?;
+        let tracking_id = match &entry.data {
+            Data::Tracker(id) => Some(id.clone()),
+            _ => None,
+        };
+        Ok(Observation::new(
+            entry.status.clone(),
+            EventTrackerDetails { tracking_id },
+        ))
+    }
+}

@@ -1,0 +1,647 @@
+//! [`Personalize`] over `aws-sdk-personalize`: the only module that names SDK types. Clients are
+//! built per region from one configuration loaded from the standard chain (env, profile, IRSA web
+//! identity; `AWS_ENDPOINT_URL*`). Every call is counted in the operator's metrics by operation
+//! and outcome.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use aws_sdk_personalize::Client;
+use aws_sdk_personalize::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_personalize::primitives::DateTime;
+use aws_sdk_personalize::types as sdk;
+use k8s_openapi::jiff::Timestamp;
+
+use super::{
+    AutoTraining, AwsError, Backend, CampaignConfig, CampaignDetails, CampaignUpdate,
+    DatasetDetails, ErrorKind, EventTrackerDetails, ImportDetails, Kind, Listing, NewCampaign,
+    NewDataset, NewDatasetGroup, NewEventTracker, NewImportJob, NewSchema, NewSolution,
+    Observation, Personalize, SolutionDetails, Status, Summary, Tags,
+};
+
+/// Personalize clients, one per region, sharing the credentials and endpoint configuration.
+pub struct Clients {
+    base: aws_config::SdkConfig,
+    by_region: Mutex<HashMap<String, Arc<Sdk>>>,
+}
+
+impl Clients {
+    /// Clients built from an already-loaded SDK configuration.
+    pub fn new(base: aws_config::SdkConfig) -> Self {
+        Self {
+            base,
+            by_region: Mutex::default(),
+        }
+    }
+
+    /// Loads the standard AWS configuration chain.
+    pub async fn from_env() -> Self {
+        Self::new(aws_config::load_from_env().await)
+    }
+}
+
+impl Backend for Clients {
+    fn personalize(&self, region: Option<&str>) -> Arc<dyn Personalize> {
+        let Some(region) = region else {
+            return Arc::new(Sdk(Client::new(&self.base)));
+        };
+        let mut clients = self.by_region.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let config = aws_sdk_personalize::config::Builder::from(&self.base)
+                    .region(aws_config::Region::new(region.to_owned()))
+                    .build();
+                Arc::new(Sdk(Client::from_conf(config)))
+            })
+            .clone()
+    }
+}
+
+/// One region's SDK client.
+pub struct Sdk(Client);
+
+/// Turns an SDK result into one with an [`AwsError`] naming the operation, and counts the call.
+trait AwsResultExt<T> {
+    fn aws(self, operation: &'static str) -> Result<T, AwsError>;
+}
+
+impl<T, E, R> AwsResultExt<T> for Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    fn aws(self, operation: &'static str) -> Result<T, AwsError> {
+        let metrics = crate::metrics::global();
+        if self.is_ok() {
+            metrics.aws_call(operation, "ok");
+        }
+        self.map_err(|err| {
+            let (code, message) = match err.as_service_error() {
+                Some(service) => (
+                    service.code().unwrap_or("Unknown").to_owned(),
+                    service.message().unwrap_or_default().to_owned(),
+                ),
+                None => ("RequestFailed".to_owned(), describe_chain(&err)),
+            };
+            let kind = ErrorKind::from_code(&code);
+            metrics.aws_call(operation, kind.as_str());
+            AwsError {
+                operation,
+                kind,
+                code,
+                message,
+            }
+        })
+    }
+}
+
+/// The messages of an error and its sources, joined: transport errors hide the cause deep down.
+fn describe_chain(err: &dyn std::error::Error) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(cause) = source {
+        parts.push(cause.to_string());
+        source = cause.source();
+    }
+    parts.join(": ")
+}
+
+fn status(s: Option<&str>) -> Status {
+    Status::parse(s.unwrap_or_default())
+}
+
+fn time(t: Option<&DateTime>) -> Option<Timestamp> {
+    let t = t?;
+    Timestamp::new(t.secs(), t.subsec_nanos().try_into().unwrap_or(0)).ok()
+}
+
+fn owned(s: Option<&str>) -> Option<String> {
+    s.map(str::to_owned)
+}
+
+fn sdk_tags(tags: &Tags) -> Option<Vec<sdk::Tag>> {
+    Some(
+        tags.iter()
+            .filter_map(|(k, v)| sdk::Tag::builder().tag_key(k).tag_value(v).build().ok())
+            .collect(),
+    )
+}
+
+fn non_empty(map: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
+    (!map.is_empty()).then(|| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+fn auto_training_config(auto: &AutoTraining) -> Option<sdk::AutoTrainingConfig> {
+    let schedule = auto.schedule.as_ref().filter(|_| auto.enabled)?;
+    Some(
+        sdk::AutoTrainingConfig::builder()
+            .scheduling_expression(schedule)
+            .build(),
+    )
+}
+
+fn campaign_config(config: Option<&CampaignConfig>) -> Option<sdk::CampaignConfig> {
+    let config = config?;
+    Some(
+        sdk::CampaignConfig::builder()
+            .set_item_exploration_config(non_empty(&config.item_exploration))
+            .set_enable_metadata_with_recommendations(config.enable_metadata)
+            .set_sync_with_latest_solution_version(config.sync_with_latest)
+            .build(),
+    )
+}
+
+/// A page of a listing: its entries and the token of the next page.
+type Page = (Vec<Summary>, Option<String>);
+
+/// A summary of what most listings report.
+fn summary(arn: Option<&str>, name: Option<&str>, state: Option<&str>) -> Summary {
+    Summary {
+        arn: arn.unwrap_or_default().to_owned(),
+        name: owned(name),
+        status: state.map(Status::parse),
+        ..Summary::default()
+    }
+}
+
+/// Sends one page of a List call: `page!(token, <operation name>, request, items, |item| summary)`.
+macro_rules! page {
+    ($token:ident, $operation:literal, $request:expr, $items:ident, |$x:ident| $summary:expr) => {{
+        let out = $request
+            .set_next_token($token)
+            .max_results(100)
+            .send()
+            .await
+            .aws($operation)?;
+        let items = out.$items().iter().map(|$x| $summary).collect();
+        (items, owned(out.next_token()))
+    }};
+}
+
+/// Sends a Delete call: `deleted!(<operation name>, request)`.
+macro_rules! deleted {
+    ($operation:literal, $request:expr) => {
+        $request.send().await.aws($operation).map(drop)
+    };
+}
+
+impl Sdk {
+    async fn page(&self, listing: Listing<'_>, token: Option<String>) -> Result<Page, AwsError> {
+        let c = &self.0;
+        Ok(match listing {
+            Listing::DatasetGroups => page!(
+                token,
+                "ListDatasetGroups",
+                c.list_dataset_groups(),
+                dataset_groups,
+                |g| summary(g.dataset_group_arn(), g.name(), g.status())
+            ),
+            Listing::Schemas => page!(
+                token,
+                "ListSchemas",
+                c.list_schemas(),
+                schemas,
+                |x| summary(x.schema_arn(), x.name(), None)
+            ),
+            Listing::Datasets(group) => page!(
+                token,
+                "ListDatasets",
+                c.list_datasets().dataset_group_arn(group),
+                datasets,
+                |d| summary(d.dataset_arn(), d.name(), d.status())
+            ),
+            Listing::Solutions(group) => page!(
+                token,
+                "ListSolutions",
+                c.list_solutions().dataset_group_arn(group),
+                solutions,
+                |x| summary(x.solution_arn(), x.name(), x.status())
+            ),
+            Listing::EventTrackers(group) => page!(
+                token,
+                "ListEventTrackers",
+                c.list_event_trackers().dataset_group_arn(group),
+                event_trackers,
+                |t| summary(t.event_tracker_arn(), t.name(), t.status())
+            ),
+            Listing::Filters(group) => page!(
+                token,
+                "ListFilters",
+                c.list_filters().dataset_group_arn(group),
+                filters,
+                |f| summary(f.filter_arn(), f.name(), f.status())
+            ),
+            Listing::Campaigns(solution) => page!(
+                token,
+                "ListCampaigns",
+                c.list_campaigns().solution_arn(solution),
+                campaigns,
+                |k| summary(k.campaign_arn(), k.name(), k.status())
+            ),
+            Listing::SolutionVersions(solution) => page!(
+                token,
+                "ListSolutionVersions",
+                c.list_solution_versions().solution_arn(solution),
+                solution_versions,
+                |v| Summary {
+                    created: time(v.creation_date_time()),
+                    training_mode: v.training_mode().map(|m| m.as_str().to_owned()),
+                    failure_reason: owned(v.failure_reason()),
+                    ..summary(v.solution_version_arn(), None, v.status())
+                }
+            ),
+        })
+    }
+}
+
+#[async_trait]
+impl Personalize for Sdk {
+    async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {
+        let out = self
+            .0
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .aws("ListTagsForResource")?;
+        Ok(out
+            .tags()
+            .iter()
+            .map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned()))
+            .collect())
+    }
+
+    async fn list(&self, listing: Listing<'_>) -> Result<Vec<Summary>, AwsError> {
+        let mut all = Vec::new();
+        let mut token = None;
+        loop {
+            let (items, next) = self.page(listing, token).await?;
+            all.extend(items);
+            match next {
+                Some(next) => token = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    async fn delete(&self, kind: Kind, arn: &str) -> Result<(), AwsError> {
+        let c = &self.0;
+        match kind {
+            Kind::DatasetGroup => deleted!(
+                "DeleteDatasetGroup",
+                c.delete_dataset_group().dataset_group_arn(arn)
+            ),
+            Kind::Schema => deleted!("DeleteSchema", c.delete_schema().schema_arn(arn)),
+            Kind::Dataset => deleted!("DeleteDataset", c.delete_dataset().dataset_arn(arn)),
+            Kind::DatasetImportJob => Err(AwsError::new(
+                "Delete",
+                "InvalidInputException",
+                "dataset import jobs cannot be deleted",
+            )),
+            Kind::Solution => deleted!("DeleteSolution", c.delete_solution().solution_arn(arn)),
+            Kind::Campaign => deleted!("DeleteCampaign", c.delete_campaign().campaign_arn(arn)),
+            Kind::EventTracker => deleted!(
+                "DeleteEventTracker",
+                c.delete_event_tracker().event_tracker_arn(arn)
+            ),
+            Kind::Filter => deleted!("DeleteFilter", c.delete_filter().filter_arn(arn)),
+        }
+    }
+
+    async fn create_dataset_group(&self, req: &NewDatasetGroup) -> Result<String, AwsError> {
+        let out = self
+            .0
+            .create_dataset_group()
+            .name(&req.name)
+            .set_domain(req.domain.as_deref().map(sdk::Domain::from))
+            .set_kms_key_arn(req.kms_key_arn.clone())
+            .set_role_arn(req.role_arn.clone())
+            .set_tags(sdk_tags(&req.tags))
+            .send()
+            .await
+            .aws("CreateDatasetGroup")?;
+        Ok(out.dataset_group_arn().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_dataset_group(&self, arn: &str) -> Result<Observation<()>, AwsError> {
+        let out = self
+            .0
+            .describe_dataset_group()
+            .dataset_group_arn(arn)
+            .send()
+            .await
+            .aws("DescribeDatasetGroup")?;
+        let group = out.dataset_group();
+        Ok(Observation {
+            status: status(group.and_then(|g| g.status())),
+            failure_reason: owned(group.and_then(|g| g.failure_reason())),
+            details: (),
+        })
+    }
+
+    async fn create_schema(&self, req: &NewSchema) -> Result<String, AwsError> {
+        let out = self
+            .0
+            .create_schema()
+            .name(&req.name)
+            .schema(&req.schema)
+            .set_domain(req.domain.as_deref().map(sdk::Domain::from))
+            .send()
+            .await
+            .aws("CreateSchema")?;
+        Ok(out.schema_arn().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_schema(&self, arn: &str) -> Result<Observation<()>, AwsError> {
+        self.0
+            .describe_schema()
+            .schema_arn(arn)
+            .send()
+            .await
+            .aws("DescribeSchema")?;
+        Ok(Observation::new(Status::Active, ()))
+    }
+
+    async fn create_dataset(&self, req: &NewDataset) -> Result<String, AwsError> {
+        let out = self
+            .0
+            .create_dataset()
+            .name(&req.name)
+            .dataset_group_arn(&req.dataset_group_arn)
+            .dataset_type(&req.dataset_type)
+            .schema_arn(&req.schema_arn)
+            .send()
+            .await
+            .aws("CreateDataset")?;
+        Ok(out.dataset_arn().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_dataset(&self, arn: &str) -> Result<Observation<DatasetDetails>, AwsError> {
+        let out = self
+            .0
+            .describe_dataset()
+            .dataset_arn(arn)
+            .send()
+            .await
+            .aws("DescribeDataset")?;
+        let dataset = out.dataset();
+        Ok(Observation::new(
+            status(dataset.and_then(|d| d.status())),
+            DatasetDetails {
+                schema_arn: owned(dataset.and_then(|d| d.schema_arn())),
+            },
+        ))
+    }
+
+    async fn update_dataset(&self, arn: &str, schema_arn: &str) -> Result<(), AwsError> {
+        self.0
+            .update_dataset()
+            .dataset_arn(arn)
+            .schema_arn(schema_arn)
+            .send()
+            .await
+            .aws("UpdateDataset")
+            .map(drop)
+    }
+
+    async fn create_import_job(&self, req: &NewImportJob) -> Result<String, AwsError> {
+        let out = self
+            .0
+            .create_dataset_import_job()
+            .job_name(&req.name)
+            .dataset_arn(&req.dataset_arn)
+            .data_source(
+                sdk::DataSource::builder()
+                    .data_location(&req.data_location)
+                    .build(),
+            )
+            .role_arn(&req.role_arn)
+            .import_mode(sdk::ImportMode::from(req.mode.as_str()))
+            .send()
+            .await
+            .aws("CreateDatasetImportJob")?;
+        Ok(out.dataset_import_job_arn().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_import_job(&self, arn: &str) -> Result<Observation<ImportDetails>, AwsError> {
+        let out = self
+            .0
+            .describe_dataset_import_job()
+            .dataset_import_job_arn(arn)
+            .send()
+            .await
+            .aws("DescribeDatasetImportJob")?;
+        let job = out.dataset_import_job();
+        Ok(Observation {
+            status: status(job.and_then(|j| j.status())),
+            failure_reason: owned(job.and_then(|j| j.failure_reason())),
+            details: ImportDetails {
+                last_updated: time(job.and_then(|j| j.last_updated_date_time())),
+            },
+        })
+    }
+
+    async fn create_solution(&self, req: &NewSolution) -> Result<String, AwsError> {
+        let config = sdk::SolutionConfig::builder()
+            .set_event_value_threshold(req.event_value_threshold.clone())
+            .set_algorithm_hyper_parameters(non_empty(&req.hyper_parameters))
+            .set_feature_transformation_parameters(non_empty(&req.feature_transformation))
+            .set_auto_training_config(auto_training_config(&req.auto_training))
+            .build();
+        let out = self
+            .0
+            .create_solution()
+            .name(&req.name)
+            .dataset_group_arn(&req.dataset_group_arn)
+            .recipe_arn(&req.recipe_arn)
+            .set_event_type(req.event_type.clone())
+            .perform_hpo(req.perform_hpo)
+            .perform_auto_training(req.auto_training.enabled)
+            .solution_config(config)
+            .set_tags(sdk_tags(&req.tags))
+            .send()
+            .await
+            .aws("CreateSolution")?;
+        Ok(out.solution_arn().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_solution(&self, arn: &str) -> Result<Observation<SolutionDetails>, AwsError> {
+        let out = self
+            .0
+            .describe_solution()
+            .solution_arn(arn)
+            .send()
+            .await
+            .aws("DescribeSolution")?;
+        let solution = out.solution();
+        let latest = solution.and_then(|s| s.latest_solution_version());
+        Ok(Observation {
+            status: status(solution.and_then(|s| s.status())),
+            failure_reason: None,
+            details: SolutionDetails {
+                perform_auto_training: solution.and_then(|s| s.perform_auto_training()),
+                schedule: owned(
+                    solution
+                        .and_then(|s| s.solution_config())
+                        .and_then(|c| c.auto_training_config())
+                        .and_then(|a| a.scheduling_expression()),
+                ),
+                update_status: solution
+                    .and_then(|s| s.latest_solution_update())
+                    .and_then(|u| u.status())
+                    .map(Status::parse),
+                latest_version: latest
+                    .and_then(|v| Some((v.solution_version_arn()?.to_owned(), status(v.status())))),
+            },
+        })
+    }
+
+    async fn update_solution(&self, arn: &str, auto: &AutoTraining) -> Result<(), AwsError> {
+        let update = sdk::SolutionUpdateConfig::builder()
+            .set_auto_training_config(auto_training_config(auto))
+            .build();
+        self.0
+            .update_solution()
+            .solution_arn(arn)
+            .perform_auto_training(auto.enabled)
+            .solution_update_config(update)
+            .send()
+            .await
+            .aws("UpdateSolution")
+            .map(drop)
+    }
+
+    async fn create_solution_version(
+        &self,
+        solution_arn: &str,
+        mode: &str,
+    ) -> Result<String, AwsError> {
+        let out = self
+            .0
+            .create_solution_version()
+            .solution_arn(solution_arn)
+            .training_mode(sdk::TrainingMode::from(mode))
+            .send()
+            .await
+            .aws("CreateSolutionVersion")?;
+        Ok(out.solution_version_arn().unwrap_or_default().to_owned())
+    }
+
+    async fn stop_solution_version(&self, arn: &str) -> Result<(), AwsError> {
+        self.0
+            .stop_solution_version_creation()
+            .solution_version_arn(arn)
+            .send()
+            .await
+            .aws("StopSolutionVersionCreation")
+            .map(drop)
+    }
+
+    async fn solution_metrics(&self, version_arn: &str) -> Result<BTreeMap<String, f64>, AwsError> {
+        let out = self
+            .0
+            .get_solution_metrics()
+            .solution_version_arn(version_arn)
+            .send()
+            .await
+            .aws("GetSolutionMetrics")?;
+        Ok(out
+            .metrics()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default())
+    }
+
+    async fn create_campaign(&self, req: &NewCampaign) -> Result<String, AwsError> {
+        let out = self
+            .0
+            .create_campaign()
+            .name(&req.name)
+            .solution_version_arn(&req.solution_version_arn)
+            .min_provisioned_tps(req.min_provisioned_tps)
+            .set_campaign_config(campaign_config(req.config.as_ref()))
+            .set_tags(sdk_tags(&req.tags))
+            .send()
+            .await
+            .aws("CreateCampaign")?;
+        Ok(out.campaign_arn().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_campaign(&self, arn: &str) -> Result<Observation<CampaignDetails>, AwsError> {
+        let out = self
+            .0
+            .describe_campaign()
+            .campaign_arn(arn)
+            .send()
+            .await
+            .aws("DescribeCampaign")?;
+        let campaign = out.campaign();
+        Ok(Observation {
+            status: status(campaign.and_then(|c| c.status())),
+            failure_reason: owned(campaign.and_then(|c| c.failure_reason())),
+            details: CampaignDetails {
+                solution_version_arn: owned(campaign.and_then(|c| c.solution_version_arn())),
+                min_provisioned_tps: campaign.and_then(|c| c.min_provisioned_tps()),
+                item_exploration: campaign
+                    .and_then(|c| c.campaign_config())
+                    .and_then(|c| c.item_exploration_config())
+                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+                latest_update: campaign.and_then(|c| c.latest_campaign_update()).map(|u| {
+                    CampaignUpdate {
+                        status: status(u.status()),
+                        solution_version_arn: owned(u.solution_version_arn()),
+                        failure_reason: owned(u.failure_reason()),
+                    }
+                }),
+            },
+        })
+    }
+
+    async fn update_campaign(&self, arn: &str, req: &NewCampaign) -> Result<(), AwsError> {
+        self.0
+            .update_campaign()
+            .campaign_arn(arn)
+            .solution_version_arn(&req.solution_version_arn)
+            .min_provisioned_tps(req.min_provisioned_tps)
+            .set_campaign_config(campaign_config(req.config.as_ref()))
+            .send()
+            .await
+            .aws("UpdateCampaign")
+            .map(drop)
+    }
+
+    async fn create_event_tracker(&self, req: &NewEventTracker) -> Result<String, AwsError> {
+        let out = self
+            .0
+            .create_event_tracker()
+            .name(&req.name)
+            .dataset_group_arn(&req.dataset_group_arn)
+            .set_tags(sdk_tags(&req.tags))
+            .send()
+            .await
+            .aws("CreateEventTracker")?;
+        Ok(out.event_tracker_arn().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_event_tracker(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<EventTrackerDetails>, AwsError> {
+        let out = self
+            .0
+            .describe_event_tracker()
+            .event_tracker_arn(arn)
+            .send()
+            .await
+            .aws("DescribeEventTracker")?;
+        let tracker = out.event_tracker();
+        Ok(Observation::new(
+            status(tracker.and_then(|t| t.status())),
+            EventTrackerDetails {
+                tracking_id: owned(tracker.and_then(|t| t.tracking_id())),
+            },
+        ))
+    }
+}

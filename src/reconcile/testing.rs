@@ -1,0 +1,212 @@
+//! Test support for the kinds' scenario tests: the fake Personalize, caches filled by hand, and
+//! the MovieLens example objects. Runs with no apiserver and no network, in milliseconds.
+
+use k8s_openapi::jiff::Timestamp;
+use kube::Resource;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher;
+use personalize_api::conditions::READY;
+use personalize_api::{Campaign, DatasetGroup, EventTracker, Solution};
+use serde::de::DeserializeOwned;
+
+use super::{Env, Error, HasResource, HasStatus, Managed, resolve_and_sync};
+use crate::outcome::Outcome;
+use crate::personalize::fake::Fake;
+use crate::references::References;
+use crate::resource::{Change, Deletion};
+
+/// The namespace of every test object.
+pub const NS: &str = "team";
+
+/// A fake Personalize and the caches a reconcile reads references from.
+pub struct World {
+    /// The fake service.
+    pub fake: Fake,
+    references: References,
+    groups: reflector::store::Writer<DatasetGroup>,
+    solutions: reflector::store::Writer<Solution>,
+    campaigns: reflector::store::Writer<Campaign>,
+    trackers: reflector::store::Writer<EventTracker>,
+}
+
+fn ready_store<K>() -> (Store<K>, reflector::store::Writer<K>)
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    let (store, mut writer) = reflector::store();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    (store, writer)
+}
+
+impl World {
+    /// An empty world whose resources are ACTIVE at once.
+    pub fn new() -> Self {
+        Self::with(Fake::new())
+    }
+
+    /// An empty world over a given fake.
+    pub fn with(fake: Fake) -> Self {
+        let (dataset_groups, groups) = ready_store();
+        let (solutions_store, solutions) = ready_store();
+        let (campaigns_store, campaigns) = ready_store();
+        let (event_trackers, trackers) = ready_store();
+        World {
+            fake,
+            references: References {
+                dataset_groups,
+                solutions: solutions_store,
+                campaigns: campaigns_store,
+                event_trackers,
+                client: None,
+            },
+            groups,
+            solutions,
+            campaigns,
+            trackers,
+        }
+    }
+
+    /// What a kind's `sync` and `cleanup` get.
+    pub fn env(&self) -> Env<'_> {
+        Env::new(&self.fake, &self.references)
+    }
+
+    /// Puts an object in its kind's cache.
+    pub fn put<K: Cached>(&mut self, obj: &K) {
+        let event = watcher::Event::Apply(obj.clone());
+        K::writer(self).apply_watcher_event(&event);
+    }
+
+    /// One apply of `obj` (status kept in it, as the status write would): the outcome (AWS
+    /// errors as the reconcile loop maps them) and the changes made.
+    pub async fn sync<K: Managed + HasStatusMut>(&self, obj: &mut K) -> (Outcome, Vec<Change>) {
+        let mut status = obj.status().cloned().unwrap_or_default();
+        let env = self.env();
+        let outcome = resolve_and_sync(obj, &env, &mut status)
+            .await
+            .expect("only AWS errors");
+        if matches!(outcome, Outcome::Ready { .. }) {
+            status.resource_mut().conditions = vec![ready_condition()];
+        }
+        obj.set_status(status);
+        (outcome, env.changes.take())
+    }
+
+    /// Syncs until Ready (at most `tries` times); the outcomes seen.
+    pub async fn sync_until_ready<K: Managed + HasStatusMut>(&self, obj: &mut K) -> Vec<Outcome> {
+        let mut seen = Vec::new();
+        for _ in 0..10 {
+            let (outcome, _) = self.sync(obj).await;
+            let done = matches!(outcome, Outcome::Ready { .. });
+            seen.push(outcome);
+            if done {
+                return seen;
+            }
+        }
+        panic!("not Ready after 10 syncs: {seen:?}");
+    }
+
+    /// One cleanup step.
+    pub async fn cleanup<K: Managed>(&self, obj: &K) -> Result<(Deletion, Vec<Change>), Error> {
+        let env = self.env();
+        let step = obj.cleanup(&env).await?;
+        Ok((step, env.changes.take()))
+    }
+
+    /// Cleanup steps until gone (at most 10).
+    pub async fn cleanup_until_gone<K: Managed>(&self, obj: &K) -> Vec<Deletion> {
+        let mut seen = Vec::new();
+        for _ in 0..10 {
+            let (step, _) = self.cleanup(obj).await.expect("cleanup step");
+            let gone = step == Deletion::Gone;
+            seen.push(step);
+            if gone {
+                return seen;
+            }
+        }
+        panic!("not gone after 10 steps: {seen:?}");
+    }
+}
+
+fn ready_condition() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+        type_: READY.to_owned(),
+        status: "True".to_owned(),
+        reason: "Active".to_owned(),
+        message: String::new(),
+        observed_generation: None,
+        last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Timestamp::now()),
+    }
+}
+
+/// Kinds with a cache in the [`World`].
+pub trait Cached: Resource<DynamicType = ()> + Clone + 'static {
+    /// The writer of its cache.
+    fn writer(world: &mut World) -> &mut reflector::store::Writer<Self>;
+}
+
+macro_rules! cached {
+    ($($k:ty => $field:ident),*) => {$(
+        impl Cached for $k {
+            fn writer(world: &mut World) -> &mut reflector::store::Writer<Self> { &mut world.$field }
+        }
+    )*};
+}
+cached!(DatasetGroup => groups, Solution => solutions, Campaign => campaigns, EventTracker => trackers);
+
+/// Objects whose status a test can replace.
+pub trait HasStatusMut: HasStatus {
+    /// Replaces the status.
+    fn set_status(&mut self, status: Self::Status);
+}
+
+macro_rules! has_status_mut {
+    ($($k:ty),*) => {$(
+        impl HasStatusMut for $k {
+            fn set_status(&mut self, status: Self::Status) { self.status = Some(status); }
+        }
+    )*};
+}
+has_status_mut!(DatasetGroup, Solution, Campaign, EventTracker);
+
+/// An object of the MovieLens example (`examples/movielens/<file>`), in [`NS`] with a uid.
+pub fn example<K: DeserializeOwned + Resource>(file: &str) -> K {
+    let path = format!("{}/examples/movielens/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("example file");
+    let mut obj: K = serde_yaml::from_str(&text).expect("example parses");
+    obj.meta_mut().namespace = Some(NS.to_owned());
+    obj.meta_mut().uid = Some(format!("uid-{file}"));
+    obj
+}
+
+/// The example's DatasetGroup, Solution, Campaign and EventTracker.
+pub fn movielens() -> (DatasetGroup, Solution, Campaign, EventTracker) {
+    (
+        example("00-dataset-group.yaml"),
+        example("10-solution.yaml"),
+        example("20-campaign.yaml"),
+        example("20-event-tracker.yaml"),
+    )
+}
+
+/// A Ready DatasetGroup, Solution with a version, in the caches: what Campaigns and
+/// EventTrackers need.
+pub async fn ready_group_and_solution(world: &mut World) -> (DatasetGroup, Solution) {
+    let (mut group, mut solution, _, _) = movielens();
+    world.sync_until_ready(&mut group).await;
+    world.put(&group);
+    world.sync_until_ready(&mut solution).await;
+    world.put(&solution);
+    (group, solution)
+}
+
+/// The status's ARN.
+pub fn arn_of<K: HasStatus>(obj: &K) -> String
+where
+    K::Status: HasResource,
+{
+    obj.status()
+        .and_then(|s| s.resource().arn.clone())
+        .expect("an ARN in status")
+}
