@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use personalize_local::{Config, faults::FaultConfig};
+use personalize_local::Config;
+use personalize_local::wire::faults::FaultConfig;
 
 /// A local Amazon Personalize (control plane, events, runtime) on one port.
 #[derive(Parser, Debug)]

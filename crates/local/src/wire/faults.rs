@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::error::ApiError;
+use crate::wire::error::ApiError;
 
 /// Faults for one operation.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -1,6 +1,6 @@
 //! `nextToken` / `maxResults` paging shared by every List operation.
 
-use crate::error::ApiError;
+use crate::wire::error::ApiError;
 
 /// Returns the page of `items` starting at `next_token` with at most `max_results` (default and
 /// maximum 100) entries, and the token of the next page.
