@@ -1,5 +1,6 @@
 //! The `personalize-local` binary: flags (with environment fallbacks) into a `Config`, logs, then
 //! serve until SIGINT/SIGTERM.
+//! Depends on the library's public surface only.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,6 +1,7 @@
 //! Campaigns: CreateCampaign, UpdateCampaign, DescribeCampaign, ListCampaigns, DeleteCampaign.
 //! A campaign serves one solution version, or the newest ACTIVE one of its solution when
 //! `syncWithLatestSolutionVersion` is set (`solution/<name>/$LATEST`).
+//! Depends on the store and the wire layer; never on the router.
 
 use crate::resources::AppState;
 use crate::resources::lifecycle::{self, ACTIVE, CREATE_FAILED, is_creating};

@@ -1,4 +1,5 @@
 //! Datasets: CreateDataset, UpdateDataset, DescribeDataset, ListDatasets, DeleteDataset.
+//! Depends on the store and the wire layer; never on the router.
 
 use crate::resources::AppState;
 use crate::resources::dataset_group::require_active;

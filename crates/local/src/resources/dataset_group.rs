@@ -1,5 +1,6 @@
 //! Dataset groups: CreateDatasetGroup, DescribeDatasetGroup, ListDatasetGroups,
 //! DeleteDatasetGroup.
+//! Depends on the store and the wire layer; never on the router.
 
 use crate::resources::AppState;
 use crate::resources::lifecycle;

@@ -1,5 +1,6 @@
 //! Event trackers: CreateEventTracker, DescribeEventTracker, ListEventTrackers,
 //! DeleteEventTracker. One tracker per dataset group; its trackingId routes PutEvents.
+//! Depends on the store and the wire layer; never on the router.
 
 use crate::resources::AppState;
 use crate::resources::dataset_group::require_active;

@@ -1,6 +1,7 @@
 //! personalize-events (REST JSON): PutEvents, PutItems, PutUsers. Events are journaled and take
 //! effect on the user's next recommendations at once (serving passes them to the engine as live
 //! events); items and users update the dataset group's catalog.
+//! Depends on the store and the wire layer; never on the router.
 
 use std::collections::BTreeMap;
 

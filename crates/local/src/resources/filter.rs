@@ -1,5 +1,6 @@
 //! Filters: CreateFilter, DescribeFilter, ListFilters, DeleteFilter. Expressions are checked by
 //! the engine's parser (through `serving.rs`) at create time.
+//! Depends on the store, the wire layer and the serving bridge; never on the router.
 
 use crate::resources::AppState;
 use crate::resources::dataset_group::require_active;

@@ -5,6 +5,7 @@
 //! configured, else from `<data-dir>/s3/<bucket>/<key-or-prefix>` (a file, or every `.csv` under a
 //! directory). FULL replaces the dataset's rows, INCREMENTAL appends; the rows and the job's ACTIVE
 //! status are journaled as one entry, so a restart either sees both or re-runs the job.
+//! Depends on the store, the wire layer and `s3.rs`; never on the router.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,4 +1,5 @@
 //! Recipes: ListRecipes and DescribeRecipe for the recipes the engine supports.
+//! Depends on the wire layer only; never on the store or the router.
 
 use crate::resources::AppState;
 use crate::resources::shapes::{

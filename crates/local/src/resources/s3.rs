@@ -2,6 +2,7 @@
 //! `GET /<bucket>/<key>` for one object, else `ListObjectsV2` under the prefix and every `.csv`
 //! object found. Requests are SigV4-signed with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
 //! (default `test`), path-style.
+//! Depends on hyper and the wire layer's SigV4 signing only.
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;

@@ -1,6 +1,7 @@
 //! The engine facade for serving: caches of loaded models, catalogs and parsed filters, and the
 //! calls to `Model::recommend` / `Model::rank` / `parse_filter`. Everything engine-facing for
 //! requests lives here.
+//! Depends on the store, the wire layer and the engine; never on the router.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

@@ -1,6 +1,7 @@
 //! The operations' own input and output shapes: everything on the wire but the resources, which
 //! are in `store::model`. Plain data, named as the service models name them (camelCase on the
 //! wire); what each operation does with them is in its resource's module.
+//! Depends on the store's resource shapes only.
 
 use std::collections::BTreeMap;
 

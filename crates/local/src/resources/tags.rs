@@ -1,4 +1,5 @@
 //! Tags: TagResource, UntagResource, ListTagsForResource, and tags given on Create.
+//! Depends on the store and the wire layer; never on the router.
 
 use crate::resources::AppState;
 use crate::resources::shapes::{

@@ -2,6 +2,7 @@
 //! `personalize_engine::train` on a blocking thread, persists the model, and drives a solution
 //! version's state machine (`CREATE PENDING -> CREATE IN_PROGRESS -> ACTIVE | CREATE FAILED`,
 //! or `CREATE STOPPING -> CREATE STOPPED`). Everything engine-facing for training lives here.
+//! Depends on the store, the wire layer and the engine; never on the router.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! Names, ARNs and generated ids: validation against the model's patterns and deterministic
 //! construction for the configured account and region. Pure functions.
+//! Depends only on the AWS error shape.
 
 use crate::wire::error::ApiError;
 

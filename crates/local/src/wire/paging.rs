@@ -1,4 +1,5 @@
 //! `nextToken` / `maxResults` paging shared by every List operation.
+//! Depends only on the AWS error shape.
 
 use crate::wire::error::ApiError;
 
