@@ -1,4 +1,4 @@
-//! Campaigns: CreateCampaign, UpdateCampaign, DescribeCampaign, ListCampaigns, DeleteCampaign.
+//! Campaigns: CreateCampaign, UpdateCampaign, DeleteCampaign (Describe and List: `resource.rs`).
 //! A campaign serves one solution version, or the newest ACTIVE one of its solution when
 //! `syncWithLatestSolutionVersion` is set (`solution/<name>/$LATEST`).
 //! Depends on the store and the wire layer; never on the router.

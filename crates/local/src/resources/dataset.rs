@@ -1,4 +1,4 @@
-//! Datasets: CreateDataset, UpdateDataset, DescribeDataset, ListDatasets, DeleteDataset.
+//! Datasets: CreateDataset, UpdateDataset, DeleteDataset (Describe and List: `resource.rs`).
 //! Depends on the store and the wire layer; never on the router.
 
 use crate::resources::AppState;

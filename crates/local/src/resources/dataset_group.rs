@@ -1,5 +1,5 @@
-//! Dataset groups: CreateDatasetGroup, DescribeDatasetGroup, ListDatasetGroups,
-//! DeleteDatasetGroup.
+//! Dataset groups: CreateDatasetGroup, DeleteDatasetGroup, and the ACTIVE check children make
+//! (Describe and List: `resource.rs`).
 //! Depends on the store and the wire layer; never on the router.
 
 use crate::resources::AppState;

@@ -1,5 +1,5 @@
-//! Event trackers: CreateEventTracker, DescribeEventTracker, ListEventTrackers,
-//! DeleteEventTracker. One tracker per dataset group; its trackingId routes PutEvents.
+//! Event trackers: CreateEventTracker, DeleteEventTracker (Describe and List: `resource.rs`).
+//! One tracker per dataset group; its trackingId routes PutEvents.
 //! Depends on the store and the wire layer; never on the router.
 
 use crate::resources::AppState;

@@ -1,5 +1,5 @@
-//! Filters: CreateFilter, DescribeFilter, ListFilters, DeleteFilter. Expressions are checked by
-//! the engine's parser (through `serving.rs`) at create time.
+//! Filters: CreateFilter, DeleteFilter (Describe and List: `resource.rs`). Expressions are
+//! checked by the engine's parser (through `serving.rs`) at create time.
 //! Depends on the store, the wire layer and the serving bridge; never on the router.
 
 use crate::resources::AppState;

@@ -1,5 +1,5 @@
-//! Dataset import jobs: CreateDatasetImportJob, DescribeDatasetImportJob, ListDatasetImportJobs,
-//! the job driver, and CSV parsing against the dataset's schema.
+//! Dataset import jobs: CreateDatasetImportJob (Describe and List: `resource.rs`), the job
+//! driver, and CSV parsing against the dataset's schema.
 //!
 //! `dataLocation` `s3://bucket/key-or-prefix` is read through `s3.rs` when an S3 endpoint is
 //! configured, else from `<data-dir>/s3/<bucket>/<key-or-prefix>` (a file, or every `.csv` under a

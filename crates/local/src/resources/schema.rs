@@ -1,5 +1,5 @@
-//! Schemas: CreateSchema, DescribeSchema, ListSchemas, DeleteSchema, and the Avro parsing that
-//! tells imports which columns a dataset has.
+//! Schemas: CreateSchema, DeleteSchema (Describe and List: `resource.rs`), and the Avro parsing
+//! that tells imports which columns a dataset has.
 //! Depends on the store and the wire layer; never on the router.
 
 use crate::resources::AppState;
