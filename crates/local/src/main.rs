@@ -1,5 +1,6 @@
 //! The `personalize-local` binary: flags (with environment fallbacks) into a `Config`, logs, then
 //! serve until SIGINT/SIGTERM.
+//! Depends on the library's public surface only.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use personalize_local::{Config, faults::FaultConfig};
+use personalize_local::Config;
+use personalize_local::wire::faults::FaultConfig;
 
 /// A local Amazon Personalize (control plane, events, runtime) on one port.
 #[derive(Parser, Debug)]

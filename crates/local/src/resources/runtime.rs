@@ -1,51 +1,25 @@
 //! personalize-runtime (REST JSON): GetRecommendations and GetPersonalizedRanking. Resolves the
 //! campaign's serving version, gathers the user's live events and the catalog under the store
 //! lock, then calls the engine through `serving.rs` outside it.
+//! Depends on the store, the wire layer and the serving bridge; never on the router.
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-use serde_with::skip_serializing_none;
-
-use crate::AppState;
-use crate::campaign::serving_version;
-use crate::error::ApiError;
-use crate::lifecycle::ACTIVE;
-use crate::names::{check_arn, check_len, stable_uuid};
-use crate::protocol::{OpResult, decode, encode};
-use crate::serving::{self, Inputs};
+use crate::resources::AppState;
+use crate::resources::campaign::serving_version;
+use crate::resources::lifecycle::ACTIVE;
+use crate::resources::resource::get;
+use crate::resources::serving::{self, Inputs};
+use crate::resources::shapes::{
+    GetPersonalizedRankingRequest, GetPersonalizedRankingResponse, GetRecommendationsRequest,
+    GetRecommendationsResponse, PredictedItem,
+};
+use crate::resources::training;
 use crate::store::Store;
-use crate::training;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GetRecommendationsRequest {
-    pub campaign_arn: Option<String>,
-    pub item_id: Option<String>,
-    pub user_id: Option<String>,
-    pub num_results: Option<i64>,
-    pub context: Option<BTreeMap<String, String>>,
-    pub filter_arn: Option<String>,
-    pub filter_values: Option<BTreeMap<String, String>>,
-    pub recommender_arn: Option<String>,
-    pub promotions: Option<serde_json::Value>,
-    pub metadata_columns: Option<serde_json::Value>,
-}
-
-#[skip_serializing_none]
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PredictedItem {
-    pub item_id: String,
-    pub score: f64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GetRecommendationsResponse {
-    pub item_list: Vec<PredictedItem>,
-    pub recommendation_id: String,
-}
+use crate::store::model::{Campaign, Filter, SolutionVersion};
+use crate::wire::codec::{OpResult, decode, encode};
+use crate::wire::error::ApiError;
+use crate::wire::names::{check_arn, check_len, stable_uuid};
 
 /// Everything a request needs plus the campaign's settings.
 struct Resolved {
@@ -66,35 +40,28 @@ fn resolve(
     }
     // One store lock per request. A model not loaded yet (after a restart) is read from disk
     // with the lock released, so PutEvents and other requests do not wait on it.
-    let store = state.lock();
-    let version_arn = serving_version_of(&store, campaign_arn)?;
-    if let Some(model) = state.serving.cached_model(&version_arn) {
-        return resolve_locked(
-            state,
-            &store,
-            campaign_arn,
-            &version_arn,
-            model,
-            user_id,
-            filter_arn,
-        );
-    }
-    let file = store
-        .trained
-        .get(&version_arn)
-        .and_then(|m| m.model_file.clone())
-        .ok_or_else(|| ApiError::Internal(format!("no trained model for {version_arn}")))?;
-    drop(store);
-    state
-        .serving
-        .load_model(state.config.data_dir.as_deref(), &version_arn, &file)?;
-    // Again under the lock: the campaign may have moved on meanwhile.
-    let store = state.lock();
-    let version_arn = serving_version_of(&store, campaign_arn)?;
-    let model = state
-        .serving
-        .cached_model(&version_arn)
-        .ok_or_else(|| ApiError::Internal(format!("the model of {version_arn} is not loaded")))?;
+    let mut store = state.lock();
+    let mut version_arn = serving_version_of(&store, campaign_arn)?;
+    let model = match state.serving.cached_model(&version_arn) {
+        Some(model) => model,
+        None => {
+            let file = store
+                .trained
+                .get(&version_arn)
+                .and_then(|m| m.model_file.clone())
+                .ok_or_else(|| ApiError::Internal(format!("no trained model for {version_arn}")))?;
+            drop(store);
+            state
+                .serving
+                .load_model(state.config.data_dir.as_deref(), &version_arn, &file)?;
+            // Again under the lock: the campaign may have moved on meanwhile.
+            store = state.lock();
+            version_arn = serving_version_of(&store, campaign_arn)?;
+            state.serving.cached_model(&version_arn).ok_or_else(|| {
+                ApiError::Internal(format!("the model of {version_arn} is not loaded"))
+            })?
+        }
+    };
     resolve_locked(
         state,
         &store,
@@ -108,10 +75,7 @@ fn resolve(
 
 /// The ACTIVE campaign's serving solution version.
 fn serving_version_of(store: &Store, campaign_arn: &str) -> Result<String, ApiError> {
-    let campaign = store
-        .campaigns
-        .get(campaign_arn)
-        .ok_or_else(|| ApiError::not_found(campaign_arn))?;
+    let campaign = get::<Campaign>(store, campaign_arn)?;
     if campaign.status != ACTIVE {
         return Err(ApiError::InvalidInput(format!(
             "Campaign {campaign_arn} is in status {}, not ACTIVE",
@@ -135,14 +99,8 @@ fn resolve_locked(
     user_id: Option<&str>,
     filter_arn: Option<&str>,
 ) -> Result<Resolved, ApiError> {
-    let campaign = store
-        .campaigns
-        .get(campaign_arn)
-        .ok_or_else(|| ApiError::not_found(campaign_arn))?;
-    let version = store
-        .solution_versions
-        .get(version_arn)
-        .ok_or_else(|| ApiError::not_found(version_arn))?;
+    let campaign = get::<Campaign>(store, campaign_arn)?;
+    let version = get::<SolutionVersion>(store, version_arn)?;
     let dg = &version.dataset_group_arn;
     let recipe_arn = version.recipe_arn.clone().unwrap_or_default();
     let trained_seq = store.trained.get(version_arn).map_or(0, |m| m.trained_seq);
@@ -153,10 +111,7 @@ fn resolve_locked(
     let filter = match filter_arn {
         None => None,
         Some(arn) => {
-            let f = store
-                .filters
-                .get(arn)
-                .ok_or_else(|| ApiError::not_found(arn))?;
+            let f = get::<Filter>(store, arn)?;
             if &f.dataset_group_arn != dg {
                 return Err(ApiError::InvalidInput(format!(
                     "Filter {arn} belongs to another dataset group"
@@ -283,25 +238,6 @@ pub fn get_recommendations(state: &AppState, body: &[u8]) -> OpResult {
             req.item_id.as_deref().unwrap_or_default(),
         ]),
     })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GetPersonalizedRankingRequest {
-    pub campaign_arn: String,
-    pub input_list: Vec<String>,
-    pub user_id: String,
-    pub context: Option<BTreeMap<String, String>>,
-    pub filter_arn: Option<String>,
-    pub filter_values: Option<BTreeMap<String, String>>,
-    pub metadata_columns: Option<serde_json::Value>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GetPersonalizedRankingResponse {
-    pub personalized_ranking: Vec<PredictedItem>,
-    pub recommendation_id: String,
 }
 
 /// `POST /personalize-ranking`.

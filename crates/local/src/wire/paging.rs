@@ -1,6 +1,7 @@
 //! `nextToken` / `maxResults` paging shared by every List operation.
+//! Depends only on the AWS error shape.
 
-use crate::error::ApiError;
+use crate::wire::error::ApiError;
 
 /// Returns the page of `items` starting at `next_token` with at most `max_results` (default and
 /// maximum 100) entries, and the token of the next page.

@@ -4,12 +4,13 @@
 //! (gone)`, and the same for `latest*Update.status`. Each step takes `Config::transition`; with a
 //! zero transition the steps happen inside the request (tests see ACTIVE at once). Import jobs and
 //! solution versions have their own drivers (`import.rs`, `training.rs`) that use [`pause`].
-//! After a restart, [`resume`] restarts every driver for a resource caught mid-transition.
+//! After a restart, `resources::resume` restarts every driver for a resource caught mid-transition.
+//! Depends on the store only; never on the resources that use it.
 
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
+use crate::resources::AppState;
 use crate::store::{Entry, Store};
-use crate::{AppState, campaign, dataset, import, solution, training};
 
 pub const CREATE_PENDING: &str = "CREATE PENDING";
 pub const CREATE_IN_PROGRESS: &str = "CREATE IN_PROGRESS";
@@ -46,6 +47,13 @@ pub async fn pause(state: &AppState) {
     }
 }
 
+/// The first step of a job's driver (imports, training): a pause, then CREATE PENDING -> CREATE
+/// IN_PROGRESS.
+pub async fn begin_job(state: &AppState, arn: &str) {
+    pause(state).await;
+    step(state, arn, &[CREATE_PENDING], CREATE_IN_PROGRESS);
+}
+
 /// Moves a resource from `from` to `to`; false when it is no longer in `from` (or gone).
 pub fn step(state: &AppState, arn: &str, from: &[&str], to: &str) -> bool {
     let mut store = state.lock();
@@ -70,7 +78,7 @@ pub fn start_create(state: &AppState, arn: String) {
     tokio::spawn(async move { drive_create(state, arn).await });
 }
 
-async fn drive_create(state: AppState, arn: String) {
+pub(crate) async fn drive_create(state: AppState, arn: String) {
     pause(&state).await;
     step(&state, &arn, &[CREATE_PENDING], CREATE_IN_PROGRESS);
     pause(&state).await;
@@ -95,7 +103,7 @@ pub fn start_delete(state: &AppState, store: &mut Store, arn: &str) {
     tokio::spawn(async move { drive_delete(state, arn).await });
 }
 
-async fn drive_delete(state: AppState, arn: String) {
+pub(crate) async fn drive_delete(state: AppState, arn: String) {
     pause(&state).await;
     step(&state, &arn, &[DELETE_PENDING], DELETE_IN_PROGRESS);
     pause(&state).await;
@@ -127,99 +135,26 @@ pub fn start_update(state: &AppState, arn: String, apply: ApplyUpdate) {
     });
 }
 
+/// Stores a resource whose `latest*Update` was just started in `status` (see
+/// [`update_initial_status`]), releases the store and runs the update state machine: applied at
+/// once when the update starts ACTIVE, else step by step in the background.
+pub fn begin_update(
+    state: &AppState,
+    mut store: MutexGuard<'_, Store>,
+    entry: Entry,
+    arn: &str,
+    status: &str,
+    apply: ApplyUpdate,
+) {
+    store.commit(entry);
+    if status == ACTIVE {
+        apply(&mut store, arn, ACTIVE);
+    }
+    drop(store);
+    start_update(state, arn.to_string(), apply);
+}
+
 /// The status a new update starts in (ACTIVE, and applied at once, with zero transitions).
 pub fn update_initial_status(state: &AppState) -> &'static str {
     initial_status(state)
-}
-
-/// Restarts the drivers of resources caught mid-transition by a restart.
-pub fn resume(state: &AppState) {
-    let store = state.lock();
-    let mut creating = Vec::new();
-    let mut deleting = Vec::new();
-    let mut imports = Vec::new();
-    let mut versions = Vec::new();
-    let mut updates: Vec<(String, ApplyUpdate)> = Vec::new();
-    let all = store
-        .dataset_groups
-        .keys()
-        .chain(store.datasets.keys())
-        .chain(store.solutions.keys())
-        .chain(store.campaigns.keys())
-        .chain(store.event_trackers.keys())
-        .chain(store.filters.keys());
-    for arn in all {
-        let Some(entry) = store.resource(arn) else {
-            continue;
-        };
-        let status = entry.status().unwrap_or_default();
-        if status == CREATE_PENDING || status == CREATE_IN_PROGRESS {
-            creating.push(arn.clone());
-        } else if is_deleting(status) {
-            deleting.push(arn.clone());
-        }
-    }
-    for job in store.import_jobs.values() {
-        if is_creating(&job.status) {
-            imports.push(job.dataset_import_job_arn.clone());
-        }
-    }
-    for v in store.solution_versions.values() {
-        if is_creating(&v.status) {
-            versions.push(v.solution_version_arn.clone());
-        }
-    }
-    for c in store.campaigns.values() {
-        if c.latest_campaign_update
-            .as_ref()
-            .is_some_and(|u| is_creating(&u.status))
-        {
-            updates.push((c.campaign_arn.clone(), campaign::apply_update));
-        }
-    }
-    for s in store.solutions.values() {
-        if s.latest_solution_update
-            .as_ref()
-            .is_some_and(|u| is_creating(&u.status))
-        {
-            updates.push((s.solution_arn.clone(), solution::apply_update));
-        }
-    }
-    for d in store.datasets.values() {
-        if d.latest_dataset_update
-            .as_ref()
-            .is_some_and(|u| is_creating(&u.status))
-        {
-            updates.push((d.dataset_arn.clone(), dataset::apply_update));
-        }
-    }
-    drop(store);
-    let instant = state.config.transition.is_zero();
-    for arn in creating {
-        if instant {
-            step(state, &arn, &[CREATE_PENDING, CREATE_IN_PROGRESS], ACTIVE);
-        } else {
-            let state = Arc::clone(state);
-            tokio::spawn(async move { drive_create(state, arn).await });
-        }
-    }
-    for arn in deleting {
-        let state = Arc::clone(state);
-        tokio::spawn(async move { drive_delete(state, arn).await });
-    }
-    for (arn, apply) in updates {
-        if instant {
-            apply(&mut state.lock(), &arn, ACTIVE);
-        } else {
-            start_update(state, arn, apply);
-        }
-    }
-    for arn in imports {
-        tracing::info!(%arn, "resuming import job interrupted by a restart");
-        import::start(state, arn);
-    }
-    for arn in versions {
-        tracing::info!(%arn, "resuming training interrupted by a restart");
-        training::start(state, arn);
-    }
 }

@@ -1,70 +1,29 @@
-//! Dataset import jobs: CreateDatasetImportJob, DescribeDatasetImportJob, ListDatasetImportJobs,
-//! the job driver, and CSV parsing against the dataset's schema.
+//! Dataset import jobs: CreateDatasetImportJob (Describe and List: `resource.rs`), the job
+//! driver, and CSV parsing against the dataset's schema.
 //!
 //! `dataLocation` `s3://bucket/key-or-prefix` is read through `s3.rs` when an S3 endpoint is
 //! configured, else from `<data-dir>/s3/<bucket>/<key-or-prefix>` (a file, or every `.csv` under a
 //! directory). FULL replaces the dataset's rows, INCREMENTAL appends; the rows and the job's ACTIVE
 //! status are journaled as one entry, so a restart either sees both or re-runs the job.
+//! Depends on the store, the wire layer and `s3.rs`; never on the router.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use serde_with::skip_serializing_none;
-
-use crate::AppState;
-use crate::data::{DatasetRows, FieldValue, InteractionRow, RecordRow};
-use crate::error::ApiError;
-use crate::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING};
-use crate::names::{check_arn, check_name};
-use crate::paging::page;
-use crate::schema::{Column, ColumnKind, parse_columns};
+use crate::resources::AppState;
+use crate::resources::lifecycle::{
+    self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING,
+};
+use crate::resources::resource::{Created, check_new, get};
+use crate::resources::schema::{Column, ColumnKind, parse_columns};
+use crate::resources::shapes::CreateDatasetImportJob;
+use crate::resources::tags::{self};
 use crate::store::Entry;
-use crate::tags::{self, Tag};
-
-/// The DatasetImportJob shape.
-#[skip_serializing_none]
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DatasetImportJob {
-    pub job_name: String,
-    pub dataset_import_job_arn: String,
-    pub dataset_arn: String,
-    pub data_source: DataSource,
-    pub role_arn: Option<String>,
-    pub status: String,
-    pub creation_date_time: f64,
-    pub last_updated_date_time: f64,
-    pub failure_reason: Option<String>,
-    pub import_mode: String,
-    pub publish_attribution_metrics_to_s3: Option<bool>,
-}
-
-#[skip_serializing_none]
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DataSource {
-    pub data_location: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateDatasetImportJobRequest {
-    pub job_name: String,
-    pub dataset_arn: String,
-    pub data_source: DataSource,
-    pub role_arn: Option<String>,
-    pub tags: Option<Vec<Tag>>,
-    pub import_mode: Option<String>,
-    pub publish_attribution_metrics_to_s3: Option<bool>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateDatasetImportJobResponse {
-    pub dataset_import_job_arn: String,
-}
+use crate::store::data::{DatasetRows, FieldValue, InteractionRow, RecordRow};
+use crate::store::model::{Dataset, DatasetImportJob};
+use crate::wire::error::ApiError;
+use crate::wire::names::{check_arn, check_name};
 
 /// Splits `s3://bucket/key` into bucket and key.
 pub fn parse_location(location: &str) -> Result<(String, String), String> {
@@ -80,8 +39,8 @@ pub fn parse_location(location: &str) -> Result<(String, String), String> {
 
 pub fn create(
     state: &AppState,
-    req: CreateDatasetImportJobRequest,
-) -> Result<CreateDatasetImportJobResponse, ApiError> {
+    req: CreateDatasetImportJob,
+) -> Result<Created<DatasetImportJob>, ApiError> {
     check_name("jobName", &req.job_name)?;
     check_arn("datasetArn", &req.dataset_arn)?;
     tags::check(req.tags.as_deref().unwrap_or_default())?;
@@ -99,16 +58,8 @@ pub fn create(
     }
     let arn = state.arns.make("dataset-import-job", &req.job_name);
     let mut store = state.lock();
-    if store.import_jobs.contains_key(&arn) {
-        return Err(ApiError::AlreadyExists(format!(
-            "Dataset import job {} already exists",
-            req.job_name
-        )));
-    }
-    let dataset = store
-        .datasets
-        .get(&req.dataset_arn)
-        .ok_or_else(|| ApiError::not_found(&req.dataset_arn))?;
+    check_new::<DatasetImportJob>(&store, &arn, &req.job_name)?;
+    let dataset = get::<Dataset>(&store, &req.dataset_arn)?;
     if dataset.status != ACTIVE {
         return Err(ApiError::InUse(format!(
             "Dataset {} is in status {}, not ACTIVE",
@@ -142,20 +93,16 @@ pub fn create(
     tags::set_on_create(&mut store, &arn, req.tags);
     drop(store);
     start(state, arn.clone());
-    Ok(CreateDatasetImportJobResponse {
-        dataset_import_job_arn: arn,
-    })
+    Ok(Created::new(arn))
 }
 
 /// Starts (or, after a restart, re-runs) the driver of import job `arn`.
 pub fn start(state: &AppState, arn: String) {
-    let state = Arc::clone(state);
-    tokio::spawn(async move { drive(state, arn).await });
+    tokio::spawn(drive(Arc::clone(state), arn));
 }
 
 async fn drive(state: AppState, arn: String) {
-    lifecycle::pause(&state).await;
-    lifecycle::step(&state, &arn, &[CREATE_PENDING], CREATE_IN_PROGRESS);
+    lifecycle::begin_job(&state, &arn).await;
     let outcome = run(&state, &arn).await;
     lifecycle::pause(&state).await;
     let mut store = state.lock();
@@ -209,7 +156,9 @@ async fn run(state: &AppState, arn: &str) -> Result<DatasetRows, String> {
     };
     let (bucket, key) = parse_location(&location)?;
     let files = match &state.config.s3_endpoint {
-        Some(endpoint) => crate::s3::fetch(endpoint, &state.config.region, &bucket, &key).await?,
+        Some(endpoint) => {
+            crate::resources::s3::fetch(endpoint, &state.config.region, &bucket, &key).await?
+        }
         None => {
             let dir = state
                 .config
@@ -441,95 +390,6 @@ pub fn parse_csv(
         "INTERACTIONS" => DatasetRows::Interactions(interactions),
         "USERS" => DatasetRows::Users(recs),
         _ => DatasetRows::Items(recs),
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DescribeDatasetImportJobRequest {
-    pub dataset_import_job_arn: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DescribeDatasetImportJobResponse {
-    pub dataset_import_job: DatasetImportJob,
-}
-
-pub fn describe(
-    state: &AppState,
-    req: DescribeDatasetImportJobRequest,
-) -> Result<DescribeDatasetImportJobResponse, ApiError> {
-    check_arn("datasetImportJobArn", &req.dataset_import_job_arn)?;
-    let store = state.lock();
-    let dataset_import_job = store
-        .import_jobs
-        .get(&req.dataset_import_job_arn)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(&req.dataset_import_job_arn))?;
-    Ok(DescribeDatasetImportJobResponse { dataset_import_job })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListDatasetImportJobsRequest {
-    pub dataset_arn: Option<String>,
-    pub next_token: Option<String>,
-    pub max_results: Option<i64>,
-}
-
-#[skip_serializing_none]
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DatasetImportJobSummary {
-    pub dataset_import_job_arn: String,
-    pub job_name: String,
-    pub status: String,
-    pub creation_date_time: f64,
-    pub last_updated_date_time: f64,
-    pub failure_reason: Option<String>,
-    pub import_mode: String,
-}
-
-#[skip_serializing_none]
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListDatasetImportJobsResponse {
-    pub dataset_import_jobs: Vec<DatasetImportJobSummary>,
-    pub next_token: Option<String>,
-}
-
-pub fn list(
-    state: &AppState,
-    req: ListDatasetImportJobsRequest,
-) -> Result<ListDatasetImportJobsResponse, ApiError> {
-    if let Some(arn) = &req.dataset_arn {
-        check_arn("datasetArn", arn)?;
-    }
-    let store = state.lock();
-    let mut all: Vec<&DatasetImportJob> = store
-        .import_jobs
-        .values()
-        .filter(|j| req.dataset_arn.as_ref().is_none_or(|d| &j.dataset_arn == d))
-        .collect();
-    all.sort_by(|a, b| b.creation_date_time.total_cmp(&a.creation_date_time));
-    let summaries = all
-        .into_iter()
-        .map(|j| DatasetImportJobSummary {
-            dataset_import_job_arn: j.dataset_import_job_arn.clone(),
-            job_name: j.job_name.clone(),
-            status: j.status.clone(),
-            creation_date_time: j.creation_date_time,
-            last_updated_date_time: j.last_updated_date_time,
-            failure_reason: j.failure_reason.clone(),
-            import_mode: j.import_mode.clone(),
-        })
-        .collect();
-    let (dataset_import_jobs, next_token) =
-        page(summaries, req.next_token.as_deref(), req.max_results)?;
-    Ok(ListDatasetImportJobsResponse {
-        dataset_import_jobs,
-        next_token,
     })
 }
 

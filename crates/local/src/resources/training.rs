@@ -2,6 +2,7 @@
 //! `personalize_engine::train` on a blocking thread, persists the model, and drives a solution
 //! version's state machine (`CREATE PENDING -> CREATE IN_PROGRESS -> ACTIVE | CREATE FAILED`,
 //! or `CREATE STOPPING -> CREATE STOPPED`). Everything engine-facing for training lives here.
+//! Depends on the store, the wire layer and the engine; never on the router.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,10 +10,10 @@ use std::time::Instant;
 
 use personalize_engine as engine;
 
-use crate::AppState;
-use crate::data::{DatasetRows, FieldValue, InteractionRow, RecordRow};
-use crate::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING};
-use crate::lifecycle::{CREATE_STOPPED, CREATE_STOPPING};
+use crate::resources::AppState;
+use crate::resources::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS};
+use crate::resources::lifecycle::{CREATE_STOPPED, CREATE_STOPPING};
+use crate::store::data::{DatasetRows, FieldValue, InteractionRow, RecordRow};
 use crate::store::{Entry, Store, TrainedMeta};
 
 /// Whether `arn` names a recipe the engine serves.
@@ -86,7 +87,7 @@ pub(crate) fn records_of(store: &Store, dg: &str) -> (Vec<engine::Record>, Vec<e
 struct Base {
     arn: String,
     /// Cached in memory already (else read from `file`).
-    model: Option<crate::serving::ModelRef>,
+    model: Option<crate::resources::serving::ModelRef>,
     file: Option<String>,
 }
 
@@ -124,7 +125,7 @@ fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job,
     }
     let live = store.live.get(dg);
     if let Some(live) = live {
-        interactions.extend(crate::serving::live_interactions(live.all()));
+        interactions.extend(crate::resources::serving::live_interactions(live.all()));
     }
     let (items, users) = records_of(store, dg);
     let config_of = solution.solution_config.as_ref();
@@ -140,11 +141,12 @@ fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job,
         .and_then(|c| c.algorithm_hyper_parameters.clone())
         .unwrap_or_default();
     let base = if version.training_mode == "UPDATE" {
-        let base_arn = crate::solution::versions_of(store, &version.solution_arn)
-            .into_iter()
-            .find(|v| v.status == ACTIVE && v.solution_version_arn != arn)
-            .map(|v| v.solution_version_arn.clone())
-            .ok_or("trainingMode UPDATE needs an ACTIVE solution version to update")?;
+        let base_arn =
+            crate::resources::solution_version::versions_of(store, &version.solution_arn)
+                .into_iter()
+                .find(|v| v.status == ACTIVE && v.solution_version_arn != arn)
+                .map(|v| v.solution_version_arn.clone())
+                .ok_or("trainingMode UPDATE needs an ACTIVE solution version to update")?;
         Some(Base {
             model: state.serving.cached_model(&base_arn),
             file: store
@@ -168,7 +170,7 @@ fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job,
             event_value_threshold,
             hyper_parameters,
             perform_hpo: solution.perform_hpo.unwrap_or(false),
-            seed: seed ^ crate::names::stable_hash(&[arn]),
+            seed: seed ^ crate::wire::names::stable_hash(&[arn]),
         },
         trained_seq: live.map_or(0, |l| l.seq),
         base,
@@ -177,13 +179,11 @@ fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job,
 
 /// Starts (or, after a restart, re-runs) training of solution version `arn`.
 pub fn start(state: &AppState, arn: String) {
-    let state = Arc::clone(state);
-    tokio::spawn(async move { drive(state, arn).await });
+    tokio::spawn(drive(Arc::clone(state), arn));
 }
 
 async fn drive(state: AppState, arn: String) {
-    lifecycle::pause(&state).await;
-    lifecycle::step(&state, &arn, &[CREATE_PENDING], CREATE_IN_PROGRESS);
+    lifecycle::begin_job(&state, &arn).await;
     let started = Instant::now();
     let prepared = {
         let store = state.lock();
@@ -196,7 +196,7 @@ async fn drive(state: AppState, arn: String) {
         }
     };
     let model_dir = state.config.data_dir.as_ref().map(|d| d.join("models"));
-    let file_name = format!("{:016x}.bin", crate::names::stable_hash(&[&arn]));
+    let file_name = format!("{:016x}.bin", crate::wire::names::stable_hash(&[&arn]));
     let outcome = match prepared {
         Err(reason) => Err(reason),
         Ok(job) => {
@@ -210,10 +210,12 @@ async fn drive(state: AppState, arn: String) {
                         let previous = match (&base.model, &base.file, &data_dir) {
                             (Some(model), _, _) => Arc::clone(model),
                             (None, Some(file), Some(dir)) => Arc::new(
-                                crate::serving::read_model(&dir.join("models").join(file))
-                                    .map_err(|e| {
-                                        format!("reading the model of {} failed: {e}", base.arn)
-                                    })?,
+                                crate::resources::serving::read_model(
+                                    &dir.join("models").join(file),
+                                )
+                                .map_err(|e| {
+                                    format!("reading the model of {} failed: {e}", base.arn)
+                                })?,
                             ),
                             _ => return Err(format!("the model of {} is not available", base.arn)),
                         };
@@ -222,7 +224,7 @@ async fn drive(state: AppState, arn: String) {
                 };
                 let model_file = match model_dir {
                     Some(dir) => {
-                        crate::serving::write_model(&dir.join(&file_name), &model)
+                        crate::resources::serving::write_model(&dir.join(&file_name), &model)
                             .map_err(|e| format!("writing the model failed: {e}"))?;
                         Some(file_name)
                     }

@@ -1,66 +1,24 @@
-//! Campaigns: CreateCampaign, UpdateCampaign, DescribeCampaign, ListCampaigns, DeleteCampaign.
+//! Campaigns: CreateCampaign, UpdateCampaign, DeleteCampaign (Describe and List: `resource.rs`).
 //! A campaign serves one solution version, or the newest ACTIVE one of its solution when
 //! `syncWithLatestSolutionVersion` is set (`solution/<name>/$LATEST`).
+//! Depends on the store and the wire layer; never on the router.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-use serde_with::skip_serializing_none;
-
-use crate::AppState;
-use crate::error::ApiError;
-use crate::lifecycle::{self, ACTIVE, CREATE_FAILED, is_creating, is_deleting};
-use crate::names::{check_arn, check_name};
-use crate::paging::page;
-use crate::protocol::Empty;
-use crate::solution::latest_active;
+use crate::resources::AppState;
+use crate::resources::lifecycle::{self, ACTIVE, CREATE_FAILED, is_creating};
+use crate::resources::resource::{ByArn, Created, begin_delete, check_new, get, start_new};
+use crate::resources::shapes::{CreateCampaign, UpdateCampaign};
+use crate::resources::solution_version::latest_active;
+use crate::resources::tags::{self};
+use crate::store::model::{
+    Campaign, CampaignConfig, CampaignUpdateSummary, Solution, SolutionVersion,
+};
 use crate::store::{Entry, Store};
-use crate::tags::{self, Tag};
+use crate::wire::codec::Empty;
+use crate::wire::error::ApiError;
+use crate::wire::names::{check_arn, check_name};
 
 /// Most campaigns per dataset group.
 pub const MAX_CAMPAIGNS_PER_DATASET_GROUP: usize = 5;
-
-#[skip_serializing_none]
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CampaignConfig {
-    pub item_exploration_config: Option<BTreeMap<String, String>>,
-    pub enable_metadata_with_recommendations: Option<bool>,
-    pub sync_with_latest_solution_version: Option<bool>,
-    pub ranking_influence: Option<BTreeMap<String, f64>>,
-}
-
-/// The Campaign shape.
-#[skip_serializing_none]
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Campaign {
-    pub name: String,
-    pub campaign_arn: String,
-    pub solution_version_arn: String,
-    #[serde(rename = "minProvisionedTPS")]
-    pub min_provisioned_tps: i64,
-    pub campaign_config: Option<CampaignConfig>,
-    pub status: String,
-    pub failure_reason: Option<String>,
-    pub creation_date_time: f64,
-    pub last_updated_date_time: f64,
-    pub latest_campaign_update: Option<CampaignUpdateSummary>,
-}
-
-#[skip_serializing_none]
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CampaignUpdateSummary {
-    pub solution_version_arn: Option<String>,
-    #[serde(rename = "minProvisionedTPS")]
-    pub min_provisioned_tps: Option<i64>,
-    pub campaign_config: Option<CampaignConfig>,
-    pub status: String,
-    pub failure_reason: Option<String>,
-    pub creation_date_time: f64,
-    pub last_updated_date_time: f64,
-}
 
 const LATEST: &str = "/$LATEST";
 
@@ -113,10 +71,7 @@ fn check_version(store: &Store, arn: &str, sync: bool) -> Result<String, ApiErro
         ));
     }
     if let Some(solution_arn) = arn.strip_suffix(LATEST) {
-        let solution = store
-            .solutions
-            .get(solution_arn)
-            .ok_or_else(|| ApiError::not_found(solution_arn))?;
+        let solution = get::<Solution>(store, solution_arn)?;
         if latest_active(store, solution_arn).is_none() {
             return Err(ApiError::InUse(format!(
                 "Solution {solution_arn} has no ACTIVE solution version"
@@ -124,10 +79,7 @@ fn check_version(store: &Store, arn: &str, sync: bool) -> Result<String, ApiErro
         }
         return Ok(solution.dataset_group_arn.clone());
     }
-    let version = store
-        .solution_versions
-        .get(arn)
-        .ok_or_else(|| ApiError::not_found(arn))?;
+    let version = get::<SolutionVersion>(store, arn)?;
     if version.status != ACTIVE {
         return Err(ApiError::InUse(format!(
             "Solution version {arn} is in status {}, not ACTIVE",
@@ -144,27 +96,7 @@ fn dataset_group_of(store: &Store, campaign: &Campaign) -> Option<String> {
         .map(|s| s.dataset_group_arn.clone())
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateCampaignRequest {
-    pub name: String,
-    pub solution_version_arn: String,
-    #[serde(rename = "minProvisionedTPS")]
-    pub min_provisioned_tps: Option<i64>,
-    pub campaign_config: Option<CampaignConfig>,
-    pub tags: Option<Vec<Tag>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateCampaignResponse {
-    pub campaign_arn: String,
-}
-
-pub fn create(
-    state: &AppState,
-    req: CreateCampaignRequest,
-) -> Result<CreateCampaignResponse, ApiError> {
+pub fn create(state: &AppState, req: CreateCampaign) -> Result<Created<Campaign>, ApiError> {
     check_name("name", &req.name)?;
     tags::check(req.tags.as_deref().unwrap_or_default())?;
     let tps = req.min_provisioned_tps.unwrap_or(1);
@@ -181,12 +113,7 @@ pub fn create(
         .unwrap_or(false);
     let arn = state.arns.make("campaign", &req.name);
     let mut store = state.lock();
-    if store.campaigns.contains_key(&arn) {
-        return Err(ApiError::AlreadyExists(format!(
-            "Campaign {} already exists",
-            req.name
-        )));
-    }
+    check_new::<Campaign>(&store, &arn, &req.name)?;
     let dg = check_version(&store, &req.solution_version_arn, sync)?;
     let in_group = store
         .campaigns
@@ -212,32 +139,11 @@ pub fn create(
         last_updated_date_time: now,
         latest_campaign_update: None,
     }));
-    tags::set_on_create(&mut store, &arn, req.tags);
-    drop(store);
-    lifecycle::start_create(state, arn.clone());
-    Ok(CreateCampaignResponse { campaign_arn: arn })
+    start_new(state, store, &arn, req.tags);
+    Ok(Created::new(arn))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateCampaignRequest {
-    pub campaign_arn: String,
-    pub solution_version_arn: Option<String>,
-    #[serde(rename = "minProvisionedTPS")]
-    pub min_provisioned_tps: Option<i64>,
-    pub campaign_config: Option<CampaignConfig>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateCampaignResponse {
-    pub campaign_arn: String,
-}
-
-pub fn update(
-    state: &AppState,
-    req: UpdateCampaignRequest,
-) -> Result<UpdateCampaignResponse, ApiError> {
+pub fn update(state: &AppState, req: UpdateCampaign) -> Result<Created<Campaign>, ApiError> {
     check_arn("campaignArn", &req.campaign_arn)?;
     if req.min_provisioned_tps.is_some_and(|t| t < 1) {
         return Err(ApiError::InvalidInput(
@@ -246,11 +152,7 @@ pub fn update(
     }
     check_config(req.campaign_config.as_ref())?;
     let mut store = state.lock();
-    let mut campaign = store
-        .campaigns
-        .get(&req.campaign_arn)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(&req.campaign_arn))?;
+    let mut campaign = get::<Campaign>(&store, &req.campaign_arn)?.clone();
     let updating = campaign
         .latest_campaign_update
         .as_ref()
@@ -295,15 +197,9 @@ pub fn update(
         last_updated_date_time: now,
     });
     campaign.last_updated_date_time = now;
-    store.commit(Entry::Campaign(campaign));
-    if status == ACTIVE {
-        apply_update(&mut store, &req.campaign_arn, ACTIVE);
-    }
-    drop(store);
-    lifecycle::start_update(state, req.campaign_arn.clone(), apply_update);
-    Ok(UpdateCampaignResponse {
-        campaign_arn: req.campaign_arn,
-    })
+    let entry = Entry::Campaign(campaign);
+    lifecycle::begin_update(state, store, entry, &req.campaign_arn, status, apply_update);
+    Ok(Created::new(req.campaign_arn))
 }
 
 /// Moves `latestCampaignUpdate` to `status`; at ACTIVE the campaign serves the new version
@@ -337,116 +233,8 @@ pub fn apply_update(store: &mut Store, arn: &str, status: &str) {
     store.commit(Entry::Campaign(campaign));
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DescribeCampaignRequest {
-    pub campaign_arn: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DescribeCampaignResponse {
-    pub campaign: Campaign,
-}
-
-pub fn describe(
-    state: &AppState,
-    req: DescribeCampaignRequest,
-) -> Result<DescribeCampaignResponse, ApiError> {
-    check_arn("campaignArn", &req.campaign_arn)?;
-    let store = state.lock();
-    let campaign = store
-        .campaigns
-        .get(&req.campaign_arn)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(&req.campaign_arn))?;
-    Ok(DescribeCampaignResponse { campaign })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListCampaignsRequest {
-    pub solution_arn: Option<String>,
-    pub next_token: Option<String>,
-    pub max_results: Option<i64>,
-}
-
-#[skip_serializing_none]
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CampaignSummary {
-    pub name: String,
-    pub campaign_arn: String,
-    pub status: String,
-    pub creation_date_time: f64,
-    pub last_updated_date_time: f64,
-    pub failure_reason: Option<String>,
-}
-
-#[skip_serializing_none]
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListCampaignsResponse {
-    pub campaigns: Vec<CampaignSummary>,
-    pub next_token: Option<String>,
-}
-
-pub fn list(
-    state: &AppState,
-    req: ListCampaignsRequest,
-) -> Result<ListCampaignsResponse, ApiError> {
-    if let Some(arn) = &req.solution_arn {
-        check_arn("solutionArn", arn)?;
-    }
-    let store = state.lock();
-    let mut all: Vec<&Campaign> = store
-        .campaigns
-        .values()
-        .filter(|c| {
-            req.solution_arn
-                .as_ref()
-                .is_none_or(|s| solution_of(&c.solution_version_arn) == s)
-        })
-        .collect();
-    all.sort_by(|a, b| b.creation_date_time.total_cmp(&a.creation_date_time));
-    let summaries = all
-        .into_iter()
-        .map(|c| CampaignSummary {
-            name: c.name.clone(),
-            campaign_arn: c.campaign_arn.clone(),
-            status: c.status.clone(),
-            creation_date_time: c.creation_date_time,
-            last_updated_date_time: c.last_updated_date_time,
-            failure_reason: c.failure_reason.clone(),
-        })
-        .collect();
-    let (campaigns, next_token) = page(summaries, req.next_token.as_deref(), req.max_results)?;
-    Ok(ListCampaignsResponse {
-        campaigns,
-        next_token,
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeleteCampaignRequest {
-    pub campaign_arn: String,
-}
-
-pub fn delete(state: &AppState, req: DeleteCampaignRequest) -> Result<Empty, ApiError> {
-    check_arn("campaignArn", &req.campaign_arn)?;
-    let arn = req.campaign_arn;
-    let mut store = state.lock();
-    let campaign = store
-        .campaigns
-        .get(&arn)
-        .ok_or_else(|| ApiError::not_found(&arn))?;
-    if is_creating(&campaign.status) || is_deleting(&campaign.status) {
-        return Err(ApiError::InUse(format!(
-            "Campaign {arn} is in status {} and cannot be deleted",
-            campaign.status
-        )));
-    }
+pub fn delete(state: &AppState, req: ByArn<Campaign>) -> Result<Empty, ApiError> {
+    let (arn, mut store, _) = begin_delete(state, req)?;
     lifecycle::start_delete(state, &mut store, &arn);
     Ok(Empty {})
 }

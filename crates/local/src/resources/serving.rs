@@ -1,6 +1,7 @@
 //! The engine facade for serving: caches of loaded models, catalogs and parsed filters, and the
 //! calls to `Model::recommend` / `Model::rank` / `parse_filter`. Everything engine-facing for
 //! requests lives here.
+//! Depends on the store, the wire layer and the engine; never on the router.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -8,10 +9,10 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use personalize_engine as engine;
 
-use crate::data::EventView;
-use crate::error::ApiError;
+use crate::resources::training::records_of;
 use crate::store::Store;
-use crate::training::records_of;
+use crate::store::data::EventView;
+use crate::wire::error::ApiError;
 
 /// A loaded model, shared by the requests that use it.
 pub type ModelRef = Arc<engine::Model>;
@@ -193,18 +194,7 @@ pub fn recommend(
         exploration,
         now,
     };
-    inputs
-        .model
-        .recommend(&request)
-        .map(|list| {
-            list.into_iter()
-                .map(|s| Scored {
-                    item_id: s.item_id,
-                    score: s.score,
-                })
-                .collect()
-        })
-        .map_err(|e| ApiError::InvalidInput(e.to_string()))
+    scored(inputs.model.recommend(&request))
 }
 
 /// GetPersonalizedRanking through the engine (items the filter rejects are left out).
@@ -221,9 +211,14 @@ pub fn rank(
         filter: inputs.filter.as_deref().map(|f| (f, filter_values)),
         catalog: &inputs.catalog,
     };
-    inputs
-        .model
-        .rank_filtered(&request)
+    scored(inputs.model.rank_filtered(&request))
+}
+
+/// The engine's answer as the runtime's scored items; its refusal is `InvalidInputException`.
+fn scored(
+    result: Result<Vec<engine::Scored>, engine::RecommendError>,
+) -> Result<Vec<Scored>, ApiError> {
+    result
         .map(|list| {
             list.into_iter()
                 .map(|s| Scored {
@@ -286,14 +281,7 @@ mod tests {
 
     #[test]
     fn models_are_written_as_bincode_and_json_models_still_load() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "personalize-local-models-{}-{nanos}",
-            std::process::id()
-        ));
+        let dir = crate::store::test_dir("models");
         let model = model();
         let bin = dir.join("m.bin");
         write_model(&bin, &model).expect("writes");

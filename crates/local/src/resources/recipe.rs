@@ -1,12 +1,14 @@
 //! Recipes: ListRecipes and DescribeRecipe for the recipes the engine supports.
+//! Depends on the wire layer only; never on the store or the router.
 
-use serde::{Deserialize, Serialize};
-use serde_with::skip_serializing_none;
-
-use crate::AppState;
-use crate::error::ApiError;
-use crate::names::check_arn;
-use crate::paging::page;
+use crate::resources::AppState;
+use crate::resources::shapes::{
+    DescribeRecipeRequest, DescribeRecipeResponse, ListRecipesRequest, ListRecipesResponse, Recipe,
+    RecipeSummary,
+};
+use crate::wire::error::ApiError;
+use crate::wire::names::check_arn;
+use crate::wire::paging::page;
 
 /// (name, recipe type, description) of every supported recipe.
 const RECIPES: &[(&str, &str, &str)] = &[
@@ -59,35 +61,6 @@ fn arn_of(name: &str) -> String {
     format!("arn:aws:personalize:::recipe/{name}")
 }
 
-#[skip_serializing_none]
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RecipeSummary {
-    pub name: String,
-    pub recipe_arn: String,
-    pub status: String,
-    pub creation_date_time: f64,
-    pub last_updated_date_time: f64,
-    pub domain: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListRecipesRequest {
-    pub recipe_provider: Option<String>,
-    pub next_token: Option<String>,
-    pub max_results: Option<i64>,
-    pub domain: Option<String>,
-}
-
-#[skip_serializing_none]
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListRecipesResponse {
-    pub recipes: Vec<RecipeSummary>,
-    pub next_token: Option<String>,
-}
-
 pub fn list(_state: &AppState, req: ListRecipesRequest) -> Result<ListRecipesResponse, ApiError> {
     if let Some(provider) = &req.recipe_provider
         && provider != "SERVICE"
@@ -96,7 +69,7 @@ pub fn list(_state: &AppState, req: ListRecipesRequest) -> Result<ListRecipesRes
             "Invalid recipeProvider {provider}: must be SERVICE"
         )));
     }
-    crate::dataset_group::check_domain(req.domain.as_deref())?;
+    crate::resources::dataset_group::check_domain(req.domain.as_deref())?;
     let all: Vec<RecipeSummary> = if req.domain.is_some() {
         Vec::new()
     } else {
@@ -117,33 +90,6 @@ pub fn list(_state: &AppState, req: ListRecipesRequest) -> Result<ListRecipesRes
         recipes,
         next_token,
     })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DescribeRecipeRequest {
-    pub recipe_arn: String,
-}
-
-#[skip_serializing_none]
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Recipe {
-    pub name: String,
-    pub recipe_arn: String,
-    pub algorithm_arn: Option<String>,
-    pub feature_transformation_arn: Option<String>,
-    pub status: String,
-    pub description: String,
-    pub creation_date_time: f64,
-    pub recipe_type: String,
-    pub last_updated_date_time: f64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DescribeRecipeResponse {
-    pub recipe: Recipe,
 }
 
 pub fn describe(

@@ -1,6 +1,7 @@
-//! Wire protocols: the router, AWS JSON 1.1 dispatch on `X-Amz-Target` for the control plane,
-//! REST JSON routes for events and runtime, request decoding, and the per-request pipeline
-//! (body limit, SigV4, fault injection, durability wait, metrics, logs) shared by all operations.
+//! The router, the top layer: AWS JSON 1.1 dispatch on `X-Amz-Target` for the control plane,
+//! REST JSON routes for events and runtime, and the per-request pipeline (body limit, SigV4, fault
+//! injection, durability wait, metrics, logs) shared by all operations. Nothing imports it but
+//! the crate root.
 
 use std::time::Instant;
 
@@ -10,18 +11,18 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::error::Category;
 
-use crate::error::{ApiError, Protocol};
-use crate::{
+use crate::resources::resource::{describe, list};
+use crate::resources::{
     AppState, campaign, dataset, dataset_group, event_tracker, events, filter, import, recipe,
-    runtime, schema, solution, tags,
+    runtime, schema, solution, solution_version, tags,
 };
-
-/// The operation's answer: a JSON body (empty for REST JSON operations without output).
-pub type OpResult = Result<Vec<u8>, ApiError>;
+use crate::store::model::{
+    Campaign, Dataset, DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter,
+    Solution, SolutionVersion,
+};
+use crate::wire::codec::{OpResult, run};
+use crate::wire::error::{ApiError, Protocol};
 
 /// Builds the router for all three services.
 pub fn router(state: AppState) -> Router {
@@ -38,40 +39,6 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
-
-/// Decodes a JSON request body into the operation's input shape.
-pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        body
-    };
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
-        Category::Data => ApiError::InvalidInput(format!("Invalid request: {e}")),
-        Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::Serialization(format!("Malformed JSON request body: {e}"))
-        }
-    })
-}
-
-/// Encodes an operation's output.
-pub fn encode<T: Serialize>(output: &T) -> OpResult {
-    serde_json::to_vec(output).map_err(|e| ApiError::Internal(format!("encoding response: {e}")))
-}
-
-/// Runs a typed synchronous handler on a raw body.
-pub fn run<I: DeserializeOwned, O: Serialize>(
-    state: &AppState,
-    body: &[u8],
-    handler: fn(&AppState, I) -> Result<O, ApiError>,
-) -> OpResult {
-    let input: I = decode(body)?;
-    encode(&handler(state, input)?)
-}
-
-/// An empty output (`{}`), for operations the model gives no output shape.
-#[derive(Serialize)]
-pub struct Empty {}
 
 async fn read_body(
     state: &AppState,
@@ -96,8 +63,8 @@ async fn read_body(
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     if state.config.verify_sigv4 {
-        crate::sigv4::verify(
-            &state.config,
+        crate::wire::sigv4::verify(
+            &state.config.credentials,
             parts.method.as_str(),
             &path,
             &parts.headers,
@@ -219,43 +186,43 @@ macro_rules! operations {
 
 operations! {
     "CreateDatasetGroup" => dataset_group::create,
-    "DescribeDatasetGroup" => dataset_group::describe,
-    "ListDatasetGroups" => dataset_group::list,
+    "DescribeDatasetGroup" => describe::<DatasetGroup>,
+    "ListDatasetGroups" => list::<DatasetGroup>,
     "DeleteDatasetGroup" => dataset_group::delete,
     "CreateSchema" => schema::create,
-    "DescribeSchema" => schema::describe,
-    "ListSchemas" => schema::list,
+    "DescribeSchema" => describe::<DatasetSchema>,
+    "ListSchemas" => list::<DatasetSchema>,
     "DeleteSchema" => schema::delete,
     "CreateDataset" => dataset::create,
     "UpdateDataset" => dataset::update,
-    "DescribeDataset" => dataset::describe,
-    "ListDatasets" => dataset::list,
+    "DescribeDataset" => describe::<Dataset>,
+    "ListDatasets" => list::<Dataset>,
     "DeleteDataset" => dataset::delete,
     "CreateDatasetImportJob" => import::create,
-    "DescribeDatasetImportJob" => import::describe,
-    "ListDatasetImportJobs" => import::list,
+    "DescribeDatasetImportJob" => describe::<DatasetImportJob>,
+    "ListDatasetImportJobs" => list::<DatasetImportJob>,
     "CreateSolution" => solution::create,
     "UpdateSolution" => solution::update,
     "DescribeSolution" => solution::describe,
-    "ListSolutions" => solution::list,
+    "ListSolutions" => list::<Solution>,
     "DeleteSolution" => solution::delete,
-    "CreateSolutionVersion" => solution::create_version,
-    "DescribeSolutionVersion" => solution::describe_version,
-    "ListSolutionVersions" => solution::list_versions,
-    "StopSolutionVersionCreation" => solution::stop_version,
-    "GetSolutionMetrics" => solution::metrics,
+    "CreateSolutionVersion" => solution_version::create_version,
+    "DescribeSolutionVersion" => describe::<SolutionVersion>,
+    "ListSolutionVersions" => solution_version::list,
+    "StopSolutionVersionCreation" => solution_version::stop_version,
+    "GetSolutionMetrics" => solution_version::metrics,
     "CreateCampaign" => campaign::create,
     "UpdateCampaign" => campaign::update,
-    "DescribeCampaign" => campaign::describe,
-    "ListCampaigns" => campaign::list,
+    "DescribeCampaign" => describe::<Campaign>,
+    "ListCampaigns" => list::<Campaign>,
     "DeleteCampaign" => campaign::delete,
     "CreateEventTracker" => event_tracker::create,
-    "DescribeEventTracker" => event_tracker::describe,
-    "ListEventTrackers" => event_tracker::list,
+    "DescribeEventTracker" => describe::<EventTracker>,
+    "ListEventTrackers" => list::<EventTracker>,
     "DeleteEventTracker" => event_tracker::delete,
     "CreateFilter" => filter::create,
-    "DescribeFilter" => filter::describe,
-    "ListFilters" => filter::list,
+    "DescribeFilter" => describe::<Filter>,
+    "ListFilters" => list::<Filter>,
     "DeleteFilter" => filter::delete,
     "ListRecipes" => recipe::list,
     "DescribeRecipe" => recipe::describe,
@@ -348,7 +315,7 @@ async fn health(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(header::CONTENT_TYPE, crate::wire::metrics::CONTENT_TYPE)],
         state.metrics.render(),
     )
         .into_response()

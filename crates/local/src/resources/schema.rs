@@ -1,29 +1,16 @@
-//! Schemas: CreateSchema, DescribeSchema, ListSchemas, DeleteSchema, and the Avro parsing that
-//! tells imports which columns a dataset has.
+//! Schemas: CreateSchema, DeleteSchema (Describe and List: `resource.rs`), and the Avro parsing
+//! that tells imports which columns a dataset has.
+//! Depends on the store and the wire layer; never on the router.
 
-use serde::{Deserialize, Serialize};
-use serde_with::skip_serializing_none;
-
-use crate::AppState;
-use crate::dataset_group::check_domain;
-use crate::error::ApiError;
-use crate::names::{check_arn, check_len, check_name};
-use crate::paging::page;
-use crate::protocol::Empty;
+use crate::resources::AppState;
+use crate::resources::dataset_group::check_domain;
+use crate::resources::resource::{ByArn, Created, Resource, check_new, get};
+use crate::resources::shapes::CreateSchema;
 use crate::store::Entry;
-
-/// The DatasetSchema shape.
-#[skip_serializing_none]
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DatasetSchema {
-    pub name: String,
-    pub schema_arn: String,
-    pub schema: String,
-    pub creation_date_time: f64,
-    pub last_updated_date_time: f64,
-    pub domain: Option<String>,
-}
+use crate::store::model::DatasetSchema;
+use crate::wire::codec::Empty;
+use crate::wire::error::ApiError;
+use crate::wire::names::{check_arn, check_len, check_name};
 
 /// Value type of a schema column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,24 +122,7 @@ pub fn check_for_type(columns: &[Column], dataset_type: &str) -> Result<(), Stri
     Ok(())
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateSchemaRequest {
-    pub name: String,
-    pub schema: String,
-    pub domain: Option<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateSchemaResponse {
-    pub schema_arn: String,
-}
-
-pub fn create(
-    state: &AppState,
-    req: CreateSchemaRequest,
-) -> Result<CreateSchemaResponse, ApiError> {
+pub fn create(state: &AppState, req: CreateSchema) -> Result<Created<DatasetSchema>, ApiError> {
     check_name("name", &req.name)?;
     check_len("schema", &req.schema, 1, 20000)?;
     check_domain(req.domain.as_deref())?;
@@ -160,12 +130,7 @@ pub fn create(
         .map_err(|e| ApiError::InvalidInput(format!("Invalid schema: {e}")))?;
     let arn = state.arns.make("schema", &req.name);
     let mut store = state.lock();
-    if store.schemas.contains_key(&arn) {
-        return Err(ApiError::AlreadyExists(format!(
-            "Schema {} already exists",
-            req.name
-        )));
-    }
+    check_new::<DatasetSchema>(&store, &arn, &req.name)?;
     let now = store.now();
     store.commit(Entry::Schema(DatasetSchema {
         name: req.name,
@@ -175,107 +140,20 @@ pub fn create(
         last_updated_date_time: now,
         domain: req.domain,
     }));
-    Ok(CreateSchemaResponse { schema_arn: arn })
+    Ok(Created::new(arn))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DescribeSchemaRequest {
-    pub schema_arn: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DescribeSchemaResponse {
-    pub schema: DatasetSchema,
-}
-
-pub fn describe(
-    state: &AppState,
-    req: DescribeSchemaRequest,
-) -> Result<DescribeSchemaResponse, ApiError> {
-    check_arn("schemaArn", &req.schema_arn)?;
-    let store = state.lock();
-    let schema = store
-        .schemas
-        .get(&req.schema_arn)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(&req.schema_arn))?;
-    Ok(DescribeSchemaResponse { schema })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListSchemasRequest {
-    pub next_token: Option<String>,
-    pub max_results: Option<i64>,
-}
-
-#[skip_serializing_none]
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DatasetSchemaSummary {
-    pub name: String,
-    pub schema_arn: String,
-    pub creation_date_time: f64,
-    pub last_updated_date_time: f64,
-    pub domain: Option<String>,
-}
-
-#[skip_serializing_none]
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListSchemasResponse {
-    pub schemas: Vec<DatasetSchemaSummary>,
-    pub next_token: Option<String>,
-}
-
-pub fn list(state: &AppState, req: ListSchemasRequest) -> Result<ListSchemasResponse, ApiError> {
-    let store = state.lock();
-    let mut all: Vec<&DatasetSchema> = store.schemas.values().collect();
-    all.sort_by(|a, b| b.creation_date_time.total_cmp(&a.creation_date_time));
-    let summaries = all
-        .into_iter()
-        .map(|s| DatasetSchemaSummary {
-            name: s.name.clone(),
-            schema_arn: s.schema_arn.clone(),
-            creation_date_time: s.creation_date_time,
-            last_updated_date_time: s.last_updated_date_time,
-            domain: s.domain.clone(),
-        })
-        .collect();
-    let (schemas, next_token) = page(summaries, req.next_token.as_deref(), req.max_results)?;
-    Ok(ListSchemasResponse {
-        schemas,
-        next_token,
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeleteSchemaRequest {
-    pub schema_arn: String,
-}
-
-pub fn delete(state: &AppState, req: DeleteSchemaRequest) -> Result<Empty, ApiError> {
-    check_arn("schemaArn", &req.schema_arn)?;
+pub fn delete(state: &AppState, req: ByArn<DatasetSchema>) -> Result<Empty, ApiError> {
+    check_arn(DatasetSchema::ARN_MEMBER, &req.arn)?;
     let mut store = state.lock();
-    if !store.schemas.contains_key(&req.schema_arn) {
-        return Err(ApiError::not_found(&req.schema_arn));
-    }
-    if let Some(d) = store
-        .datasets
-        .values()
-        .find(|d| d.schema_arn == req.schema_arn)
-    {
+    get::<DatasetSchema>(&store, &req.arn)?;
+    if let Some(d) = store.datasets.values().find(|d| d.schema_arn == req.arn) {
         return Err(ApiError::InUse(format!(
             "Schema {} is used by dataset {}",
-            req.schema_arn, d.dataset_arn
+            req.arn, d.dataset_arn
         )));
     }
-    store.commit(Entry::Removed {
-        arn: req.schema_arn,
-    });
+    store.commit(Entry::Removed { arn: req.arn });
     Ok(Empty {})
 }
 

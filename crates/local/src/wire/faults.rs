@@ -3,12 +3,13 @@
 //! elsewhere), a rate of 5xx (`ServiceUnavailable`), and added latency. Off by default.
 //!
 //! Spec syntax (flag `--fault`, repeatable): `OP:throttle=0.1,error=0.05,latency_ms=20`.
+//! Depends only on the AWS error shape.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::error::ApiError;
+use crate::wire::error::ApiError;
 
 /// Faults for one operation.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -1,44 +1,19 @@
 //! personalize-events (REST JSON): PutEvents, PutItems, PutUsers. Events are journaled and take
 //! effect on the user's next recommendations at once (serving passes them to the engine as live
 //! events); items and users update the dataset group's catalog.
+//! Depends on the store and the wire layer; never on the router.
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-
-use crate::AppState;
-use crate::data::{FieldValue, InteractionRow, RecordRow};
-use crate::error::ApiError;
-use crate::lifecycle::ACTIVE;
-use crate::names::{check_arn, check_len};
-use crate::protocol::{OpResult, decode};
-use crate::schema::{ColumnKind, parse_columns};
+use crate::resources::AppState;
+use crate::resources::lifecycle::ACTIVE;
+use crate::resources::schema::{ColumnKind, parse_columns};
+use crate::resources::shapes::{Event, PutEventsRequest, PutItemsRequest, PutUsersRequest};
 use crate::store::Entry;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PutEventsRequest {
-    pub tracking_id: String,
-    pub user_id: Option<String>,
-    pub session_id: String,
-    pub event_list: Vec<Event>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Event {
-    pub event_id: Option<String>,
-    pub event_type: String,
-    pub event_value: Option<f64>,
-    pub item_id: Option<String>,
-    /// A JSON object serialised as a string (not an object).
-    pub properties: Option<String>,
-    /// Epoch seconds.
-    pub sent_at: f64,
-    pub recommendation_id: Option<String>,
-    pub impression: Option<Vec<String>>,
-    pub metric_attribution: Option<serde_json::Value>,
-}
+use crate::store::data::{FieldValue, InteractionRow, RecordRow};
+use crate::wire::codec::{OpResult, decode};
+use crate::wire::error::ApiError;
+use crate::wire::names::{check_arn, check_len};
 
 fn check_event(i: usize, e: &Event) -> Result<(), ApiError> {
     let at = |m: &str| format!("eventList.{}.member.{m}", i + 1);
@@ -141,41 +116,8 @@ pub fn put_events(state: &AppState, body: &[u8]) -> OpResult {
     Ok(Vec::new())
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PutItemsRequest {
-    pub dataset_arn: String,
-    pub items: Vec<Item>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PutUsersRequest {
-    pub dataset_arn: String,
-    pub users: Vec<User>,
-}
-
-/// An item with its properties (a JSON object as a string).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Item {
-    pub item_id: String,
-    pub properties: Option<String>,
-}
-
-/// A user with its properties (a JSON object as a string).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct User {
-    pub user_id: String,
-    pub properties: Option<String>,
-}
-
-/// An item or user, as `put_records` handles both.
-struct ItemOrUser {
-    id: String,
-    properties: Option<String>,
-}
+/// An item or user id and its properties, as `put_records` handles both.
+type ItemOrUser = (String, Option<String>);
 
 fn normalise(name: &str) -> String {
     name.chars()
@@ -218,11 +160,11 @@ fn put_records(state: &AppState, dataset_arn: &str, kind: &str, list: Vec<ItemOr
         .map_err(ApiError::InvalidInput)?
         .unwrap_or_default();
     let mut records = Vec::new();
-    for (i, entry) in list.into_iter().enumerate() {
-        check_len("id", &entry.id, 1, 256)?;
+    for (i, (id, properties)) in list.into_iter().enumerate() {
+        check_len("id", &id, 1, 256)?;
         let mut fields = BTreeMap::new();
         let mut created = None;
-        if let Some(properties) = &entry.properties {
+        if let Some(properties) = &properties {
             let object = match serde_json::from_str::<serde_json::Value>(properties) {
                 Ok(serde_json::Value::Object(o)) => o,
                 _ => {
@@ -278,7 +220,7 @@ fn put_records(state: &AppState, dataset_arn: &str, kind: &str, list: Vec<ItemOr
             }
         }
         records.push(RecordRow {
-            id: entry.id,
+            id,
             fields,
             created,
         });
@@ -293,27 +235,13 @@ fn put_records(state: &AppState, dataset_arn: &str, kind: &str, list: Vec<ItemOr
 /// `POST /items`.
 pub fn put_items(state: &AppState, body: &[u8]) -> OpResult {
     let req: PutItemsRequest = decode(body)?;
-    let list = req
-        .items
-        .into_iter()
-        .map(|i| ItemOrUser {
-            id: i.item_id,
-            properties: i.properties,
-        })
-        .collect();
-    put_records(state, &req.dataset_arn, "ITEMS", list)
+    let list = req.items.into_iter().map(|i| (i.item_id, i.properties));
+    put_records(state, &req.dataset_arn, "ITEMS", list.collect())
 }
 
 /// `POST /users`.
 pub fn put_users(state: &AppState, body: &[u8]) -> OpResult {
     let req: PutUsersRequest = decode(body)?;
-    let list = req
-        .users
-        .into_iter()
-        .map(|u| ItemOrUser {
-            id: u.user_id,
-            properties: u.properties,
-        })
-        .collect();
-    put_records(state, &req.dataset_arn, "USERS", list)
+    let list = req.users.into_iter().map(|u| (u.user_id, u.properties));
+    put_records(state, &req.dataset_arn, "USERS", list.collect())
 }

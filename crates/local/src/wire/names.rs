@@ -1,7 +1,8 @@
 //! Names, ARNs and generated ids: validation against the model's patterns and deterministic
 //! construction for the configured account and region. Pure functions.
+//! Depends only on the AWS error shape.
 
-use crate::error::ApiError;
+use crate::wire::error::ApiError;
 
 /// Builds ARNs for one account and region.
 #[derive(Clone, Debug)]

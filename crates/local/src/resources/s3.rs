@@ -2,25 +2,21 @@
 //! `GET /<bucket>/<key>` for one object, else `ListObjectsV2` under the prefix and every `.csv`
 //! object found. Requests are SigV4-signed with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
 //! (default `test`), path-style.
+//! Depends on hyper and the wire layer's SigV4 signing only.
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use percent_encoding::utf8_percent_encode;
+
+use crate::wire::sigv4::{PATH, sign_get};
 
 type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Empty<Bytes>>;
 
+/// Percent-encodes an object key for a path-style URL (`/` kept).
 fn encode_key(key: &str) -> String {
-    let mut out = String::new();
-    for b in key.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    utf8_percent_encode(key, PATH).to_string()
 }
 
 async fn get(client: &HttpClient, region: &str, url: &str) -> Result<(u16, Vec<u8>), String> {
@@ -37,7 +33,7 @@ async fn get(client: &HttpClient, region: &str, url: &str) -> Result<(u16, Vec<u
     let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "test".into());
     let mut request = hyper::Request::get(uri);
     request = request.header("host", &host);
-    for (name, value) in crate::sigv4::sign_get(&host, &path, region, "s3", &access_key, &secret) {
+    for (name, value) in sign_get(&host, &path, region, "s3", &access_key, &secret) {
         request = request.header(name, value);
     }
     let request = request

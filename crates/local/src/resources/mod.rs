@@ -1,0 +1,136 @@
+//! The resources layer: one module per Personalize resource (its operations and what is specific
+//! to it), the generic stored-resource operations in [`resource`], the state machines in
+//! [`lifecycle`], the engine bridge ([`training`], [`serving`]) and the shared [`state`]. Depends
+//! on the store and the wire layer; never on the router.
+
+pub mod auto_training;
+pub mod campaign;
+pub mod dataset;
+pub mod dataset_group;
+pub mod event_tracker;
+pub mod events;
+pub mod filter;
+pub mod import;
+pub mod lifecycle;
+pub mod recipe;
+pub mod resource;
+pub mod runtime;
+pub mod s3;
+pub mod schema;
+pub mod serving;
+pub mod shapes;
+pub mod solution;
+pub mod solution_version;
+pub mod state;
+pub mod tags;
+pub mod training;
+
+use std::sync::Arc;
+
+use lifecycle::{
+    ACTIVE, ApplyUpdate, CREATE_IN_PROGRESS, CREATE_PENDING, drive_create, drive_delete,
+    is_creating, is_deleting, start_update, step,
+};
+pub use state::{AppState, Shared};
+
+/// Restarts the drivers of work interrupted by a restart (imports, training, transitions), and
+/// starts the auto-training scheduler.
+pub fn resume(state: &AppState) {
+    resume_drivers(state);
+    tokio::spawn(auto_training::run(
+        Arc::downgrade(state),
+        state.config.auto_training_first_delay,
+    ));
+}
+
+/// Restarts the drivers of resources caught mid-transition by a restart.
+fn resume_drivers(state: &AppState) {
+    let store = state.lock();
+    let mut creating = Vec::new();
+    let mut deleting = Vec::new();
+    let mut imports = Vec::new();
+    let mut versions = Vec::new();
+    let mut updates: Vec<(String, ApplyUpdate)> = Vec::new();
+    let all = store
+        .dataset_groups
+        .keys()
+        .chain(store.datasets.keys())
+        .chain(store.solutions.keys())
+        .chain(store.campaigns.keys())
+        .chain(store.event_trackers.keys())
+        .chain(store.filters.keys());
+    for arn in all {
+        let Some(entry) = store.resource(arn) else {
+            continue;
+        };
+        let status = entry.status().unwrap_or_default();
+        if status == CREATE_PENDING || status == CREATE_IN_PROGRESS {
+            creating.push(arn.clone());
+        } else if is_deleting(status) {
+            deleting.push(arn.clone());
+        }
+    }
+    for job in store.import_jobs.values() {
+        if is_creating(&job.status) {
+            imports.push(job.dataset_import_job_arn.clone());
+        }
+    }
+    for v in store.solution_versions.values() {
+        if is_creating(&v.status) {
+            versions.push(v.solution_version_arn.clone());
+        }
+    }
+    for c in store.campaigns.values() {
+        if c.latest_campaign_update
+            .as_ref()
+            .is_some_and(|u| is_creating(&u.status))
+        {
+            updates.push((c.campaign_arn.clone(), campaign::apply_update));
+        }
+    }
+    for s in store.solutions.values() {
+        if s.latest_solution_update
+            .as_ref()
+            .is_some_and(|u| is_creating(&u.status))
+        {
+            updates.push((s.solution_arn.clone(), solution::apply_update));
+        }
+    }
+    for d in store.datasets.values() {
+        if d.latest_dataset_update
+            .as_ref()
+            .is_some_and(|u| is_creating(&u.status))
+        {
+            updates.push((d.dataset_arn.clone(), dataset::apply_update));
+        }
+    }
+    drop(store);
+    let instant = state.config.transition.is_zero();
+    for arn in creating {
+        if instant {
+            step(state, &arn, &[CREATE_PENDING, CREATE_IN_PROGRESS], ACTIVE);
+        } else {
+            let state = Arc::clone(state);
+            tokio::spawn(async move { drive_create(state, arn).await });
+        }
+    }
+    for arn in deleting {
+        let state = Arc::clone(state);
+        tokio::spawn(async move { drive_delete(state, arn).await });
+    }
+    for (arn, apply) in updates {
+        if instant {
+            apply(&mut state.lock(), &arn, ACTIVE);
+        } else {
+            start_update(state, arn, apply);
+        }
+    }
+    for arn in imports {
+        tracing::info!(%arn, "resuming import job interrupted by a restart");
+        import::start(state, arn);
+    }
+    for arn in versions {
+        tracing::info!(%arn, "resuming training interrupted by a restart");
+        training::start(state, arn);
+    }
+}

@@ -1,0 +1,367 @@
+//! The operations' own input and output shapes: everything on the wire but the resources, which
+//! are in `store::model`. Plain data, named as the service models name them (camelCase on the
+//! wire); what each operation does with them is in its resource's module.
+//! Depends on the store's resource shapes only.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
+
+use crate::store::model::{CampaignConfig, DataSource, SolutionConfig, SolutionUpdateConfig, Tag};
+
+// Create and Update inputs.
+
+/// The input of `CreateDatasetGroup`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDatasetGroup {
+    pub name: String,
+    pub role_arn: Option<String>,
+    pub kms_key_arn: Option<String>,
+    pub domain: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// The input of `CreateSchema`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateSchema {
+    pub name: String,
+    pub schema: String,
+    pub domain: Option<String>,
+}
+
+/// The input of `CreateDataset`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDataset {
+    pub name: String,
+    pub schema_arn: String,
+    pub dataset_group_arn: String,
+    pub dataset_type: String,
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// The input of `UpdateDataset`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateDataset {
+    pub dataset_arn: String,
+    pub schema_arn: String,
+}
+
+/// The input of `CreateDatasetImportJob`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDatasetImportJob {
+    pub job_name: String,
+    pub dataset_arn: String,
+    pub data_source: DataSource,
+    pub role_arn: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+    pub import_mode: Option<String>,
+    pub publish_attribution_metrics_to_s3: Option<bool>,
+}
+
+/// The input of `CreateSolution`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateSolution {
+    pub name: String,
+    #[serde(rename = "performHPO")]
+    pub perform_hpo: Option<bool>,
+    #[serde(rename = "performAutoML")]
+    pub perform_auto_ml: Option<bool>,
+    pub perform_auto_training: Option<bool>,
+    pub perform_incremental_update: Option<bool>,
+    pub recipe_arn: Option<String>,
+    pub dataset_group_arn: String,
+    pub event_type: Option<String>,
+    pub solution_config: Option<SolutionConfig>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// The input of `UpdateSolution`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateSolution {
+    pub solution_arn: String,
+    pub perform_auto_training: Option<bool>,
+    pub perform_incremental_update: Option<bool>,
+    pub solution_update_config: Option<SolutionUpdateConfig>,
+}
+
+/// The input of `CreateSolutionVersion`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateSolutionVersion {
+    pub name: Option<String>,
+    pub solution_arn: String,
+    pub training_mode: Option<String>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// The input of `CreateCampaign`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateCampaign {
+    pub name: String,
+    pub solution_version_arn: String,
+    #[serde(rename = "minProvisionedTPS")]
+    pub min_provisioned_tps: Option<i64>,
+    pub campaign_config: Option<CampaignConfig>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// The input of `UpdateCampaign`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateCampaign {
+    pub campaign_arn: String,
+    pub solution_version_arn: Option<String>,
+    #[serde(rename = "minProvisionedTPS")]
+    pub min_provisioned_tps: Option<i64>,
+    pub campaign_config: Option<CampaignConfig>,
+}
+
+/// The input of `CreateEventTracker`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateEventTracker {
+    pub name: String,
+    pub dataset_group_arn: String,
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// The input of `CreateFilter`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateFilter {
+    pub name: String,
+    pub dataset_group_arn: String,
+    pub filter_expression: String,
+    pub tags: Option<Vec<Tag>>,
+}
+
+// Dataset groups.
+
+#[skip_serializing_none]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDatasetGroupResponse {
+    pub dataset_group_arn: String,
+    pub domain: Option<String>,
+}
+
+// Event trackers.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateEventTrackerResponse {
+    pub event_tracker_arn: String,
+    pub tracking_id: String,
+}
+
+// personalize-events.
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutEventsRequest {
+    pub tracking_id: String,
+    pub user_id: Option<String>,
+    pub session_id: String,
+    pub event_list: Vec<Event>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub event_id: Option<String>,
+    pub event_type: String,
+    pub event_value: Option<f64>,
+    pub item_id: Option<String>,
+    /// A JSON object serialised as a string (not an object).
+    pub properties: Option<String>,
+    /// Epoch seconds.
+    pub sent_at: f64,
+    pub recommendation_id: Option<String>,
+    pub impression: Option<Vec<String>>,
+    pub metric_attribution: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutItemsRequest {
+    pub dataset_arn: String,
+    pub items: Vec<Item>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutUsersRequest {
+    pub dataset_arn: String,
+    pub users: Vec<User>,
+}
+
+/// An item with its properties (a JSON object as a string).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    pub item_id: String,
+    pub properties: Option<String>,
+}
+
+/// A user with its properties (a JSON object as a string).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub user_id: String,
+    pub properties: Option<String>,
+}
+
+// Recipes.
+
+#[skip_serializing_none]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecipeSummary {
+    pub name: String,
+    pub recipe_arn: String,
+    pub status: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub domain: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListRecipesRequest {
+    pub recipe_provider: Option<String>,
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
+    pub domain: Option<String>,
+}
+
+#[skip_serializing_none]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListRecipesResponse {
+    pub recipes: Vec<RecipeSummary>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeRecipeRequest {
+    pub recipe_arn: String,
+}
+
+#[skip_serializing_none]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recipe {
+    pub name: String,
+    pub recipe_arn: String,
+    pub algorithm_arn: Option<String>,
+    pub feature_transformation_arn: Option<String>,
+    pub status: String,
+    pub description: String,
+    pub creation_date_time: f64,
+    pub recipe_type: String,
+    pub last_updated_date_time: f64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeRecipeResponse {
+    pub recipe: Recipe,
+}
+
+// personalize-runtime.
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetRecommendationsRequest {
+    pub campaign_arn: Option<String>,
+    pub item_id: Option<String>,
+    pub user_id: Option<String>,
+    pub num_results: Option<i64>,
+    pub context: Option<BTreeMap<String, String>>,
+    pub filter_arn: Option<String>,
+    pub filter_values: Option<BTreeMap<String, String>>,
+    pub recommender_arn: Option<String>,
+    pub promotions: Option<serde_json::Value>,
+    pub metadata_columns: Option<serde_json::Value>,
+}
+
+#[skip_serializing_none]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PredictedItem {
+    pub item_id: String,
+    pub score: f64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetRecommendationsResponse {
+    pub item_list: Vec<PredictedItem>,
+    pub recommendation_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetPersonalizedRankingRequest {
+    pub campaign_arn: String,
+    pub input_list: Vec<String>,
+    pub user_id: String,
+    pub context: Option<BTreeMap<String, String>>,
+    pub filter_arn: Option<String>,
+    pub filter_values: Option<BTreeMap<String, String>>,
+    pub metadata_columns: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetPersonalizedRankingResponse {
+    pub personalized_ranking: Vec<PredictedItem>,
+    pub recommendation_id: String,
+}
+
+// Solution versions.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetSolutionMetricsResponse {
+    pub solution_version_arn: String,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+// Tags.
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagResourceRequest {
+    pub resource_arn: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UntagResourceRequest {
+    pub resource_arn: String,
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListTagsForResourceRequest {
+    pub resource_arn: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListTagsForResourceResponse {
+    pub tags: Vec<Tag>,
+}

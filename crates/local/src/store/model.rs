@@ -1,0 +1,273 @@
+//! The resource shapes as the store keeps them and Describe returns them (the service model's
+//! members, camelCase on the wire and in the journal). Plain data: no behaviour, no dependencies
+//! beyond serde.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
+
+/// The DatasetGroup shape (also what the store keeps).
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetGroup {
+    pub name: String,
+    pub dataset_group_arn: String,
+    pub status: String,
+    pub role_arn: Option<String>,
+    pub kms_key_arn: Option<String>,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub failure_reason: Option<String>,
+    pub domain: Option<String>,
+}
+
+/// The DatasetSchema shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetSchema {
+    pub name: String,
+    pub schema_arn: String,
+    pub schema: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub domain: Option<String>,
+}
+
+/// The Dataset shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dataset {
+    pub name: String,
+    pub dataset_arn: String,
+    pub dataset_group_arn: String,
+    pub dataset_type: String,
+    pub schema_arn: String,
+    pub status: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub latest_dataset_update: Option<DatasetUpdateSummary>,
+    pub tracking_id: Option<String>,
+}
+
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetUpdateSummary {
+    pub schema_arn: String,
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+}
+
+/// The DatasetImportJob shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetImportJob {
+    pub job_name: String,
+    pub dataset_import_job_arn: String,
+    pub dataset_arn: String,
+    pub data_source: DataSource,
+    pub role_arn: Option<String>,
+    pub status: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub failure_reason: Option<String>,
+    pub import_mode: String,
+    pub publish_attribution_metrics_to_s3: Option<bool>,
+}
+
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataSource {
+    pub data_location: Option<String>,
+}
+
+/// `solutionConfig`: the members the server uses are typed, the rest is kept as given.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SolutionConfig {
+    pub event_value_threshold: Option<String>,
+    pub algorithm_hyper_parameters: Option<BTreeMap<String, String>>,
+    pub feature_transformation_parameters: Option<BTreeMap<String, String>>,
+    pub auto_training_config: Option<AutoTrainingConfig>,
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoTrainingConfig {
+    pub scheduling_expression: Option<String>,
+}
+
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SolutionUpdateConfig {
+    pub auto_training_config: Option<AutoTrainingConfig>,
+    pub events_config: Option<serde_json::Value>,
+}
+
+/// The Solution shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Solution {
+    pub name: String,
+    pub solution_arn: String,
+    #[serde(rename = "performHPO")]
+    pub perform_hpo: Option<bool>,
+    #[serde(rename = "performAutoML")]
+    pub perform_auto_ml: Option<bool>,
+    pub perform_auto_training: Option<bool>,
+    pub perform_incremental_update: Option<bool>,
+    pub recipe_arn: Option<String>,
+    pub dataset_group_arn: String,
+    pub event_type: Option<String>,
+    pub solution_config: Option<SolutionConfig>,
+    pub status: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub latest_solution_version: Option<SolutionVersionSummary>,
+    pub latest_solution_update: Option<SolutionUpdateSummary>,
+}
+
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SolutionUpdateSummary {
+    pub solution_update_config: Option<SolutionUpdateConfig>,
+    pub status: String,
+    pub perform_auto_training: Option<bool>,
+    pub perform_incremental_update: Option<bool>,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub failure_reason: Option<String>,
+}
+
+/// The SolutionVersion shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SolutionVersion {
+    pub name: Option<String>,
+    pub solution_version_arn: String,
+    pub solution_arn: String,
+    #[serde(rename = "performHPO")]
+    pub perform_hpo: Option<bool>,
+    #[serde(rename = "performAutoML")]
+    pub perform_auto_ml: Option<bool>,
+    pub perform_incremental_update: Option<bool>,
+    pub recipe_arn: Option<String>,
+    pub event_type: Option<String>,
+    pub dataset_group_arn: String,
+    pub solution_config: Option<SolutionConfig>,
+    pub training_hours: Option<f64>,
+    pub training_mode: String,
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub training_type: String,
+}
+
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SolutionVersionSummary {
+    pub solution_version_arn: String,
+    pub status: String,
+    pub training_mode: String,
+    pub training_type: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub failure_reason: Option<String>,
+}
+
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignConfig {
+    pub item_exploration_config: Option<BTreeMap<String, String>>,
+    pub enable_metadata_with_recommendations: Option<bool>,
+    pub sync_with_latest_solution_version: Option<bool>,
+    pub ranking_influence: Option<BTreeMap<String, f64>>,
+}
+
+/// The Campaign shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Campaign {
+    pub name: String,
+    pub campaign_arn: String,
+    pub solution_version_arn: String,
+    #[serde(rename = "minProvisionedTPS")]
+    pub min_provisioned_tps: i64,
+    pub campaign_config: Option<CampaignConfig>,
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub latest_campaign_update: Option<CampaignUpdateSummary>,
+}
+
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignUpdateSummary {
+    pub solution_version_arn: Option<String>,
+    #[serde(rename = "minProvisionedTPS")]
+    pub min_provisioned_tps: Option<i64>,
+    pub campaign_config: Option<CampaignConfig>,
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+}
+
+/// The EventTracker shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventTracker {
+    pub name: String,
+    pub event_tracker_arn: String,
+    pub account_id: String,
+    pub tracking_id: String,
+    pub dataset_group_arn: String,
+    pub status: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+}
+
+/// The Filter shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Filter {
+    pub name: String,
+    pub filter_arn: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub dataset_group_arn: String,
+    pub failure_reason: Option<String>,
+    pub filter_expression: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tag {
+    pub tag_key: String,
+    pub tag_value: String,
+}

@@ -1,0 +1,11 @@
+//! The wire layer: what every operation shares on the way in and out (JSON decoding and encoding,
+//! the AWS error shape, paging, input names and ARNs, SigV4), plus the request metrics and fault
+//! injection the pipeline applies. Must not depend on the store, the resources or the router.
+
+pub mod codec;
+pub mod error;
+pub mod faults;
+pub mod metrics;
+pub mod names;
+pub mod paging;
+pub mod sigv4;
