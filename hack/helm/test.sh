@@ -232,8 +232,10 @@ want=$(grep -c '^kind: ' "$work/full.yaml")
 
 if [ "$run_operator" = 1 ]; then
   step "the operator binary, run with the Deployment's args and env and a token of its ServiceAccount"
-  target=${CARGO_TARGET_DIR:-$cache_root/target}
-  CARGO_TARGET_DIR=$target cargo build --locked --quiet -p personalize-operator -p personalize-local --bins
+  # shellcheck source=hack/cargo-env.sh
+  source hack/cargo-env.sh
+  target=$CARGO_TARGET_DIR
+  cargo build --locked --quiet -p personalize-operator -p personalize-local --bins
   lport=$(po_free_port none)
   hport=$(po_free_port "$lport")
   setsid "$target/debug/personalize-local" --listen "127.0.0.1:$lport" --in-memory --transition-ms 0 \
