@@ -1,6 +1,11 @@
 # The project's entry points. `make demo` and `make test` are the two commands in the README.
 .PHONY: demo demo-teardown test test-packaging crds docs fmt lint
 
+# One cargo target dir, outside the repository, for every target here and for hack/*.sh (same
+# default as hack/cargo-env.sh): `make demo` and `make test` build the workspace once.
+PO_CACHE_DIR ?= $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)/personalize-operator
+export CARGO_TARGET_DIR ?= $(PO_CACHE_DIR)/target
+
 ## demo: run the main job end to end on the embedded default
 demo:
 	@hack/demo.sh

@@ -22,6 +22,9 @@ cd "$(dirname "$0")/.."
 root=$PWD
 # shellcheck source=hack/kube/env.sh
 source hack/kube/env.sh
+# The cargo target dir `make test` uses too (outside the repo), so the workspace builds once.
+# shellcheck source=hack/cargo-env.sh
+source hack/cargo-env.sh
 state=${PO_DEMO_STATE:-$root/.cache/demo}
 user=${PO_DEMO_USER:-429}
 clicks=${PO_DEMO_CLICKS:-5}
@@ -114,9 +117,9 @@ mkdir -p "$state"
 
 step "1/7 building personalize-operator, personalize-local and personalize-ingest (cold: ~13 min on 2 cores)"
 t0=$(date +%s)
-cargo build --quiet -p personalize-operator -p personalize-local -p personalize-ingest \
+cargo build --locked --quiet -p personalize-operator -p personalize-local -p personalize-ingest \
   --bin personalize-operator --bin personalize-local --bin personalize-ingest
-bin=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug
+bin=$CARGO_TARGET_DIR/debug
 say "built in $(($(date +%s) - t0))s ($bin)"
 
 step "2/7 starting the local control plane (the first run builds kube-apiserver: ~10 min) and moto"

@@ -6,11 +6,12 @@
 # conformance against personalize-local, integration against the real apiserver) and the
 # Python-SDK walkthroughs. Expensive builds are cached outside the repository
 # (${PO_CACHE_DIR:-~/.cache/personalize-operator}), including cargo's target dir unless
-# CARGO_TARGET_DIR is set, so a warm run in a fresh clone is fast.
+# CARGO_TARGET_DIR is set (hack/cargo-env.sh: the same one `make demo` builds into), so a warm run
+# in a fresh clone is fast.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache_root=${PO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/personalize-operator}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$cache_root/target}
+# shellcheck source=hack/cargo-env.sh
+source hack/cargo-env.sh
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 started=$(date +%s)
 step() { printf '\n==> [%ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }

@@ -42,7 +42,7 @@ async fn readyz(State(ready): State<Readiness>) -> (StatusCode, &'static str) {
 
 async fn metrics() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         crate::metrics::global().render(),
     )
 }

@@ -156,10 +156,20 @@ pub fn conditions(
 }
 
 /// The backoff before retry `attempt` (1, 2, ...) after a failure: exponential from `base`,
-/// capped at `max`, with up to 20% jitter taken from `salt` (deterministic per object and try).
+/// capped at `max` (`backon`'s exponential backoff), with up to 20% jitter taken from `salt`
+/// (deterministic per object and try; backon's own jitter adds up to 100% and is random).
 pub fn backoff(attempt: u32, base: Duration, max: Duration, salt: u64) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-    let capped = exp.min(max);
+    use backon::BackoffBuilder as _;
+    let capped = backon::ExponentialBuilder::new()
+        .with_min_delay(base)
+        .with_max_delay(max)
+        .with_factor(2.0)
+        .without_max_times()
+        .build()
+        // At most 2^16 * base before the cap, as before.
+        .nth(attempt.saturating_sub(1).min(16) as usize)
+        .unwrap_or(max)
+        .min(max);
     let jitter_permille = (salt.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) % 200; // 0..200
     capped + capped.mul_f64(jitter_permille as f64 / 1000.0)
 }

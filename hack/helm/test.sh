@@ -270,10 +270,12 @@ no_rbac_denials() {
   fi
   echo "ok   no request refused by RBAC in the operator's log"
 }
-target=${CARGO_TARGET_DIR:-$cache_root/target}
+# shellcheck source=hack/cargo-env.sh
+source hack/cargo-env.sh
+target=$CARGO_TARGET_DIR
 if [ "$run_operator" = 1 ]; then
   step "the operator binary, run with the Deployment's args and env and a token of its ServiceAccount"
-  CARGO_TARGET_DIR=$target cargo build --locked --quiet -p personalize-operator -p personalize-local --bins
+  cargo build --locked --quiet -p personalize-operator -p personalize-local --bins
   start_local --in-memory
   start_operator "$work/manifest.yaml"
   echo "ok   /readyz answers on the named port's address (--http-address)"

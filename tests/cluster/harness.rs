@@ -113,8 +113,7 @@ impl Harness {
             .try_init();
         let cp: &ControlPlane = cluster().await;
         let ns = cp.create_namespace(prefix).await.expect("namespace");
-        let data = std::env::temp_dir().join(format!("po-operator-test-{ns}"));
-        std::fs::create_dir_all(&data).expect("temp dir");
+        let data = personalize_testkit::temp_dir(&format!("operator-test-{ns}")).expect("temp dir");
         write_data(&data);
         let mut config = personalize_local::Config::for_tests(Some(data.clone()));
         config.transition = transition;

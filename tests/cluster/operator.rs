@@ -249,13 +249,10 @@ async fn sigkill_during_creation_ten_times_leaves_no_duplicate_or_orphan() {
     let h = Harness::start_with("sigkill", &[], Duration::from_millis(300), false).await;
     h.apply(&repo().join("examples/movielens"));
     // Kill the operator at pseudo-random points (fixed seed) while it creates everything.
-    let mut seed: u64 = 0x5eed;
+    let mut rng = fastrand::Rng::with_seed(0x5eed);
     for _ in 0..10 {
         let mut child = spawn_operator(&h, &["--leader-elect=false", "--http-address=off"]);
-        seed = seed
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        tokio::time::sleep(Duration::from_millis(300 + (seed >> 33) % 1200)).await;
+        tokio::time::sleep(Duration::from_millis(300 + rng.u64(..1200))).await;
         child.kill().expect("SIGKILL the operator");
         let _ = child.wait();
     }

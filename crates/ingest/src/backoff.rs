@@ -1,7 +1,9 @@
-//! Retry delays: capped exponential backoff with deterministic "equal jitter" derived from the
-//! attempt and a caller-supplied salt (no RNG needed). Pure; no I/O.
+//! Retry delays: capped exponential backoff with "equal jitter", built on `backon`. A salt seeds
+//! the jitter, so a caller's delays are reproducible (no global RNG). Pure; no I/O.
 
 use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
 
 /// Capped exponential backoff.
 #[derive(Clone, Copy, Debug)]
@@ -20,17 +22,27 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    /// The delay before retry number `attempt` (1-based): half of `min(max, base * 2^(attempt-1))`
-    /// plus a jitter in the other half chosen by `salt`.
+    /// The delays before retries 1, 2, ... (never ending): retry `n` waits half of
+    /// `min(max, base * 2^(n-1))` plus a jitter in the other half, drawn from an RNG seeded
+    /// with `salt`. (backon's jitter adds up to 100% of the delay, so it runs on half delays.)
+    pub fn delays(&self, salt: u64) -> impl Iterator<Item = Duration> + use<> {
+        let max = self.max;
+        ExponentialBuilder::new()
+            .with_min_delay(self.base / 2)
+            .with_max_delay(self.max / 2)
+            .with_factor(2.0)
+            .without_max_times()
+            .with_jitter()
+            .with_jitter_seed(salt)
+            .build()
+            .map(move |delay| delay.min(max))
+    }
+
+    /// The delay before retry number `attempt` (1-based) of [`Backoff::delays`].
     pub fn delay(&self, attempt: u32, salt: u64) -> Duration {
-        let exp = attempt.saturating_sub(1).min(20);
-        let full = self.base.saturating_mul(1 << exp).min(self.max);
-        let half = full / 2;
-        let mixed = salt
-            .wrapping_add(u64::from(attempt))
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let frac = (mixed >> 11) as f64 / (1u64 << 53) as f64;
-        half + half.mul_f64(frac)
+        // Past 64 doublings every delay is capped; only the jitter still varies.
+        let n = attempt.saturating_sub(1).min(64) as usize;
+        self.delays(salt).nth(n).unwrap_or(self.max)
     }
 }
 
@@ -49,5 +61,13 @@ mod tests {
             assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
         }
         assert!(b.delay(30, 1) <= Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_same_salt_gives_the_same_delays() {
+        let b = Backoff::default();
+        let first: Vec<_> = b.delays(3).take(10).collect();
+        assert_eq!(first, b.delays(3).take(10).collect::<Vec<_>>());
+        assert_ne!(first, b.delays(4).take(10).collect::<Vec<_>>());
     }
 }

@@ -229,17 +229,18 @@ mod tests {
 
     use crate::position::{Bitmap, Position};
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("ingest-cp-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        dir
+    /// A fresh directory, removed when the returned guard drops.
+    fn temp_dir(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("ingest-cp-{name}-"))
+            .tempdir()
+            .expect("temp dir")
     }
 
     #[tokio::test]
     async fn survives_reopen() {
         let dir = temp_dir("reopen");
-        let path = dir.join("cp.json");
+        let path = dir.path().join("cp.json");
         let store = FileStore::open(&path).await.expect("open");
         let with_bitmap = Position::new("40", "41", Bitmap::from_offsets([1, 3, 9]));
         store
@@ -259,19 +260,17 @@ mod tests {
         assert_eq!(all.get("a"), Some(&Checkpoint::At(Position::at("12"))));
         assert_eq!(all.get("b"), Some(&Checkpoint::End));
         assert_eq!(all.get("c"), Some(&Checkpoint::At(with_bitmap)));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]
     async fn a_malformed_checkpoint_is_an_error() {
         let dir = temp_dir("malformed");
-        let path = dir.join("cp.json");
+        let path = dir.path().join("cp.json");
         std::fs::write(&path, r#"{"shards": {"shardId-000000000000": "12+0z"}}"#).expect("write");
         let err = FileStore::open(&path).await.expect_err("refused");
         let message = format!("{err}: {}", std::error::Error::source(&err).expect("cause"));
         assert!(message.contains("shardId-000000000000"), "{message}");
         assert!(message.contains("12+0z"), "{message}");
         assert!(message.contains("'z'"), "{message}");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

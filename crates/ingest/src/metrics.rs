@@ -1,134 +1,165 @@
-//! The sidecar's counters and gauges, rendered in the Prometheus text format on `/metrics`.
-//! Names are prefixed `personalize_ingest_`; labels are low-cardinality (reason codes, shard ids).
+//! The sidecar's counters and gauges: one `prometheus-client` registry per sidecar, rendered in
+//! the Prometheus text format on `/metrics`. Names are prefixed `personalize_ingest_`; labels are
+//! low-cardinality (reason codes, shard ids).
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
-/// Shared metrics of one sidecar.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    pub records_in: AtomicU64,
-    /// Records read again after a restart and skipped: resolved before it.
-    pub records_skipped: AtomicU64,
-    /// Resume bitmaps discarded because the first record read after the checkpoint was not the
-    /// one they counted from: everything after the checkpoint's sequence number is sent again.
-    pub resume_bitmaps_discarded: AtomicU64,
-    pub events_in: AtomicU64,
-    pub events_sent: AtomicU64,
-    pub put_events_calls: AtomicU64,
-    pub put_events_retries: AtomicU64,
-    pub get_records_calls: AtomicU64,
-    pub get_records_retries: AtomicU64,
-    pub checkpoints: AtomicU64,
-    dead_lettered: Mutex<BTreeMap<&'static str, u64>>,
-    lag_ms: Mutex<BTreeMap<String, i64>>,
+/// The `Content-Type` of [`Metrics::render`].
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ShardLabels {
+    shard: String,
+}
+
+/// Shared metrics of one sidecar.
+#[derive(Debug)]
+pub struct Metrics {
+    pub records_in: Counter,
+    /// Records read again after a restart and skipped: resolved before it.
+    pub records_skipped: Counter,
+    /// Resume bitmaps discarded because the first record read after the checkpoint was not the
+    /// one they counted from: everything after the checkpoint's sequence number is sent again.
+    pub resume_bitmaps_discarded: Counter,
+    pub events_in: Counter,
+    pub events_sent: Counter,
+    pub put_events_calls: Counter,
+    pub put_events_retries: Counter,
+    pub get_records_calls: Counter,
+    pub get_records_retries: Counter,
+    pub checkpoints: Counter,
+    dead_lettered: Family<ReasonLabels, Counter>,
+    /// All dead-lettered records, every reason (not exported; see [`Metrics::dead_lettered_total`]).
+    dead_lettered_all: Counter,
+    lag_ms: Family<ShardLabels, Gauge>,
+    registry: Registry,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("personalize_ingest");
+        let m = Metrics {
+            records_in: Counter::default(),
+            records_skipped: Counter::default(),
+            resume_bitmaps_discarded: Counter::default(),
+            events_in: Counter::default(),
+            events_sent: Counter::default(),
+            put_events_calls: Counter::default(),
+            put_events_retries: Counter::default(),
+            get_records_calls: Counter::default(),
+            get_records_retries: Counter::default(),
+            checkpoints: Counter::default(),
+            dead_lettered: Family::default(),
+            dead_lettered_all: Counter::default(),
+            lag_ms: Family::default(),
+            registry: Registry::default(),
+        };
+        // Counters are registered without `_total`: the encoder appends it.
+        let counters = [
+            ("records_in", "Kinesis records read", &m.records_in),
+            (
+                "records_skipped",
+                "records read again after a restart and skipped, resolved before it",
+                &m.records_skipped,
+            ),
+            (
+                "resume_bitmaps_discarded",
+                "checkpoint bitmaps not trusted on resume (the first record read after the checkpoint was not the one they counted from)",
+                &m.resume_bitmaps_discarded,
+            ),
+            ("events_in", "events decoded from records", &m.events_in),
+            (
+                "events_sent",
+                "events accepted by PutEvents",
+                &m.events_sent,
+            ),
+            (
+                "put_events_calls",
+                "PutEvents calls that succeeded",
+                &m.put_events_calls,
+            ),
+            (
+                "put_events_retries",
+                "PutEvents calls retried after throttling or a server error",
+                &m.put_events_retries,
+            ),
+            (
+                "get_records_calls",
+                "GetRecords calls",
+                &m.get_records_calls,
+            ),
+            (
+                "get_records_retries",
+                "GetRecords calls retried",
+                &m.get_records_retries,
+            ),
+            ("checkpoints", "checkpoints stored", &m.checkpoints),
+        ];
+        for (name, help, counter) in counters {
+            registry.register(name, help, counter.clone());
+        }
+        registry.register(
+            "dead_lettered",
+            "records written to the dead-letter destination, by reason",
+            m.dead_lettered.clone(),
+        );
+        registry.register(
+            "millis_behind_latest",
+            "GetRecords' MillisBehindLatest per shard",
+            m.lag_ms.clone(),
+        );
+        Metrics { registry, ..m }
+    }
 }
 
 impl Metrics {
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
+    pub fn add(counter: &Counter, n: u64) {
+        counter.inc_by(n);
     }
 
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
+    pub fn get(counter: &Counter) -> u64 {
+        counter.get()
     }
 
     pub fn dead_lettered(&self, reason: &'static str) {
-        *lock(&self.dead_lettered).entry(reason).or_default() += 1;
+        self.dead_lettered
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
+        self.dead_lettered_all.inc();
     }
 
     pub fn dead_lettered_total(&self) -> u64 {
-        lock(&self.dead_lettered).values().sum()
+        self.dead_lettered_all.get()
     }
 
     pub fn set_lag(&self, shard_id: &str, millis_behind_latest: i64) {
-        lock(&self.lag_ms).insert(shard_id.to_owned(), millis_behind_latest);
+        self.lag_ms
+            .get_or_create(&ShardLabels {
+                shard: shard_id.to_owned(),
+            })
+            .set(millis_behind_latest);
     }
 
     pub fn forget_shard(&self, shard_id: &str) {
-        lock(&self.lag_ms).remove(shard_id);
+        self.lag_ms.remove(&ShardLabels {
+            shard: shard_id.to_owned(),
+        });
     }
 
-    /// The Prometheus text exposition.
+    /// The Prometheus text exposition (version 0.0.4, [`CONTENT_TYPE`]).
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let counters = [
-            ("records_in_total", "Kinesis records read", &self.records_in),
-            (
-                "records_skipped_total",
-                "records read again after a restart and skipped, resolved before it",
-                &self.records_skipped,
-            ),
-            (
-                "resume_bitmaps_discarded_total",
-                "checkpoint bitmaps not trusted on resume (the first record read after the checkpoint was not the one they counted from)",
-                &self.resume_bitmaps_discarded,
-            ),
-            (
-                "events_in_total",
-                "events decoded from records",
-                &self.events_in,
-            ),
-            (
-                "events_sent_total",
-                "events accepted by PutEvents",
-                &self.events_sent,
-            ),
-            (
-                "put_events_calls_total",
-                "PutEvents calls that succeeded",
-                &self.put_events_calls,
-            ),
-            (
-                "put_events_retries_total",
-                "PutEvents calls retried after throttling or a server error",
-                &self.put_events_retries,
-            ),
-            (
-                "get_records_calls_total",
-                "GetRecords calls",
-                &self.get_records_calls,
-            ),
-            (
-                "get_records_retries_total",
-                "GetRecords calls retried",
-                &self.get_records_retries,
-            ),
-            ("checkpoints_total", "checkpoints stored", &self.checkpoints),
-        ];
-        for (name, help, counter) in counters {
-            let _ = writeln!(out, "# HELP personalize_ingest_{name} {help}");
-            let _ = writeln!(out, "# TYPE personalize_ingest_{name} counter");
-            let _ = writeln!(out, "personalize_ingest_{name} {}", Self::get(counter));
-        }
-        let _ = writeln!(
-            out,
-            "# HELP personalize_ingest_dead_lettered_total records written to the dead-letter destination, by reason"
-        );
-        let _ = writeln!(out, "# TYPE personalize_ingest_dead_lettered_total counter");
-        for (reason, n) in lock(&self.dead_lettered).iter() {
-            let _ = writeln!(
-                out,
-                "personalize_ingest_dead_lettered_total{{reason=\"{reason}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP personalize_ingest_millis_behind_latest GetRecords' MillisBehindLatest per shard"
-        );
-        let _ = writeln!(out, "# TYPE personalize_ingest_millis_behind_latest gauge");
-        for (shard, lag) in lock(&self.lag_ms).iter() {
-            let _ = writeln!(
-                out,
-                "personalize_ingest_millis_behind_latest{{shard=\"{shard}\"}} {lag}"
-            );
-        }
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
         out
     }
 }
@@ -155,5 +186,13 @@ mod tests {
             text.contains("personalize_ingest_millis_behind_latest{shard=\"shardId-1\"} 250\n")
         );
         assert_eq!(m.dead_lettered_total(), 2);
+    }
+
+    #[test]
+    fn a_forgotten_shard_has_no_lag_sample() {
+        let m = Metrics::default();
+        m.set_lag("shardId-1", 250);
+        m.forget_shard("shardId-1");
+        assert!(!m.render().contains("shardId-1"));
     }
 }

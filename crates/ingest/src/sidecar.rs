@@ -738,7 +738,7 @@ async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
 
 async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
     (
-        [("content-type", "text/plain; version=0.0.4")],
+        [("content-type", crate::metrics::CONTENT_TYPE)],
         state.metrics.render(),
     )
 }

@@ -5,8 +5,8 @@
 //!
 //! The built binary runs as a child process (`--listen 127.0.0.1:PORT --data-dir TMP
 //! --transition-ms 0`, fsync on); everything goes through HTTP: the ML-100K deployment
-//! (dataset group .. campaign, event tracker), then `--events` events through PutEvents, 10 per
-//! call, over `--concurrency` connections. Memory is VmRSS (and the VmHWM peak) from
+//! (dataset group .. campaign, event tracker, through the Personalize SDK), then `--events`
+//! events through PutEvents (raw HTTP), 10 per call, over `--concurrency` connections. Memory is VmRSS (and the VmHWM peak) from
 //! `/proc/<pid>/status` after GetRecommendations calls (model loaded). Restart: SIGKILL, spawn
 //! on the same data dir, time until `GET /health` answers 200; then the first GetRecommendations
 //! (model load from disk) and VmRSS again. The three data dirs are restarted `--restarts` times
@@ -186,7 +186,7 @@ async fn put_events(
         let (users, items, next) = (Arc::clone(&users), Arc::clone(&items), Arc::clone(&next));
         workers.push(tokio::spawn(async move {
             let (mut ok, mut failed, mut first) = (0u64, 0u64, None);
-            let mut state = 0x9e37_79b9_7f4a_7c15_u64 ^ worker as u64;
+            let mut rng = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15_u64 ^ worker as u64);
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 if n >= calls || started.elapsed() > time_limit {
@@ -195,11 +195,8 @@ async fn put_events(
                 let user = &users[(n as usize * 7919) % users.len()];
                 let events: Vec<Value> = (0..10u64)
                     .map(|k| {
-                        state = state
-                            .wrapping_mul(6_364_136_223_846_793_005)
-                            .wrapping_add(1_442_695_040_888_963_407);
                         json!({"eventType": "watch",
-                               "itemId": items[(state >> 33) as usize % items.len()],
+                               "itemId": items[rng.usize(..items.len())],
                                "sentAt": 1_800_000_000 + n * 10 + k})
                     })
                     .collect();

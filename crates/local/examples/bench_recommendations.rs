@@ -4,8 +4,9 @@
 //! as `#[tokio::main]` gives the binary). Figures are ratios to that baseline because the machine
 //! is shared; absolute numbers are printed next to them for context.
 //!
-//! Setup is HTTP only: dataset group, schemas, datasets, CSV imports (converted from recbole's
-//! ml-100k files like `hack/data/movielens-csv.py`), solution, version, campaign. The load
+//! Setup goes through the Personalize SDK (`personalize_testkit::personalize::deploy`): dataset
+//! group, schemas, datasets, CSV imports (converted from recbole's ml-100k files like
+//! `hack/data/movielens-csv.py`), solution, version, campaign, event tracker. The load
 //! generator runs in its own tokio runtime in the same process, closed loop: `--concurrency`
 //! keep-alive connections, each sending its next request when the previous answer is read, for
 //! `--requests` requests per run (or `--max-seconds`, whichever comes first). Both handlers get

@@ -1,6 +1,8 @@
 //! Test support for integration tests: a real local Kubernetes control plane
 //! ([`ControlPlane`]: kube-apiserver with embedded etcd, built by `hack/kube/build.sh`) and a
-//! moto server for Kinesis and S3 ([`Moto`]), plus [`proc_stat`] (CPU time for benchmarks). It drives the repository's `hack/kube/up.sh` and
+//! moto server for Kinesis and S3 ([`Moto`]), plus [`proc_stat`] (CPU time for benchmarks),
+//! [`temp_dir`], and with the `personalize` feature [`personalize`] (a trained campaign deployed
+//! through the Personalize SDK on a server the caller starts). It drives the repository's `hack/kube/up.sh` and
 //! `hack/moto/up.sh`, so tests and shells share one way of starting things. It must not depend
 //! on the project's other crates, so every crate can use it as a dev-dependency.
 //!
@@ -32,8 +34,19 @@
 
 mod control_plane;
 mod moto;
+#[cfg(feature = "personalize")]
+pub mod personalize;
 pub mod proc_stat;
 mod script;
+
+/// A fresh, empty directory under the system temp dir, named `personalize-<name>-<random>`. It is
+/// kept after the test (its logs and data help a post-mortem); the OS cleans the temp dir.
+pub fn temp_dir(name: &str) -> std::io::Result<std::path::PathBuf> {
+    Ok(tempfile::Builder::new()
+        .prefix(&format!("personalize-{name}-"))
+        .tempdir()?
+        .keep())
+}
 
 pub use control_plane::{CREATED_BY_LABEL, ControlPlane, Error as ControlPlaneError, Origin};
 pub use moto::{ACCESS_KEY_ID, Error as MotoError, Moto, REGION, SECRET_ACCESS_KEY};

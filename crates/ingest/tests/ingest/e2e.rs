@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aws_sdk_personalize::Client as ControlPlaneClient;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -17,191 +16,33 @@ use personalize_ingest::gateway::{self, GatewayState};
 use personalize_ingest::tracking::TrackingId;
 use personalize_local::{Config, Running};
 use personalize_testkit::ControlPlane;
+use personalize_testkit::personalize::{CLUSTERS, Data, ITEMS, USERS, deploy, interactions_csv};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::support::*;
 
-const USERS: usize = 120;
-const ITEMS: usize = 300;
-const CLUSTERS: usize = 6;
-
-fn put_object(data_dir: &Path, bucket: &str, key: &str, content: &str) {
-    let path = data_dir.join("s3").join(bucket).join(key);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, content).expect("write object");
-}
-
-/// Interactions: each user clicks 12 items of their own cluster.
-fn interactions_csv() -> String {
-    let mut csv = String::from("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n");
-    let mut state: u64 = 7;
-    for user in 0..USERS {
-        let cluster = user % CLUSTERS;
-        for k in 0..12 {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let item = ((state >> 33) as usize % (ITEMS / CLUSTERS)) * CLUSTERS + cluster;
-            csv.push_str(&format!(
-                "u{user},i{item},click,{}\n",
-                1_700_000_000 + user * 100 + k
-            ));
-        }
-    }
-    csv
-}
-
-async fn wait_status<F, Fut>(what: &str, mut status: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<String>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let s = status().await.unwrap_or_default();
-        if s == "ACTIVE" {
-            return;
-        }
-        assert!(!s.contains("FAILED"), "{what}: {s}");
-        assert!(Instant::now() < deadline, "{what}: still {s}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// personalize-local with a trained campaign and an event tracker: (server, campaign ARN,
-/// tracking id, tracker ARN).
+/// personalize-local with a trained campaign and an event tracker (interactions only): (server,
+/// campaign ARN, tracking id, tracker ARN).
 pub async fn personalize_local(name: &str) -> (Running, String, String, String) {
     let dir = temp_dir(name);
     let server = Running::start(Config::for_tests(Some(dir.clone())))
         .await
         .expect("personalize-local starts");
-    let cp = ControlPlaneClient::new(
-        &sdk_config(&server.url(), "AKIDLOCALTEST", "local-test-secret").await,
-    );
-    put_object(&dir, "seed", "interactions.csv", &interactions_csv());
-    let dg = cp
-        .create_dataset_group()
-        .name(name)
-        .send()
+    let interactions = interactions_csv();
+    let data = Data {
+        interactions_csv: &interactions,
+        items: None,
+    };
+    let deployed = deploy(&server.url(), &dir, name, data)
         .await
-        .expect("CreateDatasetGroup")
-        .dataset_group_arn
-        .expect("arn");
-    let schema = cp
-        .create_schema()
-        .name(format!("{name}-interactions"))
-        .schema(r#"{"type":"record","name":"Interactions","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},{"name":"EVENT_TYPE","type":"string"},{"name":"TIMESTAMP","type":"long"}],"version":"1.0"}"#)
-        .send()
-        .await
-        .expect("CreateSchema")
-        .schema_arn
-        .expect("arn");
-    let dataset = cp
-        .create_dataset()
-        .name(format!("{name}-interactions"))
-        .dataset_group_arn(&dg)
-        .dataset_type("Interactions")
-        .schema_arn(&schema)
-        .send()
-        .await
-        .expect("CreateDataset")
-        .dataset_arn
-        .expect("arn");
-    let job = cp
-        .create_dataset_import_job()
-        .job_name(format!("{name}-import"))
-        .dataset_arn(&dataset)
-        .data_source(
-            aws_sdk_personalize::types::DataSource::builder()
-                .data_location("s3://seed/interactions.csv")
-                .build(),
-        )
-        .role_arn("arn:aws:iam::000000000000:role/personalize")
-        .send()
-        .await
-        .expect("CreateDatasetImportJob")
-        .dataset_import_job_arn
-        .expect("arn");
-    wait_status("import", || async {
-        cp.describe_dataset_import_job()
-            .dataset_import_job_arn(&job)
-            .send()
-            .await
-            .ok()?
-            .dataset_import_job?
-            .status
-    })
-    .await;
-    let solution = cp
-        .create_solution()
-        .name(format!("{name}-up"))
-        .dataset_group_arn(&dg)
-        .recipe_arn("arn:aws:personalize:::recipe/aws-user-personalization")
-        .perform_auto_training(false)
-        .send()
-        .await
-        .expect("CreateSolution")
-        .solution_arn
-        .expect("arn");
-    let version = cp
-        .create_solution_version()
-        .solution_arn(&solution)
-        .send()
-        .await
-        .expect("CreateSolutionVersion")
-        .solution_version_arn
-        .expect("arn");
-    wait_status("training", || async {
-        cp.describe_solution_version()
-            .solution_version_arn(&version)
-            .send()
-            .await
-            .ok()?
-            .solution_version?
-            .status
-    })
-    .await;
-    let campaign = cp
-        .create_campaign()
-        .name(format!("{name}-campaign"))
-        .solution_version_arn(&version)
-        .min_provisioned_tps(1)
-        .send()
-        .await
-        .expect("CreateCampaign")
-        .campaign_arn
-        .expect("arn");
-    wait_status("campaign", || async {
-        cp.describe_campaign()
-            .campaign_arn(&campaign)
-            .send()
-            .await
-            .ok()?
-            .campaign?
-            .status
-    })
-    .await;
-    let tracker = cp
-        .create_event_tracker()
-        .name(format!("{name}-tracker"))
-        .dataset_group_arn(&dg)
-        .send()
-        .await
-        .expect("CreateEventTracker");
-    let tracker_arn = tracker.event_tracker_arn.expect("arn");
-    let tracking_id = tracker.tracking_id.expect("trackingId");
-    wait_status("tracker", || async {
-        cp.describe_event_tracker()
-            .event_tracker_arn(&tracker_arn)
-            .send()
-            .await
-            .ok()?
-            .event_tracker?
-            .status
-    })
-    .await;
-    (server, campaign, tracking_id, tracker_arn)
+        .expect("a trained campaign and an event tracker on personalize-local");
+    (
+        server,
+        deployed.campaign,
+        deployed.tracking_id,
+        deployed.event_tracker,
+    )
 }
 
 async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {

@@ -26,18 +26,9 @@ use personalize_testkit::Moto;
 pub use super::fake_kinesis::FakeKinesis;
 use serde_json::Value;
 
-/// A fresh, empty directory under the system temp dir.
+/// A fresh, empty directory under the system temp dir (kept after the test).
 pub fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!(
-        "personalize-ingest-{name}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
+    personalize_testkit::temp_dir(&format!("ingest-{name}")).expect("create temp dir")
 }
 
 /// A unique stream name.

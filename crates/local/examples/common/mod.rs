@@ -1,6 +1,7 @@
 //! Shared by the `bench_*` examples: MovieLens 100K into Personalize CSVs, a small raw-HTTP client
-//! (control plane over AWS JSON 1.1, REST JSON for events and runtime), the ML-100K deployment
-//! (dataset group .. campaign) and a bounded closed-loop load generator. Every wait and loop is
+//! (control plane over AWS JSON 1.1, REST JSON for events and runtime) for the measured calls,
+//! the ML-100K deployment (dataset group .. campaign, through `personalize_testkit::personalize`)
+//! and a bounded closed-loop load generator. Every wait and loop is
 //! bounded in count and time; every address is loopback.
 
 // Each example uses a different subset of these helpers.
@@ -17,6 +18,8 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use personalize_testkit::personalize::Data;
+pub use personalize_testkit::personalize::Deployed;
 use serde_json::{Value, json};
 
 /// Per-request timeout of every HTTP call the benchmarks make.
@@ -57,18 +60,10 @@ impl Args {
     }
 }
 
-/// A fresh, empty directory under the system temp dir.
+/// A fresh, empty directory under the system temp dir (kept afterwards).
 pub fn temp_dir(name: &str) -> anyhow::Result<PathBuf> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!(
-        "personalize-local-{name}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
+    personalize_testkit::temp_dir(&format!("local-{name}"))
+        .with_context(|| format!("creating a temp dir for {name}"))
 }
 
 /// MovieLens 100K converted like `hack/data/movielens-csv.py` (every rating is a "watch").
@@ -254,195 +249,18 @@ impl Http {
     }
 }
 
-fn str_at(value: &Value, pointer: &str) -> anyhow::Result<String> {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .with_context(|| format!("no {pointer} in {value}"))
-}
-
-const INTERACTIONS_SCHEMA: &str = r#"{"type":"record","name":"Interactions","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},{"name":"EVENT_TYPE","type":"string"},{"name":"TIMESTAMP","type":"long"}],"version":"1.0"}"#;
 const ITEMS_SCHEMA: &str = r#"{"type":"record","name":"Items","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"ITEM_ID","type":"string"},{"name":"GENRES","type":["string","null"],"categorical":true},{"name":"YEAR","type":["int","null"]}],"version":"1.0"}"#;
 
-/// What [`deploy`] created.
-pub struct Deployed {
-    pub dataset_group: String,
-    pub solution_version: String,
-    pub campaign: String,
-    pub tracking_id: String,
-    /// Wall time of CreateSolutionVersion until ACTIVE (informational, not a benchmark figure).
-    pub training: Duration,
-}
-
-/// Creates, through HTTP only, the ML-100K dataset group, schemas, datasets, imports (CSV files
-/// under `<data_dir>/s3/bench/`), an aws-user-personalization solution, a version, a campaign and
-/// an event tracker, waiting for each to turn ACTIVE. The server must use `data_dir`.
+/// Creates, through the Personalize SDK (`personalize_testkit::personalize::deploy`), the
+/// ML-100K dataset group, datasets, imports (CSV files under `<data_dir>/s3/`), an
+/// aws-user-personalization solution, a version, a campaign and an event tracker, waiting for
+/// each to turn ACTIVE. The server must use `data_dir`.
 pub async fn deploy(http: &Http, data_dir: &Path, ml: &Ml100k) -> anyhow::Result<Deployed> {
-    let bucket = data_dir.join("s3").join("bench").join("ml-100k");
-    std::fs::create_dir_all(&bucket)?;
-    std::fs::write(bucket.join("interactions.csv"), &ml.interactions_csv)?;
-    std::fs::write(bucket.join("items.csv"), &ml.items_csv)?;
-    let wait = Duration::from_secs(120);
-
-    let dg = str_at(
-        &http
-            .control("CreateDatasetGroup", json!({"name": "ml-100k"}))
-            .await?,
-        "/datasetGroupArn",
-    )?;
-    http.wait_status(
-        "DescribeDatasetGroup",
-        json!({"datasetGroupArn": dg}),
-        "/datasetGroup/status",
-        &["ACTIVE"],
-        wait,
-    )
-    .await?;
-    for (kind, schema, file) in [
-        ("Interactions", INTERACTIONS_SCHEMA, "interactions.csv"),
-        ("Items", ITEMS_SCHEMA, "items.csv"),
-    ] {
-        let name = format!("ml-100k-{}", kind.to_lowercase());
-        let schema_arn = str_at(
-            &http
-                .control("CreateSchema", json!({"name": name, "schema": schema}))
-                .await?,
-            "/schemaArn",
-        )?;
-        let dataset = str_at(
-            &http
-                .control(
-                    "CreateDataset",
-                    json!({"name": name, "datasetGroupArn": dg, "datasetType": kind,
-                           "schemaArn": schema_arn}),
-                )
-                .await?,
-            "/datasetArn",
-        )?;
-        http.wait_status(
-            "DescribeDataset",
-            json!({"datasetArn": dataset}),
-            "/dataset/status",
-            &["ACTIVE"],
-            wait,
-        )
-        .await?;
-        let job = str_at(
-            &http
-                .control(
-                    "CreateDatasetImportJob",
-                    json!({"jobName": name, "datasetArn": dataset,
-                           "dataSource": {"dataLocation": format!("s3://bench/ml-100k/{file}")},
-                           "roleArn": "arn:aws:iam::000000000000:role/personalize"}),
-                )
-                .await?,
-            "/datasetImportJobArn",
-        )?;
-        let status = http
-            .wait_status(
-                "DescribeDatasetImportJob",
-                json!({"datasetImportJobArn": job}),
-                "/datasetImportJob/status",
-                &["ACTIVE", "CREATE FAILED"],
-                wait,
-            )
-            .await?;
-        if status != "ACTIVE" {
-            let answer = http
-                .control(
-                    "DescribeDatasetImportJob",
-                    json!({"datasetImportJobArn": job}),
-                )
-                .await?;
-            bail!("import of {file} failed: {answer}");
-        }
-    }
-    let solution = str_at(
-        &http
-            .control(
-                "CreateSolution",
-                json!({"name": "ml-100k-user-personalization", "datasetGroupArn": dg,
-                       "recipeArn": "arn:aws:personalize:::recipe/aws-user-personalization",
-                       "performAutoTraining": false}),
-            )
-            .await?,
-        "/solutionArn",
-    )?;
-    http.wait_status(
-        "DescribeSolution",
-        json!({"solutionArn": solution}),
-        "/solution/status",
-        &["ACTIVE"],
-        wait,
-    )
-    .await?;
-    let training_started = Instant::now();
-    let version = str_at(
-        &http
-            .control("CreateSolutionVersion", json!({"solutionArn": solution}))
-            .await?,
-        "/solutionVersionArn",
-    )?;
-    let status = http
-        .wait_status(
-            "DescribeSolutionVersion",
-            json!({"solutionVersionArn": version}),
-            "/solutionVersion/status",
-            &["ACTIVE", "CREATE FAILED"],
-            Duration::from_secs(900),
-        )
-        .await?;
-    let training = training_started.elapsed();
-    if status != "ACTIVE" {
-        let answer = http
-            .control(
-                "DescribeSolutionVersion",
-                json!({"solutionVersionArn": version}),
-            )
-            .await?;
-        bail!("training failed: {answer}");
-    }
-    let campaign = str_at(
-        &http
-            .control(
-                "CreateCampaign",
-                json!({"name": "ml-100k", "solutionVersionArn": version,
-                       "minProvisionedTPS": 1}),
-            )
-            .await?,
-        "/campaignArn",
-    )?;
-    http.wait_status(
-        "DescribeCampaign",
-        json!({"campaignArn": campaign}),
-        "/campaign/status",
-        &["ACTIVE"],
-        wait,
-    )
-    .await?;
-    let tracker = http
-        .control(
-            "CreateEventTracker",
-            json!({"name": "ml-100k", "datasetGroupArn": dg}),
-        )
-        .await?;
-    let tracking_id = str_at(&tracker, "/trackingId")?;
-    http.wait_status(
-        "DescribeEventTracker",
-        json!({"eventTrackerArn": str_at(&tracker, "/eventTrackerArn")?}),
-        "/eventTracker/status",
-        &["ACTIVE"],
-        wait,
-    )
-    .await?;
-    Ok(Deployed {
-        dataset_group: dg,
-        solution_version: version,
-        campaign,
-        tracking_id,
-        training,
-    })
+    let data = Data {
+        interactions_csv: &ml.interactions_csv,
+        items: Some((ITEMS_SCHEMA, &ml.items_csv)),
+    };
+    Ok(personalize_testkit::personalize::deploy(&http.base, data_dir, "ml-100k", data).await?)
 }
 
 /// The GetRecommendations body for `user`.

@@ -1,4 +1,5 @@
-//! Shared helpers: temp dirs, deterministic seed data, SDK clients, waits.
+//! Conformance helpers: temp dirs, SDK clients, waits, recommendations and clicks; seed data and
+//! the dataset group / training steps come from `personalize_testkit::personalize`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -6,85 +7,20 @@ use std::time::Duration;
 use aws_sdk_personalize::Client as ControlPlane;
 use aws_sdk_personalizeevents::Client as Events;
 use aws_sdk_personalizeruntime::Client as Runtime;
+use personalize_testkit::personalize::{self as deploy, Data};
+pub use personalize_testkit::personalize::{
+    CLUSTERS, INTERACTIONS_SCHEMA, ITEMS, ITEMS_SCHEMA, cluster_of, interactions_csv, items_csv,
+    sdk_config,
+};
 
-pub const INTERACTIONS_SCHEMA: &str = r#"{"type":"record","name":"Interactions","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},{"name":"EVENT_TYPE","type":"string"},{"name":"TIMESTAMP","type":"long"}],"version":"1.0"}"#;
-pub const ITEMS_SCHEMA: &str = r#"{"type":"record","name":"Items","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"ITEM_ID","type":"string"},{"name":"GENRES","type":"string","categorical":true}],"version":"1.0"}"#;
-
-/// Users, items and clusters of the synthetic data set.
-pub const USERS: usize = 120;
-pub const ITEMS: usize = 300;
-pub const CLUSTERS: usize = 6;
-
-/// A fresh, empty directory under the system temp dir.
+/// A fresh, empty directory under the system temp dir (kept after the test).
 pub fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!(
-        "personalize-local-{name}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
-}
-
-/// The cluster of an item (items are split into CLUSTERS genres).
-pub fn cluster_of(item: usize) -> usize {
-    item % CLUSTERS
-}
-
-/// Interactions CSV: each user interacts with 12 items of their own cluster (1440 rows).
-pub fn interactions_csv() -> String {
-    let mut csv = String::from("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n");
-    let mut state: u64 = 7;
-    for user in 0..USERS {
-        let cluster = user % CLUSTERS;
-        for k in 0..12 {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let slot = (state >> 33) as usize % (ITEMS / CLUSTERS);
-            let item = slot * CLUSTERS + cluster;
-            csv.push_str(&format!(
-                "u{user},i{item},click,{}\n",
-                1_700_000_000 + user * 100 + k
-            ));
-        }
-    }
-    csv
-}
-
-/// Items CSV with a genre per cluster.
-pub fn items_csv() -> String {
-    let mut csv = String::from("ITEM_ID,GENRES\n");
-    for item in 0..ITEMS {
-        csv.push_str(&format!("i{item},genre{}\n", cluster_of(item)));
-    }
-    csv
+    personalize_testkit::temp_dir(&format!("local-{name}")).expect("create temp dir")
 }
 
 /// Writes `content` to `<data_dir>/s3/<bucket>/<key>`.
 pub fn put_object(data_dir: &Path, bucket: &str, key: &str, content: &str) {
-    let path = data_dir.join("s3").join(bucket).join(key);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, content).expect("write object");
-}
-
-/// SDK configuration pointing at `url` with static test credentials.
-pub async fn sdk_config(url: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_personalize::config::Credentials::new(
-            "AKIDLOCALTEST",
-            "local-test-secret",
-            None,
-            None,
-            "static",
-        ))
-        .load()
-        .await
+    deploy::put_object(data_dir, bucket, key, content).expect("write object");
 }
 
 /// The three clients.
@@ -129,169 +65,24 @@ pub async fn seed_dataset_group(
     data_dir: &Path,
     name: &str,
 ) -> (String, String, String) {
-    put_object(
-        data_dir,
-        "seed",
-        &format!("{name}/interactions.csv"),
-        &interactions_csv(),
-    );
-    put_object(data_dir, "seed", &format!("{name}/items.csv"), &items_csv());
-    let dg = cp
-        .create_dataset_group()
-        .name(name)
-        .send()
+    let (interactions, items) = (interactions_csv(), items_csv());
+    let data = Data {
+        interactions_csv: &interactions,
+        items: Some((ITEMS_SCHEMA, &items)),
+    };
+    let group = deploy::seed_dataset_group(cp, data_dir, name, data)
         .await
-        .expect("CreateDatasetGroup")
-        .dataset_group_arn
-        .expect("arn");
-    wait_status(
-        "dataset group",
-        Duration::from_secs(30),
-        || async {
-            cp.describe_dataset_group()
-                .dataset_group_arn(&dg)
-                .send()
-                .await
-                .expect("DescribeDatasetGroup")
-                .dataset_group
-                .and_then(|g| g.status)
-                .unwrap_or_default()
-        },
-        &["ACTIVE"],
-    )
-    .await;
-    let interactions_schema = cp
-        .create_schema()
-        .name(format!("{name}-interactions"))
-        .schema(INTERACTIONS_SCHEMA)
-        .send()
-        .await
-        .expect("CreateSchema")
-        .schema_arn
-        .expect("arn");
-    let items_schema = cp
-        .create_schema()
-        .name(format!("{name}-items"))
-        .schema(ITEMS_SCHEMA)
-        .send()
-        .await
-        .expect("CreateSchema")
-        .schema_arn
-        .expect("arn");
-    let interactions = cp
-        .create_dataset()
-        .name(format!("{name}-interactions"))
-        .dataset_group_arn(&dg)
-        .dataset_type("Interactions")
-        .schema_arn(&interactions_schema)
-        .send()
-        .await
-        .expect("CreateDataset")
-        .dataset_arn
-        .expect("arn");
-    let items = cp
-        .create_dataset()
-        .name(format!("{name}-items"))
-        .dataset_group_arn(&dg)
-        .dataset_type("Items")
-        .schema_arn(&items_schema)
-        .send()
-        .await
-        .expect("CreateDataset")
-        .dataset_arn
-        .expect("arn");
-    for (dataset, key) in [(&interactions, "interactions.csv"), (&items, "items.csv")] {
-        wait_status(
-            "dataset",
-            Duration::from_secs(30),
-            || async {
-                cp.describe_dataset()
-                    .dataset_arn(dataset)
-                    .send()
-                    .await
-                    .expect("DescribeDataset")
-                    .dataset
-                    .and_then(|d| d.status)
-                    .unwrap_or_default()
-            },
-            &["ACTIVE"],
-        )
-        .await;
-        let job = cp
-            .create_dataset_import_job()
-            .job_name(format!("{name}-{}", key.trim_end_matches(".csv")))
-            .dataset_arn(dataset)
-            .data_source(
-                aws_sdk_personalize::types::DataSource::builder()
-                    .data_location(format!("s3://seed/{name}/{key}"))
-                    .build(),
-            )
-            .role_arn("arn:aws:iam::000000000000:role/personalize")
-            .send()
-            .await
-            .expect("CreateDatasetImportJob")
-            .dataset_import_job_arn
-            .expect("arn");
-        let status = wait_status(
-            "import job",
-            Duration::from_secs(60),
-            || async {
-                cp.describe_dataset_import_job()
-                    .dataset_import_job_arn(&job)
-                    .send()
-                    .await
-                    .expect("DescribeDatasetImportJob")
-                    .dataset_import_job
-                    .and_then(|j| j.status)
-                    .unwrap_or_default()
-            },
-            &["ACTIVE", "CREATE FAILED"],
-        )
-        .await;
-        assert_eq!(status, "ACTIVE", "import of {key}");
-    }
-    (dg, interactions, items)
+        .expect("dataset group with imported interactions and items");
+    let items = group.items.expect("items dataset");
+    (group.arn, group.interactions, items)
 }
 
 /// Trains a solution version of `recipe` and waits for ACTIVE; returns (solution, version).
 pub async fn train(cp: &ControlPlane, dg: &str, name: &str, recipe: &str) -> (String, String) {
-    let solution = cp
-        .create_solution()
-        .name(name)
-        .dataset_group_arn(dg)
-        .recipe_arn(recipe)
-        .perform_auto_training(false)
-        .send()
+    let trained = deploy::train(cp, dg, name, recipe)
         .await
-        .expect("CreateSolution")
-        .solution_arn
-        .expect("arn");
-    let version = cp
-        .create_solution_version()
-        .solution_arn(&solution)
-        .send()
-        .await
-        .expect("CreateSolutionVersion")
-        .solution_version_arn
-        .expect("arn");
-    let status = wait_status(
-        "solution version",
-        Duration::from_secs(300),
-        || async {
-            cp.describe_solution_version()
-                .solution_version_arn(&version)
-                .send()
-                .await
-                .expect("DescribeSolutionVersion")
-                .solution_version
-                .and_then(|v| v.status)
-                .unwrap_or_default()
-        },
-        &["ACTIVE", "CREATE FAILED"],
-    )
-    .await;
-    assert_eq!(status, "ACTIVE", "training {name}");
-    (solution, version)
+        .unwrap_or_else(|e| panic!("training {name}: {e}"));
+    (trained.solution, trained.version)
 }
 
 /// Item ids of a GetRecommendations answer.
