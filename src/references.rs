@@ -144,30 +144,26 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use personalize_api::{DatasetGroupSpec, SolutionSpec};
-
-    fn solution(ns: &str, name: &str, group: &str, group_ns: Option<&str>) -> Arc<Solution> {
-        let spec: SolutionSpec = serde_json::from_value(serde_json::json!({
-            "datasetGroupRef": {"name": group, "namespace": group_ns},
-            "recipe": "aws-user-personalization",
-        }))
-        .expect("valid spec");
-        let mut s = Solution::new(name, spec);
-        s.metadata.namespace = Some(ns.to_owned());
-        Arc::new(s)
-    }
+    use crate::reconcile::testing::movielens;
 
     #[test]
     fn finds_referrers_in_the_same_and_in_other_namespaces() {
-        let spec: DatasetGroupSpec =
-            serde_json::from_value(serde_json::json!({"datasets": {}})).expect("valid spec");
-        let mut group = DatasetGroup::new("movies", spec);
-        group.metadata.namespace = Some("team".to_owned());
+        let (group, solution, ..) = movielens();
+        let named = |ns: &str, name: &str, group: &str, group_ns: Option<&str>| {
+            let mut s = solution.clone();
+            s.metadata.namespace = Some(ns.to_owned());
+            s.metadata.name = Some(name.to_owned());
+            s.spec.dataset_group_ref = Some(ObjectRef {
+                name: group.to_owned(),
+                namespace: group_ns.map(str::to_owned),
+            });
+            Arc::new(s)
+        };
         let objects = [
-            solution("team", "a", "movies", None),
-            solution("other", "b", "movies", Some("team")),
-            solution("other", "c", "movies", None),
-            solution("team", "d", "books", None),
+            named("team", "a", "movielens", None),
+            named("other", "b", "movielens", Some("team")),
+            named("other", "c", "movielens", None),
+            named("team", "d", "books", None),
         ];
         let found = referring(&objects, &group, |s: &Solution| {
             s.spec.dataset_group_ref.as_ref()

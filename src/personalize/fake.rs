@@ -40,6 +40,7 @@ struct Entry {
     parent: Option<String>,
     status: Status,
     describes: u32,
+    created: Timestamp,
     tags: Tags,
     data: Data,
 }
@@ -186,6 +187,7 @@ impl State {
                 parent: parent.map(str::to_owned),
                 status,
                 describes: 0,
+                created: Timestamp::now(),
                 tags: tags.clone(),
                 data,
             },
@@ -196,31 +198,38 @@ impl State {
     /// A Describe: moves the resource along its lifecycle, then reports it.
     fn describe(&mut self, arn: &str) -> Result<&mut Entry, AwsError> {
         let operation = self.operation;
-        let steps = self.steps;
-        let Some(entry) = self.resources.get_mut(arn) else {
-            return Err(not_found(operation, arn));
-        };
-        entry.describes += 1;
-        if entry.describes >= steps {
-            if entry.status.is_deleting() {
-                self.resources.remove(arn);
-                return Err(not_found(operation, arn));
-            }
-            if entry.status.is_creating() {
-                entry.status = Status::Active;
-            }
-            if let Data::Campaign(campaign, Some(update)) = &mut entry.data
-                && update.status.is_creating()
-            {
-                update.status = Status::Active;
-                if let Some(version) = &update.solution_version_arn {
-                    campaign.solution_version_arn = version.clone();
-                }
-            }
-        }
+        self.tick(arn);
         self.resources
             .get_mut(arn)
             .ok_or_else(|| not_found(operation, arn))
+    }
+
+    /// One look at a resource (a Describe, or a List that shows it): after `steps` looks a
+    /// creation, update or deletion settles.
+    fn tick(&mut self, arn: &str) {
+        let steps = self.steps;
+        let Some(entry) = self.resources.get_mut(arn) else {
+            return;
+        };
+        entry.describes += 1;
+        if entry.describes < steps {
+            return;
+        }
+        if entry.status.is_deleting() {
+            self.resources.remove(arn);
+            return;
+        }
+        if entry.status.is_creating() {
+            entry.status = Status::Active;
+        }
+        if let Data::Campaign(campaign, Some(update)) = &mut entry.data
+            && update.status.is_creating()
+        {
+            update.status = Status::Active;
+            if let Some(version) = &update.solution_version_arn {
+                campaign.solution_version_arn = version.clone();
+            }
+        }
     }
 
     fn children<'a>(&'a self, parent: &'a str, kind: Kind) -> impl Iterator<Item = Summary> + 'a {
@@ -236,7 +245,7 @@ fn summary(arn: &str, e: &Entry) -> Summary {
         arn: arn.to_owned(),
         name: Some(e.name.clone()),
         status: Some(e.status.clone()),
-        created: Timestamp::from_second(1_700_000_000).ok(),
+        created: Some(e.created),
         training_mode: match &e.data {
             Data::Version(mode) => Some(mode.clone()),
             _ => None,
@@ -272,7 +281,18 @@ impl Personalize for Fake {
             Listing::Campaigns(p) => ("ListCampaigns", Some(p), Kind::Campaign),
             Listing::SolutionVersions(p) => ("ListSolutionVersions", Some(p), Kind::Solution),
         };
-        let state = self.enter(operation)?;
+        let mut state = self.enter(operation)?;
+        let all: Vec<String> = state.resources.keys().cloned().collect();
+        for arn in all {
+            let entry = &state.resources[&arn];
+            let shown = match &entry.data {
+                Data::Version(_) => matches!(listing, Listing::SolutionVersions(_)),
+                _ => entry.kind == kind,
+            };
+            if shown {
+                state.tick(&arn);
+            }
+        }
         Ok(match (listing, parent) {
             (Listing::SolutionVersions(p), _) => state
                 .resources
@@ -331,7 +351,7 @@ impl Personalize for Fake {
                 format!("{arn} is in use"),
             ));
         }
-        if state.steps == 0 {
+        if state.steps == 0 || kind == Kind::Schema {
             state
                 .resources
                 .retain(|a, e| a != arn && e.parent.as_deref() != Some(arn));

@@ -716,7 +716,11 @@ mod tests {
                 1,
                 "an idle resync costs ListDatasets"
             );
-            assert_eq!(world.fake.calls("ListDatasets"), 2);
+            assert_eq!(
+                world.fake.calls("ListDatasets"),
+                1,
+                "none before the group existed"
+            );
         }
 
         #[tokio::test]

@@ -13,7 +13,7 @@ pub mod solution;
 pub mod training;
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
