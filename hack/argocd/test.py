@@ -44,6 +44,11 @@ REASON_HEALTH = {
     "Training": "Progressing",
     "Updating": "Progressing",
     "UpdatingSchema": "Progressing",
+    "CreatingSchema": "Progressing",
+    "DeletedOutside": "Progressing",
+    "Deleting": "Progressing",
+    "DependentsExist": "Progressing",
+    "StoppingTraining": "Progressing",
     "WaitingForData": "Progressing",
     "DatasetGroupNotFound": "Progressing",
     "DatasetGroupNotReady": "Progressing",
@@ -177,7 +182,12 @@ def main() -> int:
     # 3. Every reason the operator writes is classified on purpose, and the script agrees.
     src_reasons = set()
     for rs in (REPO / "src").rglob("*.rs"):
-        src_reasons |= set(re.findall(r'reason:\s*"([A-Za-z]+)"', rs.read_text()))
+        text = rs.read_text()
+        src_reasons |= set(re.findall(r'reason:\s*"([A-Za-z]+)"', text))
+        # Reasons given positionally: Plan::wait/fail, Deletion::waiting, waiting_for.
+        src_reasons |= set(
+            re.findall(r'(?:Plan::wait|Plan::fail|Deletion::waiting|waiting_for)\(\s*"([A-Za-z]+)"', text)
+        )
     src_reasons |= {"InvalidInput"}  # a constant in src/reconcile/mod.rs
     unknown = sorted(src_reasons - set(REASON_HEALTH))
     if unknown:

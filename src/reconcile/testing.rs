@@ -5,7 +5,6 @@ use k8s_openapi::jiff::Timestamp;
 use kube::Resource;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
-use personalize_api::conditions::READY;
 use personalize_api::{Campaign, DatasetGroup, EventTracker, Solution};
 use serde::de::DeserializeOwned;
 
@@ -130,14 +129,11 @@ impl World {
 }
 
 fn ready_condition() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
-    k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
-        type_: READY.to_owned(),
-        status: "True".to_owned(),
-        reason: "Active".to_owned(),
+    let ready = Outcome::Ready {
         message: String::new(),
-        observed_generation: None,
-        last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Timestamp::now()),
-    }
+    };
+    let mut conditions = crate::outcome::conditions(&[], &ready, false, None, Timestamp::now());
+    conditions.remove(0)
 }
 
 /// Kinds with a cache in the [`World`].
