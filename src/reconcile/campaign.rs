@@ -349,6 +349,19 @@ mod tests {
         }
 
         #[tokio::test]
+        async fn invalid_input_is_terminal() {
+            let mut world = World::new();
+            ready_group_and_solution(&mut world).await;
+            let (_, _, mut campaign, _) = movielens();
+            world
+                .fake
+                .fail_next("CreateCampaign", "InvalidInputException");
+            let (outcome, _) = world.sync(&mut campaign).await;
+            assert_eq!(outcome.reason(), "InvalidInput", "{outcome:?}");
+            assert!(world.fake.arns(Kind::Campaign).is_empty());
+        }
+
+        #[tokio::test]
         async fn waits_for_a_solution_without_a_version_and_for_a_missing_one() {
             let world = World::new();
             let (_, _, mut campaign, _) = movielens();

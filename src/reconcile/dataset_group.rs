@@ -772,6 +772,35 @@ mod tests {
         }
 
         #[tokio::test]
+        async fn a_foreign_group_of_the_same_name_is_refused_until_adoption_is_asked() {
+            let world = World::new();
+            let (mut group, ..) = movielens();
+            let foreign = NewDatasetGroup {
+                name: group_name(&group),
+                tags: crate::personalize::Tags::from([(
+                    crate::naming::OWNER_TAG.to_owned(),
+                    "other/app".to_owned(),
+                )]),
+                ..NewDatasetGroup::default()
+            };
+            world
+                .fake
+                .create_dataset_group(&foreign)
+                .await
+                .expect("created");
+            let (outcome, _) = world.sync(&mut group).await;
+            assert_eq!(outcome.reason(), "NameTaken", "{outcome:?}");
+            group.metadata.annotations.get_or_insert_default().insert(
+                crate::naming::ADOPT_ANNOTATION.to_owned(),
+                "true".to_owned(),
+            );
+            let (outcome, changes) = world.sync(&mut group).await;
+            assert_eq!(outcome.reason(), "Active", "{outcome:?}");
+            assert_eq!(changes[0].action, "AdoptDatasetGroup");
+            assert_eq!(world.fake.arns(Kind::DatasetGroup).len(), 1);
+        }
+
+        #[tokio::test]
         async fn a_failed_import_is_terminal_and_names_the_fix() {
             let world = World::with(Fake::with_steps(3));
             let (mut group, ..) = movielens();

@@ -511,6 +511,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn adopts_its_own_solution_refuses_a_foreign_one_and_retries_when_throttled() {
+        let mut world = World::new();
+        let (_, mut solution) = ready_group_and_solution(&mut world).await;
+        // The status write was lost: the solution tagged as ours is taken over, not duplicated.
+        solution.status = None;
+        let (outcome, changes) = world.sync(&mut solution).await;
+        assert_eq!(outcome.reason(), "Active", "{outcome:?}");
+        assert_eq!(changes[0].action, "AdoptSolution");
+        assert_eq!(world.fake.arns(Kind::Solution).len(), 1);
+        // Another object's solution of the same name.
+        let (_, mut other, ..) = movielens();
+        other.metadata.namespace = Some("elsewhere".into());
+        other.spec.name = Some(aws_name(&solution, None));
+        if let Some(r) = other.spec.dataset_group_ref.as_mut() {
+            r.namespace = Some("team".into());
+        }
+        let (outcome, _) = world.sync(&mut other).await;
+        assert_eq!(outcome.reason(), "NameTaken", "{outcome:?}");
+        world
+            .fake
+            .fail_next("DescribeSolution", "ThrottlingException");
+        let (outcome, _) = world.sync(&mut solution).await;
+        assert_eq!(outcome.reason(), "Throttled", "{outcome:?}");
+    }
+
+    #[tokio::test]
     async fn cleanup_waits_for_its_campaigns_then_stops_training_and_deletes() {
         let mut world = World::with(crate::personalize::fake::Fake::with_steps(2));
         let (mut group, mut solution, campaign, _) = movielens();
