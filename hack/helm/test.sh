@@ -15,7 +15,9 @@
 #      with their Secret and Events, then deleted, and no request refused by RBAC; server-side dry
 #      runs of every rendering and of the examples; the operator's and the sidecar's permissions
 #      exercised with impersonated requests (allowed and refused); helm upgrade to the namespaced
-#      mode; helm uninstall and every object gone.
+#      mode, where the full MovieLens example is applied, made Ready and deleted by the operator
+#      under the chart's Role only (nothing left in Kubernetes or personalize-local, no RBAC
+#      refusal); helm uninstall and every object gone.
 # It never uses an ambient KUBECONFIG (that could be a real cluster).
 #
 # Usage: hack/helm/test.sh

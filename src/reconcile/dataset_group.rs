@@ -12,7 +12,7 @@ use kube::ResourceExt;
 use personalize_api::dataset_group::{DatasetSpec, DatasetStatus, ImportSpec, ImportStatus};
 use personalize_api::{DatasetGroup, DatasetGroupStatus, DatasetType, ObjectRef};
 
-use super::{Decided, Env, Error, Managed, aws_name, pending, tags, waiting_for};
+use super::{Decided, Env, Error, Managed, aws_name, own_arn, pending, tags, waiting_for};
 use crate::naming::{child_name, short_hash};
 use crate::outcome::Outcome;
 use crate::personalize::{
@@ -232,7 +232,7 @@ impl Managed for DatasetGroup {
 
     async fn cleanup(&self, env: &Env<'_>) -> Result<Deletion, Error> {
         let changes = &env.changes;
-        let Some(arn) = self.status.as_ref().and_then(|s| s.resource.arn.clone()) else {
+        let Some(arn) = own_arn(self) else {
             return Ok(Deletion::Gone);
         };
         let refs = env.references;

@@ -208,7 +208,17 @@ pub struct Env<'a> {
     pub changes: Changes,
 }
 
-impl Env<'_> {
+impl<'a> Env<'a> {
+    /// An environment with nothing changed yet.
+    pub fn new(personalize: &'a dyn Backend, references: &'a References) -> Self {
+        Self {
+            personalize,
+            references,
+            now: Timestamp::now(),
+            changes: Changes::default(),
+        }
+    }
+
     /// Syncs a resource `obj` owns through its owner tag (its own Personalize resource), in
     /// `region`, keeping its ARN in `arn`; `known` saves the Describe (see [`resource::sync`]).
     pub async fn sync_owned<K: Resource, R: AwsResource>(
@@ -224,9 +234,7 @@ impl Env<'_> {
         let changes = &self.changes;
         Ok(resource::sync(api.as_ref(), desired, &ownership, arn, known, changes).await?)
     }
-}
 
-impl Env<'_> {
     /// One step of deleting the resource at `arn` (none: nothing was ever created).
     pub async fn delete_owned<R: AwsResource>(
         &self,
@@ -243,18 +251,6 @@ impl Env<'_> {
 /// The ARN of an object's own Personalize resource, once known.
 pub fn own_arn<K: Managed>(obj: &K) -> Option<String> {
     obj.status().and_then(|s| s.resource().arn.clone())
-}
-
-impl<'a> Env<'a> {
-    /// An environment with nothing changed yet.
-    pub fn new(personalize: &'a dyn Backend, references: &'a References) -> Self {
-        Self {
-            personalize,
-            references,
-            now: Timestamp::now(),
-            changes: Changes::default(),
-        }
-    }
 }
 
 /// What a kind's sync decided: the outcome, or a failure that is not about the AWS resource.

@@ -18,7 +18,9 @@ use super::training::{
     Decision, in_progress, promoted_version, sort_newest_first, training_decision,
     until_next_retrain,
 };
-use super::{Decided, Env, Error, Managed, aws_name, namespace, pending, tags, waiting_for};
+use super::{
+    Decided, Env, Error, Managed, aws_name, namespace, own_arn, pending, tags, waiting_for,
+};
 use crate::outcome::Outcome;
 use crate::personalize::{
     AutoTraining, AwsError, ErrorKind, Kind, Listing, NewSolution, Observation, Personalize,
@@ -156,7 +158,7 @@ impl Managed for Solution {
 
     async fn cleanup(&self, env: &Env<'_>) -> Result<Deletion, Error> {
         let changes = &env.changes;
-        let Some(arn) = self.status.as_ref().and_then(|s| s.resource.arn.clone()) else {
+        let Some(arn) = own_arn(self) else {
             return Ok(Deletion::Gone);
         };
         let refs = env.references;
