@@ -1,6 +1,6 @@
 //! Wires the kinds into kube-runtime controllers: what each watches, the watches that wake
 //! dependents at once when what they reference changes (a DatasetGroup becoming Ready wakes its
-//! Solutions and EventTracker; a Solution's new version wakes its Campaigns), and the caches
+//! Solutions, EventTracker and Filters; a Solution's new version wakes its Campaigns), and the caches
 //! ([`References`]) the reconcilers resolve references from. Every watch is scoped to the
 //! watched namespace, if any.
 
@@ -11,9 +11,12 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Resource};
-use personalize_api::{Campaign, DatasetGroup, EventTracker, ObjectRef as SpecRef, Solution};
+use personalize_api::{
+    Campaign, DatasetGroup, EventTracker, Filter, ObjectRef as SpecRef, Solution,
+};
 use serde::de::DeserializeOwned;
 
+use crate::reconcile::dataset_group::InGroup;
 use crate::reconcile::{Context, Error, Managed, error_policy, reconcile};
 use crate::references::{References, refers};
 
@@ -55,6 +58,20 @@ where
     }
 }
 
+/// Makes a change of a DatasetGroup wake the objects of `controller` that reference it.
+fn woken_by_groups<K: InGroup + Managed>(
+    controller: Controller<K>,
+    client: &kube::Client,
+    namespace: Option<&str>,
+    config: &watcher::Config,
+) -> Controller<K> {
+    let store = controller.store();
+    let groups = api::<DatasetGroup>(client, namespace);
+    controller.watches(groups, config.clone(), move |dg| {
+        referrers(&store, &dg, |obj: &K| obj.group().1)
+    })
+}
+
 /// Runs one kind's controller until a shutdown signal.
 async fn run_one<K: Managed>(controller: Controller<K>, ctx: Arc<Context>) {
     controller
@@ -77,41 +94,29 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
     let solutions = Controller::new(api::<Solution>(&client, namespace), config.clone());
     let campaigns = Controller::new(api::<Campaign>(&client, namespace), config.clone());
     let trackers = Controller::new(api::<EventTracker>(&client, namespace), config.clone());
+    let filters = Controller::new(api::<Filter>(&client, namespace), config.clone());
     ctx.set_references(References {
         dataset_groups: dataset_groups.store(),
         solutions: solutions.store(),
         campaigns: campaigns.store(),
         event_trackers: trackers.store(),
+        filters: filters.store(),
         client: Some(client.clone()),
     });
 
-    let store = solutions.store();
-    let solutions = solutions.watches(
-        api::<DatasetGroup>(&client, namespace),
-        config.clone(),
-        move |dg| {
-            referrers(&store, &dg, |s: &Solution| {
-                s.spec.dataset_group_ref.as_ref()
-            })
-        },
-    );
+    let solutions = woken_by_groups(solutions, &client, namespace, &config);
+    let trackers = woken_by_groups(trackers, &client, namespace, &config);
+    let filters = woken_by_groups(filters, &client, namespace, &config);
     let store = campaigns.store();
-    let campaigns = campaigns.watches(
-        api::<Solution>(&client, namespace),
-        config.clone(),
-        move |sol| referrers(&store, &sol, |c: &Campaign| c.spec.solution_ref.as_ref()),
-    );
-    let store = trackers.store();
-    let trackers = trackers.watches(api::<DatasetGroup>(&client, namespace), config, move |dg| {
-        referrers(&store, &dg, |t: &EventTracker| {
-            t.spec.dataset_group_ref.as_ref()
-        })
+    let campaigns = campaigns.watches(api::<Solution>(&client, namespace), config, move |sol| {
+        referrers(&store, &sol, |c: &Campaign| c.spec.solution_ref.as_ref())
     });
 
     tokio::join!(
         run_one(dataset_groups, ctx.clone()),
         run_one(solutions, ctx.clone()),
         run_one(campaigns, ctx.clone()),
-        run_one(trackers, ctx),
+        run_one(trackers, ctx.clone()),
+        run_one(filters, ctx),
     );
 }

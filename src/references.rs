@@ -10,7 +10,7 @@ use kube::api::Api;
 use kube::runtime::reflector::{ObjectRef as StoreRef, Store};
 use kube::{Resource, ResourceExt};
 use personalize_api::conditions::READY;
-use personalize_api::{Campaign, DatasetGroup, EventTracker, ObjectRef, Solution};
+use personalize_api::{Campaign, DatasetGroup, EventTracker, Filter, ObjectRef, Solution};
 use serde::de::DeserializeOwned;
 
 use crate::reconcile::Error;
@@ -18,7 +18,7 @@ use crate::reconcile::Error;
 /// How long a reverse look-up waits for a store's first listing before giving up for now.
 const STORE_READY: Duration = Duration::from_secs(10);
 
-/// The controllers' caches of the four kinds.
+/// The controllers' caches of every kind.
 #[derive(Clone)]
 pub struct References {
     /// DatasetGroups.
@@ -29,6 +29,8 @@ pub struct References {
     pub campaigns: Store<Campaign>,
     /// EventTrackers.
     pub event_trackers: Store<EventTracker>,
+    /// Filters.
+    pub filters: Store<Filter>,
     /// Reads an object the cache shows as missing or not Ready yet, which it may just have
     /// become (the watch that woke the referrer can run ahead of the cache). None: cache only.
     pub client: Option<kube::Client>,
@@ -49,7 +51,7 @@ macro_rules! has_ready {
         }
     )*};
 }
-has_ready!(DatasetGroup, Solution, Campaign, EventTracker);
+has_ready!(DatasetGroup, Solution, Campaign, EventTracker, Filter);
 
 impl References {
     /// The object `reference` (made from `own_namespace`) names, if it exists.

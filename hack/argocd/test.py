@@ -1,4 +1,4 @@
-"""Tests the Argo CD health check of the four kinds (charts/personalize-operator/argocd/health.lua).
+"""Tests the Argo CD health check of every kind (charts/personalize-operator/argocd/health.lua).
 
 Runs the script in Lua 5.1 (lupa's embedded interpreter: the dialect of Argo CD's gopher-lua),
 with the globals Argo CD's sandbox does not offer removed, against every fixture in fixtures/:
@@ -25,7 +25,7 @@ HEALTH_LUA = CHART_ARGOCD / "health.lua"
 ARGOCD_CM = CHART_ARGOCD / "argocd-cm.yaml"
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
 GROUP = "personalize-operator.dev"
-KINDS = ["DatasetGroup", "Solution", "Campaign", "EventTracker"]
+KINDS = ["DatasetGroup", "Solution", "Campaign", "EventTracker", "Filter"]
 EXPECTED = "test.personalize-operator.dev/expected-health"
 EXPECTED_MESSAGE = "test.personalize-operator.dev/expected-message"
 
@@ -43,6 +43,7 @@ REASON_HEALTH = {
     "Recreating": "Progressing",
     "Training": "Progressing",
     "Updating": "Progressing",
+    "Replacing": "Progressing",
     "UpdatingSchema": "Progressing",
     "CreatingSchema": "Progressing",
     "DeletedOutside": "Progressing",
@@ -64,6 +65,7 @@ REASON_HEALTH = {
     "TrainingFailed": "Degraded",
     "InvalidInput": "Degraded",
     "NameTaken": "Degraded",
+    "ExpressionMismatch": "Degraded",
 }
 # Reasons only ever written with Terminal=True (so Degraded through Terminal, not the reason).
 TERMINAL_ONLY = {"NoDatasetGroup", "NoSolution", "NoVersion"}

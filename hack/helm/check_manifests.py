@@ -16,7 +16,7 @@ import sys
 
 import yaml
 
-KINDS = ["datasetgroups", "solutions", "campaigns", "eventtrackers"]
+KINDS = ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters"]
 GROUP = "personalize-operator.dev"
 
 

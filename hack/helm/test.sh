@@ -147,8 +147,9 @@ PY
   echo "ok   kubernetes-validate --strict -k 1.35.0 ($(grep -c . "$work/kv.log") documents)"
 done
 "$helm" template po "$chart" -n "$ns" --include-crds >"$work/with-crds.yaml"
-[ "$(grep -c '^kind: CustomResourceDefinition' "$work/with-crds.yaml")" = 4 ] ||
-  fail "helm template --include-crds does not render the four CRDs"
+crd_count=$(find crds -name '*.yaml' | wc -l)
+[ "$(grep -c '^kind: CustomResourceDefinition' "$work/with-crds.yaml")" = "$crd_count" ] ||
+  fail "helm template --include-crds does not render the $crd_count CRDs of crds/"
 echo "ok   --include-crds renders the CRDs (Argo CD applies them on every sync)"
 
 step "values the chart must refuse"
@@ -210,10 +211,10 @@ sa=system:serviceaccount:$ns:$release-personalize-operator
   { cat "$work/install.log"; fail "helm install"; }
 grep -q "personalize-operator 0.1.0 is installed" "$work/install.log" || fail "helm install printed no NOTES"
 echo "ok   helm install; NOTES printed"
-for crd in datasetgroups solutions campaigns eventtrackers; do
+for crd in datasetgroups solutions campaigns eventtrackers filters; do
   k wait --for condition=established --timeout=60s "crd/$crd.personalize-operator.dev" >/dev/null
 done
-echo "ok   the chart installed the four CRDs and they are Established"
+echo "ok   the chart installed every CRD and they are Established"
 "$helm" get manifest "$release" -n "$ns" >"$work/manifest.yaml"
 objects() { # kind/name namespace lines of a manifest
   "$py" - "$1" <<'PY'
@@ -441,9 +442,10 @@ PY
   start_operator "$work/manifest.yaml"
   k apply -n "$watched" -f examples/movielens/ >/dev/null
   k wait -n "$watched" --for=condition=Ready --timeout=300s \
-    datasetgroup/movielens solution/movielens-user-personalization campaign/movielens eventtracker/movielens >/dev/null ||
+    datasetgroup/movielens solution/movielens-user-personalization campaign/movielens eventtracker/movielens \
+    filter/genre >/dev/null ||
     { k get -n "$watched" personalize -o yaml | tail -n 60; tail -n 30 "$work/operator.log"; fail "not Ready in namespaced mode"; }
-  echo "ok   DatasetGroup, Solution, Campaign and EventTracker Ready in $watched"
+  echo "ok   DatasetGroup, Solution, Campaign, EventTracker and Filter Ready in $watched"
   k delete -n "$watched" -f examples/movielens/ --timeout=300s >/dev/null ||
     { k get -n "$watched" personalize -o yaml | tail -n 60; tail -n 30 "$work/operator.log"; fail "deletion did not finish in namespaced mode"; }
   left=$(k get -n "$watched" personalize -o name)
@@ -455,12 +457,12 @@ PY
       -H 'Content-Type: application/x-amz-json-1.1' -d '{}' |
       "$py" -c "import json,sys; print(len(json.load(sys.stdin)['$2']))"
   }
-  for what in "ListDatasetGroups datasetGroups" "ListSchemas schemas" "ListCampaigns campaigns" "ListSolutions solutions" "ListEventTrackers eventTrackers"; do
+  for what in "ListDatasetGroups datasetGroups" "ListSchemas schemas" "ListCampaigns campaigns" "ListSolutions solutions" "ListEventTrackers eventTrackers" "ListFilters Filters"; do
     set -- $what
     n=$(local_list "$1" "$2") || fail "$1 on personalize-local"
     [ "$n" = 0 ] || fail "$1: $n left in personalize-local after deletion"
   done
-  echo "ok   deleted: nothing left in personalize-local (dataset groups, schemas, solutions, campaigns, trackers)"
+  echo "ok   deleted: nothing left in personalize-local (dataset groups, schemas, solutions, campaigns, trackers, filters)"
   no_rbac_denials
   for pid in "${pids[@]}"; do po_stop_pid "$pid" "pid $pid" 10; done
   pids=()

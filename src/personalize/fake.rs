@@ -11,9 +11,9 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::{
     AutoTraining, AwsError, Backend, CampaignDetails, CampaignUpdate, DatasetDetails,
-    EventTrackerDetails, ImportDetails, Kind, Listing, NewCampaign, NewDataset, NewDatasetGroup,
-    NewEventTracker, NewImportJob, NewSchema, NewSolution, Observation, Personalize,
-    SolutionDetails, Status, Summary, Tags,
+    EventTrackerDetails, FilterDetails, ImportDetails, Kind, Listing, NewCampaign, NewDataset,
+    NewDatasetGroup, NewEventTracker, NewFilter, NewImportJob, NewSchema, NewSolution, Observation,
+    Personalize, SolutionDetails, Status, Summary, Tags,
 };
 
 const PREFIX: &str = "arn:aws:personalize:us-east-1:000000000000";
@@ -54,6 +54,7 @@ enum Data {
     Version(String),
     Campaign(NewCampaign, Option<CampaignUpdate>),
     Tracker(String),
+    Filter(String),
 }
 
 fn err(operation: &'static str, code: &str, message: impl Into<String>) -> AwsError {
@@ -623,5 +624,25 @@ impl Personalize for Fake {
             entry.status.clone(),
             EventTrackerDetails { tracking_id },
         ))
+    }
+
+    async fn create_filter(&self, req: &NewFilter) -> Result<String, AwsError> {
+        let mut state = self.enter("CreateFilter")?;
+        let path = format!("filter/{}", req.name);
+        let data = Data::Filter(req.filter_expression.clone());
+        let parent = req.dataset_group_arn.clone();
+        state.insert(Kind::Filter, path, Some(&parent), &req.tags, data)
+    }
+
+    async fn describe_filter(&self, arn: &str) -> Result<Observation<FilterDetails>, AwsError> {
+        let mut state = self.enter("DescribeFilter")?;
+        let entry = state.describe(arn)?;
+        let Data::Filter(expression) = &entry.data else {
+            return Err(not_found("DescribeFilter", arn));
+        };
+        let details = FilterDetails {
+            filter_expression: Some(expression.clone()),
+        };
+        Ok(Observation::new(entry.status.clone(), details))
     }
 }

@@ -91,6 +91,11 @@ pub trait Personalize: Send + Sync {
         &self,
         arn: &str,
     ) -> Result<Observation<EventTrackerDetails>, AwsError>;
+
+    /// CreateFilter.
+    async fn create_filter(&self, req: &NewFilter) -> Result<String, AwsError>;
+    /// DescribeFilter.
+    async fn describe_filter(&self, arn: &str) -> Result<Observation<FilterDetails>, AwsError>;
 }
 
 /// The kinds of Personalize resource the operator deletes.
@@ -212,6 +217,8 @@ requests! {
         |r| Some(&r.solution_version_arn);
     NewEventTracker => EventTrackerDetails, EventTracker, create_event_tracker,
         describe_event_tracker, |r| Some(&r.dataset_group_arn);
+    NewFilter => FilterDetails, Filter, create_filter, describe_filter,
+        |r| Some(&r.dataset_group_arn);
 }
 
 /// What to list.
@@ -531,6 +538,26 @@ pub struct NewEventTracker {
 pub struct EventTrackerDetails {
     /// The id PutEvents takes.
     pub tracking_id: Option<String>,
+}
+
+/// CreateFilter's input.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewFilter {
+    /// Name.
+    pub name: String,
+    /// The group whose data it reads.
+    pub dataset_group_arn: String,
+    /// filterExpression.
+    pub filter_expression: String,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// What DescribeFilter reports beyond the status.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FilterDetails {
+    /// filterExpression.
+    pub filter_expression: Option<String>,
 }
 
 /// What a failed AWS call means for a reconciler.

@@ -15,9 +15,9 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::{
     AutoTraining, AwsError, Backend, CampaignConfig, CampaignDetails, CampaignUpdate,
-    DatasetDetails, ErrorKind, EventTrackerDetails, ImportDetails, Kind, Listing, NewCampaign,
-    NewDataset, NewDatasetGroup, NewEventTracker, NewImportJob, NewSchema, NewSolution,
-    Observation, Personalize, SolutionDetails, Status, Summary, Tags,
+    DatasetDetails, ErrorKind, EventTrackerDetails, FilterDetails, ImportDetails, Kind, Listing,
+    NewCampaign, NewDataset, NewDatasetGroup, NewEventTracker, NewFilter, NewImportJob, NewSchema,
+    NewSolution, Observation, Personalize, SolutionDetails, Status, Summary, Tags,
 };
 
 /// Personalize clients, one per region, sharing the credentials and endpoint configuration.
@@ -643,5 +643,37 @@ impl Personalize for Sdk {
                 tracking_id: owned(tracker.and_then(|t| t.tracking_id())),
             },
         ))
+    }
+
+    async fn create_filter(&self, req: &NewFilter) -> Result<String, AwsError> {
+        let out = self
+            .0
+            .create_filter()
+            .name(&req.name)
+            .dataset_group_arn(&req.dataset_group_arn)
+            .filter_expression(&req.filter_expression)
+            .set_tags(sdk_tags(&req.tags))
+            .send()
+            .await
+            .aws("CreateFilter")?;
+        Ok(out.filter_arn().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_filter(&self, arn: &str) -> Result<Observation<FilterDetails>, AwsError> {
+        let out = self
+            .0
+            .describe_filter()
+            .filter_arn(arn)
+            .send()
+            .await
+            .aws("DescribeFilter")?;
+        let filter = out.filter();
+        Ok(Observation {
+            status: status(filter.and_then(|f| f.status())),
+            failure_reason: owned(filter.and_then(|f| f.failure_reason())),
+            details: FilterDetails {
+                filter_expression: owned(filter.and_then(|f| f.filter_expression())),
+            },
+        })
     }
 }

@@ -8,11 +8,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use kube::ResourceExt;
+use kube::{Resource, ResourceExt};
 use personalize_api::dataset_group::{DatasetSpec, DatasetStatus, ImportSpec, ImportStatus};
 use personalize_api::{DatasetGroup, DatasetGroupStatus, DatasetType, ObjectRef};
 
-use super::{Decided, Env, Error, Managed, aws_name, own_arn, pending, tags, waiting_for};
+use super::{
+    Decided, Env, Error, Managed, aws_name, namespace, own_arn, pending, tags, waiting_for,
+};
 use crate::naming::{child_name, short_hash};
 use crate::outcome::Outcome;
 use crate::personalize::{
@@ -244,6 +246,10 @@ impl Managed for DatasetGroup {
                 t.spec.dataset_group_ref.as_ref()
             })
             .await?,
+        );
+        dependents.extend(
+            References::referrers(&refs.filters, self, |f| f.spec.dataset_group_ref.as_ref())
+                .await?,
         );
         if !dependents.is_empty() {
             let message = format!("waiting for {} to be deleted first", dependents.join(", "));
@@ -530,6 +536,43 @@ pub async fn referenced(
             "DatasetGroupNotFound",
             format!("DatasetGroup {ns}/{} does not exist", r.name),
         )
+    }))
+}
+
+/// Objects that belong to a dataset group, named by `datasetGroupArn` (not managed here) or by
+/// `datasetGroupRef`.
+pub trait InGroup: Resource {
+    /// `spec.datasetGroupArn` and `spec.datasetGroupRef`.
+    fn group(&self) -> (Option<&String>, Option<&ObjectRef>);
+}
+
+macro_rules! in_group {
+    ($($k:ty),*) => {$(
+        impl InGroup for $k {
+            fn group(&self) -> (Option<&String>, Option<&ObjectRef>) {
+                (self.spec.dataset_group_arn.as_ref(), self.spec.dataset_group_ref.as_ref())
+            }
+        }
+    )*};
+}
+in_group!(
+    personalize_api::EventTracker,
+    personalize_api::Filter,
+    personalize_api::Solution
+);
+
+/// The ARN of an object's dataset group: the ARN it gives, or its DatasetGroup's once Ready.
+pub async fn group_arn<K: InGroup>(
+    env: &Env<'_>,
+    obj: &K,
+) -> Result<Result<String, Outcome>, Error> {
+    let (arn, reference) = obj.group();
+    if let Some(arn) = arn {
+        return Ok(Ok(arn.clone()));
+    }
+    let group = referenced(env, &namespace(obj)?, reference).await?;
+    Ok(group.and_then(|dg| {
+        ready_arn(&dg).map_err(|message| waiting_for("DatasetGroupNotReady", message))
     }))
 }
 

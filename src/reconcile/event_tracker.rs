@@ -8,10 +8,8 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
 use personalize_api::{EventTracker, EventTrackerStatus, FIELD_MANAGER};
 
-use super::dataset_group::{ready_arn, referenced};
-use super::{
-    Context, Decided, Env, Error, Managed, aws_name, namespace, own_arn, settle, tags, waiting_for,
-};
+use super::dataset_group::group_arn;
+use super::{Context, Decided, Env, Error, Managed, aws_name, namespace, own_arn, settle, tags};
 use crate::outcome::Outcome;
 use crate::personalize::{EventTrackerDetails, NewEventTracker, Observation, region_of};
 use crate::resource::{AwsResource, Deletion, Plan, lifecycle_plan};
@@ -28,14 +26,7 @@ impl Managed for EventTracker {
     type Refs = String;
 
     async fn resolve(&self, env: &Env<'_>) -> Result<Result<String, Outcome>, Error> {
-        if let Some(arn) = &self.spec.dataset_group_arn {
-            return Ok(Ok(arn.clone()));
-        }
-        let reference = self.spec.dataset_group_ref.as_ref();
-        let group = referenced(env, &namespace(self)?, reference).await?;
-        Ok(group.and_then(|dg| {
-            ready_arn(&dg).map_err(|message| waiting_for("DatasetGroupNotReady", message))
-        }))
+        group_arn(env, self).await
     }
 
     async fn sync(&self, env: &Env<'_>, group: String, status: &mut EventTrackerStatus) -> Decided {
@@ -148,12 +139,13 @@ mod tests {
     async fn creates_the_tracker_once_the_group_is_ready_and_reports_its_tracking_id() {
         let mut world = World::new();
         let (_, _, _, mut tracker) = movielens();
-        let (outcome, _) = world.sync(&mut tracker).await;
-        assert_eq!(outcome.reason(), "DatasetGroupNotFound", "{outcome:?}");
+        world
+            .expect(&mut tracker, "DatasetGroupNotFound", None)
+            .await;
         ready_group_and_solution(&mut world).await;
-        let (outcome, changes) = world.sync(&mut tracker).await;
-        assert_eq!(outcome.reason(), "Active", "{outcome:?}");
-        assert_eq!(changes[0].action, "CreateEventTracker");
+        world
+            .expect(&mut tracker, "Active", Some("CreateEventTracker"))
+            .await;
         let status = tracker.status.clone().expect("status");
         assert!(status.tracking_id.is_some_and(|id| !id.is_empty()));
         let arn = arn_of(&tracker);
@@ -194,8 +186,7 @@ mod tests {
             .annotations
             .get_or_insert_default()
             .insert(ADOPT_ANNOTATION.to_owned(), "true".to_owned());
-        let (outcome, _) = world.sync(&mut tracker).await;
-        assert_eq!(outcome.reason(), "Active", "{outcome:?}");
+        world.expect(&mut tracker, "Active", None).await;
     }
 
     #[tokio::test]
@@ -215,9 +206,9 @@ mod tests {
         let (world, mut tracker) = world_with_group().await;
         world.sync(&mut tracker).await;
         world.fake.remove(&arn_of(&tracker));
-        let (outcome, changes) = world.sync(&mut tracker).await;
-        assert_eq!(outcome.reason(), "Active", "{outcome:?}");
-        assert_eq!(changes[0].action, "CreateEventTracker");
+        world
+            .expect(&mut tracker, "Active", Some("CreateEventTracker"))
+            .await;
         assert_eq!(world.fake.calls("CreateEventTracker"), 2);
     }
 
@@ -227,15 +218,12 @@ mod tests {
         world
             .fake
             .fail_next("CreateEventTracker", "InvalidInputException");
-        let (outcome, _) = world.sync(&mut tracker).await;
-        assert_eq!(outcome.reason(), "InvalidInput", "{outcome:?}");
+        world.expect(&mut tracker, "InvalidInput", None).await;
         world
             .fake
             .fail_next("CreateEventTracker", "ThrottlingException");
-        let (outcome, _) = world.sync(&mut tracker).await;
-        assert_eq!(outcome.reason(), "Throttled", "{outcome:?}");
-        let (outcome, _) = world.sync(&mut tracker).await;
-        assert_eq!(outcome.reason(), "Active", "{outcome:?}");
+        world.expect(&mut tracker, "Throttled", None).await;
+        world.expect(&mut tracker, "Active", None).await;
     }
 
     #[tokio::test]

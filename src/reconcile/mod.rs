@@ -9,6 +9,7 @@
 pub mod campaign;
 pub mod dataset_group;
 pub mod event_tracker;
+pub mod filter;
 pub mod solution;
 pub mod training;
 
@@ -335,6 +336,7 @@ kinds!(
     personalize_api::Solution => personalize_api::SolutionStatus, references: true;
     personalize_api::Campaign => personalize_api::CampaignStatus, references: true;
     personalize_api::EventTracker => personalize_api::EventTrackerStatus, references: true;
+    personalize_api::Filter => personalize_api::FilterStatus, references: true;
 );
 
 /// A custom resource kind the operator manages: what is specific to it. Everything else is
@@ -381,7 +383,12 @@ pub trait Managed:
     }
 
     /// Look again sooner than the resync when Ready (e.g. a retrain schedule). Default: never.
-    fn ready_requeue(&self, _status: &Self::Status, _now: Timestamp) -> Option<Duration> {
+    fn ready_requeue(
+        &self,
+        _status: &Self::Status,
+        _now: Timestamp,
+        _timing: Timing,
+    ) -> Option<Duration> {
         None
     }
 }
@@ -435,7 +442,7 @@ async fn apply<K: Managed>(obj: &K, ctx: &Context) -> Result<Action, Error> {
         obj.when_ready(ctx, &status).await?;
     }
     let sooner = match outcome {
-        Outcome::Ready { .. } => obj.ready_requeue(&status, env.now),
+        Outcome::Ready { .. } => obj.ready_requeue(&status, env.now, ctx.timing),
         _ => None,
     };
     let action = finish(obj, ctx, status, outcome).await?;

@@ -21,7 +21,7 @@ use super::training::{
 use super::{
     Decided, Env, Error, Managed, aws_name, namespace, own_arn, pending, tags, waiting_for,
 };
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Timing};
 use crate::personalize::{
     AutoTraining, AwsError, ErrorKind, Kind, Listing, NewSolution, Observation, Personalize,
     Request, SolutionDetails, Status, region_of, short_id,
@@ -172,7 +172,12 @@ impl Managed for Solution {
         delete_solution(api.as_ref(), &arn, changes).await
     }
 
-    fn ready_requeue(&self, status: &SolutionStatus, now: Timestamp) -> Option<Duration> {
+    fn ready_requeue(
+        &self,
+        status: &SolutionStatus,
+        now: Timestamp,
+        _timing: Timing,
+    ) -> Option<Duration> {
         let retrain = self.spec.training.as_ref()?.retrain.as_ref()?;
         until_next_retrain(retrain.schedule.as_deref()?, &status.versions, now)
     }

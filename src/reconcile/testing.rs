@@ -5,7 +5,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::Resource;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
-use personalize_api::{Campaign, DatasetGroup, EventTracker, Solution};
+use personalize_api::{Campaign, DatasetGroup, EventTracker, Filter, Solution};
 use serde::de::DeserializeOwned;
 
 use super::{Env, Error, HasResource, HasStatus, Managed, resolve_and_sync};
@@ -26,6 +26,9 @@ pub struct World {
     solutions: reflector::store::Writer<Solution>,
     campaigns: reflector::store::Writer<Campaign>,
     trackers: reflector::store::Writer<EventTracker>,
+    filters: reflector::store::Writer<Filter>,
+    /// The time a reconcile sees (default: the real time).
+    pub now: Option<Timestamp>,
 }
 
 fn ready_store<K>() -> (Store<K>, reflector::store::Writer<K>)
@@ -50,6 +53,7 @@ impl World {
         let (solutions_store, solutions) = ready_store();
         let (campaigns_store, campaigns) = ready_store();
         let (event_trackers, trackers) = ready_store();
+        let (filters_store, filters) = ready_store();
         World {
             fake,
             references: References {
@@ -57,18 +61,23 @@ impl World {
                 solutions: solutions_store,
                 campaigns: campaigns_store,
                 event_trackers,
+                filters: filters_store,
                 client: None,
             },
             groups,
             solutions,
             campaigns,
             trackers,
+            filters,
+            now: None,
         }
     }
 
     /// What a kind's `sync` and `cleanup` get.
     pub fn env(&self) -> Env<'_> {
-        Env::new(&self.fake, &self.references)
+        let mut env = Env::new(&self.fake, &self.references);
+        env.now = self.now.unwrap_or(env.now);
+        env
     }
 
     /// Puts an object in its kind's cache.
@@ -90,6 +99,29 @@ impl World {
         }
         obj.set_status(status);
         (outcome, env.changes.take())
+    }
+
+    /// One sync that must end with `reason` and, when `action` is given, begin its changes with
+    /// it; the changes.
+    pub async fn expect<K: Managed + HasStatusMut>(
+        &self,
+        obj: &mut K,
+        reason: &str,
+        action: Option<&str>,
+    ) -> Vec<Change> {
+        let (outcome, changes) = self.sync(obj).await;
+        assert_eq!(outcome.reason(), reason, "{outcome:?}");
+        if let Some(action) = action {
+            assert_eq!(changes.first().map(|c| c.action.as_str()), Some(action));
+        }
+        changes
+    }
+
+    /// `times` syncs, whatever they decide.
+    pub async fn sync_times<K: Managed + HasStatusMut>(&self, obj: &mut K, times: usize) {
+        for _ in 0..times {
+            self.sync(obj).await;
+        }
     }
 
     /// Syncs until Ready (at most `tries` times); the outcomes seen.
@@ -149,7 +181,13 @@ macro_rules! cached {
         }
     )*};
 }
-cached!(DatasetGroup => groups, Solution => solutions, Campaign => campaigns, EventTracker => trackers);
+cached!(
+    DatasetGroup => groups,
+    Solution => solutions,
+    Campaign => campaigns,
+    EventTracker => trackers,
+    Filter => filters
+);
 
 /// Objects whose status a test can replace.
 pub trait HasStatusMut: HasStatus {
@@ -164,7 +202,7 @@ macro_rules! has_status_mut {
         }
     )*};
 }
-has_status_mut!(DatasetGroup, Solution, Campaign, EventTracker);
+has_status_mut!(DatasetGroup, Solution, Campaign, EventTracker, Filter);
 
 /// An object of the MovieLens example (`examples/movielens/<file>`), in [`NS`] with a uid.
 pub fn example<K: DeserializeOwned + Resource>(file: &str) -> K {

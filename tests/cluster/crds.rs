@@ -60,7 +60,7 @@ pub async fn cluster() -> &'static ControlPlane {
 }
 
 #[tokio::test]
-async fn crds_are_established_and_kubectl_get_personalize_lists_all_four_kinds() {
+async fn crds_are_established_and_kubectl_get_personalize_lists_every_kind() {
     let cp = cluster().await;
     let ns = cp.create_namespace("crds").await.expect("namespace");
     let mut apply = cp.kubectl();
@@ -84,6 +84,7 @@ async fn crds_are_established_and_kubectl_get_personalize_lists_all_four_kinds()
         "solution.personalize-operator.dev/movielens-user-personalization",
         "campaign.personalize-operator.dev/movielens",
         "eventtracker.personalize-operator.dev/movielens",
+        "filter.personalize-operator.dev/genre",
     ] {
         assert!(
             names.lines().any(|l| l == want),
@@ -92,7 +93,7 @@ async fn crds_are_established_and_kubectl_get_personalize_lists_all_four_kinds()
     }
 
     // Short names resolve too.
-    for short in ["pdg", "psol", "pcamp", "pet"] {
+    for short in ["pdg", "psol", "pcamp", "pet", "pfilter"] {
         let mut get = cp.kubectl();
         get.args(["get", short, "-n", &ns]);
         let out = run(get);
@@ -113,13 +114,27 @@ async fn printer_columns_make_kubectl_get_useful() {
         .args(["apply", "-n", &ns, "-f"])
         .arg(repo().join("examples/movielens/20-campaign.yaml"));
     assert!(run(apply).status.success());
+    // (kind, the columns of `kubectl get`, the ones `-o wide` adds)
     let expected = [
-        ("campaigns", "NAME READY STATUS VERSION MIN-TPS AGE"),
-        ("solutions", "NAME READY STATUS RECIPE LATEST TRAINING AGE"),
-        ("datasetgroups", "NAME READY STATUS DOMAIN IMPORT AGE"),
-        ("eventtrackers", "NAME READY STATUS TRACKING-ID AGE"),
+        ("campaigns", "NAME READY STATUS VERSION MIN-TPS AGE", "ARN"),
+        (
+            "solutions",
+            "NAME READY STATUS RECIPE LATEST TRAINING AGE",
+            "ARN",
+        ),
+        (
+            "datasetgroups",
+            "NAME READY STATUS DOMAIN IMPORT AGE",
+            "ARN",
+        ),
+        ("eventtrackers", "NAME READY STATUS TRACKING-ID AGE", "ARN"),
+        (
+            "filters",
+            "NAME READY STATUS REPLACEMENT AGE",
+            "EXPRESSION ARN",
+        ),
     ];
-    for (kind, header) in expected {
+    for (kind, header, _) in expected {
         let mut get = cp.kubectl();
         // A header is printed even for an empty list when asked for a specific kind with -A.
         get.args(["get", kind, "-n", &ns]);
@@ -138,7 +153,7 @@ async fn printer_columns_make_kubectl_get_useful() {
         }
     }
     // Every kind's columns, from the CRD itself as served.
-    for (kind, header) in expected {
+    for (kind, header, wide) in expected {
         let mut get = cp.kubectl();
         get.args([
             "get",
@@ -149,9 +164,9 @@ async fn printer_columns_make_kubectl_get_useful() {
         get.arg("jsonpath={.spec.versions[0].additionalPrinterColumns[*].name}");
         let out = run(get);
         let served = text(&out.stdout).to_uppercase();
-        // The ARN column is there too, shown with `-o wide` (priority 1).
+        // The wide columns are there too, shown with `-o wide` (priority 1).
         let mut want: Vec<&str> = header.split(' ').skip(1).collect();
-        want.push("ARN");
+        want.extend(wide.split(' '));
         assert_eq!(
             served.split(' ').collect::<Vec<_>>(),
             want,
@@ -179,6 +194,14 @@ async fn kubectl_explain_shows_the_field_docs() {
         );
     }
     let mut explain = cp.kubectl();
+    explain.args(["explain", "filter.spec.filterExpression"]);
+    let out = run(explain);
+    assert!(
+        text(&out.stdout).contains("Personalize's filter syntax"),
+        "{}",
+        text(&out.stdout)
+    );
+    let mut explain = cp.kubectl();
     explain.args(["explain", "solution.spec.training.autoTraining.schedule"]);
     let out = run(explain);
     assert!(
@@ -204,7 +227,7 @@ async fn every_example_is_accepted_by_a_server_side_dry_run() {
     );
     let applied = text(&out.stdout).lines().count();
     assert!(
-        applied >= 8,
+        applied >= 9,
         "expected every example object to be applied, got:\n{}",
         text(&out.stdout)
     );

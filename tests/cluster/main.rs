@@ -3,6 +3,7 @@
 
 mod adopt;
 mod crds;
+mod filter;
 mod harness;
 mod leader;
 mod operator;

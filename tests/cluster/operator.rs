@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use kube::api::{Api, Patch, PatchParams};
-use personalize_api::{Campaign, DatasetGroup, EventTracker, Solution};
+use personalize_api::{Campaign, DatasetGroup, EventTracker, Filter, Solution};
 
 use crate::crds::repo;
 use crate::harness::{Harness, ready, spawn_operator, wait_for, wait_ready};
@@ -31,6 +31,7 @@ async fn movielens_example_becomes_ready_retrains_rolls_out_and_tears_down_clean
     let solutions: Api<Solution> = Api::namespaced(kube.clone(), &ns);
     let campaigns: Api<Campaign> = Api::namespaced(kube.clone(), &ns);
     let trackers: Api<EventTracker> = Api::namespaced(kube.clone(), &ns);
+    let filters: Api<Filter> = Api::namespaced(kube.clone(), &ns);
 
     // Everything becomes Ready.
     let campaign = wait_for("the campaign to be Ready", || async {
@@ -131,6 +132,7 @@ async fn movielens_example_becomes_ready_retrains_rolls_out_and_tears_down_clean
         "CreateSolutionVersion",
         "CreateCampaign",
         "UpdateCampaign",
+        "CreateFilter",
     ] {
         assert!(
             reasons.contains(reason),
@@ -144,6 +146,7 @@ async fn movielens_example_becomes_ready_retrains_rolls_out_and_tears_down_clean
         "10-solution.yaml",
         "20-campaign.yaml",
         "20-event-tracker.yaml",
+        "20-filter.yaml",
     ] {
         let mut delete = cp.kubectl();
         delete
@@ -155,7 +158,8 @@ async fn movielens_example_becomes_ready_retrains_rolls_out_and_tears_down_clean
         let left = groups.list(&Default::default()).await.ok()?.items.len()
             + solutions.list(&Default::default()).await.ok()?.items.len()
             + campaigns.list(&Default::default()).await.ok()?.items.len()
-            + trackers.list(&Default::default()).await.ok()?.items.len();
+            + trackers.list(&Default::default()).await.ok()?.items.len()
+            + filters.list(&Default::default()).await.ok()?.items.len();
         (left == 0).then_some(())
     })
     .await;
@@ -175,6 +179,12 @@ async fn movielens_example_becomes_ready_retrains_rolls_out_and_tears_down_clean
     assert!(solutions_left.solutions().is_empty());
     let campaigns_left = aws.list_campaigns().send().await.expect("list campaigns");
     assert!(campaigns_left.campaigns().is_empty());
+    let filters_left = aws.list_filters().send().await.expect("list filters");
+    assert!(
+        filters_left.filters().is_empty(),
+        "{:?}",
+        filters_left.filters()
+    );
 
     h.stop().await;
 }

@@ -1,14 +1,14 @@
 -- Argo CD health check for the personalize-operator.dev kinds (DatasetGroup, Solution, Campaign,
--- EventTracker). It reads only what the operator writes (src/outcome.rs):
+-- EventTracker, Filter). It reads only what the operator writes (src/outcome.rs):
 --   Ready=True                                  -> Healthy
 --   Terminal=True, or Ready=False with a reason
 --   that is a failure (...Failed, InvalidInput,
---   NameTaken)                                  -> Degraded  (only a spec change can fix it)
+--   NameTaken, ExpressionMismatch)              -> Degraded  (only a spec change can fix it)
 --   anything else (Creating, Training, Importing,
 --   Deploying, Updating, waiting for a reference,
 --   retrying after Throttled/AwsError, no status
 --   yet, a spec change not yet observed)        -> Progressing
--- One script for the four kinds: argocd-cm maps each resource.customizations.health key to it.
+-- One script for every kind: argocd-cm maps each resource.customizations.health key to it.
 local hs = { status = "Progressing", message = "Waiting for the operator to report status" }
 
 local function condition(conditions, type_)
@@ -39,6 +39,7 @@ local function is_failure(reason)
     return false
   end
   return string.match(reason, "Failed$") ~= nil or reason == "InvalidInput" or reason == "NameTaken"
+    or reason == "ExpressionMismatch"
 end
 
 if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then

@@ -62,10 +62,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
      Recorder (create, then patch for a repeated event). */}}
 {{- define "personalize-operator.rules" -}}
 - apiGroups: ["personalize-operator.dev"]
-  resources: ["datasetgroups", "solutions", "campaigns", "eventtrackers"]
+  resources: ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["personalize-operator.dev"]
-  resources: ["datasetgroups/status", "solutions/status", "campaigns/status", "eventtrackers/status"]
+  resources: ["datasetgroups/status", "solutions/status", "campaigns/status", "eventtrackers/status", "filters/status"]
   verbs: ["patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]

@@ -1,5 +1,6 @@
-//! The personalize-operator API (group `personalize-operator.dev`, version `v1alpha1`): the four
-//! custom resource kinds, their shared status and condition types, and the generated CRDs.
+//! The personalize-operator API (group `personalize-operator.dev`, version `v1alpha1`): the
+//! custom resource kinds (DatasetGroup, Solution, Campaign, EventTracker, Filter), their shared
+//! status and condition types, and the generated CRDs.
 //!
 //! Owns only types and constants: no I/O, no AWS SDK, no reconcile logic. Doc comments on fields
 //! become `kubectl explain` text; schemars attributes and CEL rules become admission-time
@@ -9,12 +10,14 @@ pub mod campaign;
 pub mod common;
 pub mod dataset_group;
 pub mod event_tracker;
+pub mod filter;
 pub mod solution;
 
 pub use campaign::{Campaign, CampaignSpec, CampaignStatus, VersionPolicy};
 pub use common::{DeletionPolicy, ObjectRef, ResourceStatus, aws_status, conditions};
 pub use dataset_group::{DatasetGroup, DatasetGroupSpec, DatasetGroupStatus, DatasetType};
 pub use event_tracker::{EventTracker, EventTrackerSpec, EventTrackerStatus};
+pub use filter::{Filter, FilterSpec, FilterStatus, RetiredFilter};
 pub use solution::{Solution, SolutionSpec, SolutionStatus};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -27,13 +30,14 @@ pub const FINALIZER: &str = "personalize-operator.dev/cleanup";
 /// The server-side apply field manager of the operator.
 pub const FIELD_MANAGER: &str = "personalize-operator";
 
-/// The CRDs of all four kinds, in dependency order.
+/// The CRDs of every kind, in dependency order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     vec![
         DatasetGroup::crd(),
         Solution::crd(),
         Campaign::crd(),
         EventTracker::crd(),
+        Filter::crd(),
     ]
 }
 

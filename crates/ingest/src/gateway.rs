@@ -1,10 +1,10 @@
 //! The gateway (`personalize-ingest gateway`): the seed's HTTP API, so its curl walkthrough
 //! works unchanged. `POST /data` validates the event and puts it on Kinesis; `GET
 //! /getRecommendations` calls GetRecommendations (by `campaignArn`, or `campaign=<Campaign CR
-//! name>` resolved through the Kubernetes API). [`app`] builds the router; errors map to
-//! responses in one place ([`ApiError`]).
+//! name>` resolved through the Kubernetes API) with the runtime parameters of [`Params`].
+//! [`app`] builds the router; errors map to responses in one place ([`ApiError`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_personalizeruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -14,7 +14,8 @@ use axum::extract::{Query, State, rejection::JsonRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use personalize_api::Campaign;
+use personalize_api::{Campaign, Filter};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::record::{self, Origin};
@@ -24,9 +25,10 @@ use crate::record::{self, Origin};
 pub struct GatewayState {
     pub kinesis: aws_sdk_kinesis::Client,
     pub runtime: aws_sdk_personalizeruntime::Client,
-    /// For `campaign=<name>`; None: only `campaignArn` works.
+    /// For `campaign=<name>` and `filter=<name>`; None: only ARNs work.
     pub kube: Option<kube::Client>,
-    /// Namespace of Campaign CRs named by `campaign=` (overridable with `namespace=`).
+    /// Namespace of the Campaign and Filter CRs named by `campaign=` and `filter=`
+    /// (overridable with `namespace=`).
     pub namespace: String,
     /// Stream used when a request has no `stream-name`.
     pub default_stream: Option<String>,
@@ -45,8 +47,12 @@ pub enum ApiError {
     PutRecord { stream: String, message: String },
     #[error("GetRecommendations failed: {message}")]
     GetRecommendations { status: u16, message: String },
-    #[error("reading Campaign {name}: {message}")]
-    ReadCampaign { name: String, message: String },
+    #[error("reading {kind} {name}: {message}")]
+    ReadObject {
+        kind: String,
+        name: String,
+        message: String,
+    },
 }
 
 impl IntoResponse for ApiError {
@@ -55,7 +61,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::PutRecord { .. } | ApiError::ReadCampaign { .. } => StatusCode::BAD_GATEWAY,
+            ApiError::PutRecord { .. } | ApiError::ReadObject { .. } => StatusCode::BAD_GATEWAY,
             ApiError::GetRecommendations { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
             }
@@ -158,39 +164,181 @@ async fn put_data(
     })))
 }
 
-async fn campaign_arn(
-    state: &GatewayState,
-    q: &HashMap<String, String>,
-) -> Result<String, ApiError> {
-    match (q.get("campaignArn"), q.get("campaign")) {
-        (Some(arn), None) if !arn.is_empty() => Ok(arn.clone()),
-        (None, Some(name)) if !name.is_empty() => {
-            let kube = state.kube.clone().ok_or_else(|| {
-                ApiError::Unavailable(
-                    "campaign=<name> needs access to the Kubernetes API, which is not configured"
-                        .into(),
-                )
-            })?;
-            let ns = q.get("namespace").unwrap_or(&state.namespace);
-            let api: kube::Api<Campaign> = kube::Api::namespaced(kube, ns);
-            let campaign = api
-                .get_opt(name)
-                .await
-                .map_err(|e| ApiError::ReadCampaign {
-                    name: format!("{ns}/{name}"),
-                    message: e.to_string(),
-                })?
-                .ok_or_else(|| ApiError::NotFound(format!("Campaign {ns}/{name} not found")))?;
-            campaign.status.and_then(|s| s.resource.arn).ok_or_else(|| {
-                ApiError::Unavailable(format!("Campaign {ns}/{name} has no ARN yet"))
-            })
+/// The query parameters of `GET /getRecommendations`, checked: what GetRecommendations takes
+/// (AWS's names and limits), plus `campaign=`, `filter=` and `namespace=` to name custom
+/// resources instead of ARNs. Maps are given one entry per parameter: `filterValues.<NAME>=`
+/// (the value as AWS takes it, e.g. `"Comedy"` with the quotes) and `context.<KEY>=`. A
+/// parameter the gateway does not pass on is refused, never ignored.
+#[derive(Debug, Default, PartialEq)]
+pub struct Params {
+    pub user_id: Option<String>,
+    pub item_id: Option<String>,
+    pub num_results: Option<i32>,
+    pub campaign: Named,
+    pub filter: Named,
+    pub filter_values: BTreeMap<String, String>,
+    pub context: BTreeMap<String, String>,
+    pub namespace: Option<String>,
+}
+
+/// A resource given by ARN or by the name of its custom resource.
+#[derive(Debug, Default, PartialEq)]
+pub enum Named {
+    #[default]
+    Absent,
+    Arn(String),
+    Object(String),
+}
+
+/// Documented GetRecommendations parameters the gateway does not support yet.
+const NOT_YET: [&str; 3] = ["recommenderArn", "promotions", "metadataColumns"];
+
+impl Params {
+    /// Parses and checks a query.
+    pub fn parse(q: &HashMap<String, String>) -> Result<Self, ApiError> {
+        let bad = |m: String| Err(ApiError::BadRequest(m));
+        let mut p = Params::default();
+        for (key, value) in q {
+            if let Some(name) = key.strip_prefix("filterValues.") {
+                p.filter_values.insert(name.to_owned(), value.clone());
+                continue;
+            }
+            if let Some(name) = key.strip_prefix("context.") {
+                p.context.insert(name.to_owned(), value.clone());
+                continue;
+            }
+            match key.as_str() {
+                "userId" => p.user_id = Some(value.clone()),
+                "itemId" => p.item_id = Some(value.clone()),
+                "numResults" => p.num_results = Some(number(value)?),
+                "campaignArn" => p.campaign.set(Named::Arn(value.clone()), "campaign")?,
+                "campaign" => p.campaign.set(Named::Object(value.clone()), "campaign")?,
+                "filterArn" => p.filter.set(Named::Arn(value.clone()), "filter")?,
+                "filter" => p.filter.set(Named::Object(value.clone()), "filter")?,
+                "namespace" => p.namespace = Some(value.clone()),
+                other if NOT_YET.contains(&other) => {
+                    return bad(format!("{other} is not supported by the gateway yet"));
+                }
+                other => {
+                    return bad(format!(
+                        "unknown parameter {other}: the gateway takes userId, itemId, numResults, \
+                         campaignArn or campaign, filterArn or filter, filterValues.<NAME>, \
+                         context.<KEY> and namespace"
+                    ));
+                }
+            }
         }
-        (Some(_), Some(_)) => Err(ApiError::BadRequest(
-            "give either campaignArn or campaign, not both".into(),
-        )),
-        _ => Err(ApiError::BadRequest(
-            "campaignArn (or campaign=<Campaign name>) is required".into(),
-        )),
+        let id_ok = |id: &Option<String>| id.as_ref().is_none_or(|v| (1..=256).contains(&v.len()));
+        if p.user_id.is_none() && p.item_id.is_none() || !id_ok(&p.user_id) || !id_ok(&p.item_id) {
+            return bad("userId or itemId is required (1 to 256 characters)".into());
+        }
+        if p.campaign == Named::Absent {
+            return bad("campaignArn (or campaign=<Campaign name>) is required".into());
+        }
+        if !p.filter_values.is_empty() && p.filter == Named::Absent {
+            return bad("filterValues need a filter (filterArn or filter=<Filter name>)".into());
+        }
+        // (name, entries, longest key) as the runtime model limits them; values up to 1000.
+        let maps = [
+            ("filterValues", &p.filter_values, 25, 50),
+            ("context", &p.context, 150, 150),
+        ];
+        for (what, map, entries, key) in maps {
+            if map.len() > entries {
+                return bad(format!("{what} has more than {entries} entries"));
+            }
+            if map.keys().any(|k| k.is_empty() || k.len() > key) {
+                return bad(format!("{what} keys must be 1 to {key} characters"));
+            }
+            if map.values().any(|v| v.len() > 1000) {
+                return bad(format!("{what} values must be at most 1000 characters"));
+            }
+        }
+        Ok(p)
+    }
+}
+
+impl Named {
+    fn set(&mut self, named: Named, what: &str) -> Result<(), ApiError> {
+        let empty = matches!(&named, Named::Arn(v) | Named::Object(v) if v.is_empty());
+        if empty || *self != Named::Absent {
+            return Err(ApiError::BadRequest(format!(
+                "give either {what}Arn or {what} (a non-empty name), not both"
+            )));
+        }
+        *self = named;
+        Ok(())
+    }
+}
+
+fn number(value: &str) -> Result<i32, ApiError> {
+    value
+        .parse::<i32>()
+        .ok()
+        .filter(|n| (1..=500).contains(n))
+        .ok_or_else(|| ApiError::BadRequest("numResults must be an integer from 1 to 500".into()))
+}
+
+/// The ARN of a resource named by ARN or by custom resource: the object's `status.arn`, once
+/// its Personalize resource is ACTIVE.
+async fn arn_of<K>(
+    state: &GatewayState,
+    named: &Named,
+    ns: &str,
+) -> Result<Option<String>, ApiError>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + DeserializeOwned
+        + Clone
+        + std::fmt::Debug
+        + Published,
+{
+    let name = match named {
+        Named::Absent => return Ok(None),
+        Named::Arn(arn) => return Ok(Some(arn.clone())),
+        Named::Object(name) => name,
+    };
+    let kind = K::kind(&());
+    let kube = state.kube.clone().ok_or_else(|| {
+        ApiError::Unavailable(format!(
+            "{kind} names need access to the Kubernetes API, which is not configured"
+        ))
+    })?;
+    let api: kube::Api<K> = kube::Api::namespaced(kube, ns);
+    let object = api
+        .get_opt(name)
+        .await
+        .map_err(|e| ApiError::ReadObject {
+            kind: kind.to_string(),
+            name: format!("{ns}/{name}"),
+            message: e.to_string(),
+        })?
+        .ok_or_else(|| ApiError::NotFound(format!("{kind} {ns}/{name} not found")))?;
+    object
+        .published()
+        .map(Some)
+        .ok_or_else(|| ApiError::Unavailable(format!("{kind} {ns}/{name} has no ACTIVE ARN yet")))
+}
+
+/// Custom resources whose status publishes an ARN to call.
+trait Published {
+    /// The ARN, once usable.
+    fn published(&self) -> Option<String>;
+}
+
+impl Published for Campaign {
+    fn published(&self) -> Option<String> {
+        self.status.as_ref()?.resource.arn.clone()
+    }
+}
+
+/// A Filter's `status.arn` is the published filter: ACTIVE, except while the first one is
+/// being created.
+impl Published for Filter {
+    fn published(&self) -> Option<String> {
+        let status = &self.status.as_ref()?.resource;
+        let active = status.status.as_deref() == Some(personalize_api::aws_status::ACTIVE);
+        status.arn.clone().filter(|_| active)
     }
 }
 
@@ -198,32 +346,21 @@ async fn get_recommendations(
     State(state): State<GatewayState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let user_id = match q.get("userId") {
-        Some(u) if !u.is_empty() && u.len() <= 256 => u.clone(),
-        _ => {
-            return Err(ApiError::BadRequest(
-                "userId is required (1 to 256 characters)".into(),
-            ));
-        }
-    };
-    let num_results = match q.get("numResults") {
-        None => None,
-        Some(n) => Some(
-            n.parse::<i32>()
-                .ok()
-                .filter(|n| (1..=500).contains(n))
-                .ok_or_else(|| {
-                    ApiError::BadRequest("numResults must be an integer from 1 to 500".into())
-                })?,
-        ),
-    };
-    let campaign_arn = campaign_arn(&state, &q).await?;
+    let p = Params::parse(&q)?;
+    let ns = p.namespace.as_deref().unwrap_or(&state.namespace);
+    let campaign_arn = arn_of::<Campaign>(&state, &p.campaign, ns).await?;
+    let filter_arn = arn_of::<Filter>(&state, &p.filter, ns).await?;
+    let map = |m: BTreeMap<String, String>| (!m.is_empty()).then(|| m.into_iter().collect());
     let out = state
         .runtime
         .get_recommendations()
-        .campaign_arn(&campaign_arn)
-        .user_id(&user_id)
-        .set_num_results(num_results)
+        .set_campaign_arn(campaign_arn)
+        .set_user_id(p.user_id)
+        .set_item_id(p.item_id)
+        .set_num_results(p.num_results)
+        .set_filter_arn(filter_arn)
+        .set_filter_values(map(p.filter_values))
+        .set_context(map(p.context))
         .send()
         .await
         .map_err(|e| {
@@ -343,7 +480,7 @@ mod tests {
     #[tokio::test]
     async fn get_recommendations_says_what_is_wrong() {
         let cases = [
-            ("campaignArn=arn", "userId is required"),
+            ("campaignArn=arn", "userId or itemId is required"),
             (
                 "userId=1",
                 "campaignArn (or campaign=<Campaign name>) is required",
@@ -352,6 +489,31 @@ mod tests {
                 "userId=1&campaignArn=a&campaign=b",
                 "give either campaignArn or campaign",
             ),
+            (
+                "userId=1&campaignArn=a&filterArn=f&filter=g",
+                "give either filterArn or filter",
+            ),
+            (
+                "userId=1&campaignArn=a&filterValues.GENRE=%22Comedy%22",
+                "filterValues need a filter",
+            ),
+            (
+                "userId=1&campaignArn=a&promotions=x",
+                "promotions is not supported",
+            ),
+            (
+                "userId=1&campaignArn=a&recommenderArn=x",
+                "recommenderArn is not supported",
+            ),
+            (
+                "userId=1&campaignArn=a&metadataColumns=x",
+                "metadataColumns is not supported",
+            ),
+            (
+                "userId=1&campaignArn=a&numresults=5",
+                "unknown parameter numresults",
+            ),
+            ("userId=1&campaignArn=a&context.=x", "context keys must be"),
             (
                 "userId=1&campaignArn=a&numResults=0",
                 "numResults must be an integer from 1 to 500",
@@ -366,11 +528,42 @@ mod tests {
             assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
             assert!(message.starts_with(expected), "{query}: {message}");
         }
-        let req = Request::get("/getRecommendations?userId=1&campaign=movies")
-            .body(Body::empty())
-            .expect("request");
-        let (status, message) = send(req).await;
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{message}");
+        for query in [
+            "userId=1&campaign=movies",
+            "userId=1&campaignArn=a&filter=genre",
+        ] {
+            let req = Request::get(format!("/getRecommendations?{query}"))
+                .body(Body::empty())
+                .expect("request");
+            let (status, message) = send(req).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{message}");
+            assert!(message.contains("Kubernetes API"), "{message}");
+        }
+    }
+
+    #[test]
+    fn parses_every_runtime_parameter() {
+        let q: HashMap<String, String> = [
+            ("itemId", "i1"),
+            ("numResults", "7"),
+            ("campaign", "movies"),
+            ("filter", "genre"),
+            ("filterValues.GENRE", "\"Comedy\""),
+            ("context.DEVICE", "phone"),
+            ("namespace", "team"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let p = Params::parse(&q).expect("valid");
+        assert_eq!(p.item_id.as_deref(), Some("i1"));
+        assert_eq!(p.user_id, None);
+        assert_eq!(p.num_results, Some(7));
+        assert_eq!(p.campaign, Named::Object("movies".into()));
+        assert_eq!(p.filter, Named::Object("genre".into()));
+        assert_eq!(p.filter_values["GENRE"], "\"Comedy\"");
+        assert_eq!(p.context["DEVICE"], "phone");
+        assert_eq!(p.namespace.as_deref(), Some("team"));
     }
 
     #[test]

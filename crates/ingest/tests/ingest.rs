@@ -7,6 +7,7 @@ mod ingest {
     pub mod dead_letter;
     pub mod e2e;
     pub mod fake_kinesis;
+    pub mod gateway;
     pub mod leases;
     pub mod reshard;
     pub mod support;

@@ -3,7 +3,6 @@
 //! user's recommendations change. Also the freshness and throughput benchmarks (ignored tests
 //! that print figures; `make bench-ingest`).
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -15,7 +14,6 @@ use personalize_api::{Campaign, EventTracker};
 use personalize_ingest::gateway::{self, GatewayState};
 use personalize_ingest::tracking::TrackingId;
 use personalize_local::{Config, Running};
-use personalize_testkit::ControlPlane;
 use personalize_testkit::personalize::{CLUSTERS, Data, ITEMS, USERS, deploy, interactions_csv};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -129,20 +127,7 @@ async fn apply(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_events_reach_personalize_local_and_change_recommendations() {
-    let cluster = ControlPlane::shared().await.expect("control plane");
-    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crds");
-    let out = cluster
-        .kubectl()
-        .arg("apply")
-        .arg("-f")
-        .arg(&crds)
-        .output()
-        .expect("kubectl");
-    assert!(
-        out.status.success(),
-        "kubectl apply crds: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let cluster = cluster_with_crds().await;
     let ns = cluster
         .create_namespace("ingest-e2e")
         .await

@@ -375,3 +375,24 @@ pub async fn start_sidecar_with_rate(
         task,
     }
 }
+
+/// The shared control plane with the operator's CRDs applied, once per test binary (tests
+/// applying them concurrently would race to create them).
+pub async fn cluster_with_crds() -> &'static personalize_testkit::ControlPlane {
+    static CRDS: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    let cluster = personalize_testkit::ControlPlane::shared()
+        .await
+        .expect("control plane");
+    CRDS.get_or_init(|| async {
+        let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crds");
+        let out = cluster.kubectl().arg("apply").arg("-f").arg(&crds).output();
+        let out = out.expect("kubectl runs");
+        assert!(
+            out.status.success(),
+            "kubectl apply crds: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    })
+    .await;
+    cluster
+}
