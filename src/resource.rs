@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use crate::naming::OWNER_TAG;
 use crate::personalize::{
-    AwsError, ErrorKind, Kind, Observation, Personalize, Request, Status, found, sibling_arn,
+    AwsError, ErrorKind, Kind, Observation, Personalize, Request, Status, Tags, found, sibling_arn,
 };
 
 /// The next step for a resource that exists, decided from (desired, observed).
@@ -166,6 +166,12 @@ impl Changes {
                 action: action.into(),
                 note: note.into(),
             });
+    }
+
+    /// Whether a mutation of this action was recorded.
+    pub fn contains(&self, action: &str) -> bool {
+        let changes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        changes.iter().any(|c| c.action == action)
     }
 
     /// The mutations recorded so far, leaving none.
@@ -333,6 +339,47 @@ pub fn operation_noun(kind: Kind) -> &'static str {
     }
 }
 
+/// What to change so that a resource tagged `current` is tagged `desired`: the tags to set
+/// and the keys to remove. AWS's own tags (`aws:` keys) are left alone. Pure.
+pub fn tag_changes(desired: &Tags, current: &Tags) -> (Tags, Vec<String>) {
+    let set: Tags = desired
+        .iter()
+        .filter(|(k, v)| current.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let remove = current
+        .keys()
+        .filter(|k| !desired.contains_key(*k) && !k.starts_with("aws:"))
+        .cloned()
+        .collect();
+    (set, remove)
+}
+
+/// Brings the tags of the resource at `arn` in line with `desired` (TagResource and
+/// UntagResource for the differences only).
+pub async fn sync_tags(
+    api: &dyn Personalize,
+    arn: &str,
+    desired: &Tags,
+    changes: &Changes,
+) -> Result<(), AwsError> {
+    let current = api.list_tags(arn).await?;
+    let (set, remove) = tag_changes(desired, &current);
+    if !set.is_empty() {
+        api.tag(arn, &set).await?;
+        let keys: Vec<&String> = set.keys().collect();
+        changes.record("TagResource", format!("tagged {arn} with {keys:?}"));
+    }
+    if !remove.is_empty() {
+        api.untag(arn, &remove).await?;
+        changes.record(
+            "UntagResource",
+            format!("removed tags {remove:?} from {arn}"),
+        );
+    }
+    Ok(())
+}
+
 /// Where deleting something stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Deletion {
@@ -439,6 +486,28 @@ mod tests {
             matches!(&failed, Plan::Fail { message, .. } if message.contains("bad data")),
             "the failure reason is kept: {failed:?}"
         );
+    }
+
+    #[test]
+    fn tag_changes_set_what_differs_and_remove_what_is_not_desired() {
+        let tags = |pairs: &[(&str, &str)]| -> Tags {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let desired = tags(&[("team", "recs"), ("env", "prod")]);
+        let current = tags(&[
+            ("team", "recs"),
+            ("env", "dev"),
+            ("old", "x"),
+            ("aws:cloudformation:stack-name", "s"),
+        ]);
+        let (set, remove) = tag_changes(&desired, &current);
+        assert_eq!(set, tags(&[("env", "prod")]));
+        assert_eq!(remove, ["old"], "aws: tags are AWS's own");
+        let (set, remove) = tag_changes(&desired, &desired);
+        assert!(set.is_empty() && remove.is_empty());
     }
 
     #[test]

@@ -271,6 +271,22 @@ impl Personalize for Fake {
             .ok_or_else(|| not_found("ListTagsForResource", arn))
     }
 
+    async fn tag(&self, arn: &str, tags: &Tags) -> Result<(), AwsError> {
+        let mut state = self.enter("TagResource")?;
+        let entry = state.resources.get_mut(arn);
+        let entry = entry.ok_or_else(|| not_found("TagResource", arn))?;
+        entry.tags.extend(tags.clone());
+        Ok(())
+    }
+
+    async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        let mut state = self.enter("UntagResource")?;
+        let entry = state.resources.get_mut(arn);
+        let entry = entry.ok_or_else(|| not_found("UntagResource", arn))?;
+        entry.tags.retain(|k, _| !keys.contains(k));
+        Ok(())
+    }
+
     async fn list(&self, listing: Listing<'_>) -> Result<Vec<Summary>, AwsError> {
         let (operation, parent, kind) = match listing {
             Listing::DatasetGroups => ("ListDatasetGroups", None, Kind::DatasetGroup),

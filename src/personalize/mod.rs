@@ -33,6 +33,10 @@ pub trait Backend: Send + Sync {
 pub trait Personalize: Send + Sync {
     /// ListTagsForResource.
     async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError>;
+    /// TagResource: adds or overwrites these tags.
+    async fn tag(&self, arn: &str, tags: &Tags) -> Result<(), AwsError>;
+    /// UntagResource: removes the tags of these keys.
+    async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), AwsError>;
     /// Every resource of a listing (all pages).
     async fn list(&self, listing: Listing<'_>) -> Result<Vec<Summary>, AwsError>;
     /// Delete<Kind>: asks Personalize to delete a resource.

@@ -273,6 +273,28 @@ impl Personalize for Sdk {
             .collect())
     }
 
+    async fn tag(&self, arn: &str, tags: &Tags) -> Result<(), AwsError> {
+        self.0
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(sdk_tags(tags))
+            .send()
+            .await
+            .aws("TagResource")
+            .map(drop)
+    }
+
+    async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.0
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .aws("UntagResource")
+            .map(drop)
+    }
+
     async fn list(&self, listing: Listing<'_>) -> Result<Vec<Summary>, AwsError> {
         let mut all = Vec::new();
         let mut token = None;

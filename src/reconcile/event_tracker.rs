@@ -202,6 +202,68 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn changed_tags_are_applied_in_place_and_idle_resyncs_do_not_look_at_them() {
+        let (world, mut tracker) = world_with_group().await;
+        tracker.spec.tags = Tags::from([("team".to_owned(), "recs".to_owned())]);
+        world.sync(&mut tracker).await;
+        let arn = arn_of(&tracker);
+        assert_eq!(
+            world.fake.calls("ListTagsForResource"),
+            0,
+            "created with its tags"
+        );
+        world
+            .fake
+            .tag(&arn, &Tags::from([("stray".to_owned(), "x".to_owned())]))
+            .await
+            .expect("tag");
+
+        tracker.spec.tags = Tags::from([("team".to_owned(), "search".to_owned())]);
+        let changes = world
+            .expect(&mut tracker, "Active", Some("TagResource"))
+            .await;
+        assert_eq!(changes[1].action, "UntagResource");
+        let tags = world.fake.tags(&arn);
+        assert_eq!(tags.get("team").map(String::as_str), Some("search"));
+        assert_eq!(
+            tags.get(OWNER_TAG).map(String::as_str),
+            Some("team/movielens")
+        );
+        assert!(
+            !tags.contains_key("stray"),
+            "tags not in the spec are removed: {tags:?}"
+        );
+
+        let before = world.fake.total_calls();
+        let (_, changes) = world.sync(&mut tracker).await;
+        assert!(changes.is_empty());
+        assert_eq!(
+            world.fake.total_calls() - before,
+            1,
+            "one Describe, no tag calls"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_adopted_tracker_gets_the_owner_tag() {
+        let (world, mut tracker) = world_with_group().await;
+        made_elsewhere(&world, "team-movielens", Tags::new()).await;
+        tracker
+            .metadata
+            .annotations
+            .get_or_insert_default()
+            .insert(ADOPT_ANNOTATION.to_owned(), "true".to_owned());
+        world
+            .expect(&mut tracker, "Active", Some("AdoptEventTracker"))
+            .await;
+        let tags = world.fake.tags(&arn_of(&tracker));
+        assert_eq!(
+            tags.get(OWNER_TAG).map(String::as_str),
+            Some("team/movielens")
+        );
+    }
+
+    #[tokio::test]
     async fn a_tracker_deleted_outside_the_operator_is_created_again() {
         let (world, mut tracker) = world_with_group().await;
         world.sync(&mut tracker).await;

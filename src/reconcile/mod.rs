@@ -313,6 +313,8 @@ pub trait Common: HasStatus {
     const REFERENCES: bool;
     /// `spec.deletionPolicy`.
     fn deletion_policy(&self) -> DeletionPolicy;
+    /// `spec.tags`.
+    fn spec_tags(&self) -> &Tags;
 }
 
 macro_rules! kinds {
@@ -328,6 +330,7 @@ macro_rules! kinds {
         impl Common for $k {
             const REFERENCES: bool = $refs;
             fn deletion_policy(&self) -> DeletionPolicy { self.spec.deletion_policy }
+            fn spec_tags(&self) -> &Tags { &self.spec.tags }
         }
     )*};
 }
@@ -452,18 +455,51 @@ async fn apply<K: Managed>(obj: &K, ctx: &Context) -> Result<Action, Error> {
     })
 }
 
-/// Resolves the references and syncs; AWS errors become outcomes (other errors are passed on).
+/// Resolves the references, syncs and keeps the tags; AWS errors become outcomes (other errors
+/// are passed on).
 async fn resolve_and_sync<K: Managed>(
     obj: &K,
     env: &Env<'_>,
     status: &mut K::Status,
 ) -> Result<Outcome, Error> {
     let synced = match obj.resolve(env).await {
-        Ok(Ok(refs)) => obj.sync(env, refs, status).await,
+        Ok(Ok(refs)) => match obj.sync(env, refs, status).await {
+            Ok(outcome) => retag(obj, env, status).await.map(|()| outcome),
+            Err(err) => Err(err),
+        },
         Ok(Err(waiting)) => Ok(waiting),
         Err(err) => Err(err),
     };
     synced.or_else(outcome_of)
+}
+
+/// Keeps the tags of an object's ACTIVE resource as the spec says. They are compared (one
+/// ListTagsForResource) only when the desired tags hash differently from those last applied,
+/// so an idle resync costs nothing; a resource created in this pass has them already. Tags not
+/// in the spec are removed, except AWS's own (`aws:`).
+async fn retag<K: Managed>(obj: &K, env: &Env<'_>, status: &mut K::Status) -> Result<(), Error> {
+    let resource = status.resource_mut();
+    let active = resource.status.as_deref() == Some(personalize_api::aws_status::ACTIVE);
+    let Some(arn) = resource.arn.clone().filter(|_| active) else {
+        return Ok(());
+    };
+    let desired = tags(obj, obj.spec_tags());
+    let hash = tags_hash(&desired);
+    if resource.tags_applied.as_deref() == Some(hash.as_str()) {
+        return Ok(());
+    }
+    if !env.changes.contains(&format!("Create{}", K::kind(&()))) {
+        let api = env.personalize.personalize(region_of(&arn));
+        resource::sync_tags(api.as_ref(), &arn, &desired, &env.changes).await?;
+    }
+    resource.tags_applied = Some(hash);
+    Ok(())
+}
+
+/// A short stable hash of a tag set.
+fn tags_hash(tags: &Tags) -> String {
+    let text: String = tags.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    crate::naming::short_hash(&text)
 }
 
 async fn cleanup<K: Managed>(obj: &K, ctx: &Context) -> Result<Action, Error> {

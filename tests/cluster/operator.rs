@@ -94,6 +94,29 @@ async fn movielens_example_becomes_ready_retrains_rolls_out_and_tears_down_clean
         "kubectl get campaigns shows version {short}:\n{listing}"
     );
 
+    // New tags are applied to the campaign in place (TagResource), the owner tag kept.
+    let campaign_arn = campaign
+        .status
+        .as_ref()
+        .and_then(|s| s.resource.arn.clone())
+        .expect("campaign ARN");
+    let patch = serde_json::json!({"spec": {"tags": {"team": "recs"}}});
+    campaigns
+        .patch("movielens", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("tag the campaign");
+    wait_for("the campaign's new tag in Personalize", || async {
+        let out = aws
+            .list_tags_for_resource()
+            .resource_arn(&campaign_arn)
+            .send()
+            .await
+            .ok()?;
+        let has = |k: &str| out.tags().iter().any(|t| t.tag_key() == k);
+        (has("team") && has("personalize-operator.dev/owner")).then_some(())
+    })
+    .await;
+
     // A new import retrains (retrain.onImport) and the campaign rolls to the new version.
     let patch =
         serde_json::json!({"spec": {"datasets": {"interactions": {"import": {"revision": "2"}}}}});

@@ -37,7 +37,8 @@ pub enum DeletionPolicy {
     Retain,
 }
 
-/// AWS tags applied to the resource on creation, in addition to the ownership tags the operator adds.
+/// AWS tags of the resource, in addition to the ownership tag the operator adds. Changing them
+/// tags and untags the resource in place.
 pub type Tags = BTreeMap<String, String>;
 
 /// Observed state of the Personalize resource behind a custom resource, common to every kind.
@@ -56,6 +57,10 @@ pub struct ResourceStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// A hash of the tags last applied to the resource: the operator compares the resource's
+    /// tags only when the desired tags hash differently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_applied: Option<String>,
     /// Ready, Synced, Terminal and ReferencesResolved conditions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
