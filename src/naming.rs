@@ -5,6 +5,8 @@
 pub const OWNER_TAG: &str = "personalize-operator.dev/owner";
 /// Annotation that lets a CR adopt an existing AWS resource it did not create.
 pub const ADOPT_ANNOTATION: &str = "personalize-operator.dev/adopt";
+/// Annotation that pauses reconciliation of a CR (`"true"`): no AWS call until it is removed.
+pub const PAUSED_ANNOTATION: &str = "personalize-operator.dev/paused";
 
 /// Longest Personalize resource name.
 const MAX_NAME: usize = 63;

@@ -43,6 +43,9 @@ pub enum Outcome {
         /// The error.
         message: String,
     },
+    /// The object is paused: nothing was looked at or changed in AWS. Ready, Terminal and
+    /// ReferencesResolved keep what they said; Synced says Paused.
+    Paused,
 }
 
 /// Polling and resync intervals.
@@ -63,6 +66,7 @@ impl Outcome {
             | Self::WaitingForReference { message, .. }
             | Self::Terminal { message, .. }
             | Self::Retrying { message, .. } => message,
+            Self::Paused => PAUSED_MESSAGE,
         }
     }
 
@@ -70,6 +74,7 @@ impl Outcome {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::Ready { .. } => "Active",
+            Self::Paused => "Paused",
             Self::Progressing { reason, .. }
             | Self::WaitingForReference { reason, .. }
             | Self::Terminal { reason, .. }
@@ -85,10 +90,15 @@ impl Outcome {
             Self::Progressing { .. } | Self::Retrying { .. } => Some(timing.poll),
             // Watches wake us when the reference changes; the slow poll covers raw ARNs.
             Self::WaitingForReference { .. } => Some(timing.poll * 6),
-            Self::Terminal { .. } => None,
+            // Removing the annotation is a change of the object, which wakes it.
+            Self::Terminal { .. } | Self::Paused => None,
         }
     }
 }
+
+/// What the Synced condition of a paused object says.
+pub const PAUSED_MESSAGE: &str = "reconciliation is paused by the personalize-operator.dev/paused \
+     annotation: nothing is read or changed in AWS until it is removed";
 
 /// The conditions for an outcome, keeping `lastTransitionTime` of conditions whose status did not
 /// change. `with_references` adds ReferencesResolved (kinds that reference others).
@@ -99,42 +109,72 @@ pub fn conditions(
     generation: Option<i64>,
     now: Timestamp,
 ) -> Vec<Condition> {
-    let (ready, synced, terminal, references) = match outcome {
-        Outcome::Ready { message } => (
-            ("True", "Active", message.clone()),
-            ("True", "Synced", "AWS matches the spec".to_owned()),
-            ("False", "NotTerminal", String::new()),
-            ("True", "Resolved", String::new()),
-        ),
-        Outcome::Progressing { reason, message } => (
-            ("False", *reason, message.clone()),
-            ("False", *reason, message.clone()),
-            ("False", "NotTerminal", String::new()),
-            ("True", "Resolved", String::new()),
-        ),
-        Outcome::WaitingForReference { reason, message } => (
-            ("False", *reason, message.clone()),
-            ("False", *reason, message.clone()),
-            ("False", "NotTerminal", String::new()),
-            ("False", *reason, message.clone()),
-        ),
-        Outcome::Terminal { reason, message } => (
-            ("False", *reason, message.clone()),
-            ("False", *reason, message.clone()),
-            ("True", *reason, message.clone()),
-            ("True", "Resolved", String::new()),
-        ),
-        Outcome::Retrying { reason, message } => (
-            ("False", *reason, message.clone()),
-            ("Unknown", *reason, message.clone()),
-            ("False", "NotTerminal", String::new()),
-            ("True", "Resolved", String::new()),
-        ),
+    let c = |status: &str, reason: &str, message: &str| {
+        (status.to_owned(), reason.to_owned(), message.to_owned())
+    };
+    let kept = |type_: &str, status: &str, reason: &str| {
+        previous
+            .iter()
+            .find(|p| p.type_ == type_)
+            .map_or(c(status, reason, ""), |p| {
+                c(&p.status, &p.reason, &p.message)
+            })
+    };
+    let not_terminal = c("False", "NotTerminal", "");
+    let resolved = c("True", "Resolved", "");
+    let [ready, synced, terminal, references] = match outcome {
+        Outcome::Ready { message } => [
+            c("True", "Active", message),
+            c("True", "Synced", "AWS matches the spec"),
+            not_terminal,
+            resolved,
+        ],
+        Outcome::Progressing { reason, message } => [
+            c("False", reason, message),
+            c("False", reason, message),
+            not_terminal,
+            resolved,
+        ],
+        Outcome::WaitingForReference { reason, message } => [
+            c("False", reason, message),
+            c("False", reason, message),
+            not_terminal,
+            c("False", reason, message),
+        ],
+        Outcome::Terminal { reason, message } => [
+            c("False", reason, message),
+            c("False", reason, message),
+            c("True", reason, message),
+            resolved,
+        ],
+        Outcome::Retrying { reason, message } => [
+            c("False", reason, message),
+            c("Unknown", reason, message),
+            not_terminal,
+            resolved,
+        ],
+        Outcome::Paused => [
+            kept(READY, "False", "Paused"),
+            c("False", "Paused", PAUSED_MESSAGE),
+            kept(TERMINAL, "False", "NotTerminal"),
+            kept(REFERENCES_RESOLVED, "Unknown", "Paused"),
+        ],
     };
     let mut wanted = vec![(READY, ready), (SYNCED, synced), (TERMINAL, terminal)];
     if with_references {
         wanted.push((REFERENCES_RESOLVED, references));
     }
+    built(previous, wanted, generation, now)
+}
+
+/// Conditions of these types with (status, reason, message), keeping `lastTransitionTime` where
+/// the status did not change.
+fn built(
+    previous: &[Condition],
+    wanted: Vec<(&str, (String, String, String))>,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Vec<Condition> {
     wanted
         .into_iter()
         .map(|(type_, (status, reason, message))| {
@@ -177,6 +217,39 @@ pub fn backoff(attempt: u32, base: Duration, max: Duration, salt: u64) -> Durati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paused_says_so_in_synced_and_keeps_the_rest() {
+        let now = Timestamp::now();
+        let ready = Outcome::Ready {
+            message: "all good".into(),
+        };
+        let before = conditions(&[], &ready, true, Some(1), now);
+        let paused = conditions(&before, &Outcome::Paused, true, Some(2), now);
+        let find = |cs: &[Condition], t: &str| cs.iter().find(|c| c.type_ == t).cloned().unwrap();
+        assert_eq!(find(&paused, READY).status, "True");
+        assert_eq!(find(&paused, READY).message, "all good");
+        let synced = find(&paused, SYNCED);
+        assert_eq!(
+            (synced.status.as_str(), synced.reason.as_str()),
+            ("False", "Paused")
+        );
+        assert!(synced.message.contains("personalize-operator.dev/paused"));
+        assert_eq!(find(&paused, TERMINAL).status, "False");
+        assert_eq!(find(&paused, REFERENCES_RESOLVED).status, "True");
+        // Paused before anything was known.
+        let fresh = conditions(&[], &Outcome::Paused, false, Some(1), now);
+        assert_eq!(find(&fresh, READY).reason, "Paused");
+        assert_eq!(find(&fresh, READY).status, "False");
+        assert_eq!(
+            Outcome::Paused.requeue_after(Timing {
+                poll: Duration::from_secs(1),
+                resync: Duration::from_secs(60),
+            }),
+            None,
+            "the annotation's removal wakes it"
+        );
+    }
 
     fn now() -> Timestamp {
         Timestamp::from_second(1_700_000_000).expect("valid timestamp")

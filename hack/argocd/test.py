@@ -44,6 +44,7 @@ REASON_HEALTH = {
     "Training": "Progressing",
     "Updating": "Progressing",
     "Replacing": "Progressing",
+    "Paused": "Progressing",
     "UpdatingSchema": "Progressing",
     "CreatingSchema": "Progressing",
     "DeletedOutside": "Progressing",

@@ -32,7 +32,7 @@ use personalize_api::{DeletionPolicy, FIELD_MANAGER, FINALIZER, ResourceStatus};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::naming::{ADOPT_ANNOTATION, owner};
+use crate::naming::{ADOPT_ANNOTATION, PAUSED_ANNOTATION, owner};
 use crate::outcome::{Outcome, Timing, backoff, conditions};
 use crate::personalize::{AwsError, Backend, ErrorKind, Observation, Tags, region_of};
 use crate::references::References;
@@ -409,6 +409,10 @@ pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Act
         match event {
             // Personalize refused this spec as invalid: only a new spec can change that, so
             // nothing is sent to AWS again until the generation moves (no hot loop).
+            finalizer::Event::Apply(obj) if paused(obj.as_ref()) => {
+                let status = obj.status().cloned().unwrap_or_default();
+                finish(obj.as_ref(), ctx, status, Outcome::Paused).await
+            }
             finalizer::Event::Apply(obj) if rejected_for_this_generation(obj.as_ref()) => {
                 Ok(Action::await_change())
             }
@@ -503,6 +507,10 @@ fn tags_hash(tags: &Tags) -> String {
 }
 
 async fn cleanup<K: Managed>(obj: &K, ctx: &Context) -> Result<Action, Error> {
+    if paused(obj) {
+        let message = format!("deletion waits: {}", crate::outcome::PAUSED_MESSAGE);
+        return Err(still_deleting(obj, ctx, "Paused", message).await);
+    }
     if obj.deletion_policy() == DeletionPolicy::Retain {
         ctx.event(
             obj,
@@ -540,6 +548,13 @@ pub fn aws_name<K: Resource>(obj: &K, spec_name: Option<&str>) -> String {
         &obj.namespace().unwrap_or_default(),
         &obj.name_any(),
     )
+}
+
+/// Whether the object carries the paused annotation (`"true"`).
+pub fn paused<K: Resource>(obj: &K) -> bool {
+    obj.annotations()
+        .get(PAUSED_ANNOTATION)
+        .is_some_and(|v| v == "true")
 }
 
 /// Who may take over an existing resource of the object's AWS name: resources tagged as its

@@ -7,4 +7,5 @@ mod filter;
 mod harness;
 mod leader;
 mod operator;
+mod pause;
 mod scale;

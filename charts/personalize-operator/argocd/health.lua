@@ -4,6 +4,8 @@
 --   Terminal=True, or Ready=False with a reason
 --   that is a failure (...Failed, InvalidInput,
 --   NameTaken, ExpressionMismatch)              -> Degraded  (only a spec change can fix it)
+--   the personalize-operator.dev/paused
+--   annotation is "true"                        -> Suspended (no AWS call until it is removed)
 --   anything else (Creating, Training, Importing,
 --   Deploying, Updating, waiting for a reference,
 --   retrying after Throttled/AwsError, no status
@@ -44,6 +46,13 @@ end
 
 if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then
   hs.message = "Deleting (the operator removes the Personalize resource first)"
+  return hs
+end
+
+local annotations = obj.metadata and obj.metadata.annotations
+if annotations ~= nil and annotations["personalize-operator.dev/paused"] == "true" then
+  hs.status = "Suspended"
+  hs.message = "Paused by the personalize-operator.dev/paused annotation"
   return hs
 end
 
