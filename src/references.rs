@@ -10,7 +10,9 @@ use kube::api::Api;
 use kube::runtime::reflector::{ObjectRef as StoreRef, Store};
 use kube::{Resource, ResourceExt};
 use personalize_api::conditions::READY;
-use personalize_api::{Campaign, DatasetGroup, EventTracker, Filter, ObjectRef, Solution};
+use personalize_api::{
+    Campaign, DatasetGroup, EventTracker, Filter, ObjectRef, Recommender, Solution,
+};
 use serde::de::DeserializeOwned;
 
 use crate::reconcile::Error;
@@ -31,6 +33,8 @@ pub struct References {
     pub event_trackers: Store<EventTracker>,
     /// Filters.
     pub filters: Store<Filter>,
+    /// Recommenders.
+    pub recommenders: Store<Recommender>,
     /// Reads an object the cache shows as missing or not Ready yet, which it may just have
     /// become (the watch that woke the referrer can run ahead of the cache). None: cache only.
     pub client: Option<kube::Client>,
@@ -51,7 +55,14 @@ macro_rules! has_ready {
         }
     )*};
 }
-has_ready!(DatasetGroup, Solution, Campaign, EventTracker, Filter);
+has_ready!(
+    DatasetGroup,
+    Solution,
+    Campaign,
+    EventTracker,
+    Filter,
+    Recommender
+);
 
 impl References {
     /// The object `reference` (made from `own_namespace`) names, if it exists.

@@ -22,7 +22,7 @@ use crate::personalize::{
 pub enum Plan {
     /// It matches the desired state and is ACTIVE.
     Done,
-    /// Change it in place (Update<Kind>).
+    /// Change it in place (Update<Kind>, or another call [`AwsResource::update`] picks).
     Update,
     /// Personalize is working on it (creating, updating, deleting): look again soon.
     Wait {
@@ -99,14 +99,15 @@ pub trait AwsResource: Request {
     /// What to do, given what Personalize reports. Pure.
     fn plan(&self, observed: &Observation<Self::Details>) -> Plan;
 
-    /// Changes it in place, as `plan` asked. Default: nothing can change in place (plan never
-    /// asks).
+    /// Changes it in place, as `plan` asked, given what was observed; returns the operation it
+    /// called (e.g. `UpdateCampaign`). Default: nothing can change in place (plan never asks).
     fn update(
         &self,
         _api: &dyn Personalize,
         _arn: &str,
-    ) -> impl Future<Output = Result<(), AwsError>> + Send {
-        async { Ok(()) }
+        _observed: &Observation<Self::Details>,
+    ) -> impl Future<Output = Result<&'static str, AwsError>> + Send {
+        async { Ok("None") }
     }
 
     /// Where an existing resource of this name is (after ResourceAlreadyExists), if anywhere.
@@ -253,13 +254,12 @@ pub async fn sync<R: AwsResource>(
                 Synced::Pending(Pending::Terminal { reason, message }, Some(observed))
             }
             Plan::Update => {
-                desired.update(api, &current).await?;
-                let action = format!("Update{}", operation_noun(R::KIND));
-                changes.record(action, format!("updating {noun} {current}"));
+                let operation = desired.update(api, &current, &observed).await?;
+                changes.record(operation, format!("{operation} on {noun} {current}"));
                 Synced::Pending(
                     Pending::Progressing {
                         reason: "Updating",
-                        message: format!("updating the {noun}"),
+                        message: format!("{operation}: the {noun} is changing"),
                     },
                     Some(observed),
                 )
@@ -336,6 +336,7 @@ pub fn operation_noun(kind: Kind) -> &'static str {
         Kind::Campaign => "Campaign",
         Kind::EventTracker => "EventTracker",
         Kind::Filter => "Filter",
+        Kind::Recommender => "Recommender",
     }
 }
 

@@ -16,7 +16,7 @@ import sys
 
 import yaml
 
-KINDS = ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters"]
+KINDS = ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters", "recommenders"]
 GROUP = "personalize-operator.dev"
 
 

@@ -12,8 +12,9 @@ use k8s_openapi::jiff::Timestamp;
 use super::{
     AutoTraining, AwsError, Backend, CampaignDetails, CampaignUpdate, DatasetDetails,
     EventTrackerDetails, FilterDetails, ImportDetails, Kind, Listing, NewCampaign, NewDataset,
-    NewDatasetGroup, NewEventTracker, NewFilter, NewImportJob, NewSchema, NewSolution, Observation,
-    Personalize, SolutionDetails, Status, Summary, Tags,
+    NewDatasetGroup, NewEventTracker, NewFilter, NewImportJob, NewRecommender, NewSchema,
+    NewSolution, Observation, Personalize, RecommenderDetails, RecommenderSettings,
+    RecommenderUpdate, SolutionDetails, Status, Summary, Tags,
 };
 
 const PREFIX: &str = "arn:aws:personalize:us-east-1:000000000000";
@@ -55,6 +56,7 @@ enum Data {
     Campaign(NewCampaign, Option<CampaignUpdate>),
     Tracker(String),
     Filter(String),
+    Recommender(RecommenderSettings, Option<RecommenderUpdate>),
 }
 
 fn err(operation: &'static str, code: &str, message: impl Into<String>) -> AwsError {
@@ -220,8 +222,17 @@ impl State {
             self.resources.remove(arn);
             return;
         }
-        if entry.status.is_creating() {
-            entry.status = Status::Active;
+        entry.status = match entry.status {
+            Status::CreatePending | Status::CreateInProgress => Status::Active,
+            Status::StartPending | Status::StartInProgress => Status::Active,
+            Status::StopPending | Status::StopInProgress => Status::Inactive,
+            ref other => other.clone(),
+        };
+        if let Data::Recommender(config, Some(update)) = &mut entry.data
+            && update.status.is_creating()
+        {
+            update.status = Status::Active;
+            *config = update.config.clone();
         }
         if let Data::Campaign(campaign, Some(update)) = &mut entry.data
             && update.status.is_creating()
@@ -295,6 +306,7 @@ impl Personalize for Fake {
             Listing::Solutions(p) => ("ListSolutions", Some(p), Kind::Solution),
             Listing::EventTrackers(p) => ("ListEventTrackers", Some(p), Kind::EventTracker),
             Listing::Filters(p) => ("ListFilters", Some(p), Kind::Filter),
+            Listing::Recommenders(p) => ("ListRecommenders", Some(p), Kind::Recommender),
             Listing::Campaigns(p) => ("ListCampaigns", Some(p), Kind::Campaign),
             Listing::SolutionVersions(p) => ("ListSolutionVersions", Some(p), Kind::Solution),
         };
@@ -348,6 +360,7 @@ impl Personalize for Fake {
             Kind::Campaign => "DeleteCampaign",
             Kind::EventTracker => "DeleteEventTracker",
             Kind::Filter => "DeleteFilter",
+            Kind::Recommender => "DeleteRecommender",
         };
         let mut state = self.enter(operation)?;
         if !state.resources.contains_key(arn) {
@@ -660,5 +673,82 @@ impl Personalize for Fake {
             filter_expression: Some(expression.clone()),
         };
         Ok(Observation::new(entry.status.clone(), details))
+    }
+
+    async fn create_recommender(&self, req: &NewRecommender) -> Result<String, AwsError> {
+        let mut state = self.enter("CreateRecommender")?;
+        let path = format!("recommender/{}", req.name);
+        let data = Data::Recommender(req.config.clone(), None);
+        let parent = req.dataset_group_arn.clone();
+        state.insert(Kind::Recommender, path, Some(&parent), &req.tags, data)
+    }
+
+    async fn describe_recommender(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<RecommenderDetails>, AwsError> {
+        let mut state = self.enter("DescribeRecommender")?;
+        let entry = state.describe(arn)?;
+        let Data::Recommender(config, latest_update) = &entry.data else {
+            return Err(not_found("DescribeRecommender", arn));
+        };
+        let details = RecommenderDetails {
+            config: config.clone(),
+            latest_update: latest_update.clone(),
+        };
+        Ok(Observation::new(entry.status.clone(), details))
+    }
+
+    async fn update_recommender(
+        &self,
+        arn: &str,
+        config: &RecommenderSettings,
+    ) -> Result<(), AwsError> {
+        let mut state = self.enter("UpdateRecommender")?;
+        let settled = state.steps == 0;
+        let entry = state.resources.get_mut(arn);
+        let Some(entry) = entry else {
+            return Err(not_found("UpdateRecommender", arn));
+        };
+        let Data::Recommender(current, update) = &mut entry.data else {
+            return Err(not_found("UpdateRecommender", arn));
+        };
+        let status = if settled {
+            *current = config.clone();
+            Status::Active
+        } else {
+            Status::CreatePending
+        };
+        *update = Some(RecommenderUpdate {
+            status,
+            config: config.clone(),
+            failure_reason: None,
+        });
+        entry.describes = 0;
+        Ok(())
+    }
+
+    async fn set_recommender_running(&self, arn: &str, running: bool) -> Result<(), AwsError> {
+        let operation = if running {
+            "StartRecommender"
+        } else {
+            "StopRecommender"
+        };
+        let mut state = self.enter(operation)?;
+        let settled = state.steps == 0;
+        let entry = state.resources.get_mut(arn);
+        let entry = entry.ok_or_else(|| not_found(operation, arn))?;
+        let (from, pending, done) = if running {
+            (Status::Inactive, Status::StartPending, Status::Active)
+        } else {
+            (Status::Active, Status::StopPending, Status::Inactive)
+        };
+        if entry.status != from {
+            let message = format!("the recommender is {}, not {from}", entry.status);
+            return Err(err(operation, "InvalidInputException", message));
+        }
+        entry.status = if settled { done } else { pending };
+        entry.describes = 0;
+        Ok(())
     }
 }

@@ -16,8 +16,14 @@ use crate::personalize::{
 use crate::resource::{AwsResource, Deletion, Plan, lifecycle_plan};
 
 impl AwsResource for NewCampaign {
-    async fn update(&self, api: &dyn Personalize, arn: &str) -> Result<(), AwsError> {
-        api.update_campaign(arn, self).await
+    async fn update(
+        &self,
+        api: &dyn Personalize,
+        arn: &str,
+        _: &Observation<CampaignDetails>,
+    ) -> Result<&'static str, AwsError> {
+        api.update_campaign(arn, self).await?;
+        Ok("UpdateCampaign")
     }
 
     /// Waits while creating or updating; updates when ACTIVE (or CREATE FAILED) and anything

@@ -70,8 +70,14 @@ async fn named(
 
 /// A dataset moves to a new schema with UpdateDataset.
 impl AwsResource for NewDataset {
-    async fn update(&self, api: &dyn Personalize, arn: &str) -> Result<(), AwsError> {
-        api.update_dataset(arn, &self.schema_arn).await
+    async fn update(
+        &self,
+        api: &dyn Personalize,
+        arn: &str,
+        _: &Observation<DatasetDetails>,
+    ) -> Result<&'static str, AwsError> {
+        api.update_dataset(arn, &self.schema_arn).await?;
+        Ok("UpdateDataset")
     }
 
     async fn existing(&self, _: &dyn Personalize) -> Result<Option<String>, AwsError> {
@@ -250,6 +256,12 @@ impl Managed for DatasetGroup {
         dependents.extend(
             References::referrers(&refs.filters, self, |f| f.spec.dataset_group_ref.as_ref())
                 .await?,
+        );
+        dependents.extend(
+            References::referrers(&refs.recommenders, self, |r| {
+                r.spec.dataset_group_ref.as_ref()
+            })
+            .await?,
         );
         if !dependents.is_empty() {
             let message = format!("waiting for {} to be deleted first", dependents.join(", "));
@@ -558,6 +570,7 @@ macro_rules! in_group {
 in_group!(
     personalize_api::EventTracker,
     personalize_api::Filter,
+    personalize_api::Recommender,
     personalize_api::Solution
 );
 

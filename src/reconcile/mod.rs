@@ -10,6 +10,7 @@ pub mod campaign;
 pub mod dataset_group;
 pub mod event_tracker;
 pub mod filter;
+pub mod recommender;
 pub mod solution;
 pub mod training;
 
@@ -340,6 +341,7 @@ kinds!(
     personalize_api::Campaign => personalize_api::CampaignStatus, references: true;
     personalize_api::EventTracker => personalize_api::EventTrackerStatus, references: true;
     personalize_api::Filter => personalize_api::FilterStatus, references: true;
+    personalize_api::Recommender => personalize_api::RecommenderStatus, references: true;
 );
 
 /// A custom resource kind the operator manages: what is specific to it. Everything else is

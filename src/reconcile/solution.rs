@@ -33,8 +33,14 @@ use crate::resource::{AwsResource, Changes, Deletion, Plan, Synced, delete_now, 
 pub const HISTORY: usize = 10;
 
 impl AwsResource for NewSolution {
-    async fn update(&self, api: &dyn Personalize, arn: &str) -> Result<(), AwsError> {
-        api.update_solution(arn, &self.auto_training).await
+    async fn update(
+        &self,
+        api: &dyn Personalize,
+        arn: &str,
+        _: &Observation<SolutionDetails>,
+    ) -> Result<&'static str, AwsError> {
+        api.update_solution(arn, &self.auto_training).await?;
+        Ok("UpdateSolution")
     }
 
     /// Only auto-training can change in place (UpdateSolution); never during an update.

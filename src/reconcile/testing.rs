@@ -5,7 +5,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::Resource;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
-use personalize_api::{Campaign, DatasetGroup, EventTracker, Filter, Solution};
+use personalize_api::{Campaign, DatasetGroup, EventTracker, Filter, Recommender, Solution};
 use serde::de::DeserializeOwned;
 
 use super::{Env, Error, HasResource, HasStatus, Managed, resolve_and_sync};
@@ -27,6 +27,7 @@ pub struct World {
     campaigns: reflector::store::Writer<Campaign>,
     trackers: reflector::store::Writer<EventTracker>,
     filters: reflector::store::Writer<Filter>,
+    recommenders: reflector::store::Writer<Recommender>,
     /// The time a reconcile sees (default: the real time).
     pub now: Option<Timestamp>,
 }
@@ -54,6 +55,7 @@ impl World {
         let (campaigns_store, campaigns) = ready_store();
         let (event_trackers, trackers) = ready_store();
         let (filters_store, filters) = ready_store();
+        let (recommenders_store, recommenders) = ready_store();
         World {
             fake,
             references: References {
@@ -62,6 +64,7 @@ impl World {
                 campaigns: campaigns_store,
                 event_trackers,
                 filters: filters_store,
+                recommenders: recommenders_store,
                 client: None,
             },
             groups,
@@ -69,6 +72,7 @@ impl World {
             campaigns,
             trackers,
             filters,
+            recommenders,
             now: None,
         }
     }
@@ -186,7 +190,8 @@ cached!(
     Solution => solutions,
     Campaign => campaigns,
     EventTracker => trackers,
-    Filter => filters
+    Filter => filters,
+    Recommender => recommenders
 );
 
 /// Objects whose status a test can replace.
@@ -202,7 +207,14 @@ macro_rules! has_status_mut {
         }
     )*};
 }
-has_status_mut!(DatasetGroup, Solution, Campaign, EventTracker, Filter);
+has_status_mut!(
+    DatasetGroup,
+    Solution,
+    Campaign,
+    EventTracker,
+    Filter,
+    Recommender
+);
 
 /// An object of the MovieLens example (`examples/movielens/<file>`), in [`NS`] with a uid.
 pub fn example<K: DeserializeOwned + Resource>(file: &str) -> K {

@@ -108,6 +108,16 @@ pub mod aws_status {
     pub const DELETE_PENDING: &str = "DELETE PENDING";
     /// The resource is being deleted.
     pub const DELETE_IN_PROGRESS: &str = "DELETE IN_PROGRESS";
+    /// A recommender being stopped (asked).
+    pub const STOP_PENDING: &str = "STOP PENDING";
+    /// A recommender being stopped.
+    pub const STOP_IN_PROGRESS: &str = "STOP IN_PROGRESS";
+    /// A stopped recommender (not billed, not serving).
+    pub const INACTIVE: &str = "INACTIVE";
+    /// A recommender being started (asked).
+    pub const START_PENDING: &str = "START PENDING";
+    /// A recommender being started.
+    pub const START_IN_PROGRESS: &str = "START IN_PROGRESS";
 }
 
 /// Patterns shared by several kinds' OpenAPI validation.
