@@ -10,6 +10,7 @@ pub mod campaign;
 pub mod dataset_group;
 pub mod event_tracker;
 pub mod filter;
+pub mod publish;
 pub mod recommender;
 pub mod solution;
 pub mod training;
@@ -17,7 +18,7 @@ pub mod training;
 #[cfg(test)]
 pub(crate) mod testing;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -316,6 +317,8 @@ pub trait Common: HasStatus {
     fn deletion_policy(&self) -> DeletionPolicy;
     /// `spec.tags`.
     fn spec_tags(&self) -> &Tags;
+    /// `spec.publish`.
+    fn publish(&self) -> Option<&personalize_api::Publish>;
 }
 
 macro_rules! kinds {
@@ -332,6 +335,7 @@ macro_rules! kinds {
             const REFERENCES: bool = $refs;
             fn deletion_policy(&self) -> DeletionPolicy { self.spec.deletion_policy }
             fn spec_tags(&self) -> &Tags { &self.spec.tags }
+            fn publish(&self) -> Option<&personalize_api::Publish> { self.spec.publish.as_ref() }
         }
     )*};
 }
@@ -377,6 +381,14 @@ pub trait Managed:
 
     /// One step of deleting its Personalize resources, in Personalize's order.
     fn cleanup(&self, env: &Env<'_>) -> impl Future<Output = Result<Deletion, Error>> + Send;
+
+    /// What `spec.publish` writes for apps. Default: the ARN, as `<kind>Arn`.
+    fn published(&self, status: &Self::Status) -> BTreeMap<String, String> {
+        let arn = status.resource().arn.clone();
+        arn.map(|arn| (publish::arn_key(&Self::kind(&())), arn))
+            .into_iter()
+            .collect()
+    }
 
     /// Kubernetes-side work once Ready (e.g. publishing a Secret). Default: none.
     fn when_ready(
@@ -448,6 +460,7 @@ async fn apply<K: Managed>(obj: &K, ctx: &Context) -> Result<Action, Error> {
     ctx.publish(obj, env.changes.take());
     let outcome = synced?;
     if matches!(outcome, Outcome::Ready { .. }) {
+        publish::publish(obj, ctx, &status).await?;
         obj.when_ready(ctx, &status).await?;
     }
     let sooner = match outcome {

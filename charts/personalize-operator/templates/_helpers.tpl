@@ -82,4 +82,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   resources: ["eventtrackers/finalizers"]
   verbs: ["update"]
 {{- end }}
+{{- if .Values.rbac.publish }}
+# spec.publish: ConfigMaps and Secrets server-side applied (never read), owned by their object
+# with blockOwnerDeletion, hence update on each kind's finalizers.
+- apiGroups: [""]
+  resources: ["configmaps", "secrets"]
+  verbs: ["create", "patch"]
+- apiGroups: ["personalize-operator.dev"]
+  resources: ["datasetgroups/finalizers", "solutions/finalizers", "campaigns/finalizers", "eventtrackers/finalizers", "filters/finalizers", "recommenders/finalizers"]
+  verbs: ["update"]
+{{- end }}
 {{- end }}

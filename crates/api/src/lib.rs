@@ -15,7 +15,7 @@ pub mod recommender;
 pub mod solution;
 
 pub use campaign::{Campaign, CampaignSpec, CampaignStatus, VersionPolicy};
-pub use common::{DeletionPolicy, ObjectRef, ResourceStatus, aws_status, conditions};
+pub use common::{DeletionPolicy, ObjectRef, Publish, ResourceStatus, aws_status, conditions};
 pub use dataset_group::{DatasetGroup, DatasetGroupSpec, DatasetGroupStatus, DatasetType};
 pub use event_tracker::{EventTracker, EventTrackerSpec, EventTrackerStatus};
 pub use filter::{Filter, FilterSpec, FilterStatus, RetiredFilter};

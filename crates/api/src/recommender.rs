@@ -5,7 +5,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{DeletionPolicy, ObjectRef, ResourceStatus, Tags, patterns};
+use crate::common::{DeletionPolicy, ObjectRef, Publish, ResourceStatus, Tags, patterns};
 
 /// A Personalize recommender: a domain use case (such as `aws-vod-top-picks`) trained and served
 /// for a domain dataset group. `recommenderConfig` changes are applied in place
@@ -70,6 +70,9 @@ pub struct RecommenderSpec {
     /// Tags for the recommender.
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub tags: Tags,
+    /// Publish the ARN to a ConfigMap or Secret for apps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<Publish>,
 }
 
 impl RecommenderSpec {
