@@ -184,8 +184,8 @@ impl Changes {
 /// Where a resource stands after [`sync`].
 #[derive(Debug)]
 pub enum Synced<D> {
-    /// ACTIVE and as desired.
-    Done(Observation<D>),
+    /// ACTIVE and as desired: its ARN and what was observed.
+    Done(String, Observation<D>),
     /// Not yet (or never, for Terminal): the outcome, and the last observation if any.
     Pending(Pending, Option<Observation<D>>),
 }
@@ -246,7 +246,7 @@ pub async fn sync<R: AwsResource>(
             },
         };
         return Ok(match desired.plan(&observed) {
-            Plan::Done => Synced::Done(observed),
+            Plan::Done => Synced::Done(current, observed),
             Plan::Wait { reason, message } => {
                 Synced::Pending(Pending::Progressing { reason, message }, Some(observed))
             }

@@ -201,8 +201,8 @@ impl Managed for DatasetGroup {
         if status.resource.arn != before {
             status.datasets = Default::default(); // a new group: its datasets are new too
         }
-        let observed = match synced {
-            Synced::Done(observed) => observed,
+        let (arn, observed) = match synced {
+            Synced::Done(arn, observed) => (arn, observed),
             Synced::Pending(why, observed) => {
                 status.resource.status = observed.as_ref().map(|o| o.status.to_string());
                 status.resource.failure_reason = observed.and_then(|o| o.failure_reason);
@@ -211,12 +211,6 @@ impl Managed for DatasetGroup {
         };
         status.resource.status = Some(observed.status.to_string());
         status.resource.failure_reason = None;
-        let Some(arn) = status.resource.arn.clone() else {
-            return Ok(pending(Pending::Progressing {
-                reason: "Creating",
-                message: "waiting for the dataset group's ARN".into(),
-            }));
-        };
         let mut waiting = None;
         for kind in DatasetType::ALL {
             let target = Target {
@@ -332,7 +326,7 @@ async fn sync_dataset(
         changes,
     )
     .await?;
-    let (Synced::Done(_), Some(schema_arn)) = (synced, schema_arn) else {
+    let Synced::Done(schema_arn, _) = synced else {
         return Ok(Some(Pending::Progressing {
             reason: "CreatingSchema",
             message: format!("creating the {} schema", kind.as_str()),
@@ -369,7 +363,7 @@ async fn sync_dataset(
     )
     .await?;
     match synced {
-        Synced::Done(_) => {
+        Synced::Done(..) => {
             current.status = Some(Status::Active.to_string());
             current.schema_arn = Some(schema_arn);
         }
@@ -436,7 +430,7 @@ async fn sync_import(
     )
     .await?;
     let (observed, result) = match synced {
-        Synced::Done(observed) => (Some(observed), None),
+        Synced::Done(_, observed) => (Some(observed), None),
         Synced::Pending(why, observed) => (observed, Some(why)),
     };
     if let Some(observed) = observed {

@@ -601,7 +601,7 @@ pub fn settle<D>(
     ready: impl FnOnce() -> String,
 ) -> (Outcome, Option<Observation<D>>) {
     match synced {
-        Synced::Done(observed) => (Outcome::Ready { message: ready() }, Some(observed)),
+        Synced::Done(_, observed) => (Outcome::Ready { message: ready() }, Some(observed)),
         Synced::Pending(why, observed) => (pending(why), observed),
     }
 }

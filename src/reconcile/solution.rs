@@ -137,16 +137,9 @@ impl Managed for Solution {
         let desired = desired(self, &data.group_arn);
         let arn = &mut status.resource.arn;
         let synced = env.sync_owned(self, region, &desired, arn, None).await?;
-        let (observed, arn) = match (synced, status.resource.arn.clone()) {
-            (Synced::Done(observed), Some(arn)) => (observed, arn),
-            (Synced::Done(observed), None) => {
-                status.resource.status = Some(observed.status.to_string());
-                return Ok(Outcome::Progressing {
-                    reason: "Creating",
-                    message: "waiting for the solution's ARN".into(),
-                });
-            }
-            (Synced::Pending(why, observed), _) => {
+        let (arn, observed) = match synced {
+            Synced::Done(arn, observed) => (arn, observed),
+            Synced::Pending(why, observed) => {
                 status.resource.status = observed.map(|o| o.status.to_string());
                 return Ok(pending(why));
             }
