@@ -15,7 +15,7 @@ use personalize_api::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::reconcile::Error;
+use crate::reconcile::{Error, HasResource, HasStatus};
 
 /// How long a reverse look-up waits for a store's first listing before giving up for now.
 const STORE_READY: Duration = Duration::from_secs(10);
@@ -46,23 +46,11 @@ pub trait HasReady {
     fn is_ready(&self) -> bool;
 }
 
-macro_rules! has_ready {
-    ($($k:ty),*) => {$(
-        impl HasReady for $k {
-            fn is_ready(&self) -> bool {
-                self.status.as_ref().is_some_and(|s| s.resource.is_true(READY))
-            }
-        }
-    )*};
+impl<K: HasStatus<Status: HasResource>> HasReady for K {
+    fn is_ready(&self) -> bool {
+        self.status().is_some_and(|s| s.resource().is_true(READY))
+    }
 }
-has_ready!(
-    DatasetGroup,
-    Solution,
-    Campaign,
-    EventTracker,
-    Filter,
-    Recommender
-);
 
 impl References {
     /// The object `reference` (made from `own_namespace`) names, if it exists.

@@ -101,12 +101,7 @@ pub trait AwsResource: Request {
 
     /// Changes it in place, as `plan` asked, given what was observed; returns the operation it
     /// called (e.g. `UpdateCampaign`). Default: nothing can change in place (plan never asks).
-    fn update(
-        &self,
-        _api: &dyn Personalize,
-        _arn: &str,
-        _observed: &Observation<Self::Details>,
-    ) -> impl Future<Output = Result<&'static str, AwsError>> + Send {
+    fn update(&self, _at: At<'_, Self::Details>) -> impl Future<Output = Updated> + Send {
         async { Ok("None") }
     }
 
@@ -128,6 +123,19 @@ pub trait AwsResource: Request {
         None
     }
 }
+
+/// Where an update acts: Personalize, the resource's ARN and what was just observed of it.
+pub struct At<'a, D> {
+    /// Personalize.
+    pub api: &'a dyn Personalize,
+    /// The resource.
+    pub arn: &'a str,
+    /// Its observation, which the plan decided from.
+    pub observed: &'a Observation<D>,
+}
+
+/// The operation an update called.
+pub type Updated = Result<&'static str, AwsError>;
 
 /// Who may take over an existing resource of the desired name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -254,7 +262,12 @@ pub async fn sync<R: AwsResource>(
                 Synced::Pending(Pending::Terminal { reason, message }, Some(observed))
             }
             Plan::Update => {
-                let operation = desired.update(api, &current, &observed).await?;
+                let at = At {
+                    api,
+                    arn: &current,
+                    observed: &observed,
+                };
+                let operation = desired.update(at).await?;
                 changes.record(operation, format!("{operation} on {noun} {current}"));
                 Synced::Pending(
                     Pending::Progressing {

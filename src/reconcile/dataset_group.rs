@@ -23,8 +23,8 @@ use crate::personalize::{
 };
 use crate::references::References;
 use crate::resource::{
-    self, AwsResource, Changes, Deletion, Ownership, Pending, Plan, Synced, delete_now,
-    first_waiting, lifecycle_plan,
+    self, At, AwsResource, Changes, Deletion, Ownership, Pending, Plan, Synced, Updated,
+    delete_now, first_waiting, lifecycle_plan,
 };
 
 /// A dataset group cannot change in place. Its ARN is not derivable from its name alone (the
@@ -70,13 +70,8 @@ async fn named(
 
 /// A dataset moves to a new schema with UpdateDataset.
 impl AwsResource for NewDataset {
-    async fn update(
-        &self,
-        api: &dyn Personalize,
-        arn: &str,
-        _: &Observation<DatasetDetails>,
-    ) -> Result<&'static str, AwsError> {
-        api.update_dataset(arn, &self.schema_arn).await?;
+    async fn update(&self, at: At<'_, DatasetDetails>) -> Updated {
+        at.api.update_dataset(at.arn, &self.schema_arn).await?;
         Ok("UpdateDataset")
     }
 

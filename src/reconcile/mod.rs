@@ -298,6 +298,8 @@ pub trait HasStatus {
     type Status;
     /// The status, if any.
     fn status(&self) -> Option<&Self::Status>;
+    /// The status, to replace.
+    fn status_mut(&mut self) -> &mut Option<Self::Status>;
 }
 
 /// The status types of the kinds, which share [`ResourceStatus`].
@@ -326,6 +328,7 @@ macro_rules! kinds {
         impl HasStatus for $k {
             type Status = $s;
             fn status(&self) -> Option<&$s> { self.status.as_ref() }
+            fn status_mut(&mut self) -> &mut Option<$s> { &mut self.status }
         }
         impl HasResource for $s {
             fn resource(&self) -> &ResourceStatus { &self.resource }

@@ -10,10 +10,9 @@ use super::dataset_group::group_arn;
 use super::{Decided, Env, Error, Managed, aws_name, own_arn, settle, tags};
 use crate::outcome::Outcome;
 use crate::personalize::{
-    AwsError, NewRecommender, Observation, Personalize, RecommenderDetails, RecommenderSettings,
-    Status, region_of,
+    NewRecommender, Observation, RecommenderDetails, RecommenderSettings, Status, region_of,
 };
-use crate::resource::{AwsResource, Deletion, Plan, lifecycle_plan};
+use crate::resource::{At, AwsResource, Deletion, Plan, Updated, lifecycle_plan};
 
 impl AwsResource for NewRecommender {
     /// Waits while it is created, started, stopped or updated; then starts or stops it to match
@@ -57,20 +56,15 @@ impl AwsResource for NewRecommender {
         }
     }
 
-    async fn update(
-        &self,
-        api: &dyn Personalize,
-        arn: &str,
-        observed: &Observation<RecommenderDetails>,
-    ) -> Result<&'static str, AwsError> {
-        if observed.status == Status::Inactive {
-            api.set_recommender_running(arn, true).await?;
+    async fn update(&self, at: At<'_, RecommenderDetails>) -> Updated {
+        if at.observed.status == Status::Inactive {
+            at.api.set_recommender_running(at.arn, true).await?;
             Ok("StartRecommender")
         } else if !self.running {
-            api.set_recommender_running(arn, false).await?;
+            at.api.set_recommender_running(at.arn, false).await?;
             Ok("StopRecommender")
         } else {
-            api.update_recommender(arn, &self.config).await?;
+            at.api.update_recommender(at.arn, &self.config).await?;
             Ok("UpdateRecommender")
         }
     }

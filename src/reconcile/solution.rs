@@ -23,23 +23,20 @@ use super::{
 };
 use crate::outcome::{Outcome, Timing};
 use crate::personalize::{
-    AutoTraining, AwsError, ErrorKind, Kind, Listing, NewSolution, Observation, Personalize,
-    Request, SolutionDetails, Status, region_of, short_id,
+    AutoTraining, ErrorKind, Kind, Listing, NewSolution, Observation, Personalize, Request,
+    SolutionDetails, Status, region_of, short_id,
 };
 use crate::references::References;
-use crate::resource::{AwsResource, Changes, Deletion, Plan, Synced, delete_now, lifecycle_plan};
+use crate::resource::{
+    At, AwsResource, Changes, Deletion, Plan, Synced, Updated, delete_now, lifecycle_plan,
+};
 
 /// Versions kept in status.
 pub const HISTORY: usize = 10;
 
 impl AwsResource for NewSolution {
-    async fn update(
-        &self,
-        api: &dyn Personalize,
-        arn: &str,
-        _: &Observation<SolutionDetails>,
-    ) -> Result<&'static str, AwsError> {
-        api.update_solution(arn, &self.auto_training).await?;
+    async fn update(&self, at: At<'_, SolutionDetails>) -> Updated {
+        at.api.update_solution(at.arn, &self.auto_training).await?;
         Ok("UpdateSolution")
     }
 
