@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::config::Config;
 use crate::resources::serving;
+use crate::store::lock::{DataDirLock, LockError};
 use crate::store::{Journal, Store};
 use crate::wire::names::Arns;
 use crate::wire::{faults, metrics};
@@ -20,6 +21,8 @@ pub struct Shared {
     pub serving: serving::Cache,
     pub metrics: metrics::Metrics,
     pub faults: faults::Faults,
+    /// The data dir's writer lock, held while the state lives.
+    _lock: Option<DataDirLock>,
 }
 
 /// The state handed to the router and every handler.
@@ -35,6 +38,8 @@ impl Shared {
 /// Errors opening the state.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
     #[error("reading the journal in {dir}: {source}")]
     ReadJournal {
         dir: PathBuf,
@@ -47,9 +52,15 @@ pub enum OpenError {
     },
 }
 
-/// Opens the state: replays and compacts the journal in `config.data_dir`. Call [`resume`]
+/// Opens the state: locks `config.data_dir` (one writer per data dir; a second server fails at
+/// once naming the holder), replays and compacts the journal there. Call [`resume`]
 /// inside a tokio runtime afterwards to restart interrupted work.
 pub fn open(config: Config) -> Result<AppState, OpenError> {
+    let lock = config
+        .data_dir
+        .as_deref()
+        .map(DataDirLock::acquire)
+        .transpose()?;
     let mut store = Store::new(None);
     let journal = match &config.data_dir {
         None => None,
@@ -79,5 +90,6 @@ pub fn open(config: Config) -> Result<AppState, OpenError> {
         journal,
         serving: serving::Cache::default(),
         metrics: metrics::Metrics::default(),
+        _lock: lock,
     }))
 }
