@@ -60,6 +60,9 @@ struct Args {
     /// ACCESS_KEY_ID:SECRET accepted by --verify-sigv4 (repeatable).
     #[arg(long = "credential")]
     credentials: Vec<String>,
+    /// Allow a non-loopback --listen address without --verify-sigv4 and credentials.
+    #[arg(long)]
+    allow_unauthenticated_remote: bool,
     /// Fault injection, OP:throttle=0.1,error=0.05,latency_ms=20 (OP may be *; repeatable).
     #[arg(long = "fault")]
     faults: Vec<String>,
@@ -118,10 +121,12 @@ async fn main() -> anyhow::Result<()> {
         fsync: !args.no_fsync,
         verify_sigv4: args.verify_sigv4,
         credentials,
+        allow_unauthenticated_remote: args.allow_unauthenticated_remote,
         faults,
         seed: args.seed,
         auto_training_first_delay: Duration::from_secs(args.auto_training_first_delay_secs),
     };
+    config.check_exposure()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;

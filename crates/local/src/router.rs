@@ -23,6 +23,7 @@ use crate::store::model::{
 };
 use crate::wire::codec::{OpResult, run};
 use crate::wire::error::{ApiError, Protocol};
+use crate::wire::model::{self, Service};
 
 /// Builds the router for all three services.
 pub fn router(state: AppState) -> Router {
@@ -37,12 +38,26 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .fallback(fallback)
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::map_response(with_request_id))
         .with_state(state)
+}
+
+/// Reads the whole body (at most `--max-body-bytes`; a body shorter than its Content-Length is a
+/// `SerializationException`) and, with `--verify-sigv4`, checks its signature for the service
+/// whose signing name is `signing_name`.
+/// Every response, success or error, carries a fresh `x-amzn-RequestId` (a UUID), as AWS's do.
+async fn with_request_id(mut response: Response) -> Response {
+    let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
+    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    response
 }
 
 async fn read_body(
     state: &AppState,
     request: Request,
+    signing_name: &str,
 ) -> Result<(HeaderMap, String, Bytes), ApiError> {
     let limit = state.config.max_body_bytes;
     let (parts, body) = request.into_parts();
@@ -54,17 +69,32 @@ async fn read_body(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge(limit))?;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if e.into_inner()
+            .downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+        {
+            ApiError::PayloadTooLarge(limit)
+        } else {
+            ApiError::Serialization(
+                "The request body ended before the length its Content-Length declares".into(),
+            )
+        }
+    })?;
     let path = parts
         .uri
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     if state.config.verify_sigv4 {
+        let scope = crate::wire::sigv4::Scope {
+            region: &state.config.region,
+            service: signing_name,
+        };
         crate::wire::sigv4::verify(
             &state.config.credentials,
+            &scope,
+            std::time::SystemTime::now(),
             parts.method.as_str(),
             &path,
             &parts.headers,
@@ -142,13 +172,15 @@ async fn control_plane(State(state): State<AppState>, request: Request) -> Respo
         .to_string();
     let known = control_plane_op_name(&op);
     let result = async {
-        let (_, _, body) = read_body(&state, request).await?;
+        let service = Service::ControlPlane;
+        let (_, _, body) = read_body(&state, request, service.signing_name()).await?;
         let Some(name) = known else {
             return Err(ApiError::UnknownOperation(format!(
                 "Unknown operation: X-Amz-Target '{target}'"
             )));
         };
         state.faults.inject(name).await?;
+        model::validate(service, name, &body)?;
         dispatch(&state, name, &body)
     }
     .await;
@@ -234,13 +266,15 @@ operations! {
 async fn rest(
     state: AppState,
     request: Request,
+    service: Service,
     op: &'static str,
     handler: fn(&AppState, &[u8]) -> OpResult,
 ) -> Response {
     let started = Instant::now();
     let result = async {
-        let (_, _, body) = read_body(&state, request).await?;
+        let (_, _, body) = read_body(&state, request, service.signing_name()).await?;
         state.faults.inject(op).await?;
+        model::validate(service, op, &body)?;
         handler(&state, &body)
     }
     .await;
@@ -248,21 +282,43 @@ async fn rest(
 }
 
 async fn rest_events(State(state): State<AppState>, request: Request) -> Response {
-    rest(state, request, "PutEvents", events::put_events).await
+    rest(
+        state,
+        request,
+        Service::Events,
+        "PutEvents",
+        events::put_events,
+    )
+    .await
 }
 
 async fn rest_items(State(state): State<AppState>, request: Request) -> Response {
-    rest(state, request, "PutItems", events::put_items).await
+    rest(
+        state,
+        request,
+        Service::Events,
+        "PutItems",
+        events::put_items,
+    )
+    .await
 }
 
 async fn rest_users(State(state): State<AppState>, request: Request) -> Response {
-    rest(state, request, "PutUsers", events::put_users).await
+    rest(
+        state,
+        request,
+        Service::Events,
+        "PutUsers",
+        events::put_users,
+    )
+    .await
 }
 
 async fn rest_recommendations(State(state): State<AppState>, request: Request) -> Response {
     rest(
         state,
         request,
+        Service::Runtime,
         "GetRecommendations",
         runtime::get_recommendations,
     )
@@ -273,6 +329,7 @@ async fn rest_ranking(State(state): State<AppState>, request: Request) -> Respon
     rest(
         state,
         request,
+        Service::Runtime,
         "GetPersonalizedRanking",
         runtime::get_personalized_ranking,
     )

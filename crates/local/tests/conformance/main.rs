@@ -11,5 +11,7 @@ mod protocol;
 mod recipes;
 mod restart;
 mod s3;
+mod sigv4;
 mod support;
+mod validation;
 mod walkthrough;
