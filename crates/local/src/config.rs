@@ -39,6 +39,8 @@ pub struct Config {
     pub seed: u64,
     /// When auto-training starts a solution's first version (AWS: within an hour).
     pub auto_training_first_delay: Duration,
+    /// Append every answered operation to this JSON-lines file (conformance checks).
+    pub record: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -58,6 +60,7 @@ impl Default for Config {
             faults: faults::FaultConfig::default(),
             seed: 42,
             auto_training_first_delay: Duration::from_secs(3600),
+            record: None,
         }
     }
 }
@@ -93,12 +96,16 @@ impl Config {
         })
     }
 
-    /// A configuration for tests: instant transitions, the given data dir, port 0.
+    /// A configuration for tests: instant transitions, the given data dir, port 0, responses
+    /// recorded when `PERSONALIZE_LOCAL_RECORD` names a file (so `hack/test.sh` can check them).
     pub fn for_tests(data_dir: Option<PathBuf>) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             transition: Duration::ZERO,
+            record: std::env::var_os(crate::wire::record::ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
             ..Config::default()
         }
     }

@@ -72,6 +72,9 @@ struct Args {
     /// Seconds after CreateSolution (performAutoTraining true) until the first automatic version.
     #[arg(long, default_value_t = 3600)]
     auto_training_first_delay_secs: u64,
+    /// Append every answered operation (service, operation, status, body) to this JSON-lines file.
+    #[arg(long, env = "PERSONALIZE_LOCAL_RECORD")]
+    record: Option<PathBuf>,
     /// Log as JSON lines.
     #[arg(long)]
     log_json: bool,
@@ -125,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
         faults,
         seed: args.seed,
         auto_training_first_delay: Duration::from_secs(args.auto_training_first_delay_secs),
+        record: args.record.filter(|p| !p.as_os_str().is_empty()),
     };
     config.check_exposure()?;
     let listener = tokio::net::TcpListener::bind(config.listen)

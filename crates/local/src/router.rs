@@ -112,7 +112,7 @@ fn is_read_only(op: &str) -> bool {
 
 async fn finish(
     state: &AppState,
-    protocol: Protocol,
+    service: Service,
     op: &'static str,
     started: Instant,
     result: OpResult,
@@ -134,6 +134,21 @@ async fn finish(
         Err(e) => e.code(),
     };
     state.metrics.record(op, outcome, elapsed);
+    let protocol = match service {
+        Service::ControlPlane => Protocol::AwsJson,
+        Service::Events | Service::Runtime => Protocol::RestJson,
+    };
+    if let Some(recorder) = &state.recorder {
+        match &result {
+            Ok(body) => recorder.record(service.name(), op, 200, body),
+            Err(e) => recorder.record(
+                service.name(),
+                op,
+                e.status(protocol).as_u16(),
+                e.body().as_bytes(),
+            ),
+        }
+    }
     match result {
         Ok(body) => {
             tracing::debug!(op, ms = elapsed.as_secs_f64() * 1e3, "ok");
@@ -186,7 +201,7 @@ async fn control_plane(State(state): State<AppState>, request: Request) -> Respo
     .await;
     finish(
         &state,
-        Protocol::AwsJson,
+        Service::ControlPlane,
         known.unwrap_or("Unknown"),
         started,
         result,
@@ -278,7 +293,7 @@ async fn rest(
         handler(&state, &body)
     }
     .await;
-    finish(&state, Protocol::RestJson, op, started, result).await
+    finish(&state, service, op, started, result).await
 }
 
 async fn rest_events(State(state): State<AppState>, request: Request) -> Response {

@@ -10,7 +10,7 @@ use crate::resources::serving;
 use crate::store::lock::{DataDirLock, LockError};
 use crate::store::{Journal, Store};
 use crate::wire::names::Arns;
-use crate::wire::{faults, metrics};
+use crate::wire::{faults, metrics, record};
 
 /// Everything the handlers share.
 pub struct Shared {
@@ -21,6 +21,8 @@ pub struct Shared {
     pub serving: serving::Cache,
     pub metrics: metrics::Metrics,
     pub faults: faults::Faults,
+    /// Where answered operations are recorded, if anywhere.
+    pub recorder: Option<record::Recorder>,
     /// The data dir's writer lock, held while the state lives.
     _lock: Option<DataDirLock>,
 }
@@ -43,6 +45,11 @@ pub enum OpenError {
     #[error("reading the journal in {dir}: {source}")]
     ReadJournal {
         dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("opening the record file {path}: {source}")]
+    OpenRecord {
+        path: PathBuf,
         source: std::io::Error,
     },
     #[error("starting the journal in {dir}: {source}")]
@@ -79,6 +86,16 @@ pub fn open(config: Config) -> Result<AppState, OpenError> {
         }
     };
     store.set_journal(journal.clone());
+    let recorder = config
+        .record
+        .as_deref()
+        .map(|path| {
+            record::Recorder::open(path).map_err(|source| OpenError::OpenRecord {
+                path: path.to_path_buf(),
+                source,
+            })
+        })
+        .transpose()?;
     Ok(Arc::new(Shared {
         arns: Arns {
             account: config.account.clone(),
@@ -90,6 +107,7 @@ pub fn open(config: Config) -> Result<AppState, OpenError> {
         journal,
         serving: serving::Cache::default(),
         metrics: metrics::Metrics::default(),
+        recorder,
         _lock: lock,
     }))
 }

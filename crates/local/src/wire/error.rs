@@ -113,10 +113,15 @@ impl ApiError {
         )
     }
 
+    /// The AWS error body: `{"__type", "message"}`.
+    pub fn body(&self) -> String {
+        serde_json::json!({ "__type": self.code(), "message": self.to_string() }).to_string()
+    }
+
     /// The AWS error response: status, `x-amzn-errortype`, `{"__type", "message"}`.
     pub fn into_response(self, protocol: Protocol) -> Response {
         let code = self.code();
-        let body = serde_json::json!({ "__type": code, "message": self.to_string() }).to_string();
+        let body = self.body();
         let mut response = Response::new(axum::body::Body::from(body));
         *response.status_mut() = self.status(protocol);
         let headers = response.headers_mut();

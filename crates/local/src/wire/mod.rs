@@ -10,4 +10,5 @@ pub mod metrics;
 pub mod model;
 pub mod names;
 pub mod paging;
+pub mod record;
 pub mod sigv4;

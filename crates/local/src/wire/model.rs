@@ -42,6 +42,15 @@ fn parse(text: &str) -> Value {
 }
 
 impl Service {
+    /// The service's name in botocore (`personalize`, `personalize-events`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::ControlPlane => "personalize",
+            Service::Events => "personalize-events",
+            Service::Runtime => "personalize-runtime",
+        }
+    }
+
     /// The parsed service model.
     pub fn model(self) -> &'static Value {
         match self {
@@ -69,6 +78,11 @@ impl Service {
     fn shape(self, name: &str) -> &'static Value {
         &self.model()["shapes"][name]
     }
+}
+
+/// Whether the operation `op` (of whichever service has it) models the error `code`.
+pub fn models_error(op: &str, code: &str) -> bool {
+    SERVICES.iter().any(|s| s.errors(op).contains(&code))
 }
 
 /// Checks a request body against `op`'s input shape; the body must be a JSON object (an empty

@@ -255,3 +255,36 @@ async fn a_body_shorter_than_its_content_length_is_400() {
     assert!(server.state.lock().dataset_groups.is_empty());
     server.stop().await.expect("stops");
 }
+
+#[tokio::test]
+async fn answered_operations_are_recorded_when_asked() {
+    let dir = crate::support::temp_dir("record");
+    let path = dir.join("record.jsonl");
+    let state = open(Config {
+        record: Some(path.clone()),
+        ..Config::for_tests(None)
+    })
+    .expect("state");
+    let _ = call(
+        &state,
+        "/",
+        Some("AmazonPersonalize.ListDatasetGroups"),
+        "{}",
+    )
+    .await;
+    let _ = call(&state, "/recommendations", None, "{}").await;
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+        .expect("record file")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["service"], "personalize");
+    assert_eq!(lines[0]["operation"], "ListDatasetGroups");
+    assert_eq!(lines[0]["status"], 200);
+    assert!(lines[0]["body"]["datasetGroups"].is_array());
+    assert_eq!(lines[1]["service"], "personalize-runtime");
+    assert_eq!(lines[1]["status"], 400);
+    assert_eq!(lines[1]["body"]["__type"], "InvalidInputException");
+    let _ = std::fs::remove_dir_all(dir);
+}
