@@ -7,6 +7,7 @@ mod bench;
 mod boto3;
 mod errors;
 mod lifecycle;
+mod model_errors;
 mod protocol;
 mod recipes;
 mod restart;
