@@ -8,7 +8,7 @@
 //! Depends on serde_json, regex and the AWS error shape only.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::LazyLock;
 
 use regex::Regex;
 use serde_json::Value;
@@ -74,10 +74,6 @@ impl Service {
             .map(|errors| errors.iter().filter_map(|e| e["shape"].as_str()).collect())
             .unwrap_or_default()
     }
-
-    fn shape(self, name: &str) -> &'static Value {
-        &self.model()["shapes"][name]
-    }
 }
 
 /// Whether the operation `op` (of whichever service has it) models the error `code`.
@@ -99,11 +95,17 @@ pub fn validate(service: Service, op: &str, body: &[u8]) -> Result<(), ApiError>
             "The request body must be a JSON object".into(),
         ));
     }
-    let Some(input) = service.model()["operations"][op]["input"]["shape"].as_str() else {
+    let compiled = &COMPILED[service as usize];
+    let Some(input) = compiled.inputs.get(op).copied() else {
         return Ok(());
     };
-    let mut violations = Vec::new();
-    check(service, input, &value, "", &mut violations);
+    let mut walk = Walk {
+        shapes: &compiled.shapes,
+        path: Vec::new(),
+        out: Vec::new(),
+    };
+    walk.check(input, &value);
+    let violations = walk.out;
     if violations.is_empty() {
         return Ok(());
     }
@@ -126,129 +128,265 @@ pub fn constraint_error(service: Service, op: &str, message: String) -> ApiError
     }
 }
 
-fn join(path: &str, member: &str) -> String {
-    if path.is_empty() {
-        member.to_string()
-    } else {
-        format!("{path}.{member}")
+/// A shape's type, as the walker needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Structure,
+    List,
+    Map,
+    String,
+    Blob,
+    Integer,
+    Float,
+    Boolean,
+    Timestamp,
+    Other,
+}
+
+/// A model shape with its constraints read out once (the request path does no JSON lookups).
+struct Shape {
+    kind: Kind,
+    type_name: &'static str,
+    min: Option<f64>,
+    max: Option<f64>,
+    pattern: Option<(&'static str, Option<Regex>)>,
+    enumeration: Vec<&'static str>,
+    sensitive: bool,
+    /// Structure members (name, shape index) and the required ones.
+    members: Vec<(&'static str, usize)>,
+    required: Vec<&'static str>,
+    /// List member; map key and value.
+    item: usize,
+    key: usize,
+    value: usize,
+}
+
+/// A service model's shapes, compiled, and each operation's input shape.
+struct Compiled {
+    shapes: Vec<Shape>,
+    inputs: HashMap<&'static str, usize>,
+}
+
+impl Compiled {
+    fn new(model: &'static Value) -> Compiled {
+        static EMPTY: LazyLock<serde_json::Map<String, Value>> =
+            LazyLock::new(serde_json::Map::new);
+        let raw = model["shapes"].as_object().unwrap_or(&EMPTY);
+        let index: HashMap<&str, usize> = raw
+            .keys()
+            .enumerate()
+            .map(|(i, name)| (name.as_str(), i))
+            .collect();
+        let at = |v: &Value| v["shape"].as_str().and_then(|n| index.get(n).copied());
+        // A reference to a shape the model lacks points one past the end: such a value is not
+        // checked further (never the case in these models).
+        let missing = raw.len();
+        let shapes = raw
+            .values()
+            .map(|shape| {
+                let type_name = shape["type"].as_str().unwrap_or_default();
+                Shape {
+                    kind: match type_name {
+                        "structure" => Kind::Structure,
+                        "list" => Kind::List,
+                        "map" => Kind::Map,
+                        "string" => Kind::String,
+                        "blob" => Kind::Blob,
+                        "integer" | "long" => Kind::Integer,
+                        "float" | "double" => Kind::Float,
+                        "boolean" => Kind::Boolean,
+                        "timestamp" => Kind::Timestamp,
+                        _ => Kind::Other,
+                    },
+                    type_name,
+                    min: shape["min"].as_f64(),
+                    max: shape["max"].as_f64(),
+                    pattern: shape["pattern"].as_str().map(|p| (p, compile(p).ok())),
+                    enumeration: shape["enum"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect(),
+                    sensitive: shape["sensitive"].as_bool() == Some(true),
+                    members: shape["members"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(name, m)| (name.as_str(), at(m).unwrap_or(missing)))
+                        .collect(),
+                    required: shape["required"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect(),
+                    item: at(&shape["member"]).unwrap_or(missing),
+                    key: at(&shape["key"]).unwrap_or(missing),
+                    value: at(&shape["value"]).unwrap_or(missing),
+                }
+            })
+            .collect();
+        let inputs = model["operations"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(op, o)| Some((op.as_str(), at(&o["input"])?)))
+            .collect();
+        Compiled { shapes, inputs }
     }
 }
 
-/// How a value appears in a message: strings quoted (sensitive ones masked), others as JSON.
-fn shown(shape: &Value, value: &Value) -> String {
-    if shape["sensitive"].as_bool() == Some(true) {
-        return "'***'".into();
-    }
-    match value {
-        Value::String(s) => format!("'{s}'"),
-        other => format!("'{other}'"),
-    }
+/// Indexed by `Service as usize` (`SERVICES` lists them in declaration order).
+static COMPILED: LazyLock<[Compiled; 3]> =
+    LazyLock::new(|| SERVICES.map(|service| Compiled::new(service.model())));
+
+/// One step of a member path: a member or map key, or a 1-based list position.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Member(&'a str),
+    Item(usize),
 }
 
-fn check(service: Service, shape_name: &str, value: &Value, path: &str, out: &mut Vec<String>) {
-    let shape = service.shape(shape_name);
-    let at = |value: &Value, constraint: &str| {
-        format!(
-            "Value {} at '{path}' failed to satisfy constraint: Member must {constraint}",
-            shown(shape, value)
-        )
-    };
-    let kind = shape["type"].as_str().unwrap_or_default();
-    let type_ok = match kind {
-        "structure" | "map" => value.is_object(),
-        "list" => value.is_array(),
-        "string" | "blob" => value.is_string(),
-        "integer" | "long" => value.is_i64() || value.is_u64(),
-        "float" | "double" => value.is_number(),
-        "boolean" => value.is_boolean(),
-        "timestamp" => value.is_number() || value.is_string(),
-        _ => true,
-    };
-    if !type_ok {
-        out.push(at(value, &format!("be of type {kind}")));
-        return;
+/// Walks a value against a shape, keeping the member path (formatted only for a violation).
+struct Walk<'a> {
+    shapes: &'static [Shape],
+    path: Vec<Step<'a>>,
+    out: Vec<String>,
+}
+
+impl<'a> Walk<'a> {
+    /// The path as AWS writes it: `tags.1.member.tagKey`.
+    fn path(&self) -> String {
+        let mut path = String::new();
+        for step in &self.path {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            match step {
+                Step::Member(name) => path.push_str(name),
+                Step::Item(i) => path.push_str(&format!("{i}.member")),
+            }
+        }
+        path
     }
-    let mut bounds = |size: f64, what: &str| {
-        if let Some(min) = shape["min"].as_f64().filter(|min| size < *min) {
-            out.push(at(
+
+    fn violation(&mut self, shape: &Shape, value: &Value, constraint: &str) {
+        let shown = match value {
+            _ if shape.sensitive => "'***'".to_string(),
+            Value::String(s) => format!("'{s}'"),
+            other => format!("'{other}'"),
+        };
+        let message = format!(
+            "Value {shown} at '{}' failed to satisfy constraint: Member must {constraint}",
+            self.path()
+        );
+        self.out.push(message);
+    }
+
+    fn bounds(&mut self, shape: &Shape, value: &Value, size: f64, what: &str) {
+        if let Some(min) = shape.min.filter(|min| size < *min) {
+            self.violation(
+                shape,
                 value,
                 &format!("have {what} greater than or equal to {min}"),
-            ));
+            );
         }
-        if let Some(max) = shape["max"].as_f64().filter(|max| size > *max) {
-            out.push(at(
+        if let Some(max) = shape.max.filter(|max| size > *max) {
+            self.violation(
+                shape,
                 value,
                 &format!("have {what} less than or equal to {max}"),
-            ));
+            );
         }
-    };
-    match value {
-        Value::String(s) if kind == "string" => {
-            bounds(s.chars().count() as f64, "length");
-            if let Some(allowed) = shape["enum"].as_array()
-                && !allowed.iter().any(|a| a.as_str() == Some(s))
-            {
-                let names: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
-                out.push(at(
-                    value,
-                    &format!("satisfy enum value set: [{}]", names.join(", ")),
-                ));
-            }
-            if let Some(pattern) = shape["pattern"].as_str()
-                && !matches(pattern, s)
-            {
-                out.push(at(
-                    value,
-                    &format!("satisfy regular expression pattern: {pattern}"),
-                ));
-            }
+    }
+
+    fn string(&mut self, shape: &Shape, value: &Value, s: &str) {
+        if shape.min.is_some() || shape.max.is_some() {
+            self.bounds(shape, value, s.chars().count() as f64, "length");
         }
-        Value::Number(n) if kind != "timestamp" => bounds(n.as_f64().unwrap_or(0.0), "value"),
-        Value::Array(items) => {
-            bounds(items.len() as f64, "length");
-            if let Some(member) = shape["member"]["shape"].as_str() {
-                for (i, item) in items.iter().enumerate() {
-                    if !item.is_null() {
-                        let item_path = join(path, &format!("{}.member", i + 1));
-                        check(service, member, item, &item_path, out);
+        if !shape.enumeration.is_empty() && !shape.enumeration.contains(&s) {
+            let constraint = format!("satisfy enum value set: [{}]", shape.enumeration.join(", "));
+            self.violation(shape, value, &constraint);
+        }
+        // A pattern that does not compile refuses the value rather than let it through
+        // unchecked (a test compiles every model pattern).
+        if let Some((pattern, regex)) = &shape.pattern
+            && !regex.as_ref().is_some_and(|r| r.is_match(s))
+        {
+            let constraint = format!("satisfy regular expression pattern: {pattern}");
+            self.violation(shape, value, &constraint);
+        }
+    }
+
+    fn check(&mut self, index: usize, value: &'a Value) {
+        let shapes = self.shapes;
+        let Some(shape) = shapes.get(index) else {
+            return;
+        };
+        let type_ok = match shape.kind {
+            Kind::Structure | Kind::Map => value.is_object(),
+            Kind::List => value.is_array(),
+            Kind::String | Kind::Blob => value.is_string(),
+            Kind::Integer => value.is_i64() || value.is_u64(),
+            Kind::Float => value.is_number(),
+            Kind::Boolean => value.is_boolean(),
+            Kind::Timestamp => value.is_number() || value.is_string(),
+            Kind::Other => true,
+        };
+        if !type_ok {
+            self.violation(shape, value, &format!("be of type {}", shape.type_name));
+            return;
+        }
+        match (shape.kind, value) {
+            (Kind::String, Value::String(s)) => self.string(shape, value, s),
+            (Kind::Integer | Kind::Float, Value::Number(n)) => {
+                self.bounds(shape, value, n.as_f64().unwrap_or(0.0), "value");
+            }
+            (Kind::List, Value::Array(items)) => {
+                self.bounds(shape, value, items.len() as f64, "length");
+                for (i, item) in items.iter().enumerate().filter(|(_, v)| !v.is_null()) {
+                    self.path.push(Step::Item(i + 1));
+                    self.check(shape.item, item);
+                    self.path.pop();
+                }
+            }
+            (Kind::Map, Value::Object(members)) => {
+                self.bounds(shape, value, members.len() as f64, "length");
+                for (k, v) in members {
+                    self.path.push(Step::Member(k));
+                    if let Some(key) = shapes.get(shape.key) {
+                        self.string(key, &Value::String(k.clone()), k);
+                    }
+                    if !v.is_null() {
+                        self.check(shape.value, v);
+                    }
+                    self.path.pop();
+                }
+            }
+            (Kind::Structure, Value::Object(members)) => {
+                for name in &shape.required {
+                    if members.get(*name).is_none_or(Value::is_null) {
+                        self.path.push(Step::Member(name));
+                        let message = format!(
+                            "Value null at '{}' failed to satisfy constraint: Member must not \
+                             be null",
+                            self.path()
+                        );
+                        self.out.push(message);
+                        self.path.pop();
+                    }
+                }
+                for (name, v) in members.iter().filter(|(_, v)| !v.is_null()) {
+                    if let Some((_, member)) = shape.members.iter().find(|(n, _)| n == name) {
+                        self.path.push(Step::Member(name));
+                        self.check(*member, v);
+                        self.path.pop();
                     }
                 }
             }
+            _ => {}
         }
-        Value::Object(members) if kind == "map" => {
-            bounds(members.len() as f64, "length");
-            let key = shape["key"]["shape"].as_str().unwrap_or_default();
-            let entry = shape["value"]["shape"].as_str().unwrap_or_default();
-            for (k, v) in members {
-                let entry_path = join(path, k);
-                check(service, key, &Value::String(k.clone()), &entry_path, out);
-                if !v.is_null() {
-                    check(service, entry, v, &entry_path, out);
-                }
-            }
-        }
-        Value::Object(members) => {
-            let required = shape["required"].as_array().cloned().unwrap_or_default();
-            for name in required.iter().filter_map(Value::as_str) {
-                if members.get(name).is_none_or(Value::is_null) {
-                    out.push(format!(
-                        "Value null at '{}' failed to satisfy constraint: Member must not be null",
-                        join(path, name)
-                    ));
-                }
-            }
-            if let Some(declared) = shape["members"].as_object() {
-                for (name, member) in declared {
-                    if let (Some(v), Some(member_shape)) =
-                        (members.get(name), member["shape"].as_str())
-                        && !v.is_null()
-                    {
-                        check(service, member_shape, v, &join(path, name), out);
-                    }
-                }
-            }
-        }
-        _ => {}
     }
 }
 
@@ -286,18 +424,6 @@ pub fn translate(pattern: &str) -> String {
 /// Compiles a model pattern (see [`translate`]).
 pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
     Regex::new(&translate(pattern))
-}
-
-fn matches(pattern: &str, value: &str) -> bool {
-    static CACHE: LazyLock<Mutex<HashMap<String, Option<Regex>>>> =
-        LazyLock::new(|| Mutex::new(HashMap::new()));
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    let regex = cache
-        .entry(pattern.to_string())
-        .or_insert_with(|| compile(pattern).ok());
-    // Every model pattern compiles (the tests below check them all); were one not to, the value
-    // is refused rather than let through unchecked.
-    regex.as_ref().is_some_and(|r| r.is_match(value))
 }
 
 /// Every pattern of every model.
@@ -344,6 +470,10 @@ mod tests {
         }
     }
 
+    fn matches(pattern: &str, value: &str) -> bool {
+        compile(pattern).expect("compiles").is_match(value)
+    }
+
     #[test]
     fn patterns_match_whole_values_with_java_semantics() {
         let role = "arn:([a-z\\d-]+):iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+";
@@ -353,6 +483,7 @@ mod tests {
         assert!(matches("\\p{ASCII}{0,1500}", "page-2"));
         assert!(!matches("\\p{ASCII}{0,1500}", "pagé"));
         assert!(!matches("(s3|http|https)://.+", "file:///s3://x"));
+        assert!(matches("(s3|http|https)://.+", "s3://bucket/key.csv"));
     }
 
     #[test]

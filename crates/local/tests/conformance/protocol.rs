@@ -164,28 +164,41 @@ async fn a_body_that_is_not_a_json_object_is_a_serialization_error() {
 
 #[tokio::test]
 async fn list_errors_are_the_ones_each_list_models() {
+    use personalize_local::router::CONTROL_PLANE_OPERATIONS;
+    use personalize_local::wire::model::Service;
     let state = open(Config::for_tests(None)).expect("state");
-    for op in [
-        "ListDatasetGroups",
-        "ListSchemas",
-        "ListSolutions",
-        "ListCampaigns",
-    ] {
+    let model = Service::ControlPlane.model();
+    let mut checked = 0;
+    for op in CONTROL_PLANE_OPERATIONS
+        .iter()
+        .filter(|op| op.starts_with("List"))
+    {
+        let input = model["operations"][op]["input"]["shape"]
+            .as_str()
+            .expect("input");
+        if model["shapes"][input]["members"].get("nextToken").is_none() {
+            continue;
+        }
+        checked += 1;
+        let modelled = Service::ControlPlane.errors(op);
+        assert!(modelled.contains(&"InvalidNextTokenException"), "{op}");
         let target = format!("AmazonPersonalize.{op}");
         let (status, body, header) =
             call(&state, "/", Some(&target), r#"{"nextToken": "garbage"}"#).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{op}: {body}");
         assert_eq!(header.as_deref(), Some("InvalidNextTokenException"), "{op}");
-        let (_, body, header) = call(&state, "/", Some(&target), r#"{"nextToken": "pagé"}"#).await;
-        let expected = if matches!(op, "ListDatasetGroups" | "ListSchemas") {
-            "ValidationException"
-        } else {
+        // A constraint broken: the operation's InvalidInputException, else ValidationException.
+        let expected = if modelled.contains(&"InvalidInputException") {
             "InvalidInputException"
+        } else {
+            "ValidationException"
         };
-        assert_eq!(header.as_deref(), Some(expected), "{op}: {body}");
-        let (_, body, header) = call(&state, "/", Some(&target), r#"{"maxResults": 0}"#).await;
-        assert_eq!(header.as_deref(), Some(expected), "{op}: {body}");
+        for bad in [r#"{"nextToken": "pagé"}"#, r#"{"maxResults": 0}"#] {
+            let (_, body, header) = call(&state, "/", Some(&target), bad).await;
+            assert_eq!(header.as_deref(), Some(expected), "{op} {bad}: {body}");
+        }
     }
+    assert!(checked >= 10, "{checked} List operations with a nextToken");
 }
 
 #[tokio::test]
