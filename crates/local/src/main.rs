@@ -61,7 +61,7 @@ struct Args {
     #[arg(long = "credential")]
     credentials: Vec<String>,
     /// Allow a non-loopback --listen address without --verify-sigv4 and credentials.
-    #[arg(long)]
+    #[arg(long, env = "PERSONALIZE_LOCAL_ALLOW_UNAUTHENTICATED_REMOTE")]
     allow_unauthenticated_remote: bool,
     /// Fault injection, OP:throttle=0.1,error=0.05,latency_ms=20 (OP may be *; repeatable).
     #[arg(long = "fault")]
