@@ -1,7 +1,7 @@
 //! The router, the top layer: AWS JSON 1.1 dispatch on `X-Amz-Target` for the control plane,
 //! REST JSON routes for events and runtime, and the per-request pipeline (body limit, SigV4, fault
-//! injection, durability wait, metrics, logs) shared by all operations. Nothing imports it but
-//! the crate root.
+//! injection, validation against the service model, durability wait, metrics, logs, response
+//! recording, `x-amzn-RequestId`) shared by all operations. Nothing imports it but the crate root.
 
 use std::time::Instant;
 
@@ -42,9 +42,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Reads the whole body (at most `--max-body-bytes`; a body shorter than its Content-Length is a
-/// `SerializationException`) and, with `--verify-sigv4`, checks its signature for the service
-/// whose signing name is `signing_name`.
 /// Every response, success or error, carries a fresh `x-amzn-RequestId` (a UUID), as AWS's do.
 async fn with_request_id(mut response: Response) -> Response {
     let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
@@ -54,6 +51,9 @@ async fn with_request_id(mut response: Response) -> Response {
     response
 }
 
+/// Reads the whole body (at most `--max-body-bytes`; a body shorter than its Content-Length is a
+/// `SerializationException`) and, with `--verify-sigv4`, checks its signature for the service
+/// whose signing name is `signing_name`.
 async fn read_body(
     state: &AppState,
     request: Request,

@@ -430,6 +430,24 @@ mod tests {
     }
 
     #[test]
+    fn the_window_is_fifteen_minutes_either_way() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let at = |secs: u64| amz_date(secs);
+        assert!(check_window(&at(1_700_000_000 - 900), now).is_ok());
+        assert!(check_window(&at(1_700_000_000 + 900), now).is_ok());
+        let old = check_window(&at(1_700_000_000 - 901), now).expect_err("too old");
+        assert_eq!(old.code(), "InvalidSignatureException");
+        assert!(old.to_string().starts_with("Signature expired: 20231114T215819Z is now earlier than 20231114T215820Z (20231114T221320Z - 15 min.)"), "{old}");
+        let new = check_window(&at(1_700_000_000 + 901), now).expect_err("too new");
+        assert!(
+            new.to_string().starts_with("Signature not yet current"),
+            "{new}"
+        );
+        assert_eq!(parse_amz_date("20231114T221320Z"), Some(1_700_000_000));
+        assert_eq!(parse_amz_date("2023-11-14T22:13:20Z"), None);
+    }
+
+    #[test]
     fn missing_authorization_is_rejected() {
         let scope = Scope {
             region: "us-east-1",
