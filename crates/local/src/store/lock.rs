@@ -1,5 +1,6 @@
 //! One writer per data dir: an exclusive lock on `<data-dir>/personalize-local.lock`, held for as
-//! long as the server runs (the OS releases it when the process ends, even on SIGKILL). The file
+//! long as the server's state lives (the OS releases it when the process ends, even on SIGKILL;
+//! within one process, once every clone of the state is dropped). The file
 //! names the holder (pid and start time) so a second server can say who has the directory.
 //! Depends only on std.
 
