@@ -141,6 +141,34 @@ impl Fake {
         }
     }
 
+    /// Create<Kind> of a resource named `name` in the dataset group `group`.
+    fn create_child(
+        &self,
+        operation: &'static str,
+        kind: Kind,
+        name: &str,
+        group: &str,
+        tags: &Tags,
+        data: Data,
+    ) -> Result<String, AwsError> {
+        let mut state = self.enter(operation)?;
+        state.insert(kind, kind.path(name), Some(group), tags, data)
+    }
+
+    /// Describe<Kind>: the resource's status and the details `details` reads from its data
+    /// (`None`: not a resource of that kind).
+    fn look<T>(
+        &self,
+        operation: &'static str,
+        arn: &str,
+        details: impl FnOnce(&Data) -> Option<T>,
+    ) -> Result<Observation<T>, AwsError> {
+        let mut state = self.enter(operation)?;
+        let entry = state.describe(arn)?;
+        let found = details(&entry.data).ok_or_else(|| not_found(operation, arn))?;
+        Ok(Observation::new(entry.status.clone(), found))
+    }
+
     /// Counts a call and fails it if a fault is queued for it.
     fn enter(&self, operation: &'static str) -> Result<MutexGuard<'_, State>, AwsError> {
         let mut state = self.state();
@@ -656,47 +684,44 @@ impl Personalize for Fake {
     }
 
     async fn create_filter(&self, req: &NewFilter) -> Result<String, AwsError> {
-        let mut state = self.enter("CreateFilter")?;
-        let path = format!("filter/{}", req.name);
         let data = Data::Filter(req.filter_expression.clone());
-        let parent = req.dataset_group_arn.clone();
-        state.insert(Kind::Filter, path, Some(&parent), &req.tags, data)
+        let group = &req.dataset_group_arn;
+        self.create_child(
+            "CreateFilter",
+            Kind::Filter,
+            &req.name,
+            group,
+            &req.tags,
+            data,
+        )
     }
 
     async fn describe_filter(&self, arn: &str) -> Result<Observation<FilterDetails>, AwsError> {
-        let mut state = self.enter("DescribeFilter")?;
-        let entry = state.describe(arn)?;
-        let Data::Filter(expression) = &entry.data else {
-            return Err(not_found("DescribeFilter", arn));
-        };
-        let details = FilterDetails {
-            filter_expression: Some(expression.clone()),
-        };
-        Ok(Observation::new(entry.status.clone(), details))
+        self.look("DescribeFilter", arn, |data| match data {
+            Data::Filter(expression) => Some(FilterDetails {
+                filter_expression: Some(expression.clone()),
+            }),
+            _ => None,
+        })
     }
 
     async fn create_recommender(&self, req: &NewRecommender) -> Result<String, AwsError> {
-        let mut state = self.enter("CreateRecommender")?;
-        let path = format!("recommender/{}", req.name);
         let data = Data::Recommender(req.config.clone(), None);
-        let parent = req.dataset_group_arn.clone();
-        state.insert(Kind::Recommender, path, Some(&parent), &req.tags, data)
+        let (group, kind) = (&req.dataset_group_arn, Kind::Recommender);
+        self.create_child("CreateRecommender", kind, &req.name, group, &req.tags, data)
     }
 
     async fn describe_recommender(
         &self,
         arn: &str,
     ) -> Result<Observation<RecommenderDetails>, AwsError> {
-        let mut state = self.enter("DescribeRecommender")?;
-        let entry = state.describe(arn)?;
-        let Data::Recommender(config, latest_update) = &entry.data else {
-            return Err(not_found("DescribeRecommender", arn));
-        };
-        let details = RecommenderDetails {
-            config: config.clone(),
-            latest_update: latest_update.clone(),
-        };
-        Ok(Observation::new(entry.status.clone(), details))
+        self.look("DescribeRecommender", arn, |data| match data {
+            Data::Recommender(config, latest_update) => Some(RecommenderDetails {
+                config: config.clone(),
+                latest_update: latest_update.clone(),
+            }),
+            _ => None,
+        })
     }
 
     async fn update_recommender(

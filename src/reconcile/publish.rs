@@ -71,22 +71,34 @@ pub async fn apply_owned<K: Managed>(
     if !ctx.due(key.clone(), ctx.timing.resync) {
         return Ok(());
     }
+    let metadata = owned_meta(obj, name);
+    let data = Some(data.clone());
     let written = match target {
         Target::ConfigMap => {
-            let body = ConfigMap {
-                metadata: owned_meta(obj, name),
-                data: Some(data.clone()),
-                ..Default::default()
-            };
-            apply(obj, ctx, name, &body).await
+            apply(
+                obj,
+                ctx,
+                name,
+                &ConfigMap {
+                    metadata,
+                    data,
+                    ..Default::default()
+                },
+            )
+            .await
         }
         Target::Secret => {
-            let body = Secret {
-                metadata: owned_meta(obj, name),
-                string_data: Some(data.clone()),
-                ..Default::default()
-            };
-            apply(obj, ctx, name, &body).await
+            apply(
+                obj,
+                ctx,
+                name,
+                &Secret {
+                    metadata,
+                    string_data: data,
+                    ..Default::default()
+                },
+            )
+            .await
         }
     };
     if written.is_err() {

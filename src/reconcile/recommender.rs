@@ -219,33 +219,19 @@ mod tests {
             });
             o
         };
+        let at = |status| observed(status, 1);
+        let (run, stop) = (want(None, true), want(None, false));
         let cases = [
-            (want(None, true), observed(Status::Active, 1), "Done"),
-            (want(Some(1), true), observed(Status::Active, 1), "Done"),
-            (want(Some(5), true), observed(Status::Active, 1), "Update"),
-            (want(None, false), observed(Status::Active, 1), "Update"),
-            (want(None, false), observed(Status::Inactive, 1), "Done"),
-            (want(None, true), observed(Status::Inactive, 1), "Update"),
-            (
-                want(None, true),
-                observed(Status::StopPending, 1),
-                "Stopping",
-            ),
-            (
-                want(None, true),
-                observed(Status::StartInProgress, 1),
-                "Starting",
-            ),
-            (
-                want(None, true),
-                observed(Status::CreatePending, 1),
-                "Creating",
-            ),
-            (
-                want(None, true),
-                observed(Status::CreateFailed, 1),
-                "CreateFailed",
-            ),
+            (run.clone(), at(Status::Active), "Done"),
+            (want(Some(1), true), at(Status::Active), "Done"),
+            (want(Some(5), true), at(Status::Active), "Update"),
+            (stop.clone(), at(Status::Active), "Update"),
+            (stop, at(Status::Inactive), "Done"),
+            (run.clone(), at(Status::Inactive), "Update"),
+            (run.clone(), at(Status::StopPending), "Stopping"),
+            (run.clone(), at(Status::StartInProgress), "Starting"),
+            (run.clone(), at(Status::CreatePending), "Creating"),
+            (run, at(Status::CreateFailed), "CreateFailed"),
             (want(Some(5), true), updating, "Updating"),
             (want(Some(5), true), failed_update(5), "UpdateFailed"),
             (want(Some(7), true), failed_update(5), "Update"),
