@@ -86,12 +86,13 @@ step "Argo CD health checks: Lua 5.1 on every fixture"
   fail "$chart/argocd/argocd-cm.yaml is not a valid ConfigMap"
 echo "ok   argocd-cm.yaml is a valid ConfigMap"
 
-step "Argo CD sync waves in the examples: DatasetGroup 0, Solution 1, Campaign/EventTracker 2, app 3"
+step "Argo CD sync waves in the examples: DatasetGroup 0, Solution/Recommender 1, Campaign/EventTracker/Filter 2, app 3"
 "$py" - <<'PY'
 import pathlib, sys, yaml
-want = {"DatasetGroup": "0", "Solution": "1", "Campaign": "2", "EventTracker": "2", "Deployment": "3"}
+want = {"DatasetGroup": "0", "Solution": "1", "Recommender": "1", "Campaign": "2", "EventTracker": "2",
+        "Filter": "2", "Deployment": "3"}
 bad, seen = [], 0
-for path in sorted(pathlib.Path("examples/movielens").glob("*.yaml")) + sorted(pathlib.Path("examples/sidecar").glob("*.yaml")):
+for path in [p for d in ["movielens", "video-on-demand", "sidecar"] for p in sorted(pathlib.Path("examples", d).glob("*.yaml"))]:
     for d in yaml.safe_load_all(path.read_text()):
         if d and d["kind"] in want:
             seen += 1
@@ -99,7 +100,7 @@ for path in sorted(pathlib.Path("examples/movielens").glob("*.yaml")) + sorted(p
             if wave != want[d["kind"]]:
                 bad.append(f"{path}: {d['kind']} has sync-wave {wave!r}, want {want[d['kind']]!r}")
 print("\n".join(bad) or f"ok   {seen} objects carry their sync wave")
-sys.exit(1 if bad or seen < 5 else 0)
+sys.exit(1 if bad or seen < 9 else 0)
 PY
 
 step "Dockerfile: hadolint"

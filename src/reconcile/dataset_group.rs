@@ -478,6 +478,20 @@ async fn delete_group(
             format!("waiting for solutions {} to be deleted", names.join(", ")),
         ));
     }
+    let recommenders = api.list(Listing::Recommenders(arn)).await?;
+    if !recommenders.is_empty() {
+        let names: Vec<&str> = recommenders
+            .iter()
+            .filter_map(|r| r.name.as_deref())
+            .collect();
+        return Ok(Deletion::waiting(
+            "DependentsExist",
+            format!(
+                "waiting for recommenders {} to be deleted",
+                names.join(", ")
+            ),
+        ));
+    }
     if !api.list(Listing::EventTrackers(arn)).await?.is_empty() {
         return Ok(Deletion::waiting(
             "DependentsExist",

@@ -8,4 +8,5 @@ mod harness;
 mod leader;
 mod operator;
 mod pause;
+mod recommender;
 mod scale;
