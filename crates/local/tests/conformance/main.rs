@@ -9,6 +9,7 @@ mod errors;
 mod lifecycle;
 mod protocol;
 mod recipes;
+mod recommenders;
 mod restart;
 mod s3;
 mod support;

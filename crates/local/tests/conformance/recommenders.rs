@@ -1,0 +1,610 @@
+//! Recommenders on a VIDEO_ON_DEMAND dataset group, through the real SDKs: the seven operations,
+//! the use cases' requirements, GetRecommendations with `recommenderArn`, Stop/Start, Update with
+//! `latestRecommenderUpdate`, deletion, the refusals, and a restart of the real binary.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_personalize::Client as ControlPlane;
+use aws_sdk_personalize::error::ProvideErrorMetadata;
+use aws_sdk_personalize::types::{DataSource, RecommenderConfig, Tag, TrainingDataConfig};
+use aws_sdk_personalizeruntime::Client as Runtime;
+use personalize_local::{Config, Running};
+
+use crate::restart::spawn_server;
+use crate::support::*;
+
+const TOP_PICKS: &str = "arn:aws:personalize:::recipe/aws-vod-top-picks";
+const MORE_LIKE_X: &str = "arn:aws:personalize:::recipe/aws-vod-more-like-x";
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The synthetic data as VIDEO_ON_DEMAND interactions: every event a `Watch`.
+fn watch_csv() -> String {
+    interactions_csv().replace(",click,", ",Watch,")
+}
+
+/// Items `user` watched in [`watch_csv`].
+fn watched(user: &str) -> HashSet<String> {
+    watch_csv()
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split(',');
+            (f.next() == Some(user)).then(|| f.next().map(str::to_string))?
+        })
+        .collect()
+}
+
+/// Creates the `kind` dataset of `dg` (VIDEO_ON_DEMAND schema) and imports `csv` into it.
+async fn import(cp: &ControlPlane, dir: &Path, dg: &str, kind: &str, schema: &str, csv: &str) {
+    let key = format!("vod/{kind}.csv");
+    put_object(dir, "seed", &key, csv);
+    let schema_arn = cp
+        .create_schema()
+        .name(format!("vod-{kind}"))
+        .domain(aws_sdk_personalize::types::Domain::VideoOnDemand)
+        .schema(schema)
+        .send()
+        .await
+        .expect("CreateSchema")
+        .schema_arn
+        .expect("schemaArn");
+    let dataset = cp
+        .create_dataset()
+        .name(format!("vod-{kind}"))
+        .dataset_group_arn(dg)
+        .dataset_type(kind)
+        .schema_arn(schema_arn)
+        .send()
+        .await
+        .expect("CreateDataset")
+        .dataset_arn
+        .expect("datasetArn");
+    let job = cp
+        .create_dataset_import_job()
+        .job_name(format!("vod-{kind}"))
+        .dataset_arn(dataset)
+        .data_source(
+            DataSource::builder()
+                .data_location(format!("s3://seed/{key}"))
+                .build(),
+        )
+        .role_arn("arn:aws:iam::000000000000:role/personalize")
+        .send()
+        .await
+        .expect("CreateDatasetImportJob")
+        .dataset_import_job_arn
+        .expect("arn");
+    wait_status(
+        "import",
+        TIMEOUT,
+        || async {
+            cp.describe_dataset_import_job()
+                .dataset_import_job_arn(&job)
+                .send()
+                .await
+                .expect("DescribeDatasetImportJob")
+                .dataset_import_job
+                .and_then(|j| j.status)
+                .unwrap_or_default()
+        },
+        &["ACTIVE"],
+    )
+    .await;
+}
+
+/// A VIDEO_ON_DEMAND dataset group with Watch interactions and items (genre per cluster).
+async fn seed_vod(cp: &ControlPlane, dir: &Path) -> String {
+    let dg = cp
+        .create_dataset_group()
+        .name("vod")
+        .domain(aws_sdk_personalize::types::Domain::VideoOnDemand)
+        .send()
+        .await
+        .expect("CreateDatasetGroup")
+        .dataset_group_arn
+        .expect("arn");
+    import(
+        cp,
+        dir,
+        &dg,
+        "Interactions",
+        INTERACTIONS_SCHEMA,
+        &watch_csv(),
+    )
+    .await;
+    import(cp, dir, &dg, "Items", ITEMS_SCHEMA, &items_csv()).await;
+    dg
+}
+
+async fn create(
+    cp: &ControlPlane,
+    dg: &str,
+    name: &str,
+    recipe: &str,
+    config: Option<RecommenderConfig>,
+) -> String {
+    cp.create_recommender()
+        .name(name)
+        .dataset_group_arn(dg)
+        .recipe_arn(recipe)
+        .set_recommender_config(config)
+        .tags(
+            Tag::builder()
+                .tag_key("team")
+                .tag_value("vod")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("CreateRecommender")
+        .recommender_arn
+        .expect("recommenderArn")
+}
+
+async fn status(cp: &ControlPlane, arn: &str) -> String {
+    cp.describe_recommender()
+        .recommender_arn(arn)
+        .send()
+        .await
+        .expect("DescribeRecommender")
+        .recommender
+        .and_then(|r| r.status)
+        .unwrap_or_default()
+}
+
+async fn wait(cp: &ControlPlane, arn: &str, done: &str) {
+    let s = wait_status(
+        "recommender",
+        TIMEOUT,
+        || status(cp, arn),
+        &[done, "CREATE FAILED"],
+    )
+    .await;
+    assert_eq!(s, done, "{arn}");
+}
+
+/// Item ids recommended by `recommender` for `user` (and `item`).
+async fn recommend_with(rt: &Runtime, arn: &str, user: &str, item: Option<&str>) -> Vec<String> {
+    rt.get_recommendations()
+        .recommender_arn(arn)
+        .user_id(user)
+        .set_item_id(item.map(str::to_string))
+        .num_results(10)
+        .send()
+        .await
+        .expect("GetRecommendations with recommenderArn")
+        .item_list()
+        .iter()
+        .filter_map(|i| i.item_id().map(str::to_string))
+        .collect()
+}
+
+fn cluster(item: &str) -> usize {
+    cluster_of(item.trim_start_matches('i').parse().expect("item id i<n>"))
+}
+
+/// How many of `items` are in `c`'s cluster.
+fn in_cluster(items: &[String], c: usize) -> usize {
+    items.iter().filter(|i| cluster(i) == c).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vod_recommenders_serve_start_stop_update_and_delete() {
+    let dir = temp_dir("recommenders");
+    let server = Running::start(Config::for_tests(Some(dir.clone())))
+        .await
+        .expect("server starts");
+    let (cp, _, rt) = clients(&server.url()).await;
+
+    // The use cases are recipes of their domain.
+    let vod = cp
+        .list_recipes()
+        .domain(aws_sdk_personalize::types::Domain::VideoOnDemand)
+        .send()
+        .await
+        .expect("ListRecipes domain");
+    let names: Vec<&str> = vod.recipes().iter().filter_map(|r| r.name()).collect();
+    assert!(names.contains(&"aws-vod-top-picks") && names.contains(&"aws-vod-more-like-x"));
+    assert!(names.iter().all(|n| n.starts_with("aws-vod-")), "{names:?}");
+    let recipe = cp
+        .describe_recipe()
+        .recipe_arn(MORE_LIKE_X)
+        .send()
+        .await
+        .expect("DescribeRecipe");
+    assert_eq!(
+        recipe.recipe().and_then(|r| r.recipe_type()),
+        Some("RELATED_ITEMS")
+    );
+
+    // A custom dataset group takes no recommender.
+    let custom = cp
+        .create_dataset_group()
+        .name("custom")
+        .send()
+        .await
+        .expect("CreateDatasetGroup")
+        .dataset_group_arn
+        .expect("arn");
+    let err = cp
+        .create_recommender()
+        .name("nope")
+        .dataset_group_arn(&custom)
+        .recipe_arn(TOP_PICKS)
+        .send()
+        .await
+        .expect_err("a custom group is refused");
+    assert_eq!(err.code(), Some("InvalidInputException"), "{err:?}");
+
+    let dg = seed_vod(&cp, &dir).await;
+    // A custom recipe is not a use case; exploration applies to top picks only.
+    let err = cp
+        .create_recommender()
+        .name("custom-recipe")
+        .dataset_group_arn(&dg)
+        .recipe_arn("arn:aws:personalize:::recipe/aws-user-personalization")
+        .send()
+        .await
+        .expect_err("a custom recipe is refused");
+    assert_eq!(err.code(), Some("InvalidInputException"));
+    let err = cp
+        .create_recommender()
+        .name("explore-similar")
+        .dataset_group_arn(&dg)
+        .recipe_arn(MORE_LIKE_X)
+        .recommender_config(
+            RecommenderConfig::builder()
+                .item_exploration_config("explorationWeight", "0.5")
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("exploration is for top picks");
+    assert_eq!(err.code(), Some("InvalidInputException"));
+
+    let top = create(
+        &cp,
+        &dg,
+        "top-picks",
+        TOP_PICKS,
+        Some(
+            RecommenderConfig::builder()
+                .item_exploration_config("explorationWeight", "0")
+                .enable_metadata_with_recommendations(true)
+                .build(),
+        ),
+    )
+    .await;
+    let similar = create(&cp, &dg, "more-like-x", MORE_LIKE_X, None).await;
+    wait(&cp, &top, "ACTIVE").await;
+    wait(&cp, &similar, "ACTIVE").await;
+    let described = cp
+        .describe_recommender()
+        .recommender_arn(&top)
+        .send()
+        .await
+        .expect("DescribeRecommender")
+        .recommender
+        .expect("recommender");
+    assert_eq!(described.recipe_arn(), Some(TOP_PICKS));
+    assert_eq!(described.dataset_group_arn(), Some(dg.as_str()));
+    assert_eq!(
+        described
+            .recommender_config()
+            .and_then(|c| c.min_recommendation_requests_per_second()),
+        Some(1)
+    );
+    assert!(described.model_metrics().is_some_and(|m| !m.is_empty()));
+
+    // Top picks: from the catalog, the user's own taste, different for different tastes.
+    let u0 = recommend_with(&rt, &top, "u0", None).await;
+    let u1 = recommend_with(&rt, &top, "u1", None).await;
+    assert_eq!(u0.len(), 10);
+    for item in u0.iter().chain(&u1) {
+        assert!(cluster(item) < CLUSTERS && item[1..].parse::<usize>().unwrap() < ITEMS);
+    }
+    assert!(
+        in_cluster(&u0, cluster_of(0)) >= 7,
+        "u0 likes cluster 0: {u0:?}"
+    );
+    assert!(
+        in_cluster(&u1, cluster_of(1)) >= 7,
+        "u1 likes cluster 1: {u1:?}"
+    );
+    assert_ne!(u0, u1);
+    // Metadata, as enabled on the recommender.
+    let with_metadata = rt
+        .get_recommendations()
+        .recommender_arn(&top)
+        .user_id("u0")
+        .num_results(3)
+        .metadata_columns("ITEMS", vec!["GENRES".into()])
+        .send()
+        .await
+        .expect("metadataColumns");
+    for item in with_metadata.item_list() {
+        let genre = item
+            .metadata()
+            .and_then(|m| m.get("GENRES"))
+            .expect("GENRES metadata");
+        let id = item.item_id().expect("itemId");
+        assert_eq!(genre, &format!("genre{}", cluster(id)));
+    }
+
+    // More like X: co-watched items of the item's genre, without what the user watched.
+    let seen = watched("u0");
+    let item = seen.iter().next().expect("u0 watched something").clone();
+    let like = recommend_with(&rt, &similar, "u0", Some(&item)).await;
+    assert!(!like.is_empty());
+    assert!(
+        in_cluster(&like, cluster(&item)) * 10 >= like.len() * 8,
+        "more like {item}: {like:?}"
+    );
+    assert!(
+        like.iter().all(|i| !seen.contains(i) && i != &item),
+        "{like:?} repeats what u0 watched ({seen:?})"
+    );
+    let other = recommend_with(&rt, &similar, "u0", Some("i1")).await;
+    assert!(in_cluster(&other, 1) * 10 >= other.len() * 8, "{other:?}");
+    // It needs an itemId; a metadata request needs the config.
+    let err = rt
+        .get_recommendations()
+        .recommender_arn(&similar)
+        .user_id("u0")
+        .send()
+        .await
+        .expect_err("itemId is required");
+    assert_eq!(err.code(), Some("InvalidInputException"));
+    let err = rt
+        .get_recommendations()
+        .recommender_arn(&similar)
+        .user_id("u0")
+        .item_id(&item)
+        .metadata_columns("ITEMS", vec!["GENRES".into()])
+        .send()
+        .await
+        .expect_err("metadata is not enabled on more-like-x");
+    assert_eq!(err.code(), Some("InvalidInputException"));
+
+    // Exactly one of campaignArn and recommenderArn; unknown recommenders are 404s.
+    let err = rt
+        .get_recommendations()
+        .recommender_arn(&top)
+        .campaign_arn(top.replace(":recommender/", ":campaign/"))
+        .user_id("u0")
+        .send()
+        .await
+        .expect_err("both ARNs are refused");
+    assert_eq!(err.code(), Some("InvalidInputException"));
+    let missing = top.replace("top-picks", "missing");
+    let err = rt
+        .get_recommendations()
+        .recommender_arn(&missing)
+        .user_id("u0")
+        .send()
+        .await
+        .expect_err("unknown recommender");
+    assert_eq!(err.code(), Some("ResourceNotFoundException"));
+    let err = cp
+        .describe_recommender()
+        .recommender_arn(&missing)
+        .send()
+        .await
+        .expect_err("unknown recommender");
+    assert_eq!(err.code(), Some("ResourceNotFoundException"));
+
+    // List by dataset group, paged; tags.
+    let page = cp
+        .list_recommenders()
+        .dataset_group_arn(&dg)
+        .max_results(1)
+        .send()
+        .await
+        .expect("ListRecommenders");
+    assert_eq!(page.recommenders().len(), 1);
+    let rest = cp
+        .list_recommenders()
+        .dataset_group_arn(&dg)
+        .next_token(page.next_token().expect("a second page"))
+        .send()
+        .await
+        .expect("ListRecommenders page 2");
+    let mut listed: Vec<String> = page
+        .recommenders()
+        .iter()
+        .chain(rest.recommenders())
+        .filter_map(|r| r.recommender_arn().map(str::to_string))
+        .collect();
+    listed.sort();
+    let mut both = vec![top.clone(), similar.clone()];
+    both.sort();
+    assert_eq!(listed, both);
+    cp.tag_resource()
+        .resource_arn(&top)
+        .tags(
+            Tag::builder()
+                .tag_key("tier")
+                .tag_value("gold")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("TagResource");
+    let tags = cp
+        .list_tags_for_resource()
+        .resource_arn(&top)
+        .send()
+        .await
+        .expect("ListTagsForResource");
+    let mut keys: Vec<&str> = tags.tags().iter().map(|t| t.tag_key()).collect();
+    keys.sort();
+    assert_eq!(keys, ["team", "tier"]);
+
+    // Stop: INACTIVE and refused; start: ACTIVE and serving again.
+    cp.stop_recommender()
+        .recommender_arn(&top)
+        .send()
+        .await
+        .expect("StopRecommender");
+    assert_eq!(status(&cp, &top).await, "INACTIVE");
+    let err = rt
+        .get_recommendations()
+        .recommender_arn(&top)
+        .user_id("u0")
+        .send()
+        .await
+        .expect_err("an INACTIVE recommender does not serve");
+    assert_eq!(err.code(), Some("InvalidInputException"));
+    let err = cp
+        .stop_recommender()
+        .recommender_arn(&top)
+        .send()
+        .await
+        .expect_err("stopping twice");
+    assert_eq!(err.code(), Some("ResourceInUseException"));
+    cp.start_recommender()
+        .recommender_arn(&top)
+        .send()
+        .await
+        .expect("StartRecommender");
+    assert_eq!(status(&cp, &top).await, "ACTIVE");
+    assert_eq!(recommend_with(&rt, &top, "u0", None).await, u0);
+
+    // Update: a new trainingDataConfig retrains; latestRecommenderUpdate tracks it.
+    cp.update_recommender()
+        .recommender_arn(&top)
+        .recommender_config(
+            RecommenderConfig::builder()
+                .min_recommendation_requests_per_second(2)
+                .training_data_config(
+                    TrainingDataConfig::builder()
+                        .excluded_dataset_columns("ITEMS", vec!["GENRES".into()])
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("UpdateRecommender");
+    let update_status = wait_status(
+        "recommender update",
+        TIMEOUT,
+        || async {
+            cp.describe_recommender()
+                .recommender_arn(&top)
+                .send()
+                .await
+                .expect("DescribeRecommender")
+                .recommender
+                .and_then(|r| r.latest_recommender_update)
+                .and_then(|u| u.status)
+                .unwrap_or_default()
+        },
+        &["ACTIVE", "CREATE FAILED"],
+    )
+    .await;
+    assert_eq!(update_status, "ACTIVE");
+    let updated = cp
+        .describe_recommender()
+        .recommender_arn(&top)
+        .send()
+        .await
+        .expect("DescribeRecommender")
+        .recommender
+        .expect("recommender");
+    let config = updated.recommender_config().expect("config");
+    assert_eq!(config.min_recommendation_requests_per_second(), Some(2));
+    assert!(
+        config
+            .training_data_config()
+            .and_then(|t| t.excluded_dataset_columns())
+            .is_some_and(|c| c.contains_key("ITEMS"))
+    );
+    assert_eq!(updated.status(), Some("ACTIVE"));
+    let err = cp
+        .update_recommender()
+        .recommender_arn(&top)
+        .recommender_config(
+            RecommenderConfig::builder()
+                .min_recommendation_requests_per_second(0)
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("minRecommendationRequestsPerSecond >= 1");
+    assert_eq!(err.code(), Some("InvalidInputException"));
+
+    // The group cannot go while recommenders exist; they delete, then it does.
+    let err = cp
+        .delete_dataset_group()
+        .dataset_group_arn(&dg)
+        .send()
+        .await
+        .expect_err("the group has recommenders");
+    assert_eq!(err.code(), Some("ResourceInUseException"));
+    for arn in [&top, &similar] {
+        cp.delete_recommender()
+            .recommender_arn(arn)
+            .send()
+            .await
+            .expect("DeleteRecommender");
+        let err = cp
+            .describe_recommender()
+            .recommender_arn(arn)
+            .send()
+            .await
+            .expect_err("deleted");
+        assert_eq!(err.code(), Some("ResourceNotFoundException"));
+    }
+    let left = cp
+        .list_recommenders()
+        .dataset_group_arn(&dg)
+        .send()
+        .await
+        .expect("ListRecommenders");
+    assert!(left.recommenders().is_empty());
+    server.stop().await.expect("server stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recommenders_survive_a_restart() {
+    let dir = temp_dir("recommenders-restart");
+    let (mut child, url) = spawn_server(&dir);
+    let (cp, _, rt) = clients(&url).await;
+    let dg = seed_vod(&cp, &dir).await;
+    let config = RecommenderConfig::builder()
+        .item_exploration_config("explorationWeight", "0")
+        .build();
+    let top = create(&cp, &dg, "durable-top-picks", TOP_PICKS, Some(config)).await;
+    wait(&cp, &top, "ACTIVE").await;
+    let before = recommend_with(&rt, &top, "u2", None).await;
+    cp.stop_recommender()
+        .recommender_arn(&top)
+        .send()
+        .await
+        .expect("StopRecommender");
+    child.kill();
+
+    let (_child, url) = spawn_server(&dir);
+    let (cp, _, rt) = clients(&url).await;
+    assert_eq!(status(&cp, &top).await, "INACTIVE");
+    let tags = cp
+        .list_tags_for_resource()
+        .resource_arn(&top)
+        .send()
+        .await
+        .expect("ListTagsForResource");
+    assert_eq!(tags.tags().len(), 1);
+    cp.start_recommender()
+        .recommender_arn(&top)
+        .send()
+        .await
+        .expect("StartRecommender");
+    assert_eq!(status(&cp, &top).await, "ACTIVE");
+    // The model is read back from its file: the same answer.
+    assert_eq!(recommend_with(&rt, &top, "u2", None).await, before);
+}
