@@ -1,6 +1,7 @@
 //! personalize-runtime (REST JSON): GetRecommendations and GetPersonalizedRanking. Resolves the
-//! campaign's serving version (or the recommender's model, see `recommender.rs`), gathers the user's live events and the catalog under the store
-//! lock, then calls the engine through `serving.rs` outside it.
+//! campaign's serving version (or the recommender's model, see `recommender.rs`), gathers the
+//! user's live events and the catalog under the store lock, then calls the engine through
+//! `serving.rs` outside it.
 //! Depends on the store, the wire layer and the serving bridge; never on the router.
 
 use std::collections::BTreeMap;

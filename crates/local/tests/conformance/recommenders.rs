@@ -12,12 +12,12 @@ use aws_sdk_personalize::types::{DataSource, RecommenderConfig, Tag, TrainingDat
 use aws_sdk_personalizeruntime::Client as Runtime;
 use personalize_local::{Config, Running};
 
-use crate::restart::spawn_server;
+use crate::restart::{spawn_server, spawn_server_with};
 use crate::support::*;
 
 const TOP_PICKS: &str = "arn:aws:personalize:::recipe/aws-vod-top-picks";
 const MORE_LIKE_X: &str = "arn:aws:personalize:::recipe/aws-vod-more-like-x";
-const TIMEOUT: Duration = Duration::from_secs(300);
+const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The synthetic data as VIDEO_ON_DEMAND interactions: every event a `Watch`.
 fn watch_csv() -> String {
@@ -589,9 +589,22 @@ async fn recommenders_survive_a_restart() {
         .expect("StopRecommender");
     child.kill();
 
+    // A recommender caught in CREATE PENDING by a kill (slow transitions) is trained on restart.
+    let (mut slow, url) = spawn_server_with(&dir, 5_000);
+    let (cp, _, _) = clients(&url).await;
+    let resumed = create(&cp, &dg, "resumed-more-like-x", MORE_LIKE_X, None).await;
+    assert_eq!(status(&cp, &resumed).await, "CREATE PENDING");
+    slow.kill();
+
+    // Twice: the second start replays the journal the first one compacted.
+    for _ in 0..2 {
+        let (mut restarted, url) = spawn_server(&dir);
+        let (cp, _, _) = clients(&url).await;
+        assert_eq!(status(&cp, &top).await, "INACTIVE");
+        restarted.kill();
+    }
     let (_child, url) = spawn_server(&dir);
     let (cp, _, rt) = clients(&url).await;
-    assert_eq!(status(&cp, &top).await, "INACTIVE");
     let tags = cp
         .list_tags_for_resource()
         .resource_arn(&top)
@@ -607,4 +620,10 @@ async fn recommenders_survive_a_restart() {
     assert_eq!(status(&cp, &top).await, "ACTIVE");
     // The model is read back from its file: the same answer.
     assert_eq!(recommend_with(&rt, &top, "u2", None).await, before);
+    wait(&cp, &resumed, "ACTIVE").await;
+    assert!(
+        !recommend_with(&rt, &resumed, "u2", Some("i2"))
+            .await
+            .is_empty()
+    );
 }
