@@ -33,9 +33,8 @@ use crate::resources::shapes::{
     UpdateRecommender,
 };
 use crate::resources::tags;
-use crate::resources::training::{interaction, records_of};
+use crate::resources::training::{interactions_of, records_of};
 use crate::resources::use_case::{self, Need, UseCase};
-use crate::store::data::DatasetRows;
 use crate::store::model::{
     Filter, Recommender, RecommenderConfig, RecommenderUpdateSummary, TrainingDataConfig,
 };
@@ -216,20 +215,15 @@ pub fn update(state: &AppState, req: UpdateRecommender) -> Result<Created<Recomm
         Some(&req.recommender_config),
         use_case_of(&recommender.recipe_arn)?,
     )?;
-    let updating = recommender
-        .latest_recommender_update
-        .as_ref()
-        .is_some_and(|u| is_creating(&u.status));
-    if recommender.status != ACTIVE || updating {
+    let busy = match &recommender.latest_recommender_update {
+        Some(u) if is_creating(&u.status) => Some(format!("an update in {}", u.status)),
+        _ => (recommender.status != ACTIVE).then(|| format!("status {}", recommender.status)),
+    };
+    if let Some(busy) = busy {
+        let arn = &req.recommender_arn;
         return Err(ApiError::InUse(format!(
-            "Recommender {} is in status {}{}; it can be updated only when ACTIVE",
-            req.recommender_arn,
-            recommender.status,
-            if updating {
-                " with an update in progress"
-            } else {
-                ""
-            }
+            "Recommender {arn} has {busy}: only an ACTIVE recommender without an update in \
+             progress can be updated"
         )));
     }
     let mut config = req.recommender_config;
@@ -277,19 +271,20 @@ fn apply_update(
     status: &str,
     outcome: Option<Result<BTreeMap<String, f64>, String>>,
 ) {
-    let Some(mut recommender) = store.recommenders.get(arn).cloned() else {
-        return;
-    };
     let now = store.now();
-    let Some(update) = recommender.latest_recommender_update.as_mut() else {
-        return;
+    let mut recommender = match store.recommenders.get(arn) {
+        Some(r) if r.latest_recommender_update.is_some() => r.clone(),
+        _ => return,
     };
-    update.status = status.into();
-    update.last_updated_date_time = now;
-    match outcome {
-        Some(Err(reason)) => update.failure_reason = Some(reason),
-        Some(Ok(metrics)) => recommender.model_metrics = Some(metrics),
-        None => {}
+    if let Some(update) = recommender.latest_recommender_update.as_mut() {
+        update.status = status.into();
+        update.last_updated_date_time = now;
+        if let Some(Err(reason)) = &outcome {
+            update.failure_reason = Some(reason.clone());
+        }
+    }
+    if let Some(Ok(metrics)) = outcome {
+        recommender.model_metrics = Some(metrics);
     }
     if status == ACTIVE {
         let config = recommender
@@ -406,20 +401,7 @@ fn prepare(
         .ok_or_else(|| format!("recipe {} is not supported", use_case.engine_recipe))?;
     let training = config.and_then(|c| c.training_data_config.as_ref());
     let dg = &recommender.dataset_group_arn;
-    let mut interactions = Vec::new();
-    for dataset in store
-        .datasets
-        .values()
-        .filter(|d| &d.dataset_group_arn == dg)
-    {
-        if let Some(DatasetRows::Interactions(rows)) = store.data.get(&dataset.dataset_arn) {
-            interactions.extend(rows.iter().map(interaction));
-        }
-    }
-    let live = store.live.get(dg);
-    if let Some(live) = live {
-        interactions.extend(serving::live_interactions(live.all()));
-    }
+    let (mut interactions, trained_seq) = interactions_of(store, dg);
     let keep_value = keeps(training, "INTERACTIONS", "EVENT_VALUE");
     for i in &mut interactions {
         // The use case's event type (`Watch`, `View`, `Purchase`) is matched case-insensitively.
@@ -444,23 +426,19 @@ fn prepare(
             use_case.name
         ));
     }
-    let trained_seq = live.map_or(0, |l| l.seq);
     let n = store.next_counter(&format!("recommender-model:{arn}"));
     let n = n.to_string();
+    let mut config = engine::TrainConfig::new(recipe);
+    config.event_type = use_case.event_type.map(Into::into);
+    config.seed = state.config.seed ^ stable_hash(&[arn, &n]);
+    let dataset = engine::Dataset {
+        interactions,
+        items,
+        users,
+    };
     Ok(Job {
-        dataset: engine::Dataset {
-            interactions,
-            items,
-            users,
-        },
-        config: engine::TrainConfig {
-            recipe,
-            event_type: use_case.event_type.map(Into::into),
-            event_value_threshold: None,
-            hyper_parameters: BTreeMap::new(),
-            perform_hpo: false,
-            seed: state.config.seed ^ stable_hash(&[arn, &n]),
-        },
+        dataset,
+        config,
         trained_seq,
         file_name: format!("{:016x}.bin", stable_hash(&[arn, &n])),
     })

@@ -186,6 +186,16 @@ pub(crate) fn recommendation_id(parts: &[&str]) -> String {
     format!("RID-{}", &stable_uuid(&all)[..33])
 }
 
+/// The engine's scored items as the response lists them (without metadata).
+fn predicted(scored: Vec<serving::Scored>) -> Vec<PredictedItem> {
+    let item = |s: serving::Scored| PredictedItem {
+        item_id: s.item_id,
+        score: s.score,
+        metadata: None,
+    };
+    scored.into_iter().map(item).collect()
+}
+
 /// `filterValues`: at most 25 entries (the model's limit).
 fn check_filter_values(values: Option<&BTreeMap<String, String>>) -> Result<(), ApiError> {
     if values.is_some_and(|v| v.len() > 25) {
@@ -265,14 +275,7 @@ pub fn get_recommendations(state: &AppState, body: &[u8]) -> OpResult {
         serving::exploration(resolved.exploration.as_ref()),
     )?;
     encode(&GetRecommendationsResponse {
-        item_list: scored
-            .into_iter()
-            .map(|s| PredictedItem {
-                item_id: s.item_id,
-                score: s.score,
-                metadata: None,
-            })
-            .collect(),
+        item_list: predicted(scored),
         recommendation_id: recommendation_id(&[
             campaign_arn,
             req.user_id.as_deref().unwrap_or_default(),
@@ -311,14 +314,7 @@ pub fn get_personalized_ranking(state: &AppState, body: &[u8]) -> OpResult {
         req.filter_values.as_ref().unwrap_or(&empty),
     )?;
     encode(&GetPersonalizedRankingResponse {
-        personalized_ranking: ranked
-            .into_iter()
-            .map(|s| PredictedItem {
-                item_id: s.item_id,
-                score: s.score,
-                metadata: None,
-            })
-            .collect(),
+        personalized_ranking: predicted(ranked),
         recommendation_id: recommendation_id(&[&req.campaign_arn, &req.user_id]),
     })
 }

@@ -304,7 +304,8 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
     let u1 = recommend_with(&rt, &top, "u1", None).await;
     assert_eq!(u0.len(), 10);
     for item in u0.iter().chain(&u1) {
-        assert!(cluster(item) < CLUSTERS && item[1..].parse::<usize>().unwrap() < ITEMS);
+        let n: usize = item[1..].parse().expect("item id i<n>");
+        assert!(n < ITEMS, "{item} is not in the catalog");
     }
     assert!(
         in_cluster(&u0, cluster_of(0)) >= 7,
