@@ -61,10 +61,26 @@ async fn import(cp: &ControlPlane, dir: &Path, dg: &str, kind: &str, schema: &st
         .expect("CreateDataset")
         .dataset_arn
         .expect("datasetArn");
+    wait_status(
+        "dataset",
+        TIMEOUT,
+        || async {
+            cp.describe_dataset()
+                .dataset_arn(&dataset)
+                .send()
+                .await
+                .expect("DescribeDataset")
+                .dataset
+                .and_then(|d| d.status)
+                .unwrap_or_default()
+        },
+        &["ACTIVE"],
+    )
+    .await;
     let job = cp
         .create_dataset_import_job()
         .job_name(format!("vod-{kind}"))
-        .dataset_arn(dataset)
+        .dataset_arn(&dataset)
         .data_source(
             DataSource::builder()
                 .data_location(format!("s3://seed/{key}"))
@@ -105,6 +121,22 @@ async fn seed_vod(cp: &ControlPlane, dir: &Path) -> String {
         .expect("CreateDatasetGroup")
         .dataset_group_arn
         .expect("arn");
+    wait_status(
+        "dataset group",
+        TIMEOUT,
+        || async {
+            cp.describe_dataset_group()
+                .dataset_group_arn(&dg)
+                .send()
+                .await
+                .expect("DescribeDatasetGroup")
+                .dataset_group
+                .and_then(|g| g.status)
+                .unwrap_or_default()
+        },
+        &["ACTIVE"],
+    )
+    .await;
     import(
         cp,
         dir,
@@ -627,4 +659,140 @@ async fn recommenders_survive_a_restart() {
             .await
             .is_empty()
     );
+}
+
+/// The distinct values `read` returns, polled every 20 ms, until it returns `last`.
+async fn statuses_until<F, Fut>(last: &str, mut read: F) -> Vec<String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut seen: Vec<String> = Vec::new();
+    loop {
+        let s = read().await;
+        if seen.last() != Some(&s) {
+            seen.push(s.clone());
+        }
+        if s == last {
+            return seen;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{seen:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recommender_state_machines_use_the_literal_statuses() {
+    let dir = temp_dir("recommenders-slow");
+    let config = Config {
+        transition: Duration::from_millis(250),
+        ..Config::for_tests(Some(dir.clone()))
+    };
+    let server = Running::start(config).await.expect("server starts");
+    let (cp, _, rt) = clients(&server.url()).await;
+    let dg = seed_vod(&cp, &dir).await;
+    let err = cp
+        .create_recommender()
+        .name("wrong-domain")
+        .dataset_group_arn(&dg)
+        .recipe_arn("arn:aws:personalize:::recipe/aws-ecomm-recommended-for-you")
+        .send()
+        .await
+        .expect_err("an ECOMMERCE use case in a VIDEO_ON_DEMAND group");
+    assert_eq!(err.code(), Some("InvalidInputException"));
+
+    let arn = create(&cp, &dg, "slow-top-picks", TOP_PICKS, None).await;
+    let created = statuses_until("ACTIVE", || status(&cp, &arn)).await;
+    assert_eq!(created, ["CREATE PENDING", "CREATE IN_PROGRESS", "ACTIVE"]);
+
+    cp.stop_recommender()
+        .recommender_arn(&arn)
+        .send()
+        .await
+        .expect("StopRecommender");
+    for refused in [
+        cp.delete_recommender()
+            .recommender_arn(&arn)
+            .send()
+            .await
+            .err()
+            .map(|e| e.code().map(str::to_string)),
+        cp.start_recommender()
+            .recommender_arn(&arn)
+            .send()
+            .await
+            .err()
+            .map(|e| e.code().map(str::to_string)),
+    ] {
+        assert_eq!(refused, Some(Some("ResourceInUseException".to_string())));
+    }
+    let stopped = statuses_until("INACTIVE", || status(&cp, &arn)).await;
+    assert_eq!(stopped, ["STOP PENDING", "STOP IN_PROGRESS", "INACTIVE"]);
+    cp.start_recommender()
+        .recommender_arn(&arn)
+        .send()
+        .await
+        .expect("StartRecommender");
+    let started = statuses_until("ACTIVE", || status(&cp, &arn)).await;
+    assert_eq!(started, ["START PENDING", "START IN_PROGRESS", "ACTIVE"]);
+
+    // An update keeps the old configuration, and serving, until it is ACTIVE.
+    cp.update_recommender()
+        .recommender_arn(&arn)
+        .recommender_config(
+            RecommenderConfig::builder()
+                .min_recommendation_requests_per_second(3)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("UpdateRecommender");
+    let during = cp
+        .describe_recommender()
+        .recommender_arn(&arn)
+        .send()
+        .await
+        .expect("DescribeRecommender")
+        .recommender
+        .expect("recommender");
+    assert_eq!(during.status(), Some("ACTIVE"));
+    let update = during
+        .latest_recommender_update()
+        .expect("latestRecommenderUpdate");
+    assert_eq!(update.status(), Some("CREATE PENDING"));
+    assert_eq!(
+        update
+            .recommender_config()
+            .and_then(|c| c.min_recommendation_requests_per_second()),
+        Some(3)
+    );
+    assert_eq!(
+        during
+            .recommender_config()
+            .and_then(|c| c.min_recommendation_requests_per_second()),
+        Some(1)
+    );
+    assert!(!recommend_with(&rt, &arn, "u3", None).await.is_empty());
+    let updated = statuses_until("ACTIVE", || async {
+        cp.describe_recommender()
+            .recommender_arn(&arn)
+            .send()
+            .await
+            .expect("DescribeRecommender")
+            .recommender
+            .and_then(|r| r.latest_recommender_update)
+            .and_then(|u| u.status)
+            .unwrap_or_default()
+    })
+    .await;
+    assert_eq!(updated, ["CREATE PENDING", "CREATE IN_PROGRESS", "ACTIVE"]);
+
+    cp.delete_recommender()
+        .recommender_arn(&arn)
+        .send()
+        .await
+        .expect("DeleteRecommender");
+    assert_eq!(status(&cp, &arn).await, "DELETE PENDING");
+    server.stop().await.expect("server stops");
 }
