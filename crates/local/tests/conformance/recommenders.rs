@@ -659,6 +659,59 @@ async fn recommenders_survive_a_restart() {
             .await
             .is_empty()
     );
+    drop(_child);
+
+    // An update and a stop caught midway finish after a restart.
+    let (mut slow, url) = spawn_server_with(&dir, 5_000);
+    let (cp, _, _) = clients(&url).await;
+    cp.update_recommender()
+        .recommender_arn(&top)
+        .recommender_config(
+            RecommenderConfig::builder()
+                .min_recommendation_requests_per_second(4)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("UpdateRecommender");
+    cp.stop_recommender()
+        .recommender_arn(&top)
+        .send()
+        .await
+        .expect("StopRecommender");
+    assert_eq!(status(&cp, &top).await, "STOP PENDING");
+    slow.kill();
+    let (_child, url) = spawn_server(&dir);
+    let (cp, _, _) = clients(&url).await;
+    wait(&cp, &top, "INACTIVE").await;
+    let describe = || async {
+        cp.describe_recommender()
+            .recommender_arn(&top)
+            .send()
+            .await
+            .expect("DescribeRecommender")
+            .recommender
+            .expect("recommender")
+    };
+    let update = wait_status(
+        "recommender update",
+        TIMEOUT,
+        || async {
+            describe()
+                .await
+                .latest_recommender_update
+                .and_then(|u| u.status)
+                .unwrap_or_default()
+        },
+        &["ACTIVE"],
+    )
+    .await;
+    assert_eq!(update, "ACTIVE");
+    let config = describe().await.recommender_config;
+    assert_eq!(
+        config.and_then(|c| c.min_recommendation_requests_per_second),
+        Some(4)
+    );
 }
 
 /// The distinct values `read` returns, polled every 20 ms, until it returns `last`.
