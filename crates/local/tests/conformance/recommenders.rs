@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_personalize::Client as ControlPlane;
 use aws_sdk_personalize::error::ProvideErrorMetadata;
-use aws_sdk_personalize::types::{DataSource, RecommenderConfig, Tag, TrainingDataConfig};
+use aws_sdk_personalize::types::{DataSource, Domain, RecommenderConfig, Tag, TrainingDataConfig};
 use aws_sdk_personalizeruntime::Client as Runtime;
 use personalize_local::{Config, Running};
 
@@ -36,14 +36,25 @@ fn watched(user: &str) -> HashSet<String> {
         .collect()
 }
 
-/// Creates the `kind` dataset of `dg` (VIDEO_ON_DEMAND schema) and imports `csv` into it.
-async fn import(cp: &ControlPlane, dir: &Path, dg: &str, kind: &str, schema: &str, csv: &str) {
-    let key = format!("vod/{kind}.csv");
+/// A dataset group's name and domain.
+type Group<'a> = (&'a str, Domain);
+
+/// Creates the `kind` dataset of `dg` (a schema of its domain) and imports `csv` into it.
+async fn import(
+    cp: &ControlPlane,
+    dir: &Path,
+    dg: (&str, Group<'_>),
+    kind: &str,
+    schema: &str,
+    csv: &str,
+) {
+    let (dg, (group, domain)) = dg;
+    let key = format!("{group}/{kind}.csv");
     put_object(dir, "seed", &key, csv);
     let schema_arn = cp
         .create_schema()
-        .name(format!("vod-{kind}"))
-        .domain(aws_sdk_personalize::types::Domain::VideoOnDemand)
+        .name(format!("{group}-{kind}"))
+        .domain(domain)
         .schema(schema)
         .send()
         .await
@@ -52,7 +63,7 @@ async fn import(cp: &ControlPlane, dir: &Path, dg: &str, kind: &str, schema: &st
         .expect("schemaArn");
     let dataset = cp
         .create_dataset()
-        .name(format!("vod-{kind}"))
+        .name(format!("{group}-{kind}"))
         .dataset_group_arn(dg)
         .dataset_type(kind)
         .schema_arn(schema_arn)
@@ -79,7 +90,7 @@ async fn import(cp: &ControlPlane, dir: &Path, dg: &str, kind: &str, schema: &st
     .await;
     let job = cp
         .create_dataset_import_job()
-        .job_name(format!("vod-{kind}"))
+        .job_name(format!("{group}-{kind}"))
         .dataset_arn(&dataset)
         .data_source(
             DataSource::builder()
@@ -112,10 +123,15 @@ async fn import(cp: &ControlPlane, dir: &Path, dg: &str, kind: &str, schema: &st
 
 /// A VIDEO_ON_DEMAND dataset group with Watch interactions and items (genre per cluster).
 async fn seed_vod(cp: &ControlPlane, dir: &Path) -> String {
+    seed(cp, dir, ("vod", Domain::VideoOnDemand), &watch_csv()).await
+}
+
+/// A dataset group of `group` with `interactions` and items (genre per cluster).
+async fn seed(cp: &ControlPlane, dir: &Path, group: Group<'_>, interactions: &str) -> String {
     let dg = cp
         .create_dataset_group()
-        .name("vod")
-        .domain(aws_sdk_personalize::types::Domain::VideoOnDemand)
+        .name(group.0)
+        .domain(group.1.clone())
         .send()
         .await
         .expect("CreateDatasetGroup")
@@ -137,16 +153,17 @@ async fn seed_vod(cp: &ControlPlane, dir: &Path) -> String {
         &["ACTIVE"],
     )
     .await;
+    let target = (dg.as_str(), group.clone());
     import(
         cp,
         dir,
-        &dg,
+        target.clone(),
         "Interactions",
         INTERACTIONS_SCHEMA,
-        &watch_csv(),
+        interactions,
     )
     .await;
-    import(cp, dir, &dg, "Items", ITEMS_SCHEMA, &items_csv()).await;
+    import(cp, dir, target, "Items", ITEMS_SCHEMA, &items_csv()).await;
     dg
 }
 
@@ -234,7 +251,7 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
     // The use cases are recipes of their domain.
     let vod = cp
         .list_recipes()
-        .domain(aws_sdk_personalize::types::Domain::VideoOnDemand)
+        .domain(Domain::VideoOnDemand)
         .send()
         .await
         .expect("ListRecipes domain");
@@ -847,5 +864,101 @@ async fn recommender_state_machines_use_the_literal_statuses() {
         .await
         .expect("DeleteRecommender");
     assert_eq!(status(&cp, &arn).await, "DELETE PENDING");
+    server.stop().await.expect("server stops");
+}
+
+/// ECOMMERCE: the synthetic data as View events, and Purchase events where every user bought
+/// `i5` (and nine items spread over the catalog).
+fn shop_csv() -> String {
+    let mut csv = interactions_csv().replace(",click,", ",View,");
+    for user in 0..120 {
+        for k in 0..10 {
+            let item = if k == 0 {
+                5
+            } else {
+                (user * 7 + k * 31) % ITEMS
+            };
+            csv.push_str(&format!(
+                "u{user},i{item},Purchase,{}\n",
+                1_700_100_000 + user * 10 + k
+            ));
+        }
+    }
+    csv
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecommerce_use_cases_train_on_their_event_types() {
+    let dir = temp_dir("recommenders-shop");
+    let server = Running::start(Config::for_tests(Some(dir.clone())))
+        .await
+        .expect("server starts");
+    let (cp, _, rt) = clients(&server.url()).await;
+    let csv = shop_csv();
+    let dg = seed(&cp, &dir, ("shop", Domain::Ecommerce), &csv).await;
+    let recipe = |name: &str| format!("arn:aws:personalize:::recipe/aws-ecomm-{name}");
+    let by_purchases = create(
+        &cp,
+        &dg,
+        "best-sellers",
+        &recipe("popular-items-by-purchases"),
+        None,
+    )
+    .await;
+    let by_views = create(
+        &cp,
+        &dg,
+        "most-viewed",
+        &recipe("popular-items-by-views"),
+        None,
+    )
+    .await;
+    let together = create(
+        &cp,
+        &dg,
+        "bought-together",
+        &recipe("frequently-bought-together"),
+        None,
+    )
+    .await;
+    for arn in [&by_purchases, &by_views, &together] {
+        wait(&cp, arn, "ACTIVE").await;
+    }
+    // A new user gets the plain ranking: i5, bought by everyone, leads the best sellers only.
+    let best = recommend_with(&rt, &by_purchases, "new-user", None).await;
+    assert_eq!(best.first().map(String::as_str), Some("i5"), "{best:?}");
+    let viewed = recommend_with(&rt, &by_views, "new-user", None).await;
+    // Popularity counts the distinct users who viewed an item.
+    let mut viewers = std::collections::HashMap::<&str, HashSet<&str>>::new();
+    for line in csv.lines().filter(|l| l.contains(",View,")) {
+        let mut fields = line.split(',');
+        let (user, item) = (fields.next().expect("user"), fields.next().expect("item"));
+        viewers.entry(item).or_default().insert(user);
+    }
+    let most = viewers.values().map(HashSet::len).max().expect("views");
+    let first = viewed.first().expect("most viewed");
+    assert_eq!(
+        viewers.get(first.as_str()).map(HashSet::len),
+        Some(most),
+        "{viewed:?}"
+    );
+    assert_ne!(best, viewed);
+    // Frequently bought together needs an itemId, not a userId.
+    let with_i5 = rt
+        .get_recommendations()
+        .recommender_arn(&together)
+        .item_id("i5")
+        .num_results(5)
+        .send()
+        .await
+        .expect("frequently bought together without userId");
+    assert!(!with_i5.item_list().is_empty());
+    let err = rt
+        .get_recommendations()
+        .recommender_arn(&by_purchases)
+        .send()
+        .await
+        .expect_err("best sellers need a userId");
+    assert_eq!(err.code(), Some("InvalidInputException"));
     server.stop().await.expect("server stops");
 }
