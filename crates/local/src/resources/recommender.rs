@@ -309,6 +309,15 @@ pub fn delete(state: &AppState, req: ByArn<Recommender>) -> Result<Empty, ApiErr
             recommender.status
         )));
     }
+    // AWS: modelMetrics is null while a recommender is being deleted.
+    if recommender.model_metrics.is_some() {
+        let now = store.now();
+        store.commit(Entry::Recommender(Recommender {
+            model_metrics: None,
+            last_updated_date_time: now,
+            ..recommender
+        }));
+    }
     lifecycle::start_delete(state, &mut store, &arn);
     drop(store);
     state.serving.forget(&arn);

@@ -399,6 +399,45 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
     );
     let other = recommend_with(&rt, &similar, "u0", Some("i1")).await;
     assert!(in_cluster(&other, 1) * 10 >= other.len() * 8, "{other:?}");
+    // The caller's filter applies on top of the automatic one.
+    let genre = format!("genre{}", cluster(&item));
+    let filter = cp
+        .create_filter()
+        .name("not-this-genre")
+        .dataset_group_arn(&dg)
+        .filter_expression(format!(
+            "EXCLUDE ItemID WHERE Items.GENRES IN (\"{genre}\")"
+        ))
+        .send()
+        .await
+        .expect("CreateFilter")
+        .filter_arn
+        .expect("filterArn");
+    let filtered: Vec<String> = rt
+        .get_recommendations()
+        .recommender_arn(&similar)
+        .user_id("u0")
+        .item_id(&item)
+        .filter_arn(&filter)
+        .send()
+        .await
+        .expect("GetRecommendations with a filter")
+        .item_list()
+        .iter()
+        .filter_map(|i| i.item_id().map(str::to_string))
+        .collect();
+    assert!(!filtered.is_empty());
+    assert!(
+        filtered
+            .iter()
+            .all(|i| cluster(i) != cluster(&item) && !seen.contains(i)),
+        "{filtered:?}"
+    );
+    cp.delete_filter()
+        .filter_arn(&filter)
+        .send()
+        .await
+        .expect("DeleteFilter");
     // It needs an itemId; a metadata request needs the config.
     let err = rt
         .get_recommendations()
@@ -863,7 +902,19 @@ async fn recommender_state_machines_use_the_literal_statuses() {
         .send()
         .await
         .expect("DeleteRecommender");
-    assert_eq!(status(&cp, &arn).await, "DELETE PENDING");
+    let deleting = cp
+        .describe_recommender()
+        .recommender_arn(&arn)
+        .send()
+        .await
+        .expect("DescribeRecommender")
+        .recommender
+        .expect("recommender");
+    assert_eq!(deleting.status(), Some("DELETE PENDING"));
+    assert!(
+        deleting.model_metrics().is_none(),
+        "modelMetrics is null while deleting"
+    );
     server.stop().await.expect("server stops");
 }
 
