@@ -34,10 +34,14 @@ USER 65532:65532
 FROM runtime AS local
 COPY --from=builder /out/personalize-local /usr/local/bin/personalize-local
 # Listen on all interfaces inside the container; the journal and models go to /data (owned by
-# the non-root user; mount a volume there to keep them across restarts).
+# the non-root user; mount a volume there to keep them across restarts). Beyond loopback
+# personalize-local wants signed requests (--verify-sigv4 --credential KEY:SECRET) or an explicit
+# opt-out: the image opts out, since only the ports it is run with reach it; set
+# PERSONALIZE_LOCAL_ALLOW_UNAUTHENTICATED_REMOTE=false and pass the flags to require signatures.
 COPY --from=builder --chown=65532:65532 /out/data /data
 ENV PERSONALIZE_LOCAL_LISTEN=0.0.0.0:8089 \
-    PERSONALIZE_LOCAL_DATA_DIR=/data
+    PERSONALIZE_LOCAL_DATA_DIR=/data \
+    PERSONALIZE_LOCAL_ALLOW_UNAUTHENTICATED_REMOTE=true
 EXPOSE 8089
 ENTRYPOINT ["/usr/local/bin/personalize-local"]
 

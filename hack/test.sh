@@ -32,7 +32,13 @@ step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (unit; SDK, boto3 and CLI conformance against personalize-local; real apiserver)"
-cargo test --workspace --locked --no-fail-fast
+# Every response personalize-local gives in these tests (SDK, boto3, the operator's) is recorded...
+record=$(mktemp -t personalize-local-record.XXXXXX.jsonl)
+PERSONALIZE_LOCAL_RECORD="$record" cargo test --workspace --locked --no-fail-fast
+step "personalize-local responses against the official models (botocore in the venv): zero violations"
+# ...and checked against the official models here.
+"$PO_PYTHON" crates/local/tests/check_responses.py "$record" --min 1000
+rm -f "$record"
 
 step "packaging: Helm chart on the apiserver with the operator binary, Argo CD health Lua, IAM policies, Dockerfile, sidecar example"
 hack/helm/test.sh

@@ -1,6 +1,6 @@
 //! Wires the kinds into kube-runtime controllers: what each watches, the watches that wake
 //! dependents at once when what they reference changes (a DatasetGroup becoming Ready wakes its
-//! Solutions, EventTracker and Filters; a Solution's new version wakes its Campaigns), and the caches
+//! Solutions, EventTracker, Filters and Recommenders; a Solution's new version wakes its Campaigns), and the caches
 //! ([`References`]) the reconcilers resolve references from. Every watch is scoped to the
 //! watched namespace, if any.
 
@@ -12,7 +12,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Resource};
 use personalize_api::{
-    Campaign, DatasetGroup, EventTracker, Filter, ObjectRef as SpecRef, Solution,
+    Campaign, DatasetGroup, EventTracker, Filter, ObjectRef as SpecRef, Recommender, Solution,
 };
 use serde::de::DeserializeOwned;
 
@@ -95,18 +95,21 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
     let campaigns = Controller::new(api::<Campaign>(&client, namespace), config.clone());
     let trackers = Controller::new(api::<EventTracker>(&client, namespace), config.clone());
     let filters = Controller::new(api::<Filter>(&client, namespace), config.clone());
+    let recommenders = Controller::new(api::<Recommender>(&client, namespace), config.clone());
     ctx.set_references(References {
         dataset_groups: dataset_groups.store(),
         solutions: solutions.store(),
         campaigns: campaigns.store(),
         event_trackers: trackers.store(),
         filters: filters.store(),
+        recommenders: recommenders.store(),
         client: Some(client.clone()),
     });
 
     let solutions = woken_by_groups(solutions, &client, namespace, &config);
     let trackers = woken_by_groups(trackers, &client, namespace, &config);
     let filters = woken_by_groups(filters, &client, namespace, &config);
+    let recommenders = woken_by_groups(recommenders, &client, namespace, &config);
     let store = campaigns.store();
     let campaigns = campaigns.watches(api::<Solution>(&client, namespace), config, move |sol| {
         referrers(&store, &sol, |c: &Campaign| c.spec.solution_ref.as_ref())
@@ -117,6 +120,7 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
         run_one(solutions, ctx.clone()),
         run_one(campaigns, ctx.clone()),
         run_one(trackers, ctx.clone()),
-        run_one(filters, ctx),
+        run_one(filters, ctx.clone()),
+        run_one(recommenders, ctx),
     );
 }

@@ -226,7 +226,12 @@ mod tests {
         };
         let before = conditions(&[], &ready, true, Some(1), now);
         let paused = conditions(&before, &Outcome::Paused, true, Some(2), now);
-        let find = |cs: &[Condition], t: &str| cs.iter().find(|c| c.type_ == t).cloned().unwrap();
+        let find = |cs: &[Condition], t: &str| {
+            cs.iter()
+                .find(|c| c.type_ == t)
+                .cloned()
+                .expect("condition")
+        };
         assert_eq!(find(&paused, READY).status, "True");
         assert_eq!(find(&paused, READY).message, "all good");
         let synced = find(&paused, SYNCED);

@@ -10,10 +10,12 @@ use kube::api::Api;
 use kube::runtime::reflector::{ObjectRef as StoreRef, Store};
 use kube::{Resource, ResourceExt};
 use personalize_api::conditions::READY;
-use personalize_api::{Campaign, DatasetGroup, EventTracker, Filter, ObjectRef, Solution};
+use personalize_api::{
+    Campaign, DatasetGroup, EventTracker, Filter, ObjectRef, Recommender, Solution,
+};
 use serde::de::DeserializeOwned;
 
-use crate::reconcile::Error;
+use crate::reconcile::{Error, HasResource, HasStatus};
 
 /// How long a reverse look-up waits for a store's first listing before giving up for now.
 const STORE_READY: Duration = Duration::from_secs(10);
@@ -31,6 +33,8 @@ pub struct References {
     pub event_trackers: Store<EventTracker>,
     /// Filters.
     pub filters: Store<Filter>,
+    /// Recommenders.
+    pub recommenders: Store<Recommender>,
     /// Reads an object the cache shows as missing or not Ready yet, which it may just have
     /// become (the watch that woke the referrer can run ahead of the cache). None: cache only.
     pub client: Option<kube::Client>,
@@ -42,16 +46,11 @@ pub trait HasReady {
     fn is_ready(&self) -> bool;
 }
 
-macro_rules! has_ready {
-    ($($k:ty),*) => {$(
-        impl HasReady for $k {
-            fn is_ready(&self) -> bool {
-                self.status.as_ref().is_some_and(|s| s.resource.is_true(READY))
-            }
-        }
-    )*};
+impl<K: HasStatus<Status: HasResource>> HasReady for K {
+    fn is_ready(&self) -> bool {
+        self.status().is_some_and(|s| s.resource().is_true(READY))
+    }
 }
-has_ready!(DatasetGroup, Solution, Campaign, EventTracker, Filter);
 
 impl References {
     /// The object `reference` (made from `own_namespace`) names, if it exists.

@@ -22,7 +22,7 @@ use crate::personalize::{
 pub enum Plan {
     /// It matches the desired state and is ACTIVE.
     Done,
-    /// Change it in place (Update<Kind>).
+    /// Change it in place (Update<Kind>, or another call [`AwsResource::update`] picks).
     Update,
     /// Personalize is working on it (creating, updating, deleting): look again soon.
     Wait {
@@ -99,14 +99,10 @@ pub trait AwsResource: Request {
     /// What to do, given what Personalize reports. Pure.
     fn plan(&self, observed: &Observation<Self::Details>) -> Plan;
 
-    /// Changes it in place, as `plan` asked. Default: nothing can change in place (plan never
-    /// asks).
-    fn update(
-        &self,
-        _api: &dyn Personalize,
-        _arn: &str,
-    ) -> impl Future<Output = Result<(), AwsError>> + Send {
-        async { Ok(()) }
+    /// Changes it in place, as `plan` asked, given what was observed; returns the operation it
+    /// called (e.g. `UpdateCampaign`). Default: nothing can change in place (plan never asks).
+    fn update(&self, _at: At<'_, Self::Details>) -> impl Future<Output = Updated> + Send {
+        async { Ok("None") }
     }
 
     /// Where an existing resource of this name is (after ResourceAlreadyExists), if anywhere.
@@ -127,6 +123,19 @@ pub trait AwsResource: Request {
         None
     }
 }
+
+/// Where an update acts: Personalize, the resource's ARN and what was just observed of it.
+pub struct At<'a, D> {
+    /// Personalize.
+    pub api: &'a dyn Personalize,
+    /// The resource.
+    pub arn: &'a str,
+    /// Its observation, which the plan decided from.
+    pub observed: &'a Observation<D>,
+}
+
+/// The operation an update called.
+pub type Updated = Result<&'static str, AwsError>;
 
 /// Who may take over an existing resource of the desired name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -183,8 +192,8 @@ impl Changes {
 /// Where a resource stands after [`sync`].
 #[derive(Debug)]
 pub enum Synced<D> {
-    /// ACTIVE and as desired.
-    Done(Observation<D>),
+    /// ACTIVE and as desired: its ARN and what was observed.
+    Done(String, Observation<D>),
     /// Not yet (or never, for Terminal): the outcome, and the last observation if any.
     Pending(Pending, Option<Observation<D>>),
 }
@@ -245,7 +254,7 @@ pub async fn sync<R: AwsResource>(
             },
         };
         return Ok(match desired.plan(&observed) {
-            Plan::Done => Synced::Done(observed),
+            Plan::Done => Synced::Done(current, observed),
             Plan::Wait { reason, message } => {
                 Synced::Pending(Pending::Progressing { reason, message }, Some(observed))
             }
@@ -253,13 +262,17 @@ pub async fn sync<R: AwsResource>(
                 Synced::Pending(Pending::Terminal { reason, message }, Some(observed))
             }
             Plan::Update => {
-                desired.update(api, &current).await?;
-                let action = format!("Update{}", operation_noun(R::KIND));
-                changes.record(action, format!("updating {noun} {current}"));
+                let at = At {
+                    api,
+                    arn: &current,
+                    observed: &observed,
+                };
+                let operation = desired.update(at).await?;
+                changes.record(operation, format!("{operation} on {noun} {current}"));
                 Synced::Pending(
                     Pending::Progressing {
                         reason: "Updating",
-                        message: format!("updating the {noun}"),
+                        message: format!("{operation}: the {noun} is changing"),
                     },
                     Some(observed),
                 )
@@ -336,6 +349,7 @@ pub fn operation_noun(kind: Kind) -> &'static str {
         Kind::Campaign => "Campaign",
         Kind::EventTracker => "EventTracker",
         Kind::Filter => "Filter",
+        Kind::Recommender => "Recommender",
     }
 }
 

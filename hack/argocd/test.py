@@ -25,7 +25,7 @@ HEALTH_LUA = CHART_ARGOCD / "health.lua"
 ARGOCD_CM = CHART_ARGOCD / "argocd-cm.yaml"
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
 GROUP = "personalize-operator.dev"
-KINDS = ["DatasetGroup", "Solution", "Campaign", "EventTracker", "Filter"]
+KINDS = ["DatasetGroup", "Solution", "Campaign", "EventTracker", "Filter", "Recommender"]
 EXPECTED = "test.personalize-operator.dev/expected-health"
 EXPECTED_MESSAGE = "test.personalize-operator.dev/expected-message"
 
@@ -44,6 +44,9 @@ REASON_HEALTH = {
     "Training": "Progressing",
     "Updating": "Progressing",
     "Replacing": "Progressing",
+    "Starting": "Progressing",
+    "Stopping": "Progressing",
+    "UpdateFailed": "Degraded",
     "Paused": "Progressing",
     "UpdatingSchema": "Progressing",
     "CreatingSchema": "Progressing",

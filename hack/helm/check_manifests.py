@@ -16,7 +16,7 @@ import sys
 
 import yaml
 
-KINDS = ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters"]
+KINDS = ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters", "recommenders"]
 GROUP = "personalize-operator.dev"
 
 
@@ -115,6 +115,9 @@ def main() -> int:
     expected |= {("events.k8s.io", "events", "create", ()), ("events.k8s.io", "events", "patch", ())}
     if values["rbac"]["trackingIdSecrets"]:
         expected |= {("", "secrets", "create", ()), ("", "secrets", "patch", ()), (GROUP, "eventtrackers/finalizers", "update", ())}
+    if values["rbac"].get("publish"):
+        expected |= {("", r, v, ()) for r in ["configmaps", "secrets"] for v in ["create", "patch"]}
+        expected |= {(GROUP, f"{k}/finalizers", "update", ()) for k in KINDS}
     watch_ns = values["watchNamespace"]
     roles = by_kind.get("Role", [])
     cluster_roles = by_kind.get("ClusterRole", [])

@@ -12,8 +12,9 @@ use k8s_openapi::jiff::Timestamp;
 use super::{
     AutoTraining, AwsError, Backend, CampaignDetails, CampaignUpdate, DatasetDetails,
     EventTrackerDetails, FilterDetails, ImportDetails, Kind, Listing, NewCampaign, NewDataset,
-    NewDatasetGroup, NewEventTracker, NewFilter, NewImportJob, NewSchema, NewSolution, Observation,
-    Personalize, SolutionDetails, Status, Summary, Tags,
+    NewDatasetGroup, NewEventTracker, NewFilter, NewImportJob, NewRecommender, NewSchema,
+    NewSolution, Observation, Personalize, RecommenderDetails, RecommenderSettings,
+    RecommenderUpdate, SolutionDetails, Status, Summary, Tags,
 };
 
 const PREFIX: &str = "arn:aws:personalize:us-east-1:000000000000";
@@ -55,6 +56,7 @@ enum Data {
     Campaign(NewCampaign, Option<CampaignUpdate>),
     Tracker(String),
     Filter(String),
+    Recommender(RecommenderSettings, Option<RecommenderUpdate>),
 }
 
 fn err(operation: &'static str, code: &str, message: impl Into<String>) -> AwsError {
@@ -139,6 +141,34 @@ impl Fake {
         }
     }
 
+    /// Create<Kind> of a resource named `name` in the dataset group `group`.
+    fn create_child(
+        &self,
+        operation: &'static str,
+        kind: Kind,
+        name: &str,
+        group: &str,
+        tags: &Tags,
+        data: Data,
+    ) -> Result<String, AwsError> {
+        let mut state = self.enter(operation)?;
+        state.insert(kind, kind.path(name), Some(group), tags, data)
+    }
+
+    /// Describe<Kind>: the resource's status and the details `details` reads from its data
+    /// (`None`: not a resource of that kind).
+    fn look<T>(
+        &self,
+        operation: &'static str,
+        arn: &str,
+        details: impl FnOnce(&Data) -> Option<T>,
+    ) -> Result<Observation<T>, AwsError> {
+        let mut state = self.enter(operation)?;
+        let entry = state.describe(arn)?;
+        let found = details(&entry.data).ok_or_else(|| not_found(operation, arn))?;
+        Ok(Observation::new(entry.status.clone(), found))
+    }
+
     /// Counts a call and fails it if a fault is queued for it.
     fn enter(&self, operation: &'static str) -> Result<MutexGuard<'_, State>, AwsError> {
         let mut state = self.state();
@@ -220,8 +250,17 @@ impl State {
             self.resources.remove(arn);
             return;
         }
-        if entry.status.is_creating() {
-            entry.status = Status::Active;
+        entry.status = match entry.status {
+            Status::CreatePending | Status::CreateInProgress => Status::Active,
+            Status::StartPending | Status::StartInProgress => Status::Active,
+            Status::StopPending | Status::StopInProgress => Status::Inactive,
+            ref other => other.clone(),
+        };
+        if let Data::Recommender(config, Some(update)) = &mut entry.data
+            && update.status.is_creating()
+        {
+            update.status = Status::Active;
+            *config = update.config.clone();
         }
         if let Data::Campaign(campaign, Some(update)) = &mut entry.data
             && update.status.is_creating()
@@ -295,6 +334,7 @@ impl Personalize for Fake {
             Listing::Solutions(p) => ("ListSolutions", Some(p), Kind::Solution),
             Listing::EventTrackers(p) => ("ListEventTrackers", Some(p), Kind::EventTracker),
             Listing::Filters(p) => ("ListFilters", Some(p), Kind::Filter),
+            Listing::Recommenders(p) => ("ListRecommenders", Some(p), Kind::Recommender),
             Listing::Campaigns(p) => ("ListCampaigns", Some(p), Kind::Campaign),
             Listing::SolutionVersions(p) => ("ListSolutionVersions", Some(p), Kind::Solution),
         };
@@ -348,6 +388,7 @@ impl Personalize for Fake {
             Kind::Campaign => "DeleteCampaign",
             Kind::EventTracker => "DeleteEventTracker",
             Kind::Filter => "DeleteFilter",
+            Kind::Recommender => "DeleteRecommender",
         };
         let mut state = self.enter(operation)?;
         if !state.resources.contains_key(arn) {
@@ -643,22 +684,96 @@ impl Personalize for Fake {
     }
 
     async fn create_filter(&self, req: &NewFilter) -> Result<String, AwsError> {
-        let mut state = self.enter("CreateFilter")?;
-        let path = format!("filter/{}", req.name);
         let data = Data::Filter(req.filter_expression.clone());
-        let parent = req.dataset_group_arn.clone();
-        state.insert(Kind::Filter, path, Some(&parent), &req.tags, data)
+        let group = &req.dataset_group_arn;
+        self.create_child(
+            "CreateFilter",
+            Kind::Filter,
+            &req.name,
+            group,
+            &req.tags,
+            data,
+        )
     }
 
     async fn describe_filter(&self, arn: &str) -> Result<Observation<FilterDetails>, AwsError> {
-        let mut state = self.enter("DescribeFilter")?;
-        let entry = state.describe(arn)?;
-        let Data::Filter(expression) = &entry.data else {
-            return Err(not_found("DescribeFilter", arn));
+        self.look("DescribeFilter", arn, |data| match data {
+            Data::Filter(expression) => Some(FilterDetails {
+                filter_expression: Some(expression.clone()),
+            }),
+            _ => None,
+        })
+    }
+
+    async fn create_recommender(&self, req: &NewRecommender) -> Result<String, AwsError> {
+        let data = Data::Recommender(req.config.clone(), None);
+        let (group, kind) = (&req.dataset_group_arn, Kind::Recommender);
+        self.create_child("CreateRecommender", kind, &req.name, group, &req.tags, data)
+    }
+
+    async fn describe_recommender(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<RecommenderDetails>, AwsError> {
+        self.look("DescribeRecommender", arn, |data| match data {
+            Data::Recommender(config, latest_update) => Some(RecommenderDetails {
+                config: config.clone(),
+                latest_update: latest_update.clone(),
+            }),
+            _ => None,
+        })
+    }
+
+    async fn update_recommender(
+        &self,
+        arn: &str,
+        config: &RecommenderSettings,
+    ) -> Result<(), AwsError> {
+        let mut state = self.enter("UpdateRecommender")?;
+        let settled = state.steps == 0;
+        let entry = state.resources.get_mut(arn);
+        let Some(entry) = entry else {
+            return Err(not_found("UpdateRecommender", arn));
         };
-        let details = FilterDetails {
-            filter_expression: Some(expression.clone()),
+        let Data::Recommender(current, update) = &mut entry.data else {
+            return Err(not_found("UpdateRecommender", arn));
         };
-        Ok(Observation::new(entry.status.clone(), details))
+        let status = if settled {
+            *current = config.clone();
+            Status::Active
+        } else {
+            Status::CreatePending
+        };
+        *update = Some(RecommenderUpdate {
+            status,
+            config: config.clone(),
+            failure_reason: None,
+        });
+        entry.describes = 0;
+        Ok(())
+    }
+
+    async fn set_recommender_running(&self, arn: &str, running: bool) -> Result<(), AwsError> {
+        let operation = if running {
+            "StartRecommender"
+        } else {
+            "StopRecommender"
+        };
+        let mut state = self.enter(operation)?;
+        let settled = state.steps == 0;
+        let entry = state.resources.get_mut(arn);
+        let entry = entry.ok_or_else(|| not_found(operation, arn))?;
+        let (from, pending, done) = if running {
+            (Status::Inactive, Status::StartPending, Status::Active)
+        } else {
+            (Status::Active, Status::StopPending, Status::Inactive)
+        };
+        if entry.status != from {
+            let message = format!("the recommender is {}, not {from}", entry.status);
+            return Err(err(operation, "InvalidInputException", message));
+        }
+        entry.status = if settled { done } else { pending };
+        entry.describes = 0;
+        Ok(())
     }
 }

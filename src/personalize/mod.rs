@@ -100,6 +100,22 @@ pub trait Personalize: Send + Sync {
     async fn create_filter(&self, req: &NewFilter) -> Result<String, AwsError>;
     /// DescribeFilter.
     async fn describe_filter(&self, arn: &str) -> Result<Observation<FilterDetails>, AwsError>;
+
+    /// CreateRecommender.
+    async fn create_recommender(&self, req: &NewRecommender) -> Result<String, AwsError>;
+    /// DescribeRecommender.
+    async fn describe_recommender(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<RecommenderDetails>, AwsError>;
+    /// UpdateRecommender: the recommender configuration.
+    async fn update_recommender(
+        &self,
+        arn: &str,
+        config: &RecommenderSettings,
+    ) -> Result<(), AwsError>;
+    /// StartRecommender (`true`) or StopRecommender (`false`).
+    async fn set_recommender_running(&self, arn: &str, running: bool) -> Result<(), AwsError>;
 }
 
 /// The kinds of Personalize resource the operator deletes.
@@ -121,6 +137,8 @@ pub enum Kind {
     EventTracker,
     /// A filter.
     Filter,
+    /// A recommender.
+    Recommender,
 }
 
 impl Kind {
@@ -135,6 +153,7 @@ impl Kind {
             Self::Campaign => "campaign",
             Self::EventTracker => "event tracker",
             Self::Filter => "filter",
+            Self::Recommender => "recommender",
         }
     }
 }
@@ -152,6 +171,7 @@ impl Kind {
             Self::Campaign => "campaign",
             Self::EventTracker => "event-tracker",
             Self::Filter => "filter",
+            Self::Recommender => "recommender",
         };
         format!("{segment}/{name}")
     }
@@ -223,6 +243,8 @@ requests! {
         describe_event_tracker, |r| Some(&r.dataset_group_arn);
     NewFilter => FilterDetails, Filter, create_filter, describe_filter,
         |r| Some(&r.dataset_group_arn);
+    NewRecommender => RecommenderDetails, Recommender, create_recommender, describe_recommender,
+        |r| Some(&r.dataset_group_arn);
 }
 
 /// What to list.
@@ -240,6 +262,8 @@ pub enum Listing<'a> {
     EventTrackers(&'a str),
     /// The filters of a dataset group.
     Filters(&'a str),
+    /// The recommenders of a dataset group.
+    Recommenders(&'a str),
     /// The campaigns of a solution.
     Campaigns(&'a str),
     /// The versions of a solution.
@@ -282,6 +306,16 @@ pub enum Status {
     DeletePending,
     /// `DELETE IN_PROGRESS`.
     DeleteInProgress,
+    /// `STOP PENDING` (recommenders).
+    StopPending,
+    /// `STOP IN_PROGRESS` (recommenders).
+    StopInProgress,
+    /// `INACTIVE` (a stopped recommender).
+    Inactive,
+    /// `START PENDING` (recommenders).
+    StartPending,
+    /// `START IN_PROGRESS` (recommenders).
+    StartInProgress,
     /// Anything else, as reported.
     Other(String),
 }
@@ -298,6 +332,11 @@ impl Status {
             aws_status::CREATE_STOPPED => Self::CreateStopped,
             aws_status::DELETE_PENDING => Self::DeletePending,
             aws_status::DELETE_IN_PROGRESS => Self::DeleteInProgress,
+            aws_status::STOP_PENDING => Self::StopPending,
+            aws_status::STOP_IN_PROGRESS => Self::StopInProgress,
+            aws_status::INACTIVE => Self::Inactive,
+            aws_status::START_PENDING => Self::StartPending,
+            aws_status::START_IN_PROGRESS => Self::StartInProgress,
             other => Self::Other(other.to_owned()),
         }
     }
@@ -313,6 +352,11 @@ impl Status {
             Self::CreateStopped => aws_status::CREATE_STOPPED,
             Self::DeletePending => aws_status::DELETE_PENDING,
             Self::DeleteInProgress => aws_status::DELETE_IN_PROGRESS,
+            Self::StopPending => aws_status::STOP_PENDING,
+            Self::StopInProgress => aws_status::STOP_IN_PROGRESS,
+            Self::Inactive => aws_status::INACTIVE,
+            Self::StartPending => aws_status::START_PENDING,
+            Self::StartInProgress => aws_status::START_IN_PROGRESS,
             Self::Other(s) => s,
         }
     }
@@ -325,6 +369,14 @@ impl Status {
     /// Being deleted.
     pub fn is_deleting(&self) -> bool {
         matches!(self, Self::DeletePending | Self::DeleteInProgress)
+    }
+
+    /// Being started or stopped (recommenders).
+    pub fn is_switching(&self) -> bool {
+        matches!(
+            self,
+            Self::StopPending | Self::StopInProgress | Self::StartPending | Self::StartInProgress
+        )
     }
 
     /// Training or stopping (solution versions): work is in flight.
@@ -564,6 +616,54 @@ pub struct FilterDetails {
     pub filter_expression: Option<String>,
 }
 
+/// CreateRecommender's input, with the state the recommender should be in.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewRecommender {
+    /// Name.
+    pub name: String,
+    /// The domain group it serves.
+    pub dataset_group_arn: String,
+    /// The domain use case's recipe ARN.
+    pub recipe_arn: String,
+    /// recommenderConfig.
+    pub config: RecommenderSettings,
+    /// Started (ACTIVE) or stopped (INACTIVE): not part of CreateRecommender.
+    pub running: bool,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// recommenderConfig: the fields the spec sets (None: Personalize's default, not compared).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RecommenderSettings {
+    /// minRecommendationRequestsPerSecond.
+    pub min_requests_per_second: Option<i32>,
+    /// itemExplorationConfig as Personalize stores it (strings).
+    pub item_exploration: BTreeMap<String, String>,
+    /// enableMetadataWithRecommendations.
+    pub enable_metadata: Option<bool>,
+}
+
+/// What DescribeRecommender reports beyond the status.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RecommenderDetails {
+    /// recommenderConfig as Personalize reports it.
+    pub config: RecommenderSettings,
+    /// The latest UpdateRecommender, if any.
+    pub latest_update: Option<RecommenderUpdate>,
+}
+
+/// The latest UpdateRecommender.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecommenderUpdate {
+    /// Its status.
+    pub status: Status,
+    /// The configuration it applies.
+    pub config: RecommenderSettings,
+    /// Why it failed, if it did.
+    pub failure_reason: Option<String>,
+}
+
 /// What a failed AWS call means for a reconciler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -702,6 +802,11 @@ mod tests {
             "CREATE STOPPED",
             "DELETE PENDING",
             "DELETE IN_PROGRESS",
+            "STOP PENDING",
+            "STOP IN_PROGRESS",
+            "INACTIVE",
+            "START PENDING",
+            "START IN_PROGRESS",
             "SOMETHING NEW",
         ] {
             assert_eq!(Status::parse(s).as_str(), s);

@@ -16,8 +16,9 @@ use k8s_openapi::jiff::Timestamp;
 use super::{
     AutoTraining, AwsError, Backend, CampaignConfig, CampaignDetails, CampaignUpdate,
     DatasetDetails, ErrorKind, EventTrackerDetails, FilterDetails, ImportDetails, Kind, Listing,
-    NewCampaign, NewDataset, NewDatasetGroup, NewEventTracker, NewFilter, NewImportJob, NewSchema,
-    NewSolution, Observation, Personalize, SolutionDetails, Status, Summary, Tags,
+    NewCampaign, NewDataset, NewDatasetGroup, NewEventTracker, NewFilter, NewImportJob,
+    NewRecommender, NewSchema, NewSolution, Observation, Personalize, RecommenderDetails,
+    RecommenderSettings, RecommenderUpdate, SolutionDetails, Status, Summary, Tags,
 };
 
 /// Personalize clients, one per region, sharing the credentials and endpoint configuration.
@@ -153,6 +154,25 @@ fn campaign_config(config: Option<&CampaignConfig>) -> Option<sdk::CampaignConfi
     )
 }
 
+fn recommender_config(config: &RecommenderSettings) -> sdk::RecommenderConfig {
+    sdk::RecommenderConfig::builder()
+        .set_min_recommendation_requests_per_second(config.min_requests_per_second)
+        .set_item_exploration_config(non_empty(&config.item_exploration))
+        .set_enable_metadata_with_recommendations(config.enable_metadata)
+        .build()
+}
+
+fn recommender_settings(config: Option<&sdk::RecommenderConfig>) -> RecommenderSettings {
+    RecommenderSettings {
+        min_requests_per_second: config.and_then(|c| c.min_recommendation_requests_per_second()),
+        item_exploration: config
+            .and_then(|c| c.item_exploration_config())
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        enable_metadata: config.and_then(|c| c.enable_metadata_with_recommendations()),
+    }
+}
+
 /// A page of a listing: its entries and the token of the next page.
 type Page = (Vec<Summary>, Option<String>);
 
@@ -232,6 +252,13 @@ impl Sdk {
                 c.list_filters().dataset_group_arn(group),
                 filters,
                 |f| summary(f.filter_arn(), f.name(), f.status())
+            ),
+            Listing::Recommenders(group) => page!(
+                token,
+                "ListRecommenders",
+                c.list_recommenders().dataset_group_arn(group),
+                recommenders,
+                |r| summary(r.recommender_arn(), r.name(), r.status())
             ),
             Listing::Campaigns(solution) => page!(
                 token,
@@ -329,6 +356,10 @@ impl Personalize for Sdk {
                 c.delete_event_tracker().event_tracker_arn(arn)
             ),
             Kind::Filter => deleted!("DeleteFilter", c.delete_filter().filter_arn(arn)),
+            Kind::Recommender => deleted!(
+                "DeleteRecommender",
+                c.delete_recommender().recommender_arn(arn)
+            ),
         }
     }
 
@@ -697,5 +728,73 @@ impl Personalize for Sdk {
                 filter_expression: owned(filter.and_then(|f| f.filter_expression())),
             },
         })
+    }
+
+    async fn create_recommender(&self, req: &NewRecommender) -> Result<String, AwsError> {
+        let out = self
+            .0
+            .create_recommender()
+            .name(&req.name)
+            .dataset_group_arn(&req.dataset_group_arn)
+            .recipe_arn(&req.recipe_arn)
+            .recommender_config(recommender_config(&req.config))
+            .set_tags(sdk_tags(&req.tags))
+            .send()
+            .await
+            .aws("CreateRecommender")?;
+        Ok(out.recommender_arn().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_recommender(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<RecommenderDetails>, AwsError> {
+        let out = self
+            .0
+            .describe_recommender()
+            .recommender_arn(arn)
+            .send()
+            .await
+            .aws("DescribeRecommender")?;
+        let recommender = out.recommender();
+        Ok(Observation {
+            status: status(recommender.and_then(|r| r.status())),
+            failure_reason: owned(recommender.and_then(|r| r.failure_reason())),
+            details: RecommenderDetails {
+                config: recommender_settings(recommender.and_then(|r| r.recommender_config())),
+                latest_update: recommender
+                    .and_then(|r| r.latest_recommender_update())
+                    .map(|u| RecommenderUpdate {
+                        status: status(u.status()),
+                        config: recommender_settings(u.recommender_config()),
+                        failure_reason: owned(u.failure_reason()),
+                    }),
+            },
+        })
+    }
+
+    async fn update_recommender(
+        &self,
+        arn: &str,
+        config: &RecommenderSettings,
+    ) -> Result<(), AwsError> {
+        self.0
+            .update_recommender()
+            .recommender_arn(arn)
+            .recommender_config(recommender_config(config))
+            .send()
+            .await
+            .aws("UpdateRecommender")
+            .map(drop)
+    }
+
+    async fn set_recommender_running(&self, arn: &str, running: bool) -> Result<(), AwsError> {
+        if running {
+            let call = self.0.start_recommender().recommender_arn(arn).send().await;
+            call.aws("StartRecommender").map(drop)
+        } else {
+            let call = self.0.stop_recommender().recommender_arn(arn).send().await;
+            call.aws("StopRecommender").map(drop)
+        }
     }
 }

@@ -10,14 +10,14 @@ use super::{
 };
 use crate::outcome::Outcome;
 use crate::personalize::{
-    AwsError, CampaignConfig, CampaignDetails, NewCampaign, Observation, Personalize, Status,
-    region_of, short_id,
+    CampaignConfig, CampaignDetails, NewCampaign, Observation, Status, region_of, short_id,
 };
-use crate::resource::{AwsResource, Deletion, Plan, lifecycle_plan};
+use crate::resource::{At, AwsResource, Deletion, Plan, Updated, lifecycle_plan};
 
 impl AwsResource for NewCampaign {
-    async fn update(&self, api: &dyn Personalize, arn: &str) -> Result<(), AwsError> {
-        api.update_campaign(arn, self).await
+    async fn update(&self, at: At<'_, CampaignDetails>) -> Updated {
+        at.api.update_campaign(at.arn, self).await?;
+        Ok("UpdateCampaign")
     }
 
     /// Waits while creating or updating; updates when ACTIVE (or CREATE FAILED) and anything
@@ -293,7 +293,7 @@ mod tests {
     mod scenarios {
         use super::super::*;
         use crate::naming::OWNER_TAG;
-        use crate::personalize::{Kind, Tags};
+        use crate::personalize::{Kind, Personalize, Tags};
         use crate::reconcile::testing::{World, arn_of, movielens, ready_group_and_solution};
 
         /// A world with the example's campaign deployed (synced once).

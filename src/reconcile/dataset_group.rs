@@ -23,8 +23,8 @@ use crate::personalize::{
 };
 use crate::references::References;
 use crate::resource::{
-    self, AwsResource, Changes, Deletion, Ownership, Pending, Plan, Synced, delete_now,
-    first_waiting, lifecycle_plan,
+    self, At, AwsResource, Changes, Deletion, Ownership, Pending, Plan, Synced, Updated,
+    delete_now, first_waiting, lifecycle_plan,
 };
 
 /// A dataset group cannot change in place. Its ARN is not derivable from its name alone (the
@@ -70,8 +70,9 @@ async fn named(
 
 /// A dataset moves to a new schema with UpdateDataset.
 impl AwsResource for NewDataset {
-    async fn update(&self, api: &dyn Personalize, arn: &str) -> Result<(), AwsError> {
-        api.update_dataset(arn, &self.schema_arn).await
+    async fn update(&self, at: At<'_, DatasetDetails>) -> Updated {
+        at.api.update_dataset(at.arn, &self.schema_arn).await?;
+        Ok("UpdateDataset")
     }
 
     async fn existing(&self, _: &dyn Personalize) -> Result<Option<String>, AwsError> {
@@ -195,8 +196,8 @@ impl Managed for DatasetGroup {
         if status.resource.arn != before {
             status.datasets = Default::default(); // a new group: its datasets are new too
         }
-        let observed = match synced {
-            Synced::Done(observed) => observed,
+        let (arn, observed) = match synced {
+            Synced::Done(arn, observed) => (arn, observed),
             Synced::Pending(why, observed) => {
                 status.resource.status = observed.as_ref().map(|o| o.status.to_string());
                 status.resource.failure_reason = observed.and_then(|o| o.failure_reason);
@@ -205,12 +206,6 @@ impl Managed for DatasetGroup {
         };
         status.resource.status = Some(observed.status.to_string());
         status.resource.failure_reason = None;
-        let Some(arn) = status.resource.arn.clone() else {
-            return Ok(pending(Pending::Progressing {
-                reason: "Creating",
-                message: "waiting for the dataset group's ARN".into(),
-            }));
-        };
         let mut waiting = None;
         for kind in DatasetType::ALL {
             let target = Target {
@@ -250,6 +245,12 @@ impl Managed for DatasetGroup {
         dependents.extend(
             References::referrers(&refs.filters, self, |f| f.spec.dataset_group_ref.as_ref())
                 .await?,
+        );
+        dependents.extend(
+            References::referrers(&refs.recommenders, self, |r| {
+                r.spec.dataset_group_ref.as_ref()
+            })
+            .await?,
         );
         if !dependents.is_empty() {
             let message = format!("waiting for {} to be deleted first", dependents.join(", "));
@@ -320,7 +321,7 @@ async fn sync_dataset(
         changes,
     )
     .await?;
-    let (Synced::Done(_), Some(schema_arn)) = (synced, schema_arn) else {
+    let Synced::Done(schema_arn, _) = synced else {
         return Ok(Some(Pending::Progressing {
             reason: "CreatingSchema",
             message: format!("creating the {} schema", kind.as_str()),
@@ -357,7 +358,7 @@ async fn sync_dataset(
     )
     .await?;
     match synced {
-        Synced::Done(_) => {
+        Synced::Done(..) => {
             current.status = Some(Status::Active.to_string());
             current.schema_arn = Some(schema_arn);
         }
@@ -424,7 +425,7 @@ async fn sync_import(
     )
     .await?;
     let (observed, result) = match synced {
-        Synced::Done(observed) => (Some(observed), None),
+        Synced::Done(_, observed) => (Some(observed), None),
         Synced::Pending(why, observed) => (observed, Some(why)),
     };
     if let Some(observed) = observed {
@@ -558,6 +559,7 @@ macro_rules! in_group {
 in_group!(
     personalize_api::EventTracker,
     personalize_api::Filter,
+    personalize_api::Recommender,
     personalize_api::Solution
 );
 

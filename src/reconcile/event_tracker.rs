@@ -3,13 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams};
-use kube::{Resource, ResourceExt};
-use personalize_api::{EventTracker, EventTrackerStatus, FIELD_MANAGER};
+use personalize_api::{EventTracker, EventTrackerStatus};
 
 use super::dataset_group::group_arn;
-use super::{Context, Decided, Env, Error, Managed, aws_name, namespace, own_arn, settle, tags};
+use super::publish::{Target, apply_owned};
+use super::{Context, Decided, Env, Error, Managed, aws_name, own_arn, settle, tags};
 use crate::outcome::Outcome;
 use crate::personalize::{EventTrackerDetails, NewEventTracker, Observation, region_of};
 use crate::resource::{AwsResource, Deletion, Plan, lifecycle_plan};
@@ -56,57 +54,28 @@ impl Managed for EventTracker {
         env.delete_owned::<NewEventTracker>(own_arn(self)).await
     }
 
-    /// The Secret is re-applied at most once per resync period (which also restores one deleted
-    /// by hand), not on every reconcile.
+    /// The ARN and the tracking id.
+    fn published(&self, status: &EventTrackerStatus) -> BTreeMap<String, String> {
+        let mut data = BTreeMap::new();
+        if let Some(arn) = &status.resource.arn {
+            data.insert("eventTrackerArn".to_owned(), arn.clone());
+        }
+        if let Some(id) = &status.tracking_id {
+            data.insert("trackingId".to_owned(), id.clone());
+        }
+        data
+    }
+
+    /// `spec.trackingIdSecretName`: the Secret holding the tracking id (key `trackingId`).
     async fn when_ready(&self, ctx: &Context, status: &EventTrackerStatus) -> Result<(), Error> {
         let (Some(secret), Some(tracking_id)) =
             (&self.spec.tracking_id_secret_name, &status.tracking_id)
         else {
             return Ok(());
         };
-        let key = format!("{}/{secret}/{tracking_id}", self.uid().unwrap_or_default());
-        if ctx.due(key.clone(), ctx.timing.resync)
-            && let Err(err) = write_secret(self, ctx, secret, tracking_id).await
-        {
-            ctx.forget(&key);
-            return Err(err);
-        }
-        Ok(())
+        let data = BTreeMap::from([("trackingId".to_owned(), tracking_id.clone())]);
+        apply_owned(self, ctx, Target::Secret, secret, &data).await
     }
-}
-
-/// Server-side applies the Secret holding the tracking id, owned by the EventTracker so it goes
-/// away with it.
-async fn write_secret(
-    et: &EventTracker,
-    ctx: &Context,
-    secret: &str,
-    tracking_id: &str,
-) -> Result<(), Error> {
-    let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &namespace(et)?);
-    let owner = et.controller_owner_ref(&()).map(|o| vec![o]);
-    let body = Secret {
-        metadata: kube::api::ObjectMeta {
-            name: Some(secret.to_owned()),
-            owner_references: owner,
-            ..Default::default()
-        },
-        string_data: Some(BTreeMap::from([(
-            "trackingId".to_owned(),
-            tracking_id.to_owned(),
-        )])),
-        ..Default::default()
-    };
-    let mut value = serde_json::to_value(&body).map_err(|e| Error::Waiting(e.to_string()))?;
-    value["apiVersion"] = "v1".into();
-    value["kind"] = "Secret".into();
-    api.patch(
-        secret,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&value),
-    )
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -151,7 +151,7 @@ impl Managed for Filter {
                     .sync_owned(self, region.as_deref(), &desired, slot, None)
                     .await?
                 {
-                    Synced::Done(_) => {
+                    Synced::Done(..) => {
                         let grace =
                             SignedDuration::from_secs(self.spec.retire_after_seconds.into());
                         publish(status, expression, env.now + grace);

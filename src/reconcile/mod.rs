@@ -10,13 +10,15 @@ pub mod campaign;
 pub mod dataset_group;
 pub mod event_tracker;
 pub mod filter;
+pub mod publish;
+pub mod recommender;
 pub mod solution;
 pub mod training;
 
 #[cfg(test)]
 pub(crate) mod testing;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -296,6 +298,8 @@ pub trait HasStatus {
     type Status;
     /// The status, if any.
     fn status(&self) -> Option<&Self::Status>;
+    /// The status, to replace.
+    fn status_mut(&mut self) -> &mut Option<Self::Status>;
 }
 
 /// The status types of the kinds, which share [`ResourceStatus`].
@@ -315,6 +319,8 @@ pub trait Common: HasStatus {
     fn deletion_policy(&self) -> DeletionPolicy;
     /// `spec.tags`.
     fn spec_tags(&self) -> &Tags;
+    /// `spec.publish`.
+    fn publish(&self) -> Option<&personalize_api::Publish>;
 }
 
 macro_rules! kinds {
@@ -322,6 +328,7 @@ macro_rules! kinds {
         impl HasStatus for $k {
             type Status = $s;
             fn status(&self) -> Option<&$s> { self.status.as_ref() }
+            fn status_mut(&mut self) -> &mut Option<$s> { &mut self.status }
         }
         impl HasResource for $s {
             fn resource(&self) -> &ResourceStatus { &self.resource }
@@ -331,6 +338,7 @@ macro_rules! kinds {
             const REFERENCES: bool = $refs;
             fn deletion_policy(&self) -> DeletionPolicy { self.spec.deletion_policy }
             fn spec_tags(&self) -> &Tags { &self.spec.tags }
+            fn publish(&self) -> Option<&personalize_api::Publish> { self.spec.publish.as_ref() }
         }
     )*};
 }
@@ -340,6 +348,7 @@ kinds!(
     personalize_api::Campaign => personalize_api::CampaignStatus, references: true;
     personalize_api::EventTracker => personalize_api::EventTrackerStatus, references: true;
     personalize_api::Filter => personalize_api::FilterStatus, references: true;
+    personalize_api::Recommender => personalize_api::RecommenderStatus, references: true;
 );
 
 /// A custom resource kind the operator manages: what is specific to it. Everything else is
@@ -375,6 +384,14 @@ pub trait Managed:
 
     /// One step of deleting its Personalize resources, in Personalize's order.
     fn cleanup(&self, env: &Env<'_>) -> impl Future<Output = Result<Deletion, Error>> + Send;
+
+    /// What `spec.publish` writes for apps. Default: the ARN, as `<kind>Arn`.
+    fn published(&self, status: &Self::Status) -> BTreeMap<String, String> {
+        let arn = status.resource().arn.clone();
+        arn.map(|arn| (publish::arn_key(&Self::kind(&())), arn))
+            .into_iter()
+            .collect()
+    }
 
     /// Kubernetes-side work once Ready (e.g. publishing a Secret). Default: none.
     fn when_ready(
@@ -446,6 +463,7 @@ async fn apply<K: Managed>(obj: &K, ctx: &Context) -> Result<Action, Error> {
     ctx.publish(obj, env.changes.take());
     let outcome = synced?;
     if matches!(outcome, Outcome::Ready { .. }) {
+        publish::publish(obj, ctx, &status).await?;
         obj.when_ready(ctx, &status).await?;
     }
     let sooner = match outcome {
@@ -586,7 +604,7 @@ pub fn settle<D>(
     ready: impl FnOnce() -> String,
 ) -> (Outcome, Option<Observation<D>>) {
     match synced {
-        Synced::Done(observed) => (Outcome::Ready { message: ready() }, Some(observed)),
+        Synced::Done(_, observed) => (Outcome::Ready { message: ready() }, Some(observed)),
         Synced::Pending(why, observed) => (pending(why), observed),
     }
 }

@@ -23,18 +23,21 @@ use super::{
 };
 use crate::outcome::{Outcome, Timing};
 use crate::personalize::{
-    AutoTraining, AwsError, ErrorKind, Kind, Listing, NewSolution, Observation, Personalize,
-    Request, SolutionDetails, Status, region_of, short_id,
+    AutoTraining, ErrorKind, Kind, Listing, NewSolution, Observation, Personalize, Request,
+    SolutionDetails, Status, region_of, short_id,
 };
 use crate::references::References;
-use crate::resource::{AwsResource, Changes, Deletion, Plan, Synced, delete_now, lifecycle_plan};
+use crate::resource::{
+    At, AwsResource, Changes, Deletion, Plan, Synced, Updated, delete_now, lifecycle_plan,
+};
 
 /// Versions kept in status.
 pub const HISTORY: usize = 10;
 
 impl AwsResource for NewSolution {
-    async fn update(&self, api: &dyn Personalize, arn: &str) -> Result<(), AwsError> {
-        api.update_solution(arn, &self.auto_training).await
+    async fn update(&self, at: At<'_, SolutionDetails>) -> Updated {
+        at.api.update_solution(at.arn, &self.auto_training).await?;
+        Ok("UpdateSolution")
     }
 
     /// Only auto-training can change in place (UpdateSolution); never during an update.
@@ -131,16 +134,9 @@ impl Managed for Solution {
         let desired = desired(self, &data.group_arn);
         let arn = &mut status.resource.arn;
         let synced = env.sync_owned(self, region, &desired, arn, None).await?;
-        let (observed, arn) = match (synced, status.resource.arn.clone()) {
-            (Synced::Done(observed), Some(arn)) => (observed, arn),
-            (Synced::Done(observed), None) => {
-                status.resource.status = Some(observed.status.to_string());
-                return Ok(Outcome::Progressing {
-                    reason: "Creating",
-                    message: "waiting for the solution's ARN".into(),
-                });
-            }
-            (Synced::Pending(why, observed), _) => {
+        let (arn, observed) = match synced {
+            Synced::Done(arn, observed) => (arn, observed),
+            Synced::Pending(why, observed) => {
                 status.resource.status = observed.map(|o| o.status.to_string());
                 return Ok(pending(why));
             }

@@ -5,7 +5,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::Resource;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
-use personalize_api::{Campaign, DatasetGroup, EventTracker, Filter, Solution};
+use personalize_api::{Campaign, DatasetGroup, EventTracker, Filter, Recommender, Solution};
 use serde::de::DeserializeOwned;
 
 use super::{Env, Error, HasResource, HasStatus, Managed, resolve_and_sync};
@@ -27,6 +27,7 @@ pub struct World {
     campaigns: reflector::store::Writer<Campaign>,
     trackers: reflector::store::Writer<EventTracker>,
     filters: reflector::store::Writer<Filter>,
+    recommenders: reflector::store::Writer<Recommender>,
     /// The time a reconcile sees (default: the real time).
     pub now: Option<Timestamp>,
 }
@@ -54,6 +55,7 @@ impl World {
         let (campaigns_store, campaigns) = ready_store();
         let (event_trackers, trackers) = ready_store();
         let (filters_store, filters) = ready_store();
+        let (recommenders_store, recommenders) = ready_store();
         World {
             fake,
             references: References {
@@ -62,6 +64,7 @@ impl World {
                 campaigns: campaigns_store,
                 event_trackers,
                 filters: filters_store,
+                recommenders: recommenders_store,
                 client: None,
             },
             groups,
@@ -69,6 +72,7 @@ impl World {
             campaigns,
             trackers,
             filters,
+            recommenders,
             now: None,
         }
     }
@@ -88,7 +92,7 @@ impl World {
 
     /// One apply of `obj` (status kept in it, as the status write would): the outcome (AWS
     /// errors as the reconcile loop maps them) and the changes made.
-    pub async fn sync<K: Managed + HasStatusMut>(&self, obj: &mut K) -> (Outcome, Vec<Change>) {
+    pub async fn sync<K: Managed>(&self, obj: &mut K) -> (Outcome, Vec<Change>) {
         let mut status = obj.status().cloned().unwrap_or_default();
         let env = self.env();
         let outcome = resolve_and_sync(obj, &env, &mut status)
@@ -97,13 +101,13 @@ impl World {
         if matches!(outcome, Outcome::Ready { .. }) {
             status.resource_mut().conditions = vec![ready_condition()];
         }
-        obj.set_status(status);
+        *obj.status_mut() = Some(status);
         (outcome, env.changes.take())
     }
 
     /// One sync that must end with `reason` and, when `action` is given, begin its changes with
     /// it; the changes.
-    pub async fn expect<K: Managed + HasStatusMut>(
+    pub async fn expect<K: Managed>(
         &self,
         obj: &mut K,
         reason: &str,
@@ -118,14 +122,14 @@ impl World {
     }
 
     /// `times` syncs, whatever they decide.
-    pub async fn sync_times<K: Managed + HasStatusMut>(&self, obj: &mut K, times: usize) {
+    pub async fn sync_times<K: Managed>(&self, obj: &mut K, times: usize) {
         for _ in 0..times {
             self.sync(obj).await;
         }
     }
 
     /// Syncs until Ready (at most `tries` times); the outcomes seen.
-    pub async fn sync_until_ready<K: Managed + HasStatusMut>(&self, obj: &mut K) -> Vec<Outcome> {
+    pub async fn sync_until_ready<K: Managed>(&self, obj: &mut K) -> Vec<Outcome> {
         let mut seen = Vec::new();
         for _ in 0..10 {
             let (outcome, _) = self.sync(obj).await;
@@ -186,23 +190,9 @@ cached!(
     Solution => solutions,
     Campaign => campaigns,
     EventTracker => trackers,
-    Filter => filters
+    Filter => filters,
+    Recommender => recommenders
 );
-
-/// Objects whose status a test can replace.
-pub trait HasStatusMut: HasStatus {
-    /// Replaces the status.
-    fn set_status(&mut self, status: Self::Status);
-}
-
-macro_rules! has_status_mut {
-    ($($k:ty),*) => {$(
-        impl HasStatusMut for $k {
-            fn set_status(&mut self, status: Self::Status) { self.status = Some(status); }
-        }
-    )*};
-}
-has_status_mut!(DatasetGroup, Solution, Campaign, EventTracker, Filter);
 
 /// An object of the MovieLens example (`examples/movielens/<file>`), in [`NS`] with a uid.
 pub fn example<K: DeserializeOwned + Resource>(file: &str) -> K {

@@ -93,7 +93,7 @@ async fn crds_are_established_and_kubectl_get_personalize_lists_every_kind() {
     }
 
     // Short names resolve too.
-    for short in ["pdg", "psol", "pcamp", "pet", "pfilter"] {
+    for short in ["pdg", "psol", "pcamp", "pet", "pfilter", "prec"] {
         let mut get = cp.kubectl();
         get.args(["get", short, "-n", &ns]);
         let out = run(get);
@@ -133,6 +133,7 @@ async fn printer_columns_make_kubectl_get_useful() {
             "NAME READY STATUS REPLACEMENT AGE",
             "EXPRESSION ARN",
         ),
+        ("recommenders", "NAME READY STATUS RECIPE STATE AGE", "ARN"),
     ];
     for (kind, header, _) in expected {
         let mut get = cp.kubectl();
@@ -194,6 +195,14 @@ async fn kubectl_explain_shows_the_field_docs() {
         );
     }
     let mut explain = cp.kubectl();
+    explain.args(["explain", "recommender.spec.state"]);
+    let out = run(explain);
+    assert!(
+        text(&out.stdout).contains("Inactive stops the recommender"),
+        "{}",
+        text(&out.stdout)
+    );
+    let mut explain = cp.kubectl();
     explain.args(["explain", "filter.spec.filterExpression"]);
     let out = run(explain);
     assert!(
@@ -227,7 +236,7 @@ async fn every_example_is_accepted_by_a_server_side_dry_run() {
     );
     let applied = text(&out.stdout).lines().count();
     assert!(
-        applied >= 9,
+        applied >= 12,
         "expected every example object to be applied, got:\n{}",
         text(&out.stdout)
     );

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use personalize_api::{Campaign, Filter};
 
@@ -103,7 +104,11 @@ async fn a_new_expression_is_swapped_in_under_traffic_with_no_failed_request() {
     wait_until(&traffic.ok, 50).await;
     // Change the expression; a short grace so the old filter's deletion happens in the test.
     let patch = serde_json::json!({
-        "spec": {"filterExpression": EXCLUDE_GENRE, "retireAfterSeconds": 2}
+        "spec": {
+            "filterExpression": EXCLUDE_GENRE,
+            "retireAfterSeconds": 2,
+            "publish": {"configMapName": "genre-filter"}
+        }
     });
     filters
         .patch("genre", &PatchParams::default(), &Patch::Merge(&patch))
@@ -120,6 +125,17 @@ async fn a_new_expression_is_swapped_in_under_traffic_with_no_failed_request() {
     )
     .await;
     assert_eq!(swapped.filter_expression.as_deref(), Some(EXCLUDE_GENRE));
+    // spec.publish: the published ARN in a ConfigMap owned by the Filter, for apps.
+    let config_maps: Api<ConfigMap> = Api::namespaced(h.kube.clone(), &h.ns);
+    let new_arn = swapped.resource.arn.clone();
+    let published = wait_for("the ConfigMap with the new ARN", || async {
+        let cm = config_maps.get_opt("genre-filter").await.ok()??;
+        let arn = cm.data.as_ref()?.get("filterArn").cloned();
+        (arn == new_arn).then_some(cm)
+    })
+    .await;
+    let owner = published.metadata.owner_references.unwrap_or_default();
+    assert_eq!(owner.first().map(|o| o.kind.as_str()), Some("Filter"));
     // Some more traffic after the old filter is gone, then stop.
     wait_until(
         &traffic.with_new,

@@ -1,5 +1,5 @@
 -- Argo CD health check for the personalize-operator.dev kinds (DatasetGroup, Solution, Campaign,
--- EventTracker, Filter). It reads only what the operator writes (src/outcome.rs):
+-- EventTracker, Filter, Recommender). It reads only what the operator writes (src/outcome.rs):
 --   Ready=True                                  -> Healthy
 --   Terminal=True, or Ready=False with a reason
 --   that is a failure (...Failed, InvalidInput,

@@ -62,10 +62,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
      Recorder (create, then patch for a repeated event). */}}
 {{- define "personalize-operator.rules" -}}
 - apiGroups: ["personalize-operator.dev"]
-  resources: ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters"]
+  resources: ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters", "recommenders"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["personalize-operator.dev"]
-  resources: ["datasetgroups/status", "solutions/status", "campaigns/status", "eventtrackers/status", "filters/status"]
+  resources: ["datasetgroups/status", "solutions/status", "campaigns/status", "eventtrackers/status", "filters/status", "recommenders/status"]
   verbs: ["patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
@@ -80,6 +80,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   verbs: ["create", "patch"]
 - apiGroups: ["personalize-operator.dev"]
   resources: ["eventtrackers/finalizers"]
+  verbs: ["update"]
+{{- end }}
+{{- if .Values.rbac.publish }}
+# spec.publish: ConfigMaps and Secrets server-side applied (never read), owned by their object
+# with blockOwnerDeletion, hence update on each kind's finalizers.
+- apiGroups: [""]
+  resources: ["configmaps", "secrets"]
+  verbs: ["create", "patch"]
+- apiGroups: ["personalize-operator.dev"]
+  resources: ["datasetgroups/finalizers", "solutions/finalizers", "campaigns/finalizers", "eventtrackers/finalizers", "filters/finalizers", "recommenders/finalizers"]
   verbs: ["update"]
 {{- end }}
 {{- end }}

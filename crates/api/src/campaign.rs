@@ -5,7 +5,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{DeletionPolicy, ObjectRef, ResourceStatus, Tags, patterns};
+use crate::common::{DeletionPolicy, ObjectRef, Publish, ResourceStatus, Tags, patterns};
 
 /// A Personalize campaign: a deployed solution version that answers GetRecommendations.
 ///
@@ -77,6 +77,9 @@ pub struct CampaignSpec {
     /// Tags for the campaign.
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub tags: Tags,
+    /// Publish the ARN to a ConfigMap or Secret for apps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<Publish>,
 }
 
 fn default_min_tps() -> i32 {

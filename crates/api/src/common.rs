@@ -37,6 +37,25 @@ pub enum DeletionPolicy {
     Retain,
 }
 
+/// Where to publish what apps need to call Personalize (the ARN; an EventTracker's tracking
+/// id), for apps that read a ConfigMap or a Secret rather than this object. The ConfigMap or
+/// Secret is created in this object's namespace, owned by it (deleted with it) and rewritten when
+/// the values change. Keys: `<kind>Arn` (e.g. `campaignArn`, `filterArn`) and `trackingId`.
+#[derive(kube::KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("has(self.configMapName) || has(self.secretName)")
+    .message("spec.publish needs configMapName or secretName"))]
+pub struct Publish {
+    /// Name of the ConfigMap to write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253), regex(pattern = patterns::K8S_NAME))]
+    pub config_map_name: Option<String>,
+    /// Name of the Secret to write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253), regex(pattern = patterns::K8S_NAME))]
+    pub secret_name: Option<String>,
+}
+
 /// AWS tags of the resource, in addition to the ownership tag the operator adds. Changing them
 /// tags and untags the resource in place.
 pub type Tags = BTreeMap<String, String>;
@@ -108,6 +127,16 @@ pub mod aws_status {
     pub const DELETE_PENDING: &str = "DELETE PENDING";
     /// The resource is being deleted.
     pub const DELETE_IN_PROGRESS: &str = "DELETE IN_PROGRESS";
+    /// A recommender being stopped (asked).
+    pub const STOP_PENDING: &str = "STOP PENDING";
+    /// A recommender being stopped.
+    pub const STOP_IN_PROGRESS: &str = "STOP IN_PROGRESS";
+    /// A stopped recommender (not billed, not serving).
+    pub const INACTIVE: &str = "INACTIVE";
+    /// A recommender being started (asked).
+    pub const START_PENDING: &str = "START PENDING";
+    /// A recommender being started.
+    pub const START_IN_PROGRESS: &str = "START IN_PROGRESS";
 }
 
 /// Patterns shared by several kinds' OpenAPI validation.

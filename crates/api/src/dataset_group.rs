@@ -7,7 +7,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
-use crate::common::{DeletionPolicy, ResourceStatus, Tags, patterns};
+use crate::common::{DeletionPolicy, Publish, ResourceStatus, Tags, patterns};
 
 /// A Personalize dataset group, its datasets and their imports.
 ///
@@ -74,6 +74,9 @@ pub struct DatasetGroupSpec {
     /// Tags for the dataset group.
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub tags: Tags,
+    /// Publish the ARN to a ConfigMap or Secret for apps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<Publish>,
 }
 
 /// The domain of a Domain dataset group.

@@ -5,7 +5,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{DeletionPolicy, ObjectRef, ResourceStatus, Tags, patterns};
+use crate::common::{DeletionPolicy, ObjectRef, Publish, ResourceStatus, Tags, patterns};
 
 /// A Personalize event tracker (one per dataset group). Its `status.trackingId` is what
 /// PutEvents needs; personalize-ingest reads it from here.
@@ -57,6 +57,9 @@ pub struct EventTrackerSpec {
     /// Tags for the event tracker.
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub tags: Tags,
+    /// Publish the ARN to a ConfigMap or Secret for apps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<Publish>,
 }
 
 /// Observed state of an event tracker.

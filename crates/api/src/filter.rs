@@ -5,7 +5,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{DeletionPolicy, ObjectRef, ResourceStatus, Tags, patterns};
+use crate::common::{DeletionPolicy, ObjectRef, Publish, ResourceStatus, Tags, patterns};
 
 /// A Personalize filter. Personalize cannot change a filter's expression, so a changed
 /// `filterExpression` is rolled out as a replacement: a new filter is created, published in
@@ -67,6 +67,9 @@ pub struct FilterSpec {
     /// Tags for the filter.
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub tags: Tags,
+    /// Publish the ARN to a ConfigMap or Secret for apps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<Publish>,
 }
 
 fn default_retire_after() -> u32 {

@@ -1,6 +1,6 @@
 //! The personalize-operator API (group `personalize-operator.dev`, version `v1alpha1`): the
-//! custom resource kinds (DatasetGroup, Solution, Campaign, EventTracker, Filter), their shared
-//! status and condition types, and the generated CRDs.
+//! custom resource kinds (DatasetGroup, Solution, Campaign, EventTracker, Filter, Recommender),
+//! their shared status and condition types, and the generated CRDs.
 //!
 //! Owns only types and constants: no I/O, no AWS SDK, no reconcile logic. Doc comments on fields
 //! become `kubectl explain` text; schemars attributes and CEL rules become admission-time
@@ -11,13 +11,17 @@ pub mod common;
 pub mod dataset_group;
 pub mod event_tracker;
 pub mod filter;
+pub mod recommender;
 pub mod solution;
 
 pub use campaign::{Campaign, CampaignSpec, CampaignStatus, VersionPolicy};
-pub use common::{DeletionPolicy, ObjectRef, ResourceStatus, aws_status, conditions};
+pub use common::{DeletionPolicy, ObjectRef, Publish, ResourceStatus, aws_status, conditions};
 pub use dataset_group::{DatasetGroup, DatasetGroupSpec, DatasetGroupStatus, DatasetType};
 pub use event_tracker::{EventTracker, EventTrackerSpec, EventTrackerStatus};
 pub use filter::{Filter, FilterSpec, FilterStatus, RetiredFilter};
+pub use recommender::{
+    Recommender, RecommenderConfig, RecommenderSpec, RecommenderState, RecommenderStatus,
+};
 pub use solution::{Solution, SolutionSpec, SolutionStatus};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -38,6 +42,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         Campaign::crd(),
         EventTracker::crd(),
         Filter::crd(),
+        Recommender::crd(),
     ]
 }
 

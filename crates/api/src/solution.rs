@@ -7,7 +7,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{DeletionPolicy, ObjectRef, ResourceStatus, Tags, patterns};
+use crate::common::{DeletionPolicy, ObjectRef, Publish, ResourceStatus, Tags, patterns};
 
 /// A Personalize solution and its training policy.
 ///
@@ -92,6 +92,9 @@ pub struct SolutionSpec {
     /// Tags for the solution.
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub tags: Tags,
+    /// Publish the ARN to a ConfigMap or Secret for apps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<Publish>,
 }
 
 impl SolutionSpec {

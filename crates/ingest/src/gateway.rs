@@ -14,7 +14,7 @@ use axum::extract::{Query, State, rejection::JsonRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use personalize_api::{Campaign, Filter};
+use personalize_api::{Campaign, Filter, Recommender};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -175,6 +175,7 @@ pub struct Params {
     pub item_id: Option<String>,
     pub num_results: Option<i32>,
     pub campaign: Named,
+    pub recommender: Named,
     pub filter: Named,
     pub filter_values: BTreeMap<String, String>,
     pub context: BTreeMap<String, String>,
@@ -191,7 +192,7 @@ pub enum Named {
 }
 
 /// Documented GetRecommendations parameters the gateway does not support yet.
-const NOT_YET: [&str; 3] = ["recommenderArn", "promotions", "metadataColumns"];
+const NOT_YET: [&str; 2] = ["promotions", "metadataColumns"];
 
 impl Params {
     /// Parses and checks a query.
@@ -213,6 +214,14 @@ impl Params {
                 "numResults" => p.num_results = Some(number(value)?),
                 "campaignArn" => p.campaign.set(Named::Arn(value.clone()), "campaign")?,
                 "campaign" => p.campaign.set(Named::Object(value.clone()), "campaign")?,
+                "recommenderArn" => {
+                    p.recommender
+                        .set(Named::Arn(value.clone()), "recommender")?;
+                }
+                "recommender" => {
+                    p.recommender
+                        .set(Named::Object(value.clone()), "recommender")?;
+                }
                 "filterArn" => p.filter.set(Named::Arn(value.clone()), "filter")?,
                 "filter" => p.filter.set(Named::Object(value.clone()), "filter")?,
                 "namespace" => p.namespace = Some(value.clone()),
@@ -222,8 +231,8 @@ impl Params {
                 other => {
                     return bad(format!(
                         "unknown parameter {other}: the gateway takes userId, itemId, numResults, \
-                         campaignArn or campaign, filterArn or filter, filterValues.<NAME>, \
-                         context.<KEY> and namespace"
+                         campaignArn or campaign, recommenderArn or recommender, filterArn or \
+                         filter, filterValues.<NAME>, context.<KEY> and namespace"
                     ));
                 }
             }
@@ -232,8 +241,16 @@ impl Params {
         if p.user_id.is_none() && p.item_id.is_none() || !id_ok(&p.user_id) || !id_ok(&p.item_id) {
             return bad("userId or itemId is required (1 to 256 characters)".into());
         }
-        if p.campaign == Named::Absent {
-            return bad("campaignArn (or campaign=<Campaign name>) is required".into());
+        match (&p.campaign, &p.recommender) {
+            (Named::Absent, Named::Absent) => {
+                return bad(
+                    "campaignArn (or campaign=<Campaign name>) or recommenderArn (or \
+                     recommender=<Recommender name>) is required"
+                        .into(),
+                );
+            }
+            (Named::Absent, _) | (_, Named::Absent) => {}
+            _ => return bad("give a campaign or a recommender, not both".into()),
         }
         if !p.filter_values.is_empty() && p.filter == Named::Absent {
             return bad("filterValues need a filter (filterArn or filter=<Filter name>)".into());
@@ -332,6 +349,15 @@ impl Published for Campaign {
     }
 }
 
+/// A Recommender serves while ACTIVE (not while stopped or starting).
+impl Published for Recommender {
+    fn published(&self) -> Option<String> {
+        let status = &self.status.as_ref()?.resource;
+        let active = status.status.as_deref() == Some(personalize_api::aws_status::ACTIVE);
+        status.arn.clone().filter(|_| active)
+    }
+}
+
 /// A Filter's `status.arn` is the published filter: ACTIVE, except while the first one is
 /// being created.
 impl Published for Filter {
@@ -349,12 +375,14 @@ async fn get_recommendations(
     let p = Params::parse(&q)?;
     let ns = p.namespace.as_deref().unwrap_or(&state.namespace);
     let campaign_arn = arn_of::<Campaign>(&state, &p.campaign, ns).await?;
+    let recommender_arn = arn_of::<Recommender>(&state, &p.recommender, ns).await?;
     let filter_arn = arn_of::<Filter>(&state, &p.filter, ns).await?;
     let map = |m: BTreeMap<String, String>| (!m.is_empty()).then(|| m.into_iter().collect());
     let out = state
         .runtime
         .get_recommendations()
         .set_campaign_arn(campaign_arn)
+        .set_recommender_arn(recommender_arn)
         .set_user_id(p.user_id)
         .set_item_id(p.item_id)
         .set_num_results(p.num_results)
@@ -483,7 +511,7 @@ mod tests {
             ("campaignArn=arn", "userId or itemId is required"),
             (
                 "userId=1",
-                "campaignArn (or campaign=<Campaign name>) is required",
+                "campaignArn (or campaign=<Campaign name>) or recommenderArn",
             ),
             (
                 "userId=1&campaignArn=a&campaign=b",
@@ -503,7 +531,7 @@ mod tests {
             ),
             (
                 "userId=1&campaignArn=a&recommenderArn=x",
-                "recommenderArn is not supported",
+                "give a campaign or a recommender, not both",
             ),
             (
                 "userId=1&campaignArn=a&metadataColumns=x",

@@ -153,6 +153,7 @@ mod tests {
                 tracking_id_secret_name: None,
                 deletion_policy: Default::default(),
                 tags: Default::default(),
+                publish: None,
             },
         );
         t.status = Some(EventTrackerStatus {

@@ -52,6 +52,7 @@ pub struct Running {
 impl Running {
     /// Starts a server inside the current tokio runtime.
     pub async fn start(config: Config) -> anyhow::Result<Running> {
+        config.check_exposure()?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let state = open(config)?;

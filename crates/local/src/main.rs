@@ -60,6 +60,9 @@ struct Args {
     /// ACCESS_KEY_ID:SECRET accepted by --verify-sigv4 (repeatable).
     #[arg(long = "credential")]
     credentials: Vec<String>,
+    /// Allow a non-loopback --listen address without --verify-sigv4 and credentials.
+    #[arg(long, env = "PERSONALIZE_LOCAL_ALLOW_UNAUTHENTICATED_REMOTE")]
+    allow_unauthenticated_remote: bool,
     /// Fault injection, OP:throttle=0.1,error=0.05,latency_ms=20 (OP may be *; repeatable).
     #[arg(long = "fault")]
     faults: Vec<String>,
@@ -69,6 +72,9 @@ struct Args {
     /// Seconds after CreateSolution (performAutoTraining true) until the first automatic version.
     #[arg(long, default_value_t = 3600)]
     auto_training_first_delay_secs: u64,
+    /// Append every answered operation (service, operation, status, body) to this JSON-lines file.
+    #[arg(long, env = "PERSONALIZE_LOCAL_RECORD")]
+    record: Option<PathBuf>,
     /// Log as JSON lines.
     #[arg(long)]
     log_json: bool,
@@ -118,10 +124,13 @@ async fn main() -> anyhow::Result<()> {
         fsync: !args.no_fsync,
         verify_sigv4: args.verify_sigv4,
         credentials,
+        allow_unauthenticated_remote: args.allow_unauthenticated_remote,
         faults,
         seed: args.seed,
         auto_training_first_delay: Duration::from_secs(args.auto_training_first_delay_secs),
+        record: args.record.filter(|p| !p.as_os_str().is_empty()),
     };
+    config.check_exposure()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;

@@ -1,7 +1,7 @@
 //! The router, the top layer: AWS JSON 1.1 dispatch on `X-Amz-Target` for the control plane,
 //! REST JSON routes for events and runtime, and the per-request pipeline (body limit, SigV4, fault
-//! injection, durability wait, metrics, logs) shared by all operations. Nothing imports it but
-//! the crate root.
+//! injection, validation against the service model, durability wait, metrics, logs, response
+//! recording, `x-amzn-RequestId`) shared by all operations. Nothing imports it but the crate root.
 
 use std::time::Instant;
 
@@ -23,6 +23,7 @@ use crate::store::model::{
 };
 use crate::wire::codec::{OpResult, run};
 use crate::wire::error::{ApiError, Protocol};
+use crate::wire::model::{self, Service};
 
 /// Builds the router for all three services.
 pub fn router(state: AppState) -> Router {
@@ -37,12 +38,26 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .fallback(fallback)
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::map_response(with_request_id))
         .with_state(state)
 }
 
+/// Every response, success or error, carries a fresh `x-amzn-RequestId` (a UUID), as AWS's do.
+async fn with_request_id(mut response: Response) -> Response {
+    let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
+    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    response
+}
+
+/// Reads the whole body (at most `--max-body-bytes`; a body shorter than its Content-Length is a
+/// `SerializationException`) and, with `--verify-sigv4`, checks its signature for the service
+/// whose signing name is `signing_name`.
 async fn read_body(
     state: &AppState,
     request: Request,
+    signing_name: &str,
 ) -> Result<(HeaderMap, String, Bytes), ApiError> {
     let limit = state.config.max_body_bytes;
     let (parts, body) = request.into_parts();
@@ -54,17 +69,32 @@ async fn read_body(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge(limit))?;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if e.into_inner()
+            .downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+        {
+            ApiError::PayloadTooLarge(limit)
+        } else {
+            ApiError::Serialization(
+                "The request body ended before the length its Content-Length declares".into(),
+            )
+        }
+    })?;
     let path = parts
         .uri
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     if state.config.verify_sigv4 {
+        let scope = crate::wire::sigv4::Scope {
+            region: &state.config.region,
+            service: signing_name,
+        };
         crate::wire::sigv4::verify(
             &state.config.credentials,
+            &scope,
+            std::time::SystemTime::now(),
             parts.method.as_str(),
             &path,
             &parts.headers,
@@ -82,7 +112,7 @@ fn is_read_only(op: &str) -> bool {
 
 async fn finish(
     state: &AppState,
-    protocol: Protocol,
+    service: Service,
     op: &'static str,
     started: Instant,
     result: OpResult,
@@ -104,6 +134,21 @@ async fn finish(
         Err(e) => e.code(),
     };
     state.metrics.record(op, outcome, elapsed);
+    let protocol = match service {
+        Service::ControlPlane => Protocol::AwsJson,
+        Service::Events | Service::Runtime => Protocol::RestJson,
+    };
+    if let Some(recorder) = &state.recorder {
+        match &result {
+            Ok(body) => recorder.record(service.name(), op, 200, body),
+            Err(e) => recorder.record(
+                service.name(),
+                op,
+                e.status(protocol).as_u16(),
+                e.body().as_bytes(),
+            ),
+        }
+    }
     match result {
         Ok(body) => {
             tracing::debug!(op, ms = elapsed.as_secs_f64() * 1e3, "ok");
@@ -142,19 +187,21 @@ async fn control_plane(State(state): State<AppState>, request: Request) -> Respo
         .to_string();
     let known = control_plane_op_name(&op);
     let result = async {
-        let (_, _, body) = read_body(&state, request).await?;
+        let service = Service::ControlPlane;
+        let (_, _, body) = read_body(&state, request, service.signing_name()).await?;
         let Some(name) = known else {
             return Err(ApiError::UnknownOperation(format!(
                 "Unknown operation: X-Amz-Target '{target}'"
             )));
         };
         state.faults.inject(name).await?;
+        model::validate(service, name, &body)?;
         dispatch(&state, name, &body)
     }
     .await;
     finish(
         &state,
-        Protocol::AwsJson,
+        Service::ControlPlane,
         known.unwrap_or("Unknown"),
         started,
         result,
@@ -241,35 +288,59 @@ operations! {
 async fn rest(
     state: AppState,
     request: Request,
+    service: Service,
     op: &'static str,
     handler: fn(&AppState, &[u8]) -> OpResult,
 ) -> Response {
     let started = Instant::now();
     let result = async {
-        let (_, _, body) = read_body(&state, request).await?;
+        let (_, _, body) = read_body(&state, request, service.signing_name()).await?;
         state.faults.inject(op).await?;
+        model::validate(service, op, &body)?;
         handler(&state, &body)
     }
     .await;
-    finish(&state, Protocol::RestJson, op, started, result).await
+    finish(&state, service, op, started, result).await
 }
 
 async fn rest_events(State(state): State<AppState>, request: Request) -> Response {
-    rest(state, request, "PutEvents", events::put_events).await
+    rest(
+        state,
+        request,
+        Service::Events,
+        "PutEvents",
+        events::put_events,
+    )
+    .await
 }
 
 async fn rest_items(State(state): State<AppState>, request: Request) -> Response {
-    rest(state, request, "PutItems", events::put_items).await
+    rest(
+        state,
+        request,
+        Service::Events,
+        "PutItems",
+        events::put_items,
+    )
+    .await
 }
 
 async fn rest_users(State(state): State<AppState>, request: Request) -> Response {
-    rest(state, request, "PutUsers", events::put_users).await
+    rest(
+        state,
+        request,
+        Service::Events,
+        "PutUsers",
+        events::put_users,
+    )
+    .await
 }
 
 async fn rest_recommendations(State(state): State<AppState>, request: Request) -> Response {
     rest(
         state,
         request,
+        Service::Runtime,
         "GetRecommendations",
         runtime::get_recommendations,
     )
@@ -280,6 +351,7 @@ async fn rest_ranking(State(state): State<AppState>, request: Request) -> Respon
     rest(
         state,
         request,
+        Service::Runtime,
         "GetPersonalizedRanking",
         runtime::get_personalized_ranking,
     )

@@ -98,7 +98,8 @@ pub fn put_events(state: &AppState, body: &[u8]) -> OpResult {
         .values()
         .find(|t| t.tracking_id == req.tracking_id)
         .ok_or_else(|| {
-            ApiError::NotFound(format!(
+            // PutEvents models InvalidInputException only: an unknown tracker is invalid input.
+            ApiError::InvalidInput(format!(
                 "No event tracker with trackingId {}",
                 req.tracking_id
             ))

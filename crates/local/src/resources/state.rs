@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::config::Config;
 use crate::resources::serving;
+use crate::store::lock::{DataDirLock, LockError};
 use crate::store::{Journal, Store};
 use crate::wire::names::Arns;
-use crate::wire::{faults, metrics};
+use crate::wire::{faults, metrics, record};
 
 /// Everything the handlers share.
 pub struct Shared {
@@ -20,6 +21,10 @@ pub struct Shared {
     pub serving: serving::Cache,
     pub metrics: metrics::Metrics,
     pub faults: faults::Faults,
+    /// Where answered operations are recorded, if anywhere.
+    pub recorder: Option<record::Recorder>,
+    /// The data dir's writer lock, held while the state lives.
+    _lock: Option<DataDirLock>,
 }
 
 /// The state handed to the router and every handler.
@@ -35,9 +40,16 @@ impl Shared {
 /// Errors opening the state.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
     #[error("reading the journal in {dir}: {source}")]
     ReadJournal {
         dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("opening the record file {path}: {source}")]
+    OpenRecord {
+        path: PathBuf,
         source: std::io::Error,
     },
     #[error("starting the journal in {dir}: {source}")]
@@ -47,9 +59,15 @@ pub enum OpenError {
     },
 }
 
-/// Opens the state: replays and compacts the journal in `config.data_dir`. Call [`resume`]
+/// Opens the state: locks `config.data_dir` (one writer per data dir; a second server fails at
+/// once naming the holder), replays and compacts the journal there. Call [`resume`]
 /// inside a tokio runtime afterwards to restart interrupted work.
 pub fn open(config: Config) -> Result<AppState, OpenError> {
+    let lock = config
+        .data_dir
+        .as_deref()
+        .map(DataDirLock::acquire)
+        .transpose()?;
     let mut store = Store::new(None);
     let journal = match &config.data_dir {
         None => None,
@@ -68,6 +86,16 @@ pub fn open(config: Config) -> Result<AppState, OpenError> {
         }
     };
     store.set_journal(journal.clone());
+    let recorder = config
+        .record
+        .as_deref()
+        .map(|path| {
+            record::Recorder::open(path).map_err(|source| OpenError::OpenRecord {
+                path: path.to_path_buf(),
+                source,
+            })
+        })
+        .transpose()?;
     Ok(Arc::new(Shared {
         arns: Arns {
             account: config.account.clone(),
@@ -79,5 +107,7 @@ pub fn open(config: Config) -> Result<AppState, OpenError> {
         journal,
         serving: serving::Cache::default(),
         metrics: metrics::Metrics::default(),
+        recorder,
+        _lock: lock,
     }))
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod data;
 pub mod journal;
+pub mod lock;
 pub mod model;
 
 pub use journal::{Journal, write_durably_with};

@@ -48,6 +48,15 @@ pub enum ApiError {
     InvalidSignature(String),
     #[error("{0}")]
     MissingAuthenticationToken(String),
+    /// The Authorization header lacks a component or the date header.
+    #[error("{0}")]
+    IncompleteSignature(String),
+    /// The access key is not one the server knows.
+    #[error("{0}")]
+    UnrecognizedClient(String),
+    /// A model constraint violated by an operation that does not model `InvalidInputException`.
+    #[error("{0}")]
+    Validation(String),
     #[error("{0}")]
     ServiceUnavailable(String),
     #[error("{0}")]
@@ -72,6 +81,9 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "RequestEntityTooLargeException",
             ApiError::InvalidSignature(_) => "InvalidSignatureException",
             ApiError::MissingAuthenticationToken(_) => "MissingAuthenticationTokenException",
+            ApiError::IncompleteSignature(_) => "IncompleteSignatureException",
+            ApiError::UnrecognizedClient(_) => "UnrecognizedClientException",
+            ApiError::Validation(_) => "ValidationException",
             ApiError::ServiceUnavailable(_) => "ServiceUnavailable",
             ApiError::Internal(_) => "InternalFailure",
         }
@@ -81,9 +93,10 @@ impl ApiError {
     pub fn status(&self, protocol: Protocol) -> StatusCode {
         match self {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::InvalidSignature(_) | ApiError::MissingAuthenticationToken(_) => {
-                StatusCode::FORBIDDEN
-            }
+            ApiError::InvalidSignature(_)
+            | ApiError::MissingAuthenticationToken(_)
+            | ApiError::IncompleteSignature(_)
+            | ApiError::UnrecognizedClient(_) => StatusCode::FORBIDDEN,
             ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::NotFound(_) if protocol == Protocol::RestJson => StatusCode::NOT_FOUND,
@@ -100,10 +113,15 @@ impl ApiError {
         )
     }
 
+    /// The AWS error body: `{"__type", "message"}`.
+    pub fn body(&self) -> String {
+        serde_json::json!({ "__type": self.code(), "message": self.to_string() }).to_string()
+    }
+
     /// The AWS error response: status, `x-amzn-errortype`, `{"__type", "message"}`.
     pub fn into_response(self, protocol: Protocol) -> Response {
         let code = self.code();
-        let body = serde_json::json!({ "__type": code, "message": self.to_string() }).to_string();
+        let body = self.body();
         let mut response = Response::new(axum::body::Body::from(body));
         *response.status_mut() = self.status(protocol);
         let headers = response.headers_mut();

@@ -1,15 +1,16 @@
 //! Fault injection for resilience tests: per operation (or `*`), a seeded rate of throttling
-//! (`LimitExceededException` on the control plane's modelled throttle, `ThrottlingException`
-//! elsewhere), a rate of 5xx (`ServiceUnavailable`), and added latency. Off by default.
+//! (`LimitExceededException` where the operation's model lists it, AWS's common
+//! `ThrottlingException` elsewhere), a rate of 5xx (`ServiceUnavailable`), and added latency. Off by default.
 //!
 //! Spec syntax (flag `--fault`, repeatable): `OP:throttle=0.1,error=0.05,latency_ms=20`.
-//! Depends only on the AWS error shape.
+//! Depends only on the AWS error shape and the service models.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::wire::error::ApiError;
+use crate::wire::model;
 
 /// Faults for one operation.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -95,10 +96,11 @@ impl Faults {
             tokio::time::sleep(spec.latency).await;
         }
         if spec.throttle > 0.0 && self.next() < spec.throttle {
-            return Err(if op.starts_with("Put") || op.starts_with("Get") {
-                ApiError::Throttling(format!("Rate exceeded for {op} (injected)"))
+            let message = format!("Rate exceeded for {op} (injected)");
+            return Err(if model::models_error(op, "LimitExceededException") {
+                ApiError::LimitExceeded(message)
             } else {
-                ApiError::LimitExceeded(format!("Rate exceeded for {op} (injected)"))
+                ApiError::Throttling(message)
             });
         }
         if spec.error > 0.0 && self.next() < spec.error {

@@ -1,6 +1,6 @@
 //! Optional AWS Signature Version 4 verification (`--verify-sigv4`, off by default): recomputes
-//! the signature of each request from the configured access key / secret pairs and rejects
-//! mismatches with `InvalidSignatureException` (HTTP 403); and signing of the S3 GETs imports
+//! the signature of each request, over the body actually received, from the configured access
+//! key / secret pairs, with AWS's time window, scope checks and error codes; and signing of the S3 GETs imports
 //! make. Keys and signatures come from `aws-sigv4`, percent-encoding from `percent-encoding`; the
 //! canonical request is rebuilt here from the headers the client says it signed. Depends only on
 //! the AWS error shape.
@@ -203,9 +203,26 @@ pub fn sign_get(
     ]
 }
 
-/// Verifies the request's SigV4 signature.
+/// What a signature must be scoped to: the server's region and the service's signing name
+/// (`signingName` in the service model: `personalize` for all three Personalize APIs).
+pub struct Scope<'a> {
+    pub region: &'a str,
+    pub service: &'a str,
+}
+
+/// How far X-Amz-Date may be from the server's clock, either way (AWS: 15 minutes).
+pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Verifies the request's SigV4 signature as AWS does for its JSON APIs: the access key must be
+/// known (`UnrecognizedClientException`), the Authorization header complete
+/// (`IncompleteSignatureException`), `host` and the date header signed, the date within
+/// [`WINDOW`] of `now` and the credential scope's day, region and service right; the payload hash
+/// is that of the body received (a differing `x-amz-content-sha256`, or `UNSIGNED-PAYLOAD`, is
+/// refused); and the signature must match (`InvalidSignatureException` otherwise).
 pub fn verify(
     credentials: &[(String, String)],
+    scope: &Scope<'_>,
+    now: SystemTime,
     method: &str,
     path_and_query: &str,
     headers: &HeaderMap,
@@ -217,22 +234,71 @@ pub fn verify(
         .ok_or_else(|| {
             ApiError::MissingAuthenticationToken("Missing Authentication Token".into())
         })?;
-    let auth = parse_authorization(authorization)
-        .ok_or_else(|| ApiError::InvalidSignature("Malformed Authorization header".into()))?;
+    let auth = parse_authorization(authorization).ok_or_else(|| {
+        ApiError::IncompleteSignature(
+            "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' \
+             parameters (AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SERVICE/aws4_request)"
+                .into(),
+        )
+    })?;
     let secret = credentials
         .iter()
         .find(|(key, _)| key == auth.access_key)
         .map(|(_, secret)| secret)
         .ok_or_else(|| {
-            ApiError::InvalidSignature(format!(
-                "The security token included in the request is invalid (access key {})",
-                auth.access_key
-            ))
+            ApiError::UnrecognizedClient(
+                "The security token included in the request is invalid.".into(),
+            )
         })?;
-    let amz_date = headers
-        .get("x-amz-date")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::InvalidSignature("Missing X-Amz-Date header".into()))?;
+    let (date_header, amz_date) = request_date(headers)?;
+    if !auth.signed_headers.contains(&"host") {
+        return Err(ApiError::InvalidSignature(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
+        ));
+    }
+    if !auth.signed_headers.contains(&date_header) {
+        return Err(ApiError::InvalidSignature(format!(
+            "'{date_header}' must be a 'SignedHeader' in the AWS Authorization."
+        )));
+    }
+    check_window(&amz_date, now)?;
+    if auth.date != &amz_date[..8] {
+        return Err(ApiError::InvalidSignature(format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from \
+             HTTP: '{}' != '{}', from '{amz_date}'.",
+            auth.date,
+            &amz_date[..8]
+        )));
+    }
+    if auth.region != scope.region {
+        return Err(ApiError::InvalidSignature(format!(
+            "Credential should be scoped to a valid region, not '{}'. Expected '{}'.",
+            auth.region, scope.region
+        )));
+    }
+    if auth.service != scope.service {
+        return Err(ApiError::InvalidSignature(format!(
+            "Credential should be scoped to correct service: '{}'. ",
+            scope.service
+        )));
+    }
+    let payload_hash = hex_sha256(body);
+    if let Some(declared) = headers
+        .get("x-amz-content-sha256")
+        .map(|v| v.to_str().unwrap_or_default())
+    {
+        if declared == "UNSIGNED-PAYLOAD" {
+            return Err(ApiError::InvalidSignature(
+                "UNSIGNED-PAYLOAD is not accepted by this service: sign the request body".into(),
+            ));
+        }
+        if declared != payload_hash {
+            return Err(ApiError::InvalidSignature(
+                "The provided 'x-amz-content-sha256' header does not match what was computed."
+                    .into(),
+            ));
+        }
+    }
     let signed: Vec<(String, String)> = auth
         .signed_headers
         .iter()
@@ -246,24 +312,95 @@ pub fn verify(
             (name.to_string(), values.join(","))
         })
         .collect();
-    let payload_hash = headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .unwrap_or_else(|| hex_sha256(body));
     let canonical = canonical_request(method, path_and_query, &signed, &payload_hash);
     let expected = signature(
         secret,
         auth.date,
         auth.region,
         auth.service,
-        amz_date,
+        &amz_date,
         &canonical,
     );
     if expected.as_deref() != Some(auth.signature) {
         return Err(ApiError::InvalidSignature(
-            "The request signature we calculated does not match the signature you provided".into(),
+            "The request signature we calculated does not match the signature you provided. \
+             Check your AWS Secret Access Key and signing method."
+                .into(),
         ));
+    }
+    Ok(())
+}
+
+/// The request's date: which header carries it (`x-amz-date`, else `date`) and its value as
+/// SigV4's `YYYYMMDDTHHMMSSZ`.
+fn request_date(headers: &HeaderMap) -> Result<(&'static str, String), ApiError> {
+    let missing = || {
+        ApiError::IncompleteSignature(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+                .into(),
+        )
+    };
+    if let Some(value) = headers.get("x-amz-date") {
+        let value = value.to_str().map_err(|_| missing())?;
+        parse_amz_date(value).ok_or_else(|| {
+            ApiError::IncompleteSignature(format!(
+                "Date must be in ISO-8601 'basic format'. Got '{value}'."
+            ))
+        })?;
+        return Ok(("x-amz-date", value.to_string()));
+    }
+    let value = headers
+        .get("date")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(missing)?;
+    let time = DateTime::from_str(value, Format::HttpDate).map_err(|_| {
+        ApiError::IncompleteSignature(format!("Date header is not an HTTP date: '{value}'."))
+    })?;
+    Ok(("date", amz_date(u64::try_from(time.secs()).unwrap_or(0))))
+}
+
+/// Seconds since the epoch of a `YYYYMMDDTHHMMSSZ` date.
+fn parse_amz_date(value: &str) -> Option<i64> {
+    let b = value.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' || !digits(0..8) || !digits(9..15) {
+        return None;
+    }
+    let iso = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &value[..4],
+        &value[4..6],
+        &value[6..8],
+        &value[9..11],
+        &value[11..13],
+        &value[13..15]
+    );
+    DateTime::from_str(&iso, Format::DateTime)
+        .ok()
+        .map(|t| t.secs())
+}
+
+/// AWS's 15-minute window, with its messages for a date too old or too new.
+fn check_window(amz: &str, now: SystemTime) -> Result<(), ApiError> {
+    let now = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let signed = u64::try_from(parse_amz_date(amz).unwrap_or(0)).unwrap_or(0);
+    let window = WINDOW.as_secs();
+    if signed + window < now {
+        return Err(ApiError::InvalidSignature(format!(
+            "Signature expired: {amz} is now earlier than {} ({} - 15 min.)",
+            amz_date(now - window),
+            amz_date(now)
+        )));
+    }
+    if signed > now + window {
+        return Err(ApiError::InvalidSignature(format!(
+            "Signature not yet current: {amz} is still later than {} ({} + 15 min.)",
+            amz_date(now + window),
+            amz_date(now)
+        )));
     }
     Ok(())
 }
@@ -293,8 +430,39 @@ mod tests {
     }
 
     #[test]
+    fn the_window_is_fifteen_minutes_either_way() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let at = |secs: u64| amz_date(secs);
+        assert!(check_window(&at(1_700_000_000 - 900), now).is_ok());
+        assert!(check_window(&at(1_700_000_000 + 900), now).is_ok());
+        let old = check_window(&at(1_700_000_000 - 901), now).expect_err("too old");
+        assert_eq!(old.code(), "InvalidSignatureException");
+        assert!(old.to_string().starts_with("Signature expired: 20231114T215819Z is now earlier than 20231114T215820Z (20231114T221320Z - 15 min.)"), "{old}");
+        let new = check_window(&at(1_700_000_000 + 901), now).expect_err("too new");
+        assert!(
+            new.to_string().starts_with("Signature not yet current"),
+            "{new}"
+        );
+        assert_eq!(parse_amz_date("20231114T221320Z"), Some(1_700_000_000));
+        assert_eq!(parse_amz_date("2023-11-14T22:13:20Z"), None);
+    }
+
+    #[test]
     fn missing_authorization_is_rejected() {
-        let err = verify(&[], "POST", "/", &HeaderMap::new(), b"{}").expect_err("no header");
+        let scope = Scope {
+            region: "us-east-1",
+            service: "personalize",
+        };
+        let err = verify(
+            &[],
+            &scope,
+            SystemTime::now(),
+            "POST",
+            "/",
+            &HeaderMap::new(),
+            b"{}",
+        )
+        .expect_err("no header");
         assert_eq!(err.code(), "MissingAuthenticationTokenException");
     }
 }

@@ -1,6 +1,6 @@
 //! The seed walkthrough with boto3 (an independent client that validates requests against the
 //! official service model): runs `tests/boto3_walkthrough.py` with the project venv's python
-//! (`hack/python/venv.sh`) against a server on 127.0.0.1:0.
+//! (`hack/python/venv.sh`) against a server on 127.0.0.1:0 that verifies its signatures.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -30,9 +30,14 @@ async fn seed_lifecycle_with_boto3() {
         .expect("venv");
     let dir = temp_dir("boto3");
     put_object(&dir, "seed", "py/interactions.csv", &interactions_csv());
-    let server = Running::start(Config::for_tests(Some(dir.clone())))
-        .await
-        .expect("server starts");
+    // boto3 signs every request: verify them, as AWS would.
+    let server = Running::start(Config {
+        verify_sigv4: true,
+        credentials: vec![("AKIDLOCALTEST".into(), "local-test-secret".into())],
+        ..Config::for_tests(Some(dir.clone()))
+    })
+    .await
+    .expect("server starts");
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/boto3_walkthrough.py");
     let url = server.url();
     let output = tokio::task::spawn_blocking(move || {

@@ -233,7 +233,8 @@ async fn modelled_errors_reach_the_sdk() {
         .expect_err("second tracker");
     assert_eq!(err.code(), Some("ResourceAlreadyExistsException"));
 
-    // Events: unknown tracking id is not found; an object as properties is invalid input.
+    // Events: an unknown tracking id and an object as properties are invalid input (PutEvents
+    // models no other error).
     let event = aws_sdk_personalizeevents::types::Event::builder()
         .event_type("click")
         .item_id("i1")
@@ -252,7 +253,7 @@ async fn modelled_errors_reach_the_sdk() {
         .expect_err("unknown tracker");
     assert_eq!(
         aws_sdk_personalizeevents::error::ProvideErrorMetadata::code(&err),
-        Some("ResourceNotFoundException")
+        Some("InvalidInputException")
     );
     let bad_properties = aws_sdk_personalizeevents::types::Event::builder()
         .event_type("click")

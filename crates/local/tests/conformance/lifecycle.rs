@@ -112,6 +112,7 @@ async fn sigv4_is_verified_when_enabled() {
 async fn injected_faults_reach_the_client() {
     let mut config = Config::for_tests(None);
     config.faults.add("ListSchemas:throttle=1").expect("spec");
+    config.faults.add("CreateSchema:throttle=1").expect("spec");
     let server = Running::start(config).await.expect("server starts");
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(server.url())
@@ -127,7 +128,16 @@ async fn injected_faults_reach_the_client() {
         .load()
         .await;
     let cp = aws_sdk_personalize::Client::new(&sdk);
+    // ListSchemas models no LimitExceededException: AWS's common ThrottlingException.
     let err = cp.list_schemas().send().await.expect_err("throttled");
+    assert_eq!(err.code(), Some("ThrottlingException"));
+    let err = cp
+        .create_schema()
+        .name("throttled")
+        .schema(ITEMS_SCHEMA)
+        .send()
+        .await
+        .expect_err("throttled");
     assert_eq!(err.code(), Some("LimitExceededException"));
     cp.list_dataset_groups()
         .send()

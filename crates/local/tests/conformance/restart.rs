@@ -249,3 +249,77 @@ async fn an_interrupted_import_resumes_after_restart() {
     child.kill();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Runs the binary on `data_dir` expecting it to refuse to start; returns its stderr.
+fn refused_start(data_dir: &Path) -> String {
+    let started = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_personalize-local"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run personalize-local");
+    assert!(!output.status.success(), "a second writer must not start");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "it fails at once"
+    );
+    assert!(
+        !String::from_utf8_lossy(&output.stdout).contains("listening"),
+        "it never announced a port"
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_writer_per_data_dir() {
+    let dir = temp_dir("one-writer");
+    let (mut first, url) = spawn_server(&dir);
+    let (cp, _, _) = clients(&url).await;
+    cp.create_dataset_group()
+        .name("acknowledged")
+        .send()
+        .await
+        .expect("first server writes");
+
+    // A second server on the same dir fails at once, naming the holder (pid and start time).
+    let stderr = refused_start(&dir);
+    assert!(
+        stderr.contains(&format!("pid {}", first.0.id())) && stderr.contains("started"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&dir.display().to_string()), "{stderr}");
+
+    // The first is undisturbed and keeps writing; nothing it acknowledged is lost on restart.
+    cp.create_dataset_group()
+        .name("after-the-refusal")
+        .send()
+        .await
+        .expect("first server still writes");
+    first.kill();
+
+    // SIGKILL released the lock: the next server starts and finds both groups.
+    let (mut second, url) = spawn_server(&dir);
+    let (cp, _, _) = clients(&url).await;
+    let names: Vec<String> = cp
+        .list_dataset_groups()
+        .send()
+        .await
+        .expect("list")
+        .dataset_groups()
+        .iter()
+        .filter_map(|g| g.name().map(str::to_string))
+        .collect();
+    assert!(
+        names.contains(&"acknowledged".to_string())
+            && names.contains(&"after-the-refusal".to_string()),
+        "{names:?}"
+    );
+    let stderr = refused_start(&dir);
+    assert!(
+        stderr.contains(&format!("pid {}", second.0.id())),
+        "{stderr}"
+    );
+    second.kill();
+    let _ = std::fs::remove_dir_all(dir);
+}
