@@ -15,11 +15,11 @@ use axum::routing::{get, post};
 use crate::resources::resource::{describe, list};
 use crate::resources::{
     AppState, campaign, dataset, dataset_group, event_tracker, events, filter, import, recipe,
-    runtime, schema, solution, solution_version, tags,
+    recommender, runtime, schema, solution, solution_version, tags,
 };
 use crate::store::model::{
     Campaign, Dataset, DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter,
-    Solution, SolutionVersion,
+    Recommender, Solution, SolutionVersion,
 };
 use crate::wire::codec::{OpResult, run};
 use crate::wire::error::{ApiError, Protocol};
@@ -271,6 +271,13 @@ operations! {
     "DescribeFilter" => describe::<Filter>,
     "ListFilters" => list::<Filter>,
     "DeleteFilter" => filter::delete,
+    "CreateRecommender" => recommender::create,
+    "UpdateRecommender" => recommender::update,
+    "DescribeRecommender" => describe::<Recommender>,
+    "ListRecommenders" => list::<Recommender>,
+    "DeleteRecommender" => recommender::delete,
+    "StartRecommender" => recommender::start,
+    "StopRecommender" => recommender::stop,
     "ListRecipes" => recipe::list,
     "DescribeRecipe" => recipe::describe,
     "TagResource" => tags::tag,
@@ -363,7 +370,8 @@ async fn health(State(state): State<AppState>) -> Response {
             + store.solution_versions.len()
             + store.campaigns.len()
             + store.event_trackers.len()
-            + store.filters.len();
+            + store.filters.len()
+            + store.recommenders.len();
         let events: usize = store.live.values().map(|l| l.count()).sum();
         (resources, events)
     };

@@ -110,4 +110,46 @@ cp.delete_dataset(datasetArn=dataset)
 cp.delete_schema(schemaArn=schema)
 cp.delete_dataset_group(datasetGroupArn=dg)
 expect_error("ResourceNotFoundException", cp.describe_dataset_group, datasetGroupArn=dg)
+
+# A recommender on a VIDEO_ON_DEMAND dataset group (the same interactions, all events used).
+vod = cp.create_dataset_group(name="py-vod", domain="VIDEO_ON_DEMAND")["datasetGroupArn"]
+wait(cp.describe_dataset_group, "datasetGroup", "datasetGroupArn", vod)
+vod_schema = cp.create_schema(name="py-vod-interactions", schema=SCHEMA, domain="VIDEO_ON_DEMAND")["schemaArn"]
+vod_dataset = cp.create_dataset(
+    name="py-vod-interactions", datasetGroupArn=vod, datasetType="Interactions", schemaArn=vod_schema
+)["datasetArn"]
+wait(cp.describe_dataset, "dataset", "datasetArn", vod_dataset)
+vod_job = cp.create_dataset_import_job(
+    jobName="py-vod-import",
+    datasetArn=vod_dataset,
+    dataSource={"dataLocation": location},
+    roleArn="arn:aws:iam::000000000000:role/personalize",
+)["datasetImportJobArn"]
+wait(cp.describe_dataset_import_job, "datasetImportJob", "datasetImportJobArn", vod_job, timeout=60)
+recipes = cp.list_recipes(domain="VIDEO_ON_DEMAND")["recipes"]
+assert {"aws-vod-top-picks", "aws-vod-more-like-x"} <= {r["name"] for r in recipes}, recipes
+rec = cp.create_recommender(
+    name="py-top-picks",
+    datasetGroupArn=vod,
+    recipeArn="arn:aws:personalize:::recipe/aws-vod-top-picks",
+    recommenderConfig={"minRecommendationRequestsPerSecond": 1, "itemExplorationConfig": {"explorationWeight": "0"}},
+    tags=[{"tagKey": "k", "tagValue": "v"}],
+)["recommenderArn"]
+wait(cp.describe_recommender, "recommender", "recommenderArn", rec)
+listed = cp.list_recommenders(datasetGroupArn=vod)["recommenders"]
+assert [r["recommenderArn"] for r in listed] == [rec], listed
+picks = rt.get_recommendations(recommenderArn=rec, userId="u0", numResults=5)
+assert len(picks["itemList"]) == 5, picks
+expect_error("InvalidInputException", rt.get_recommendations, recommenderArn=rec, campaignArn=campaign, userId="u0")
+cp.stop_recommender(recommenderArn=rec)
+wait(cp.describe_recommender, "recommender", "recommenderArn", rec, done=("INACTIVE",))
+cp.start_recommender(recommenderArn=rec)
+wait(cp.describe_recommender, "recommender", "recommenderArn", rec)
+cp.update_recommender(recommenderArn=rec, recommenderConfig={"minRecommendationRequestsPerSecond": 2})
+updated = cp.describe_recommender(recommenderArn=rec)["recommender"]
+assert updated["latestRecommenderUpdate"]["status"] == "ACTIVE", updated
+assert updated["recommenderConfig"]["minRecommendationRequestsPerSecond"] == 2, updated
+expect_error("ResourceInUseException", cp.delete_dataset_group, datasetGroupArn=vod)
+cp.delete_recommender(recommenderArn=rec)
+expect_error("ResourceNotFoundException", cp.describe_recommender, recommenderArn=rec)
 print("boto3 walkthrough ok")

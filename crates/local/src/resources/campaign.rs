@@ -40,9 +40,16 @@ pub fn serving_version(store: &Store, campaign: &Campaign) -> Option<String> {
 }
 
 fn check_config(config: Option<&CampaignConfig>) -> Result<(), ApiError> {
-    let Some(exploration) = config.and_then(|c| c.item_exploration_config.as_ref()) else {
-        return Ok(());
-    };
+    match config.and_then(|c| c.item_exploration_config.as_ref()) {
+        Some(exploration) => check_exploration(exploration),
+        None => Ok(()),
+    }
+}
+
+/// Checks an `itemExplorationConfig` (campaigns and recommenders).
+pub fn check_exploration(
+    exploration: &std::collections::BTreeMap<String, String>,
+) -> Result<(), ApiError> {
     for (key, value) in exploration {
         let parsed = value.trim().parse::<f64>();
         let ok = match key.as_str() {

@@ -13,6 +13,7 @@ pub mod filter;
 pub mod import;
 pub mod lifecycle;
 pub mod recipe;
+pub mod recommender;
 pub mod resource;
 pub mod runtime;
 pub mod s3;
@@ -24,6 +25,7 @@ pub mod solution_version;
 pub mod state;
 pub mod tags;
 pub mod training;
+pub mod use_case;
 
 use std::sync::Arc;
 
@@ -37,6 +39,7 @@ pub use state::{AppState, Shared};
 /// starts the auto-training scheduler.
 pub fn resume(state: &AppState) {
     resume_drivers(state);
+    recommender::resume(state);
     tokio::spawn(auto_training::run(
         Arc::downgrade(state),
         state.config.auto_training_first_delay,

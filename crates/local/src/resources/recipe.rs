@@ -1,4 +1,5 @@
-//! Recipes: ListRecipes and DescribeRecipe for the recipes the engine supports.
+//! Recipes: ListRecipes and DescribeRecipe for the recipes the engine supports and the domain
+//! use cases (`use_case.rs`) recommenders take.
 //! Depends on the wire layer only; never on the store or the router.
 
 use crate::resources::AppState;
@@ -6,6 +7,7 @@ use crate::resources::shapes::{
     DescribeRecipeRequest, DescribeRecipeResponse, ListRecipesRequest, ListRecipesResponse, Recipe,
     RecipeSummary,
 };
+use crate::resources::use_case::USE_CASES;
 use crate::wire::error::ApiError;
 use crate::wire::names::check_arn;
 use crate::wire::paging::page;
@@ -70,21 +72,20 @@ pub fn list(_state: &AppState, req: ListRecipesRequest) -> Result<ListRecipesRes
         )));
     }
     crate::resources::dataset_group::check_domain(req.domain.as_deref())?;
-    let all: Vec<RecipeSummary> = if req.domain.is_some() {
-        Vec::new()
-    } else {
-        RECIPES
-            .iter()
-            .map(|(name, _, _)| RecipeSummary {
-                name: (*name).into(),
-                recipe_arn: arn_of(name),
-                status: "ACTIVE".into(),
-                creation_date_time: RECIPE_DATE,
-                last_updated_date_time: RECIPE_DATE,
-                domain: None,
-            })
-            .collect()
-    };
+    let custom = RECIPES.iter().map(|(name, _, _)| (*name, None));
+    let domain = USE_CASES.iter().map(|u| (u.name, Some(u.domain)));
+    let all: Vec<RecipeSummary> = custom
+        .chain(domain)
+        .filter(|(_, d)| req.domain.is_none() || req.domain.as_deref() == *d)
+        .map(|(name, domain)| RecipeSummary {
+            name: name.into(),
+            recipe_arn: arn_of(name),
+            status: "ACTIVE".into(),
+            creation_date_time: RECIPE_DATE,
+            last_updated_date_time: RECIPE_DATE,
+            domain: domain.map(Into::into),
+        })
+        .collect();
     let (recipes, next_token) = page(all, req.next_token.as_deref(), req.max_results)?;
     Ok(ListRecipesResponse {
         recipes,
@@ -99,20 +100,26 @@ pub fn describe(
     check_arn("recipeArn", &req.recipe_arn)?;
     let (name, recipe_type, description) = RECIPES
         .iter()
+        .copied()
+        .chain(
+            USE_CASES
+                .iter()
+                .map(|u| (u.name, u.recipe_type, u.description)),
+        )
         .find(|(name, _, _)| arn_of(name) == req.recipe_arn)
         .ok_or_else(|| ApiError::not_found(&req.recipe_arn))?;
     Ok(DescribeRecipeResponse {
         recipe: Recipe {
-            name: (*name).into(),
+            name: name.into(),
             recipe_arn: req.recipe_arn.clone(),
             algorithm_arn: Some(format!("arn:aws:personalize:::algorithm/{name}")),
             feature_transformation_arn: Some(format!(
                 "arn:aws:personalize:::feature-transformation/{name}"
             )),
             status: "ACTIVE".into(),
-            description: (*description).into(),
+            description: description.into(),
             creation_date_time: RECIPE_DATE,
-            recipe_type: (*recipe_type).into(),
+            recipe_type: recipe_type.into(),
             last_updated_date_time: RECIPE_DATE,
         },
     })

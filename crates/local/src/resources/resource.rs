@@ -19,7 +19,7 @@ use crate::resources::lifecycle::{self, is_creating, is_deleting};
 use crate::resources::tags;
 use crate::store::model::{
     Campaign, Dataset, DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter,
-    Solution, SolutionVersion, Tag,
+    Recommender, Solution, SolutionVersion, Tag,
 };
 use crate::store::{Entry, Store};
 use crate::wire::error::ApiError;
@@ -345,6 +345,9 @@ stored_resources! {
     Filter in filters: "Filter", "filter", "Filters",
         filter Some("datasetGroupArn") => itself(dataset_group_arn),
         summary [name, filterArn, creationDateTime, lastUpdatedDateTime, datasetGroupArn, failureReason, status];
+    Recommender in recommenders: "Recommender", "recommender", "recommenders",
+        filter Some("datasetGroupArn") => itself(dataset_group_arn),
+        summary [name, recommenderArn, datasetGroupArn, recipeArn, recommenderConfig, status, creationDateTime, lastUpdatedDateTime];
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! personalize-runtime (REST JSON): GetRecommendations and GetPersonalizedRanking. Resolves the
-//! campaign's serving version, gathers the user's live events and the catalog under the store
-//! lock, then calls the engine through `serving.rs` outside it.
+//! campaign's serving version (or the recommender's model, see `recommender.rs`), gathers the
+//! user's live events and the catalog under the store lock, then calls the engine through
+//! `serving.rs` outside it.
 //! Depends on the store, the wire layer and the serving bridge; never on the router.
 
 use std::collections::BTreeMap;
@@ -8,6 +9,7 @@ use std::collections::BTreeMap;
 use crate::resources::AppState;
 use crate::resources::campaign::serving_version;
 use crate::resources::lifecycle::ACTIVE;
+use crate::resources::recommender;
 use crate::resources::resource::get;
 use crate::resources::serving::{self, Inputs};
 use crate::resources::shapes::{
@@ -21,27 +23,52 @@ use crate::wire::codec::{OpResult, decode, encode};
 use crate::wire::error::ApiError;
 use crate::wire::names::{check_arn, check_len, stable_uuid};
 
-/// Everything a request needs plus the campaign's settings.
-struct Resolved {
-    inputs: Inputs,
-    recipe_arn: String,
-    exploration: Option<BTreeMap<String, String>>,
+/// Everything a request needs plus the campaign's (or recommender's) settings.
+pub(crate) struct Resolved {
+    pub(crate) inputs: Inputs,
+    pub(crate) recipe_arn: String,
+    pub(crate) exploration: Option<BTreeMap<String, String>>,
 }
 
-fn resolve(
+/// What serves a request: a campaign (its solution version's model) or a recommender (its own
+/// model, kept under the recommender's ARN).
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'a> {
+    Campaign(&'a str),
+    Recommender(&'a str),
+}
+
+impl Source<'_> {
+    fn check(&self) -> Result<(), ApiError> {
+        match self {
+            Source::Campaign(arn) => check_arn("campaignArn", arn),
+            Source::Recommender(arn) => check_arn("recommenderArn", arn),
+        }
+    }
+
+    /// The key of the model that serves now (models and training results are kept under it).
+    fn model_key(&self, store: &Store) -> Result<String, ApiError> {
+        match self {
+            Source::Campaign(arn) => serving_version_of(store, arn),
+            Source::Recommender(arn) => recommender::serving_model_of(store, arn),
+        }
+    }
+}
+
+pub(crate) fn resolve(
     state: &AppState,
-    campaign_arn: &str,
+    source: Source<'_>,
     user_id: Option<&str>,
     filter_arn: Option<&str>,
 ) -> Result<Resolved, ApiError> {
-    check_arn("campaignArn", campaign_arn)?;
+    source.check()?;
     if let Some(arn) = filter_arn {
         check_arn("filterArn", arn)?;
     }
     // One store lock per request. A model not loaded yet (after a restart) is read from disk
     // with the lock released, so PutEvents and other requests do not wait on it.
     let mut store = state.lock();
-    let mut version_arn = serving_version_of(&store, campaign_arn)?;
+    let mut version_arn = source.model_key(&store)?;
     let model = match state.serving.cached_model(&version_arn) {
         Some(model) => model,
         None => {
@@ -56,7 +83,7 @@ fn resolve(
                 .load_model(state.config.data_dir.as_deref(), &version_arn, &file)?;
             // Again under the lock: the campaign may have moved on meanwhile.
             store = state.lock();
-            version_arn = serving_version_of(&store, campaign_arn)?;
+            version_arn = source.model_key(&store)?;
             state.serving.cached_model(&version_arn).ok_or_else(|| {
                 ApiError::Internal(format!("the model of {version_arn} is not loaded"))
             })?
@@ -65,7 +92,7 @@ fn resolve(
     resolve_locked(
         state,
         &store,
-        campaign_arn,
+        source,
         &version_arn,
         model,
         user_id,
@@ -93,16 +120,25 @@ fn serving_version_of(store: &Store, campaign_arn: &str) -> Result<String, ApiEr
 fn resolve_locked(
     state: &AppState,
     store: &Store,
-    campaign_arn: &str,
+    source: Source<'_>,
     version_arn: &str,
     model: serving::ModelRef,
     user_id: Option<&str>,
     filter_arn: Option<&str>,
 ) -> Result<Resolved, ApiError> {
-    let campaign = get::<Campaign>(store, campaign_arn)?;
-    let version = get::<SolutionVersion>(store, version_arn)?;
-    let dg = &version.dataset_group_arn;
-    let recipe_arn = version.recipe_arn.clone().unwrap_or_default();
+    let (dg, recipe_arn, exploration) = match source {
+        Source::Campaign(campaign_arn) => {
+            let campaign = get::<Campaign>(store, campaign_arn)?;
+            let version = get::<SolutionVersion>(store, version_arn)?;
+            let exploration = campaign
+                .campaign_config
+                .as_ref()
+                .and_then(|c| c.item_exploration_config.clone());
+            let recipe_arn = version.recipe_arn.clone().unwrap_or_default();
+            (&version.dataset_group_arn, recipe_arn, exploration)
+        }
+        Source::Recommender(arn) => recommender::serving_settings(store, arn)?,
+    };
     let trained_seq = store.trained.get(version_arn).map_or(0, |m| m.trained_seq);
     let live = match (user_id, store.live.get(dg)) {
         (Some(user), Some(live)) => serving::live_interactions(live.newer_than(user, trained_seq)),
@@ -127,10 +163,6 @@ fn resolve_locked(
         }
     };
     let catalog = state.serving.catalog(store, dg);
-    let exploration = campaign
-        .campaign_config
-        .as_ref()
-        .and_then(|c| c.item_exploration_config.clone());
     Ok(Resolved {
         inputs: Inputs {
             model,
@@ -143,7 +175,7 @@ fn resolve_locked(
     })
 }
 
-fn recommendation_id(parts: &[&str]) -> String {
+pub(crate) fn recommendation_id(parts: &[&str]) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -152,6 +184,16 @@ fn recommendation_id(parts: &[&str]) -> String {
     let mut all = parts.to_vec();
     all.push(&nanos);
     format!("RID-{}", &stable_uuid(&all)[..33])
+}
+
+/// The engine's scored items as the response lists them (without metadata).
+fn predicted(scored: Vec<serving::Scored>) -> Vec<PredictedItem> {
+    let item = |s: serving::Scored| PredictedItem {
+        item_id: s.item_id,
+        score: s.score,
+        metadata: None,
+    };
+    scored.into_iter().map(item).collect()
 }
 
 /// `filterValues`: at most 25 entries (the model's limit).
@@ -167,15 +209,6 @@ fn check_filter_values(values: Option<&BTreeMap<String, String>>) -> Result<(), 
 /// `POST /recommendations`.
 pub fn get_recommendations(state: &AppState, body: &[u8]) -> OpResult {
     let req: GetRecommendationsRequest = decode(body)?;
-    if req.recommender_arn.is_some() {
-        return Err(ApiError::InvalidInput(
-            "recommenderArn is not supported by personalize-local; use campaignArn".into(),
-        ));
-    }
-    let campaign_arn = req
-        .campaign_arn
-        .as_deref()
-        .ok_or_else(|| ApiError::InvalidInput("campaignArn is required".into()))?;
     let num_results = req.num_results.unwrap_or(25);
     if !(0..=500).contains(&num_results) {
         return Err(ApiError::InvalidInput(
@@ -188,9 +221,26 @@ pub fn get_recommendations(state: &AppState, body: &[u8]) -> OpResult {
         }
     }
     check_filter_values(req.filter_values.as_ref())?;
+    let campaign_arn = match (req.campaign_arn.as_deref(), req.recommender_arn.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::InvalidInput(
+                "Provide either campaignArn or recommenderArn, not both".into(),
+            ));
+        }
+        (None, Some(recommender_arn)) => {
+            let response = recommender::get_recommendations(state, recommender_arn, &req)?;
+            return encode(&response);
+        }
+        (Some(campaign_arn), None) => campaign_arn,
+        (None, None) => {
+            return Err(ApiError::InvalidInput(
+                "Either campaignArn or recommenderArn is required".into(),
+            ));
+        }
+    };
     let resolved = resolve(
         state,
-        campaign_arn,
+        Source::Campaign(campaign_arn),
         req.user_id.as_deref(),
         req.filter_arn.as_deref(),
     )?;
@@ -225,13 +275,7 @@ pub fn get_recommendations(state: &AppState, body: &[u8]) -> OpResult {
         serving::exploration(resolved.exploration.as_ref()),
     )?;
     encode(&GetRecommendationsResponse {
-        item_list: scored
-            .into_iter()
-            .map(|s| PredictedItem {
-                item_id: s.item_id,
-                score: s.score,
-            })
-            .collect(),
+        item_list: predicted(scored),
         recommendation_id: recommendation_id(&[
             campaign_arn,
             req.user_id.as_deref().unwrap_or_default(),
@@ -252,7 +296,7 @@ pub fn get_personalized_ranking(state: &AppState, body: &[u8]) -> OpResult {
     }
     let resolved = resolve(
         state,
-        &req.campaign_arn,
+        Source::Campaign(&req.campaign_arn),
         Some(&req.user_id),
         req.filter_arn.as_deref(),
     )?;
@@ -270,13 +314,7 @@ pub fn get_personalized_ranking(state: &AppState, body: &[u8]) -> OpResult {
         req.filter_values.as_ref().unwrap_or(&empty),
     )?;
     encode(&GetPersonalizedRankingResponse {
-        personalized_ranking: ranked
-            .into_iter()
-            .map(|s| PredictedItem {
-                item_id: s.item_id,
-                score: s.score,
-            })
-            .collect(),
+        personalized_ranking: predicted(ranked),
         recommendation_id: recommendation_id(&[&req.campaign_arn, &req.user_id]),
     })
 }

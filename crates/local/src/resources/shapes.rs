@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
-use crate::store::model::{CampaignConfig, DataSource, SolutionConfig, SolutionUpdateConfig, Tag};
+use crate::store::model::{
+    CampaignConfig, DataSource, RecommenderConfig, SolutionConfig, SolutionUpdateConfig, Tag,
+};
 
 // Create and Update inputs.
 
@@ -132,6 +134,25 @@ pub struct CreateEventTracker {
     pub name: String,
     pub dataset_group_arn: String,
     pub tags: Option<Vec<Tag>>,
+}
+
+/// The input of `CreateRecommender`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRecommender {
+    pub name: String,
+    pub dataset_group_arn: String,
+    pub recipe_arn: String,
+    pub recommender_config: Option<RecommenderConfig>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// The input of `UpdateRecommender`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateRecommender {
+    pub recommender_arn: String,
+    pub recommender_config: RecommenderConfig,
 }
 
 /// The input of `CreateFilter`.
@@ -301,6 +322,8 @@ pub struct GetRecommendationsRequest {
 pub struct PredictedItem {
     pub item_id: String,
     pub score: f64,
+    /// The item's metadata columns asked for (`metadataColumns`), recommenders only.
+    pub metadata: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Serialize)]

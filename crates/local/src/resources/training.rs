@@ -83,6 +83,26 @@ pub(crate) fn records_of(store: &Store, dg: &str) -> (Vec<engine::Record>, Vec<e
     (items, users)
 }
 
+/// Every interaction of a dataset group (imported, then live) and the live-event sequence number
+/// they reach.
+pub(crate) fn interactions_of(store: &Store, dg: &str) -> (Vec<engine::Interaction>, u64) {
+    let mut interactions = Vec::new();
+    for dataset in store
+        .datasets
+        .values()
+        .filter(|d| d.dataset_group_arn == dg)
+    {
+        if let Some(DatasetRows::Interactions(rows)) = store.data.get(&dataset.dataset_arn) {
+            interactions.extend(rows.iter().map(interaction));
+        }
+    }
+    let live = store.live.get(dg);
+    if let Some(live) = live {
+        interactions.extend(crate::resources::serving::live_interactions(live.all()));
+    }
+    (interactions, live.map_or(0, |l| l.seq))
+}
+
 /// The model a trainingMode UPDATE version starts from: the solution's newest ACTIVE version.
 struct Base {
     arn: String,
@@ -113,20 +133,7 @@ fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job,
     let recipe = engine::Recipe::from_arn(&recipe_arn)
         .ok_or_else(|| format!("recipe {recipe_arn} is not supported"))?;
     let dg = &solution.dataset_group_arn;
-    let mut interactions = Vec::new();
-    for dataset in store
-        .datasets
-        .values()
-        .filter(|d| &d.dataset_group_arn == dg)
-    {
-        if let Some(DatasetRows::Interactions(rows)) = store.data.get(&dataset.dataset_arn) {
-            interactions.extend(rows.iter().map(interaction));
-        }
-    }
-    let live = store.live.get(dg);
-    if let Some(live) = live {
-        interactions.extend(crate::resources::serving::live_interactions(live.all()));
-    }
+    let (interactions, trained_seq) = interactions_of(store, dg);
     let (items, users) = records_of(store, dg);
     let config_of = solution.solution_config.as_ref();
     let event_value_threshold = config_of
@@ -172,7 +179,7 @@ fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job,
             perform_hpo: solution.perform_hpo.unwrap_or(false),
             seed: seed ^ crate::wire::names::stable_hash(&[arn]),
         },
-        trained_seq: live.map_or(0, |l| l.seq),
+        trained_seq,
         base,
     })
 }

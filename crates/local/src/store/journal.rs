@@ -71,7 +71,8 @@ fn write_snapshot(store: &Store, dir: &Path, out: &mut impl Write) -> io::Result
                 .cloned()
                 .map(Entry::EventTracker),
         )
-        .chain(store.filters.values().cloned().map(Entry::Filter));
+        .chain(store.filters.values().cloned().map(Entry::Filter))
+        .chain(store.recommenders.values().cloned().map(Entry::Recommender));
     for entry in resources {
         line(out, &entry)?;
     }

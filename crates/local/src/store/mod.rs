@@ -17,7 +17,7 @@ pub use journal::{Journal, write_durably_with};
 use crate::store::data::{DatasetRows, InteractionRow, LiveEvents, RecordRow, upsert_records};
 use crate::store::model::{
     Campaign, Dataset, DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter,
-    Solution, SolutionVersion, Tag,
+    Recommender, Solution, SolutionVersion, Tag,
 };
 
 /// What training produced, kept beside the public SolutionVersion.
@@ -43,6 +43,7 @@ pub enum Entry {
     Campaign(Campaign),
     EventTracker(EventTracker),
     Filter(Filter),
+    Recommender(Recommender),
     Removed {
         arn: String,
     },
@@ -101,6 +102,7 @@ impl Entry {
             Entry::Campaign(r) => &r.campaign_arn,
             Entry::EventTracker(r) => &r.event_tracker_arn,
             Entry::Filter(r) => &r.filter_arn,
+            Entry::Recommender(r) => &r.recommender_arn,
             _ => return None,
         })
     }
@@ -116,6 +118,7 @@ impl Entry {
             Entry::Campaign(r) => &r.status,
             Entry::EventTracker(r) => &r.status,
             Entry::Filter(r) => &r.status,
+            Entry::Recommender(r) => &r.status,
             _ => return None,
         })
     }
@@ -137,6 +140,7 @@ impl Entry {
             Entry::Campaign(r) => set!(r),
             Entry::EventTracker(r) => set!(r),
             Entry::Filter(r) => set!(r),
+            Entry::Recommender(r) => set!(r),
             _ => {}
         }
     }
@@ -150,6 +154,7 @@ impl Entry {
             Entry::SolutionVersion(r) => r.failure_reason = reason,
             Entry::Campaign(r) => r.failure_reason = reason,
             Entry::Filter(r) => r.failure_reason = reason,
+            Entry::Recommender(r) => r.failure_reason = reason,
             _ => {}
         }
     }
@@ -168,6 +173,7 @@ pub struct Store {
     pub campaigns: BTreeMap<String, Campaign>,
     pub event_trackers: BTreeMap<String, EventTracker>,
     pub filters: BTreeMap<String, Filter>,
+    pub recommenders: BTreeMap<String, Recommender>,
     pub tags: BTreeMap<String, Vec<Tag>>,
     /// Rows by dataset ARN.
     pub data: HashMap<String, DatasetRows>,
@@ -254,6 +260,9 @@ impl Store {
             }
             Entry::Filter(r) => {
                 self.filters.insert(r.filter_arn.clone(), r);
+            }
+            Entry::Recommender(r) => {
+                self.recommenders.insert(r.recommender_arn.clone(), r);
             }
             Entry::Removed { arn } => self.remove(&arn),
             Entry::Tags { arn, tags } => {
@@ -355,6 +364,9 @@ impl Store {
         self.campaigns.remove(arn);
         self.event_trackers.remove(arn);
         self.filters.remove(arn);
+        if self.recommenders.remove(arn).is_some() {
+            self.trained.remove(arn);
+        }
         self.tags.remove(arn);
     }
 
@@ -383,6 +395,9 @@ impl Store {
         }
         if let Some(r) = self.event_trackers.get(arn) {
             return Some(Entry::EventTracker(r.clone()));
+        }
+        if let Some(r) = self.recommenders.get(arn) {
+            return Some(Entry::Recommender(r.clone()));
         }
         self.filters.get(arn).map(|r| Entry::Filter(r.clone()))
     }

@@ -265,6 +265,57 @@ pub struct Filter {
     pub status: String,
 }
 
+/// `recommenderConfig`: the members the server uses are typed, the rest is kept as given.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecommenderConfig {
+    pub item_exploration_config: Option<BTreeMap<String, String>>,
+    pub min_recommendation_requests_per_second: Option<i64>,
+    pub training_data_config: Option<TrainingDataConfig>,
+    pub enable_metadata_with_recommendations: Option<bool>,
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `trainingDataConfig`: columns left out of (or kept for) training, by dataset type.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingDataConfig {
+    pub excluded_dataset_columns: Option<BTreeMap<String, Vec<String>>>,
+    pub included_dataset_columns: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// The Recommender shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recommender {
+    pub recommender_arn: String,
+    pub dataset_group_arn: String,
+    pub name: String,
+    pub recipe_arn: String,
+    pub recommender_config: Option<RecommenderConfig>,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub latest_recommender_update: Option<RecommenderUpdateSummary>,
+    pub model_metrics: Option<BTreeMap<String, f64>>,
+}
+
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecommenderUpdateSummary {
+    pub recommender_config: Option<RecommenderConfig>,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub status: String,
+    pub failure_reason: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tag {

@@ -10,6 +10,7 @@ mod lifecycle;
 mod model_errors;
 mod protocol;
 mod recipes;
+mod recommenders;
 mod restart;
 mod s3;
 mod sigv4;
