@@ -105,7 +105,11 @@ async fn video_on_demand_recommenders_serve_stop_start_update_and_tear_down() {
         },
     )
     .await;
-    assert!(h.calls("UpdateRecommender") >= 1);
+    // personalize-local counts a request once its answer is sent: wait for the count too.
+    wait_for("UpdateRecommender counted", || async {
+        (h.calls("UpdateRecommender") >= 1).then_some(())
+    })
+    .await;
     assert_eq!(
         h.calls("CreateRecommender"),
         2,
