@@ -720,30 +720,10 @@ pub(crate) fn get_recommendations(
     if let Some(expression) = auto_filter {
         resolved.inputs.filter = Some(state.serving.filter(&expression, &expression)?);
     }
-    let empty = BTreeMap::new();
-    let user_id = req.user_id.as_deref();
     let item_id = match use_case.item_id {
         Need::NotUsed => None,
         _ => req.item_id.as_deref(),
     };
-    let ask = promotion::Ask {
-        user_id,
-        item_id,
-        num_results: req.num_results.unwrap_or(25) as usize,
-        filter_values: req.filter_values.as_ref().unwrap_or(&empty),
-        exploration: serving::exploration(resolved.exploration.as_ref()),
-        seed: &[
-            arn,
-            user_id.unwrap_or_default(),
-            item_id.unwrap_or_default(),
-        ],
-    };
-    Ok(GetRecommendationsResponse {
-        item_list: runtime::answer(&resolved, &ask)?,
-        recommendation_id: runtime::recommendation_id(&[
-            arn,
-            req.user_id.as_deref().unwrap_or_default(),
-            req.item_id.as_deref().unwrap_or_default(),
-        ]),
-    })
+    let num_results = req.num_results.unwrap_or(25) as usize;
+    runtime::respond(&resolved, arn, req, item_id, num_results)
 }

@@ -207,19 +207,16 @@ fn active_filter(
     arn: &str,
 ) -> Result<Arc<engine::Filter>, ApiError> {
     let f = get::<Filter>(store, arn)?;
-    if f.dataset_group_arn != dg {
-        return Err(ApiError::InvalidInput(format!(
-            "{member}: filter {arn} belongs to dataset group {}, not {dg}",
-            f.dataset_group_arn
-        )));
-    }
-    if f.status != ACTIVE {
-        return Err(ApiError::InvalidInput(format!(
-            "{member}: filter {arn} is in status {}, not ACTIVE",
-            f.status
-        )));
-    }
-    state.serving.filter(arn, &f.filter_expression)
+    let problem = if f.dataset_group_arn != dg {
+        format!("belongs to dataset group {}, not {dg}", f.dataset_group_arn)
+    } else if f.status != ACTIVE {
+        format!("is in status {}, not ACTIVE", f.status)
+    } else {
+        return state.serving.filter(arn, &f.filter_expression);
+    };
+    Err(ApiError::InvalidInput(format!(
+        "{member}: filter {arn} {problem}"
+    )))
 }
 
 pub(crate) fn recommendation_id(parts: &[&str]) -> String {
@@ -268,10 +265,7 @@ fn wanted(req: &GetRecommendationsRequest) -> Result<Wanted<'_>, ApiError> {
 }
 
 /// Recommends with `resolved` (its promotion, then its metadata columns) for `ask`.
-pub(crate) fn answer(
-    resolved: &Resolved,
-    ask: &promotion::Ask<'_>,
-) -> Result<Vec<PredictedItem>, ApiError> {
+fn answer(resolved: &Resolved, ask: &promotion::Ask<'_>) -> Result<Vec<PredictedItem>, ApiError> {
     let mut items = promotion::recommend(&resolved.inputs, ask, resolved.promotion.as_ref())?;
     if let Some(columns) = &resolved.metadata_columns {
         item_metadata::attach(&resolved.inputs.catalog, columns, &mut items);
@@ -331,30 +325,44 @@ pub fn get_recommendations(state: &AppState, body: &[u8]) -> OpResult {
             "userId is required for this campaign's recipe".into(),
         ));
     }
+    let item_id = req.item_id.as_deref().filter(|_| item_based);
+    encode(&respond(
+        &resolved,
+        campaign_arn,
+        &req,
+        item_id,
+        num_results as usize,
+    )?)
+}
+
+/// The GetRecommendations answer of `source_arn` (a campaign or recommender) for `req`, with
+/// `item_id` when its recipe uses one.
+pub(crate) fn respond(
+    resolved: &Resolved,
+    source_arn: &str,
+    req: &GetRecommendationsRequest,
+    item_id: Option<&str>,
+    num_results: usize,
+) -> Result<GetRecommendationsResponse, ApiError> {
     let empty = BTreeMap::new();
     let user_id = req.user_id.as_deref();
-    let item_id = if item_based {
-        req.item_id.as_deref()
-    } else {
-        None
-    };
     let ask = promotion::Ask {
         user_id,
         item_id,
-        num_results: num_results as usize,
+        num_results,
         filter_values: req.filter_values.as_ref().unwrap_or(&empty),
         exploration: serving::exploration(resolved.exploration.as_ref()),
         seed: &[
-            campaign_arn,
+            source_arn,
             user_id.unwrap_or_default(),
             item_id.unwrap_or_default(),
         ],
     };
-    encode(&GetRecommendationsResponse {
-        item_list: answer(&resolved, &ask)?,
+    Ok(GetRecommendationsResponse {
+        item_list: answer(resolved, &ask)?,
         recommendation_id: recommendation_id(&[
-            campaign_arn,
-            req.user_id.as_deref().unwrap_or_default(),
+            source_arn,
+            user_id.unwrap_or_default(),
             req.item_id.as_deref().unwrap_or_default(),
         ]),
     })
