@@ -305,3 +305,52 @@ async fn metadata_columns_and_promotions_on_a_campaign() {
     assert!(err.message().is_some_and(|m| m.contains("context")));
     server.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_columns_on_personalized_ranking() {
+    let dir = temp_dir("ranking-metadata");
+    let server = Running::start(Config::for_tests(Some(dir.clone())))
+        .await
+        .expect("server starts");
+    let (cp, _, rt) = clients(&server.url()).await;
+    let (dg, _, _) = seed_dataset_group(&cp, &dir, "ranking-metadata").await;
+    let (_, version) = train(
+        &cp,
+        &dg,
+        "ranking-metadata",
+        "arn:aws:personalize:::recipe/aws-personalized-ranking",
+    )
+    .await;
+    let with_metadata = campaign(&cp, "ranking-metadata", &version, true).await;
+    let without_metadata = campaign(&cp, "ranking-plain", &version, false).await;
+    let input: Vec<String> = ["i0", "i1", "i7", "i9"].map(String::from).to_vec();
+    let ranked = rt
+        .get_personalized_ranking()
+        .campaign_arn(&with_metadata)
+        .user_id("u0")
+        .set_input_list(Some(input.clone()))
+        .metadata_columns("ITEMS", vec!["GENRES".into()])
+        .send()
+        .await
+        .expect("GetPersonalizedRanking with metadataColumns");
+    assert_eq!(ranked.personalized_ranking().len(), 4);
+    for item in ranked.personalized_ranking() {
+        let id = item.item_id().expect("itemId");
+        assert_eq!(
+            item.metadata().and_then(|m| m.get("GENRES")),
+            Some(&format!("genre{}", cluster_of(number(id)))),
+            "{id}"
+        );
+    }
+    let err = rt
+        .get_personalized_ranking()
+        .campaign_arn(&without_metadata)
+        .user_id("u0")
+        .set_input_list(Some(input))
+        .metadata_columns("ITEMS", vec!["GENRES".into()])
+        .send()
+        .await
+        .expect_err("metadata not enabled");
+    assert_eq!(err.code(), Some("InvalidInputException"), "{err:?}");
+    server.stop().await.expect("stops");
+}
