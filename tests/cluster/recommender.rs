@@ -58,7 +58,10 @@ async fn video_on_demand_recommenders_serve_stop_start_update_and_tear_down() {
     let most_other = recommend(arn(&popular), "2").await.expect("most popular");
     // The most watched videos, less what each user watched already: mostly the same list.
     let shared = most.iter().filter(|i| most_other.contains(i)).count();
-    assert!(shared >= 5, "most popular is mostly shared: {most:?} / {most_other:?}");
+    assert!(
+        shared >= 5,
+        "most popular is mostly shared: {most:?} / {most_other:?}"
+    );
 
     // Stop: INACTIVE, Ready (the spec says Inactive), and no longer serving.
     let pp = PatchParams::default();
