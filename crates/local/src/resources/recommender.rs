@@ -673,6 +673,14 @@ pub(crate) fn serving_settings<'s>(store: &'s Store, arn: &str) -> Result<Settin
     ))
 }
 
+/// The use case's own exclusion `own`, joined with filter `filter_arn`'s expression if given.
+fn excluding_seen(store: &Store, own: &str, filter_arn: Option<&str>) -> Result<String, ApiError> {
+    Ok(match filter_arn {
+        Some(f) => format!("{own} | {}", get::<Filter>(store, f)?.filter_expression),
+        None => own.to_string(),
+    })
+}
+
 /// GetRecommendations with `recommenderArn` (the caller checked numResults, ids and
 /// filterValues).
 pub(crate) fn get_recommendations(
@@ -681,22 +689,30 @@ pub(crate) fn get_recommendations(
     req: &GetRecommendationsRequest,
 ) -> Result<GetRecommendationsResponse, ApiError> {
     check_arn("recommenderArn", arn)?;
-    let (use_case, auto_filter) = {
+    let (use_case, auto_filters) = {
         let store = state.lock();
         let recommender = get::<Recommender>(&store, arn)?;
         let use_case = use_case_of(&recommender.recipe_arn)?;
-        // The use case's own exclusion of what the user already saw, before the caller's filter.
-        let auto_filter = match (use_case.exclude_seen, &req.user_id) {
+        // The use case's own exclusion of what the user already saw, before the caller's filter
+        // and the promotion's.
+        let auto_filters = match (use_case.exclude_seen, &req.user_id) {
             (Some(event), Some(_)) => {
                 let own = format!("EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\"{event}\")");
-                Some(match &req.filter_arn {
-                    Some(f) => format!("{own} | {}", get::<Filter>(&store, f)?.filter_expression),
-                    None => own,
-                })
+                let promotion_filter = req
+                    .promotions
+                    .as_deref()
+                    .and_then(|p| p.first())
+                    .and_then(|p| p.filter_arn.as_deref());
+                Some((
+                    excluding_seen(&store, &own, req.filter_arn.as_deref())?,
+                    promotion_filter
+                        .map(|f| excluding_seen(&store, &own, Some(f)))
+                        .transpose()?,
+                ))
             }
             _ => None,
         };
-        (use_case, auto_filter)
+        (use_case, auto_filters)
     };
     for (name, need, given) in [
         ("userId", use_case.user_id, req.user_id.is_some()),
@@ -717,8 +733,11 @@ pub(crate) fn get_recommendations(
     };
     let mut resolved = runtime::resolve(state, Source::Recommender(arn), wanted)?;
     runtime::check_context(req.context.as_ref())?;
-    if let Some(expression) = auto_filter {
+    if let Some((expression, promotion_expression)) = auto_filters {
         resolved.inputs.filter = Some(state.serving.filter(&expression, &expression)?);
+        if let (Some(e), Some(p)) = (promotion_expression, resolved.promotion.as_mut()) {
+            p.filter = state.serving.filter(&e, &e)?;
+        }
     }
     let item_id = match use_case.item_id {
         Need::NotUsed => None,
