@@ -47,6 +47,14 @@ fn check_event(i: usize, e: &Event) -> Result<(), ApiError> {
             at("impression")
         )));
     }
+    if e.metric_attribution.is_some() {
+        // Metric attributions are not implemented: the source would be recorded for nothing.
+        return Err(ApiError::InvalidInput(format!(
+            "{} is not supported by personalize-local: it has no metric attributions \
+             (CreateMetricAttribution); leave metricAttribution out",
+            at("metricAttribution")
+        )));
+    }
     if !e.sent_at.is_finite() || e.sent_at < 0.0 {
         return Err(ApiError::InvalidInput(format!(
             "{} must be a timestamp",

@@ -25,12 +25,12 @@ use crate::resources::lifecycle::{
     self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING, is_creating, is_deleting,
     pause, step,
 };
+use crate::resources::promotion;
 use crate::resources::resource::{ByArn, Created, begin_delete, check_new, get};
 use crate::resources::runtime::{self, Source};
 use crate::resources::serving;
 use crate::resources::shapes::{
-    CreateRecommender, GetRecommendationsRequest, GetRecommendationsResponse, PredictedItem,
-    UpdateRecommender,
+    CreateRecommender, GetRecommendationsRequest, GetRecommendationsResponse, UpdateRecommender,
 };
 use crate::resources::tags;
 use crate::resources::training::{interactions_of, records_of};
@@ -649,8 +649,8 @@ pub(crate) fn serving_model_of(store: &Store, arn: &str) -> Result<String, ApiEr
 }
 
 /// What `runtime::resolve` needs of a recommender: its dataset group, the engine recipe behind
-/// its use case, and its exploration settings.
-pub(crate) type Settings<'s> = (&'s String, String, Option<BTreeMap<String, String>>);
+/// its use case, its exploration settings and whether metadata in recommendations is enabled.
+pub(crate) type Settings<'s> = (&'s String, String, Option<BTreeMap<String, String>>, bool);
 
 pub(crate) fn serving_settings<'s>(store: &'s Store, arn: &str) -> Result<Settings<'s>, ApiError> {
     let recommender = get::<Recommender>(store, arn)?;
@@ -660,47 +660,25 @@ pub(crate) fn serving_settings<'s>(store: &'s Store, arn: &str) -> Result<Settin
         .as_ref()
         .and_then(|c| c.item_exploration_config.clone())
         .filter(|_| use_case.explores);
+    let metadata = recommender
+        .recommender_config
+        .as_ref()
+        .and_then(|c| c.enable_metadata_with_recommendations)
+        .unwrap_or(false);
     Ok((
         &recommender.dataset_group_arn,
         use_case.engine_recipe_arn(),
         exploration,
+        metadata,
     ))
 }
 
-/// `metadataColumns` as the runtime model has it: dataset type -> column names.
-fn metadata_columns(
-    req: &GetRecommendationsRequest,
-    enabled: bool,
-) -> Result<Option<Vec<String>>, ApiError> {
-    let Some(value) = &req.metadata_columns else {
-        return Ok(None);
-    };
-    let columns: BTreeMap<String, Vec<String>> = serde_json::from_value(value.clone())
-        .map_err(|e| ApiError::InvalidInput(format!("Invalid metadataColumns: {e}")))?;
-    if columns.is_empty() {
-        return Ok(None);
-    }
-    if !enabled {
-        return Err(ApiError::InvalidInput(
-            "metadataColumns needs a recommender created or updated with \
-             enableMetadataWithRecommendations=true"
-                .into(),
-        ));
-    }
-    if let Some(other) = columns.keys().find(|k| k.as_str() != "ITEMS") {
-        return Err(ApiError::InvalidInput(format!(
-            "metadataColumns supports the ITEMS dataset only, not {other}"
-        )));
-    }
-    Ok(columns.get("ITEMS").cloned())
-}
-
-fn field_text(value: &engine::FieldValue) -> String {
-    match value {
-        engine::FieldValue::Str(s) => s.clone(),
-        engine::FieldValue::Num(n) => n.to_string(),
-        engine::FieldValue::List(l) => l.join("|"),
-    }
+/// The use case's own exclusion `own`, joined with filter `filter_arn`'s expression if given.
+fn excluding_seen(store: &Store, own: &str, filter_arn: Option<&str>) -> Result<String, ApiError> {
+    Ok(match filter_arn {
+        Some(f) => format!("{own} | {}", get::<Filter>(store, f)?.filter_expression),
+        None => own.to_string(),
+    })
 }
 
 /// GetRecommendations with `recommenderArn` (the caller checked numResults, ids and
@@ -711,32 +689,30 @@ pub(crate) fn get_recommendations(
     req: &GetRecommendationsRequest,
 ) -> Result<GetRecommendationsResponse, ApiError> {
     check_arn("recommenderArn", arn)?;
-    if req.promotions.is_some() {
-        return Err(ApiError::InvalidInput(
-            "promotions are not supported by personalize-local".into(),
-        ));
-    }
-    let (use_case, metadata_enabled, auto_filter) = {
+    let (use_case, auto_filters) = {
         let store = state.lock();
         let recommender = get::<Recommender>(&store, arn)?;
         let use_case = use_case_of(&recommender.recipe_arn)?;
-        let enabled = recommender
-            .recommender_config
-            .as_ref()
-            .and_then(|c| c.enable_metadata_with_recommendations)
-            .unwrap_or(false);
-        // The use case's own exclusion of what the user already saw, before the caller's filter.
-        let auto_filter = match (use_case.exclude_seen, &req.user_id) {
+        // The use case's own exclusion of what the user already saw, before the caller's filter
+        // and the promotion's.
+        let auto_filters = match (use_case.exclude_seen, &req.user_id) {
             (Some(event), Some(_)) => {
                 let own = format!("EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\"{event}\")");
-                Some(match &req.filter_arn {
-                    Some(f) => format!("{own} | {}", get::<Filter>(&store, f)?.filter_expression),
-                    None => own,
-                })
+                let promotion_filter = req
+                    .promotions
+                    .as_deref()
+                    .and_then(|p| p.first())
+                    .and_then(|p| p.filter_arn.as_deref());
+                Some((
+                    excluding_seen(&store, &own, req.filter_arn.as_deref())?,
+                    promotion_filter
+                        .map(|f| excluding_seen(&store, &own, Some(f)))
+                        .transpose()?,
+                ))
             }
             _ => None,
         };
-        (use_case, enabled, auto_filter)
+        (use_case, auto_filters)
     };
     for (name, need, given) in [
         ("userId", use_case.user_id, req.user_id.is_some()),
@@ -749,58 +725,24 @@ pub(crate) fn get_recommendations(
             )));
         }
     }
-    let columns = metadata_columns(req, metadata_enabled)?;
-    let mut resolved = runtime::resolve(
-        state,
-        Source::Recommender(arn),
-        req.user_id.as_deref(),
-        req.filter_arn.as_deref(),
-    )?;
-    if let Some(expression) = auto_filter {
+    let wanted = runtime::Wanted {
+        user_id: req.user_id.as_deref(),
+        filter_arn: req.filter_arn.as_deref(),
+        metadata_columns: req.metadata_columns.as_ref(),
+        promotion: promotion::requested(req.promotions.as_deref())?,
+    };
+    let mut resolved = runtime::resolve(state, Source::Recommender(arn), wanted)?;
+    runtime::check_context(req.context.as_ref())?;
+    if let Some((expression, promotion_expression)) = auto_filters {
         resolved.inputs.filter = Some(state.serving.filter(&expression, &expression)?);
+        if let (Some(e), Some(p)) = (promotion_expression, resolved.promotion.as_mut()) {
+            p.filter = state.serving.filter(&e, &e)?;
+        }
     }
-    let empty = BTreeMap::new();
-    let scored = serving::recommend(
-        &resolved.inputs,
-        req.user_id.as_deref(),
-        match use_case.item_id {
-            Need::NotUsed => None,
-            _ => req.item_id.as_deref(),
-        },
-        req.num_results.unwrap_or(25) as usize,
-        req.filter_values.as_ref().unwrap_or(&empty),
-        serving::exploration(resolved.exploration.as_ref()),
-    )?;
-    let catalog = &resolved.inputs.catalog;
-    let item_list = scored
-        .into_iter()
-        .map(|s| {
-            let metadata = columns.as_ref().map(|columns| {
-                let record = catalog.item(&s.item_id);
-                columns
-                    .iter()
-                    .filter_map(|c| {
-                        let (_, v) = record?
-                            .fields
-                            .iter()
-                            .find(|(k, _)| k.eq_ignore_ascii_case(c))?;
-                        Some((c.clone(), field_text(v)))
-                    })
-                    .collect()
-            });
-            PredictedItem {
-                item_id: s.item_id,
-                score: s.score,
-                metadata,
-            }
-        })
-        .collect();
-    Ok(GetRecommendationsResponse {
-        item_list,
-        recommendation_id: runtime::recommendation_id(&[
-            arn,
-            req.user_id.as_deref().unwrap_or_default(),
-            req.item_id.as_deref().unwrap_or_default(),
-        ]),
-    })
+    let item_id = match use_case.item_id {
+        Need::NotUsed => None,
+        _ => req.item_id.as_deref(),
+    };
+    let num_results = req.num_results.unwrap_or(25) as usize;
+    runtime::respond(&resolved, arn, req, item_id, num_results)
 }

@@ -5,16 +5,21 @@
 //! Depends on the store, the wire layer and the serving bridge; never on the router.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use personalize_engine as engine;
 
 use crate::resources::AppState;
 use crate::resources::campaign::serving_version;
+use crate::resources::item_metadata;
 use crate::resources::lifecycle::ACTIVE;
+use crate::resources::promotion;
 use crate::resources::recommender;
 use crate::resources::resource::get;
 use crate::resources::serving::{self, Inputs};
 use crate::resources::shapes::{
     GetPersonalizedRankingRequest, GetPersonalizedRankingResponse, GetRecommendationsRequest,
-    GetRecommendationsResponse, PredictedItem,
+    GetRecommendationsResponse, PredictedItem, Promotion,
 };
 use crate::resources::training;
 use crate::store::Store;
@@ -28,6 +33,19 @@ pub(crate) struct Resolved {
     pub(crate) inputs: Inputs,
     pub(crate) recipe_arn: String,
     pub(crate) exploration: Option<BTreeMap<String, String>>,
+    /// The Items columns asked for (`metadataColumns`), checked.
+    pub(crate) metadata_columns: Option<Vec<String>>,
+    /// The promotion, its filter resolved.
+    pub(crate) promotion: Option<promotion::Checked>,
+}
+
+/// What of a request `resolve` looks up under the store lock.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Wanted<'a> {
+    pub(crate) user_id: Option<&'a str>,
+    pub(crate) filter_arn: Option<&'a str>,
+    pub(crate) metadata_columns: Option<&'a BTreeMap<String, Vec<String>>>,
+    pub(crate) promotion: Option<&'a Promotion>,
 }
 
 /// What serves a request: a campaign (its solution version's model) or a recommender (its own
@@ -58,12 +76,14 @@ impl Source<'_> {
 pub(crate) fn resolve(
     state: &AppState,
     source: Source<'_>,
-    user_id: Option<&str>,
-    filter_arn: Option<&str>,
+    wanted: Wanted<'_>,
 ) -> Result<Resolved, ApiError> {
     source.check()?;
-    if let Some(arn) = filter_arn {
+    if let Some(arn) = wanted.filter_arn {
         check_arn("filterArn", arn)?;
+    }
+    if let Some(arn) = wanted.promotion.and_then(|p| p.filter_arn.as_deref()) {
+        check_arn("promotions.1.filterArn", arn)?;
     }
     // One store lock per request. A model not loaded yet (after a restart) is read from disk
     // with the lock released, so PutEvents and other requests do not wait on it.
@@ -89,15 +109,7 @@ pub(crate) fn resolve(
             })?
         }
     };
-    resolve_locked(
-        state,
-        &store,
-        source,
-        &version_arn,
-        model,
-        user_id,
-        filter_arn,
-    )
+    resolve_locked(state, &store, source, &version_arn, model, wanted)
 }
 
 /// The ACTIVE campaign's serving solution version.
@@ -123,43 +135,52 @@ fn resolve_locked(
     source: Source<'_>,
     version_arn: &str,
     model: serving::ModelRef,
-    user_id: Option<&str>,
-    filter_arn: Option<&str>,
+    wanted: Wanted<'_>,
 ) -> Result<Resolved, ApiError> {
-    let (dg, recipe_arn, exploration) = match source {
+    let (dg, recipe_arn, exploration, metadata_enabled) = match source {
         Source::Campaign(campaign_arn) => {
             let campaign = get::<Campaign>(store, campaign_arn)?;
             let version = get::<SolutionVersion>(store, version_arn)?;
-            let exploration = campaign
-                .campaign_config
-                .as_ref()
-                .and_then(|c| c.item_exploration_config.clone());
+            let config = campaign.campaign_config.as_ref();
+            let exploration = config.and_then(|c| c.item_exploration_config.clone());
+            let metadata = config
+                .and_then(|c| c.enable_metadata_with_recommendations)
+                .unwrap_or(false);
             let recipe_arn = version.recipe_arn.clone().unwrap_or_default();
-            (&version.dataset_group_arn, recipe_arn, exploration)
+            (
+                &version.dataset_group_arn,
+                recipe_arn,
+                exploration,
+                metadata,
+            )
         }
         Source::Recommender(arn) => recommender::serving_settings(store, arn)?,
     };
+    let owner = match source {
+        Source::Campaign(arn) => format!("campaign {arn}"),
+        Source::Recommender(arn) => format!("recommender {arn}"),
+    };
+    let metadata_columns =
+        item_metadata::requested(store, dg, &owner, metadata_enabled, wanted.metadata_columns)?;
     let trained_seq = store.trained.get(version_arn).map_or(0, |m| m.trained_seq);
-    let live = match (user_id, store.live.get(dg)) {
+    let live = match (wanted.user_id, store.live.get(dg)) {
         (Some(user), Some(live)) => serving::live_interactions(live.newer_than(user, trained_seq)),
         _ => Vec::new(),
     };
-    let filter = match filter_arn {
+    let filter = match wanted.filter_arn {
         None => None,
-        Some(arn) => {
-            let f = get::<Filter>(store, arn)?;
-            if &f.dataset_group_arn != dg {
-                return Err(ApiError::InvalidInput(format!(
-                    "Filter {arn} belongs to another dataset group"
-                )));
-            }
-            if f.status != ACTIVE {
-                return Err(ApiError::InvalidInput(format!(
-                    "Filter {arn} is in status {}, not ACTIVE",
-                    f.status
-                )));
-            }
-            Some(state.serving.filter(arn, &f.filter_expression)?)
+        Some(arn) => Some(active_filter(state, store, dg, "filterArn", arn)?),
+    };
+    let promotion = match wanted.promotion {
+        None => None,
+        Some(p) => {
+            let arn = p.filter_arn.as_deref().unwrap_or_default();
+            Some(promotion::Checked {
+                name: p.name.clone().unwrap_or_default(),
+                percent: p.percent_promoted_items.unwrap_or(0).clamp(0, 100) as u32,
+                filter: active_filter(state, store, dg, "promotions.1.filterArn", arn)?,
+                filter_values: p.filter_values.clone().unwrap_or_default(),
+            })
         }
     };
     let catalog = state.serving.catalog(store, dg);
@@ -172,7 +193,30 @@ fn resolve_locked(
         },
         recipe_arn,
         exploration,
+        metadata_columns,
+        promotion,
     })
+}
+
+/// Filter `arn` (given as `member`), parsed: it must exist, be ACTIVE and belong to `dg`.
+fn active_filter(
+    state: &AppState,
+    store: &Store,
+    dg: &str,
+    member: &str,
+    arn: &str,
+) -> Result<Arc<engine::Filter>, ApiError> {
+    let f = get::<Filter>(store, arn)?;
+    let problem = if f.dataset_group_arn != dg {
+        format!("belongs to dataset group {}, not {dg}", f.dataset_group_arn)
+    } else if f.status != ACTIVE {
+        format!("is in status {}, not ACTIVE", f.status)
+    } else {
+        return state.serving.filter(arn, &f.filter_expression);
+    };
+    Err(ApiError::InvalidInput(format!(
+        "{member}: filter {arn} {problem}"
+    )))
 }
 
 pub(crate) fn recommendation_id(parts: &[&str]) -> String {
@@ -186,16 +230,6 @@ pub(crate) fn recommendation_id(parts: &[&str]) -> String {
     format!("RID-{}", &stable_uuid(&all)[..33])
 }
 
-/// The engine's scored items as the response lists them (without metadata).
-fn predicted(scored: Vec<serving::Scored>) -> Vec<PredictedItem> {
-    let item = |s: serving::Scored| PredictedItem {
-        item_id: s.item_id,
-        score: s.score,
-        metadata: None,
-    };
-    scored.into_iter().map(item).collect()
-}
-
 /// `filterValues`: at most 25 entries (the model's limit).
 fn check_filter_values(values: Option<&BTreeMap<String, String>>) -> Result<(), ApiError> {
     if values.is_some_and(|v| v.len() > 25) {
@@ -204,6 +238,39 @@ fn check_filter_values(values: Option<&BTreeMap<String, String>>) -> Result<(), 
         ));
     }
     Ok(())
+}
+
+/// `context` (contextual metadata): the engine trains on no contextual fields, so a non-empty
+/// context would change nothing; it is refused rather than ignored (checked after the campaign
+/// or recommender is found, so an unknown ARN is still `ResourceNotFoundException`).
+pub(crate) fn check_context(context: Option<&BTreeMap<String, String>>) -> Result<(), ApiError> {
+    match context.and_then(|c| c.keys().next()) {
+        None => Ok(()),
+        Some(key) => Err(ApiError::InvalidInput(format!(
+            "context ({key}, ...) is not supported by personalize-local: its models are trained \
+             without contextual metadata, so the context would not change the answer; leave \
+             context out"
+        ))),
+    }
+}
+
+/// The request members `resolve` looks up.
+fn wanted(req: &GetRecommendationsRequest) -> Result<Wanted<'_>, ApiError> {
+    Ok(Wanted {
+        user_id: req.user_id.as_deref(),
+        filter_arn: req.filter_arn.as_deref(),
+        metadata_columns: req.metadata_columns.as_ref(),
+        promotion: promotion::requested(req.promotions.as_deref())?,
+    })
+}
+
+/// Recommends with `resolved` (its promotion, then its metadata columns) for `ask`.
+fn answer(resolved: &Resolved, ask: &promotion::Ask<'_>) -> Result<Vec<PredictedItem>, ApiError> {
+    let mut items = promotion::recommend(&resolved.inputs, ask, resolved.promotion.as_ref())?;
+    if let Some(columns) = &resolved.metadata_columns {
+        item_metadata::attach(&resolved.inputs.catalog, columns, &mut items);
+    }
+    Ok(items)
 }
 
 /// `POST /recommendations`.
@@ -238,19 +305,16 @@ pub fn get_recommendations(state: &AppState, body: &[u8]) -> OpResult {
             ));
         }
     };
-    let resolved = resolve(
-        state,
-        Source::Campaign(campaign_arn),
-        req.user_id.as_deref(),
-        req.filter_arn.as_deref(),
-    )?;
+    let resolved = resolve(state, Source::Campaign(campaign_arn), wanted(&req)?)?;
+    check_context(req.context.as_ref())?;
     if training::recipe_is_ranking(&resolved.recipe_arn) {
         return Err(ApiError::InvalidInput(format!(
             "Campaign {campaign_arn} uses a personalized-ranking recipe: call \
              GetPersonalizedRanking"
         )));
     }
-    if training::recipe_is_item_based(&resolved.recipe_arn) {
+    let item_based = training::recipe_is_item_based(&resolved.recipe_arn);
+    if item_based {
         if req.item_id.is_none() {
             return Err(ApiError::InvalidInput(
                 "itemId is required for this campaign's recipe".into(),
@@ -261,24 +325,44 @@ pub fn get_recommendations(state: &AppState, body: &[u8]) -> OpResult {
             "userId is required for this campaign's recipe".into(),
         ));
     }
-    let empty = BTreeMap::new();
-    let scored = serving::recommend(
-        &resolved.inputs,
-        req.user_id.as_deref(),
-        if training::recipe_is_item_based(&resolved.recipe_arn) {
-            req.item_id.as_deref()
-        } else {
-            None
-        },
+    let item_id = req.item_id.as_deref().filter(|_| item_based);
+    encode(&respond(
+        &resolved,
+        campaign_arn,
+        &req,
+        item_id,
         num_results as usize,
-        req.filter_values.as_ref().unwrap_or(&empty),
-        serving::exploration(resolved.exploration.as_ref()),
-    )?;
-    encode(&GetRecommendationsResponse {
-        item_list: predicted(scored),
+    )?)
+}
+
+/// The GetRecommendations answer of `source_arn` (a campaign or recommender) for `req`, with
+/// `item_id` when its recipe uses one.
+pub(crate) fn respond(
+    resolved: &Resolved,
+    source_arn: &str,
+    req: &GetRecommendationsRequest,
+    item_id: Option<&str>,
+    num_results: usize,
+) -> Result<GetRecommendationsResponse, ApiError> {
+    let empty = BTreeMap::new();
+    let user_id = req.user_id.as_deref();
+    let ask = promotion::Ask {
+        user_id,
+        item_id,
+        num_results,
+        filter_values: req.filter_values.as_ref().unwrap_or(&empty),
+        exploration: serving::exploration(resolved.exploration.as_ref()),
+        seed: &[
+            source_arn,
+            user_id.unwrap_or_default(),
+            item_id.unwrap_or_default(),
+        ],
+    };
+    Ok(GetRecommendationsResponse {
+        item_list: answer(resolved, &ask)?,
         recommendation_id: recommendation_id(&[
-            campaign_arn,
-            req.user_id.as_deref().unwrap_or_default(),
+            source_arn,
+            user_id.unwrap_or_default(),
             req.item_id.as_deref().unwrap_or_default(),
         ]),
     })
@@ -294,12 +378,14 @@ pub fn get_personalized_ranking(state: &AppState, body: &[u8]) -> OpResult {
             "inputList must have between 1 and 500 item ids".into(),
         ));
     }
-    let resolved = resolve(
-        state,
-        Source::Campaign(&req.campaign_arn),
-        Some(&req.user_id),
-        req.filter_arn.as_deref(),
-    )?;
+    let wanted = Wanted {
+        user_id: Some(&req.user_id),
+        filter_arn: req.filter_arn.as_deref(),
+        metadata_columns: req.metadata_columns.as_ref(),
+        promotion: None,
+    };
+    let resolved = resolve(state, Source::Campaign(&req.campaign_arn), wanted)?;
+    check_context(req.context.as_ref())?;
     if !training::recipe_is_ranking(&resolved.recipe_arn) {
         return Err(ApiError::InvalidInput(format!(
             "Campaign {} does not use a personalized-ranking recipe",
@@ -313,8 +399,20 @@ pub fn get_personalized_ranking(state: &AppState, body: &[u8]) -> OpResult {
         &req.input_list,
         req.filter_values.as_ref().unwrap_or(&empty),
     )?;
+    let mut items: Vec<PredictedItem> = ranked
+        .into_iter()
+        .map(|s| PredictedItem {
+            item_id: s.item_id,
+            score: s.score,
+            metadata: None,
+            promotion_name: None,
+        })
+        .collect();
+    if let Some(columns) = &resolved.metadata_columns {
+        item_metadata::attach(&resolved.inputs.catalog, columns, &mut items);
+    }
     encode(&GetPersonalizedRankingResponse {
-        personalized_ranking: predicted(ranked),
+        personalized_ranking: items,
         recommendation_id: recommendation_id(&[&req.campaign_arn, &req.user_id]),
     })
 }

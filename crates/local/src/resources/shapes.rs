@@ -312,8 +312,19 @@ pub struct GetRecommendationsRequest {
     pub filter_arn: Option<String>,
     pub filter_values: Option<BTreeMap<String, String>>,
     pub recommender_arn: Option<String>,
-    pub promotions: Option<serde_json::Value>,
-    pub metadata_columns: Option<serde_json::Value>,
+    pub promotions: Option<Vec<Promotion>>,
+    pub metadata_columns: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// A promotion of GetRecommendations: `percentPromotedItems` of the results come from the
+/// items `filterArn` (with `filterValues`) keeps.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Promotion {
+    pub name: Option<String>,
+    pub percent_promoted_items: Option<i64>,
+    pub filter_arn: Option<String>,
+    pub filter_values: Option<BTreeMap<String, String>>,
 }
 
 #[skip_serializing_none]
@@ -322,8 +333,10 @@ pub struct GetRecommendationsRequest {
 pub struct PredictedItem {
     pub item_id: String,
     pub score: f64,
-    /// The item's metadata columns asked for (`metadataColumns`), recommenders only.
+    /// The item's metadata columns asked for (`metadataColumns`).
     pub metadata: Option<BTreeMap<String, String>>,
+    /// The promotion that placed this item (`promotions`).
+    pub promotion_name: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -342,7 +355,7 @@ pub struct GetPersonalizedRankingRequest {
     pub context: Option<BTreeMap<String, String>>,
     pub filter_arn: Option<String>,
     pub filter_values: Option<BTreeMap<String, String>>,
-    pub metadata_columns: Option<serde_json::Value>,
+    pub metadata_columns: Option<BTreeMap<String, Vec<String>>>,
 }
 
 #[derive(Serialize)]

@@ -276,6 +276,39 @@ async fn modelled_errors_reach_the_sdk() {
         aws_sdk_personalizeevents::error::ProvideErrorMetadata::code(&err),
         Some("InvalidInputException")
     );
+    // A metric attribution source: personalize-local has no metric attributions, so it is
+    // refused rather than ignored.
+    let attributed = aws_sdk_personalizeevents::types::Event::builder()
+        .event_type("click")
+        .item_id("i1")
+        .metric_attribution(
+            aws_sdk_personalizeevents::types::MetricAttribution::builder()
+                .event_attribution_source("email")
+                .build()
+                .expect("metric attribution"),
+        )
+        .sent_at(aws_sdk_personalizeevents::primitives::DateTime::from_secs(
+            1,
+        ))
+        .build()
+        .expect("event");
+    let err = events
+        .put_events()
+        .tracking_id(tracker.tracking_id().expect("id"))
+        .session_id("s")
+        .event_list(attributed)
+        .send()
+        .await
+        .expect_err("metricAttribution");
+    assert_eq!(
+        aws_sdk_personalizeevents::error::ProvideErrorMetadata::code(&err),
+        Some("InvalidInputException")
+    );
+    assert!(
+        aws_sdk_personalizeevents::error::ProvideErrorMetadata::message(&err)
+            .is_some_and(|m| m.contains("metricAttribution")),
+        "{err:?}"
+    );
 
     // Runtime: unknown campaign.
     let err = rt

@@ -8,6 +8,7 @@ mod boto3;
 mod errors;
 mod lifecycle;
 mod model_errors;
+mod promotions;
 mod protocol;
 mod recipes;
 mod recommenders;

@@ -383,6 +383,41 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
         let id = item.item_id().expect("itemId");
         assert_eq!(genre, &format!("genre{}", cluster(id)));
     }
+    // A promotion on a recommender: 30% of 10 from genre 2, each carrying promotionName.
+    let genre2 = cp
+        .create_filter()
+        .name("recommenders-genre2")
+        .dataset_group_arn(&dg)
+        .filter_expression(r#"INCLUDE ItemID WHERE Items.GENRES IN ("genre2")"#)
+        .send()
+        .await
+        .expect("CreateFilter")
+        .filter_arn
+        .expect("arn");
+    let promoted = rt
+        .get_recommendations()
+        .recommender_arn(&top)
+        .user_id("u0")
+        .num_results(10)
+        .promotions(
+            aws_sdk_personalizeruntime::types::Promotion::builder()
+                .name("genre-two")
+                .percent_promoted_items(30)
+                .filter_arn(&genre2)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("promotions");
+    let marked: Vec<&str> = promoted
+        .item_list()
+        .iter()
+        .filter(|i| i.promotion_name() == Some("genre-two"))
+        .filter_map(|i| i.item_id())
+        .collect();
+    assert_eq!(marked.len(), 3, "{:?}", promoted.item_list());
+    assert!(marked.iter().all(|id| cluster(id) == 2), "{marked:?}");
+    assert_eq!(promoted.item_list().len(), 10);
 
     // More like X: co-watched items of the item's genre, without what the user watched.
     let seen = watched("u0");
@@ -399,6 +434,49 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
     );
     let other = recommend_with(&rt, &similar, "u0", Some("i1")).await;
     assert!(in_cluster(&other, 1) * 10 >= other.len() * 8, "{other:?}");
+    // A promotion of the item's own genre leaves out what the user watched too.
+    let own_genre = cp
+        .create_filter()
+        .name("own-genre")
+        .dataset_group_arn(&dg)
+        .filter_expression(format!(
+            "INCLUDE ItemID WHERE Items.GENRES IN (\"genre{}\")",
+            cluster(&item)
+        ))
+        .send()
+        .await
+        .expect("CreateFilter")
+        .filter_arn
+        .expect("arn");
+    let promoted = rt
+        .get_recommendations()
+        .recommender_arn(&similar)
+        .user_id("u0")
+        .item_id(&item)
+        .num_results(10)
+        .promotions(
+            aws_sdk_personalizeruntime::types::Promotion::builder()
+                .name("own-genre")
+                .percent_promoted_items(50)
+                .filter_arn(&own_genre)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("promotion on more like X");
+    let marked: Vec<String> = promoted
+        .item_list()
+        .iter()
+        .filter(|i| i.promotion_name().is_some())
+        .filter_map(|i| i.item_id().map(str::to_string))
+        .collect();
+    assert_eq!(marked.len(), 5, "{:?}", promoted.item_list());
+    assert!(
+        marked
+            .iter()
+            .all(|i| !seen.contains(i) && cluster(i) == cluster(&item)),
+        "promoted {marked:?} repeats what u0 watched ({seen:?})"
+    );
     // The caller's filter applies on top of the automatic one.
     let genre = format!("genre{}", cluster(&item));
     let filter = cp
