@@ -106,7 +106,16 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
         client: Some(client.clone()),
     });
 
-    let solutions = woken_by_groups(solutions, &client, namespace, &config);
+    let store = solutions.store();
+    let solutions = solutions.watches(
+        api::<DatasetGroup>(&client, namespace),
+        config.clone(),
+        move |dg| {
+            referrers(&store, &dg, |s: &Solution| {
+                s.spec.dataset_group_ref.as_ref()
+            })
+        },
+    );
     let trackers = woken_by_groups(trackers, &client, namespace, &config);
     let filters = woken_by_groups(filters, &client, namespace, &config);
     let recommenders = woken_by_groups(recommenders, &client, namespace, &config);

@@ -6,7 +6,7 @@ use personalize_api::campaign::CampaignUpdateStatus;
 use personalize_api::{Campaign, CampaignStatus, VersionPolicy};
 
 use super::{
-    Decided, Env, Error, Managed, aws_name, namespace, own_arn, settle, tags, waiting_for,
+    Decided, Env, Error, Managed, Resolve, aws_name, namespace, own_arn, settle, tags, waiting_for,
 };
 use crate::outcome::Outcome;
 use crate::personalize::{
@@ -89,7 +89,7 @@ fn campaign_config(spec: &personalize_api::campaign::CampaignConfig) -> Campaign
     }
 }
 
-impl Managed for Campaign {
+impl Resolve for Campaign {
     /// The solution version the policy selects.
     type Refs = String;
 
@@ -135,7 +135,9 @@ impl Managed for Campaign {
             )
         }))
     }
+}
 
+impl Managed for Campaign {
     async fn sync(&self, env: &Env<'_>, version: String, status: &mut CampaignStatus) -> Decided {
         let desired = NewCampaign {
             name: aws_name(self, self.spec.name.as_deref()),

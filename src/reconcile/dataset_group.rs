@@ -13,7 +13,7 @@ use personalize_api::dataset_group::{DatasetSpec, DatasetStatus, ImportSpec, Imp
 use personalize_api::{DatasetGroup, DatasetGroupStatus, DatasetType, ObjectRef};
 
 use super::{
-    Decided, Env, Error, Managed, aws_name, namespace, own_arn, pending, tags, waiting_for,
+    Decided, Env, Error, Managed, Resolve, aws_name, namespace, own_arn, pending, tags, waiting_for,
 };
 use crate::naming::{child_name, short_hash};
 use crate::outcome::Outcome;
@@ -157,14 +157,16 @@ struct Target<'a> {
     kind: DatasetType,
 }
 
-impl Managed for DatasetGroup {
+impl Resolve for DatasetGroup {
     /// A dataset group references nothing.
     type Refs = ();
 
     async fn resolve(&self, _: &Env<'_>) -> Result<Result<(), Outcome>, Error> {
         Ok(Ok(()))
     }
+}
 
+impl Managed for DatasetGroup {
     async fn sync(&self, env: &Env<'_>, (): (), status: &mut DatasetGroupStatus) -> Decided {
         let changes = &env.changes;
         let api = env.personalize.personalize(self.spec.region.as_deref());
@@ -573,9 +575,17 @@ macro_rules! in_group {
 in_group!(
     personalize_api::EventTracker,
     personalize_api::Filter,
-    personalize_api::Recommender,
-    personalize_api::Solution
+    personalize_api::Recommender
 );
+
+/// A kind in a dataset group resolves to the group's ARN.
+impl<K: InGroup + Sync> Resolve for K {
+    type Refs = String;
+
+    async fn resolve(&self, env: &Env<'_>) -> Result<Result<String, Outcome>, Error> {
+        group_arn(env, self).await
+    }
+}
 
 /// The ARN of an object's dataset group: the ARN it gives, or its DatasetGroup's once Ready.
 pub async fn group_arn<K: InGroup>(

@@ -5,10 +5,8 @@ use std::collections::BTreeMap;
 
 use personalize_api::{EventTracker, EventTrackerStatus};
 
-use super::dataset_group::group_arn;
 use super::publish::{Target, apply_owned};
 use super::{Context, Decided, Env, Error, Managed, aws_name, own_arn, settle, tags};
-use crate::outcome::Outcome;
 use crate::personalize::{EventTrackerDetails, NewEventTracker, Observation, region_of};
 use crate::resource::{AwsResource, Deletion, Plan, lifecycle_plan};
 
@@ -20,13 +18,6 @@ impl AwsResource for NewEventTracker {
 }
 
 impl Managed for EventTracker {
-    /// The dataset group's ARN.
-    type Refs = String;
-
-    async fn resolve(&self, env: &Env<'_>) -> Result<Result<String, Outcome>, Error> {
-        group_arn(env, self).await
-    }
-
     async fn sync(&self, env: &Env<'_>, group: String, status: &mut EventTrackerStatus) -> Decided {
         status.dataset_group_arn = Some(group.clone());
         let region = region_of(&group).map(str::to_owned);
@@ -82,6 +73,7 @@ impl Managed for EventTracker {
 mod tests {
     use super::*;
     use crate::naming::{ADOPT_ANNOTATION, OWNER_TAG};
+    use crate::outcome::Outcome;
     use crate::personalize::{Kind, Personalize, Tags};
     use crate::reconcile::testing::{World, arn_of, movielens, ready_group_and_solution};
     use crate::resource::Deletion;
@@ -109,11 +101,7 @@ mod tests {
         let mut world = World::new();
         let (_, _, _, mut tracker) = movielens();
         world
-            .expect(&mut tracker, "DatasetGroupNotFound", None)
-            .await;
-        ready_group_and_solution(&mut world).await;
-        world
-            .expect(&mut tracker, "Active", Some("CreateEventTracker"))
+            .created_once_the_group_is_ready(&mut tracker, "CreateEventTracker")
             .await;
         let status = tracker.status.clone().expect("status");
         assert!(status.tracking_id.is_some_and(|id| !id.is_empty()));
@@ -236,11 +224,9 @@ mod tests {
     async fn a_tracker_deleted_outside_the_operator_is_created_again() {
         let (world, mut tracker) = world_with_group().await;
         world.sync(&mut tracker).await;
-        world.fake.remove(&arn_of(&tracker));
         world
-            .expect(&mut tracker, "Active", Some("CreateEventTracker"))
+            .removed_and_recreated(&mut tracker, "CreateEventTracker")
             .await;
-        assert_eq!(world.fake.calls("CreateEventTracker"), 2);
     }
 
     #[tokio::test]

@@ -13,7 +13,6 @@ use std::time::Duration;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use personalize_api::{Filter, FilterStatus, RetiredFilter, aws_status};
 
-use super::dataset_group::group_arn;
 use super::{Decided, Env, Error, Managed, aws_name, own_arn, pending, settle, tags};
 use crate::naming::{child_name, short_hash};
 use crate::outcome::{Outcome, Timing};
@@ -113,13 +112,6 @@ fn due(retired: &RetiredFilter) -> Timestamp {
 }
 
 impl Managed for Filter {
-    /// The dataset group's ARN.
-    type Refs = String;
-
-    async fn resolve(&self, env: &Env<'_>) -> Result<Result<String, Outcome>, Error> {
-        group_arn(env, self).await
-    }
-
     async fn sync(&self, env: &Env<'_>, group: String, status: &mut FilterStatus) -> Decided {
         status.dataset_group_arn = Some(group.clone());
         let region = region_of(&group).map(str::to_owned);
@@ -411,11 +403,7 @@ mod tests {
         let mut world = World::new();
         let mut filter = genre();
         world
-            .expect(&mut filter, "DatasetGroupNotFound", None)
-            .await;
-        ready_group_and_solution(&mut world).await;
-        world
-            .expect(&mut filter, "Active", Some("CreateFilter"))
+            .created_once_the_group_is_ready(&mut filter, "CreateFilter")
             .await;
         let arn = arn_of(&filter);
         assert!(arn.ends_with(&filter_name(&filter)), "{arn}");

@@ -351,6 +351,19 @@ kinds!(
     personalize_api::Recommender => personalize_api::RecommenderStatus, references: true;
 );
 
+/// What a kind's references resolve to, and how. A kind in a dataset group
+/// ([`dataset_group::InGroup`]) resolves to its group's ARN without code of its own.
+pub trait Resolve {
+    /// What its references resolve to (e.g. the dataset group's ARN).
+    type Refs: Send + Sync;
+
+    /// Resolves its references: `Err(outcome)` while one is missing or not ready.
+    fn resolve(
+        &self,
+        env: &Env<'_>,
+    ) -> impl Future<Output = Result<Result<Self::Refs, Outcome>, Error>> + Send;
+}
+
 /// A custom resource kind the operator manages: what is specific to it. Everything else is
 /// [`reconcile`].
 pub trait Managed:
@@ -362,17 +375,9 @@ pub trait Managed:
     + Debug
     + Send
     + Sync
+    + Resolve
     + 'static
 {
-    /// What its references resolve to (e.g. the dataset group's ARN).
-    type Refs: Send + Sync;
-
-    /// Resolves its references: `Err(outcome)` while one is missing or not ready.
-    fn resolve(
-        &self,
-        env: &Env<'_>,
-    ) -> impl Future<Output = Result<Result<Self::Refs, Outcome>, Error>> + Send;
-
     /// Brings its Personalize resources, in order, in line with the spec, recording what it
     /// changes in `env`; decides the outcome.
     fn sync(

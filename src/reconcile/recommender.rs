@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 
 use personalize_api::{Recommender, RecommenderState, RecommenderStatus};
 
-use super::dataset_group::group_arn;
 use super::{Decided, Env, Error, Managed, aws_name, own_arn, settle, tags};
-use crate::outcome::Outcome;
 use crate::personalize::{
     NewRecommender, Observation, RecommenderDetails, RecommenderSettings, Status, region_of,
 };
@@ -101,13 +99,6 @@ fn settings(spec: Option<&personalize_api::RecommenderConfig>) -> RecommenderSet
 }
 
 impl Managed for Recommender {
-    /// The dataset group's ARN.
-    type Refs = String;
-
-    async fn resolve(&self, env: &Env<'_>) -> Result<Result<String, Outcome>, Error> {
-        group_arn(env, self).await
-    }
-
     async fn sync(&self, env: &Env<'_>, group: String, status: &mut RecommenderStatus) -> Decided {
         status.dataset_group_arn = Some(group.clone());
         let region = region_of(&group).map(str::to_owned);
@@ -297,9 +288,8 @@ mod tests {
     async fn deleted_outside_is_created_again_and_invalid_input_is_terminal() {
         let (world, mut rec) = world(0).await;
         world.sync(&mut rec).await;
-        world.fake.remove(&arn_of(&rec));
         world
-            .expect(&mut rec, "Active", Some("CreateRecommender"))
+            .removed_and_recreated(&mut rec, "CreateRecommender")
             .await;
         let (world, mut rec) = self::world(0).await;
         world

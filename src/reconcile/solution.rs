@@ -19,7 +19,7 @@ use super::training::{
     until_next_retrain,
 };
 use super::{
-    Decided, Env, Error, Managed, aws_name, namespace, own_arn, pending, tags, waiting_for,
+    Decided, Env, Error, Managed, Resolve, aws_name, namespace, own_arn, pending, tags, waiting_for,
 };
 use crate::outcome::{Outcome, Timing};
 use crate::personalize::{
@@ -99,7 +99,7 @@ fn desired(sol: &Solution, group_arn: &str) -> NewSolution {
     }
 }
 
-impl Managed for Solution {
+impl Resolve for Solution {
     type Refs = Data;
 
     /// The group must be ACTIVE for the solution to be created; training waits for the import.
@@ -128,7 +128,9 @@ impl Managed for Solution {
             }
         }))
     }
+}
 
+impl Managed for Solution {
     async fn sync(&self, env: &Env<'_>, data: Data, status: &mut SolutionStatus) -> Decided {
         let region = region_of(&data.group_arn);
         let desired = desired(self, &data.group_arn);

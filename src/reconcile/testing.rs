@@ -121,6 +121,23 @@ impl World {
         changes
     }
 
+    /// Removes the object's resource behind the operator's back: the next sync must create it
+    /// again (`create` is the operation) and end Ready.
+    pub async fn removed_and_recreated<K: Managed>(&self, obj: &mut K, create: &str) {
+        let before = self.fake.calls(create);
+        self.fake.remove(&arn_of(obj));
+        self.expect(obj, "Active", Some(create)).await;
+        assert_eq!(self.fake.calls(create), before + 1, "created once more");
+    }
+
+    /// A kind in a dataset group: waits while the group does not exist, then creates its
+    /// resource (`create` is the operation) once the group and a trained solution are Ready.
+    pub async fn created_once_the_group_is_ready<K: Managed>(&mut self, obj: &mut K, create: &str) {
+        self.expect(obj, "DatasetGroupNotFound", None).await;
+        ready_group_and_solution(self).await;
+        self.expect(obj, "Active", Some(create)).await;
+    }
+
     /// `times` syncs, whatever they decide.
     pub async fn sync_times<K: Managed>(&self, obj: &mut K, times: usize) {
         for _ in 0..times {
