@@ -179,7 +179,21 @@ pub struct Params {
     pub filter: Named,
     pub filter_values: BTreeMap<String, String>,
     pub context: BTreeMap<String, String>,
+    /// `metadataColumns.<DATASET>=COL1,COL2`.
+    pub metadata_columns: BTreeMap<String, Vec<String>>,
+    /// `promotion.name`, `promotion.percentPromotedItems`, `promotion.filterArn` or
+    /// `promotion.filter`, `promotion.filterValues.<NAME>` (the model allows one promotion).
+    pub promotion: Option<Promotion>,
     pub namespace: Option<String>,
+}
+
+/// A promotion: this share of the results chosen by its filter.
+#[derive(Debug, Default, PartialEq)]
+pub struct Promotion {
+    pub name: String,
+    pub percent: i32,
+    pub filter: Named,
+    pub filter_values: BTreeMap<String, String>,
 }
 
 /// A resource given by ARN or by the name of its custom resource.
@@ -191,15 +205,22 @@ pub enum Named {
     Object(String),
 }
 
-/// Documented GetRecommendations parameters the gateway does not support yet.
-const NOT_YET: [&str; 2] = ["promotions", "metadataColumns"];
-
 impl Params {
     /// Parses and checks a query.
     pub fn parse(q: &HashMap<String, String>) -> Result<Self, ApiError> {
         let bad = |m: String| Err(ApiError::BadRequest(m));
         let mut p = Params::default();
+        let mut promotion = BTreeMap::new();
         for (key, value) in q {
+            if let Some(field) = key.strip_prefix("promotion.") {
+                promotion.insert(field.to_owned(), value.clone());
+                continue;
+            }
+            if let Some(dataset) = key.strip_prefix("metadataColumns.") {
+                let columns = value.split(',').map(str::to_owned).collect();
+                p.metadata_columns.insert(dataset.to_owned(), columns);
+                continue;
+            }
             if let Some(name) = key.strip_prefix("filterValues.") {
                 p.filter_values.insert(name.to_owned(), value.clone());
                 continue;
@@ -225,17 +246,18 @@ impl Params {
                 "filterArn" => p.filter.set(Named::Arn(value.clone()), "filter")?,
                 "filter" => p.filter.set(Named::Object(value.clone()), "filter")?,
                 "namespace" => p.namespace = Some(value.clone()),
-                other if NOT_YET.contains(&other) => {
-                    return bad(format!("{other} is not supported by the gateway yet"));
-                }
                 other => {
                     return bad(format!(
                         "unknown parameter {other}: the gateway takes userId, itemId, numResults, \
                          campaignArn or campaign, recommenderArn or recommender, filterArn or \
-                         filter, filterValues.<NAME>, context.<KEY> and namespace"
+                         filter, filterValues.<NAME>, context.<KEY>, metadataColumns.<DATASET>, \
+                         promotion.<FIELD> and namespace"
                     ));
                 }
             }
+        }
+        if !promotion.is_empty() {
+            p.promotion = Some(Promotion::parse(promotion)?);
         }
         let id_ok = |id: &Option<String>| id.as_ref().is_none_or(|v| (1..=256).contains(&v.len()));
         if p.user_id.is_none() && p.item_id.is_none() || !id_ok(&p.user_id) || !id_ok(&p.item_id) {
@@ -272,6 +294,52 @@ impl Params {
             }
         }
         Ok(p)
+    }
+}
+
+impl Promotion {
+    /// The promotion of the `promotion.<FIELD>` parameters.
+    fn parse(mut fields: BTreeMap<String, String>) -> Result<Self, ApiError> {
+        let bad = |m: &str| Err(ApiError::BadRequest(format!("promotion: {m}")));
+        let mut promotion = Promotion::default();
+        let values: Vec<String> = fields
+            .keys()
+            .filter(|k| k.starts_with("filterValues."))
+            .cloned()
+            .collect();
+        for key in values {
+            let value = fields.remove(&key).unwrap_or_default();
+            let name = key.trim_start_matches("filterValues.").to_owned();
+            promotion.filter_values.insert(name, value);
+        }
+        for (field, value) in fields {
+            match field.as_str() {
+                "name" => promotion.name = value,
+                "percentPromotedItems" => {
+                    promotion.percent = match value.parse::<i32>() {
+                        Ok(n) if (1..=100).contains(&n) => n,
+                        _ => return bad("percentPromotedItems must be an integer from 1 to 100"),
+                    };
+                }
+                "filterArn" => promotion
+                    .filter
+                    .set(Named::Arn(value), "promotion.filter")?,
+                "filter" => promotion
+                    .filter
+                    .set(Named::Object(value), "promotion.filter")?,
+                other => {
+                    return bad(&format!(
+                        "unknown field {other}: a promotion takes name, percentPromotedItems, \
+                         filterArn or filter, and filterValues.<NAME>"
+                    ));
+                }
+            }
+        }
+        if promotion.name.is_empty() || promotion.percent == 0 || promotion.filter == Named::Absent
+        {
+            return bad("name, percentPromotedItems and filterArn (or filter) are required");
+        }
+        Ok(promotion)
     }
 }
 
@@ -377,6 +445,23 @@ async fn get_recommendations(
     let campaign_arn = arn_of::<Campaign>(&state, &p.campaign, ns).await?;
     let recommender_arn = arn_of::<Recommender>(&state, &p.recommender, ns).await?;
     let filter_arn = arn_of::<Filter>(&state, &p.filter, ns).await?;
+    let promotions = match p.promotion {
+        None => None,
+        Some(promotion) => {
+            let filter = arn_of::<Filter>(&state, &promotion.filter, ns).await?;
+            let values = (!promotion.filter_values.is_empty())
+                .then(|| promotion.filter_values.into_iter().collect());
+            let built = aws_sdk_personalizeruntime::types::Promotion::builder()
+                .name(promotion.name)
+                .percent_promoted_items(promotion.percent)
+                .set_filter_arn(filter)
+                .set_filter_values(values)
+                .build();
+            Some(vec![built])
+        }
+    };
+    let columns =
+        (!p.metadata_columns.is_empty()).then(|| p.metadata_columns.into_iter().collect());
     let map = |m: BTreeMap<String, String>| (!m.is_empty()).then(|| m.into_iter().collect());
     let out = state
         .runtime
@@ -389,6 +474,8 @@ async fn get_recommendations(
         .set_filter_arn(filter_arn)
         .set_filter_values(map(p.filter_values))
         .set_context(map(p.context))
+        .set_metadata_columns(columns)
+        .set_promotions(promotions)
         .send()
         .await
         .map_err(|e| {
@@ -408,7 +495,16 @@ async fn get_recommendations(
     let items: Vec<Value> = out
         .item_list()
         .iter()
-        .map(|i| json!({ "itemId": i.item_id(), "score": i.score() }))
+        .map(|i| {
+            let mut item = json!({ "itemId": i.item_id(), "score": i.score() });
+            if let Some(name) = i.promotion_name() {
+                item["promotionName"] = name.into();
+            }
+            if let Some(metadata) = i.metadata() {
+                item["metadata"] = json!(metadata);
+            }
+            item
+        })
         .collect();
     use aws_sdk_personalizeruntime::operation::RequestId;
     Ok(Json(json!({
@@ -527,7 +623,19 @@ mod tests {
             ),
             (
                 "userId=1&campaignArn=a&promotions=x",
-                "promotions is not supported",
+                "unknown parameter promotions",
+            ),
+            (
+                "userId=1&campaignArn=a&promotion.name=p",
+                "promotion: name, percentPromotedItems and filterArn",
+            ),
+            (
+                "userId=1&campaignArn=a&promotion.name=p&promotion.filterArn=f&promotion.percentPromotedItems=101",
+                "promotion: percentPromotedItems must be",
+            ),
+            (
+                "userId=1&campaignArn=a&promotion.colour=red",
+                "promotion: unknown field colour",
             ),
             (
                 "userId=1&campaignArn=a&recommenderArn=x",
@@ -535,7 +643,7 @@ mod tests {
             ),
             (
                 "userId=1&campaignArn=a&metadataColumns=x",
-                "metadataColumns is not supported",
+                "unknown parameter metadataColumns",
             ),
             (
                 "userId=1&campaignArn=a&numresults=5",
@@ -579,6 +687,11 @@ mod tests {
             ("filterValues.GENRE", "\"Comedy\""),
             ("context.DEVICE", "phone"),
             ("namespace", "team"),
+            ("metadataColumns.ITEMS", "GENRES,YEAR"),
+            ("promotion.name", "comedy"),
+            ("promotion.percentPromotedItems", "20"),
+            ("promotion.filter", "genre"),
+            ("promotion.filterValues.GENRE", "\"Comedy\""),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -592,6 +705,12 @@ mod tests {
         assert_eq!(p.filter_values["GENRE"], "\"Comedy\"");
         assert_eq!(p.context["DEVICE"], "phone");
         assert_eq!(p.namespace.as_deref(), Some("team"));
+        assert_eq!(p.metadata_columns["ITEMS"], ["GENRES", "YEAR"]);
+        let promotion = p.promotion.expect("a promotion");
+        assert_eq!(promotion.name, "comedy");
+        assert_eq!(promotion.percent, 20);
+        assert_eq!(promotion.filter, Named::Object("genre".into()));
+        assert_eq!(promotion.filter_values["GENRE"], "\"Comedy\"");
     }
 
     #[test]

@@ -152,6 +152,33 @@ async fn a_filter_named_by_its_custom_resource_is_applied_with_its_values() {
             "genre{genre} only: {items:?}"
         );
     }
+    // A promotion through the same Filter: 20% of 10 results from genre3, marked as promoted.
+    let query = "campaign=movies&userId=u0&numResults=10&promotion.name=g3\
+                 &promotion.percentPromotedItems=20&promotion.filter=genre\
+                 &promotion.filterValues.GENRE=%22genre3%22";
+    let (status, body) = get(&app, query).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let promoted: Vec<usize> = body["itemList"]
+        .as_array()
+        .expect("itemList")
+        .iter()
+        .filter(|i| i["promotionName"] == "g3")
+        .map(|i| {
+            i["itemId"].as_str().expect("itemId")[1..]
+                .parse()
+                .expect("i<n>")
+        })
+        .collect();
+    assert_eq!(promoted.len(), 2, "{body}");
+    assert!(promoted.iter().all(|n| n % CLUSTERS == 3), "{promoted:?}");
+    // Metadata needs a campaign that enables it: personalize-local's refusal is passed on.
+    let (status, body) = get(
+        &app,
+        "campaign=movies&userId=u0&metadataColumns.ITEMS=GENRES",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
     // The values are required by the expression: personalize-local's answer is passed on.
     let (status, body) = get(&app, "campaign=movies&userId=u0&filter=genre").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
