@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use aws_sdk_personalize::error::ProvideErrorMetadata;
 use personalize_local::{Config, Running};
 
 use crate::support::*;
@@ -17,13 +16,8 @@ async fn modelled_errors_reach_the_sdk() {
     let (cp, events, rt) = clients(&server.url()).await;
 
     // Invalid input: a bad name.
-    let err = cp
-        .create_dataset_group()
-        .name("bad name!")
-        .send()
-        .await
-        .expect_err("invalid name");
-    assert_eq!(err.code(), Some("InvalidInputException"));
+    let call = cp.create_dataset_group().name("bad name!").send().await;
+    assert_eq!(code_of(call, "invalid name"), "InvalidInputException");
 
     // Already exists.
     let dg = cp
@@ -34,32 +28,25 @@ async fn modelled_errors_reach_the_sdk() {
         .expect("create")
         .dataset_group_arn
         .expect("arn");
-    let err = cp
-        .create_dataset_group()
-        .name("errors")
-        .send()
-        .await
-        .expect_err("duplicate");
-    assert_eq!(err.code(), Some("ResourceAlreadyExistsException"));
+    let call = cp.create_dataset_group().name("errors").send().await;
+    assert_eq!(code_of(call, "duplicate"), "ResourceAlreadyExistsException");
 
     // Not found.
-    let err = cp
+    let call = cp
         .describe_solution()
         .solution_arn("arn:aws:personalize:us-east-1:000000000000:solution/nope")
         .send()
-        .await
-        .expect_err("missing");
-    assert_eq!(err.code(), Some("ResourceNotFoundException"));
+        .await;
+    assert_eq!(code_of(call, "missing"), "ResourceNotFoundException");
 
     // Invalid schema.
-    let err = cp
+    let call = cp
         .create_schema()
         .name("broken")
         .schema("{not json")
         .send()
-        .await
-        .expect_err("bad schema");
-    assert_eq!(err.code(), Some("InvalidInputException"));
+        .await;
+    assert_eq!(code_of(call, "bad schema"), "InvalidInputException");
 
     // In use: a dataset group with a dataset; a schema used by a dataset.
     let schema = cp
@@ -82,30 +69,26 @@ async fn modelled_errors_reach_the_sdk() {
         .expect("dataset")
         .dataset_arn
         .expect("arn");
-    let err = cp
+    let call = cp
         .delete_dataset_group()
         .dataset_group_arn(&dg)
         .send()
-        .await
-        .expect_err("has children");
-    assert_eq!(err.code(), Some("ResourceInUseException"));
-    let err = cp
-        .delete_schema()
-        .schema_arn(&schema)
-        .send()
-        .await
-        .expect_err("schema in use");
-    assert_eq!(err.code(), Some("ResourceInUseException"));
-    let err = cp
+        .await;
+    assert_eq!(code_of(call, "has children"), "ResourceInUseException");
+    let call = cp.delete_schema().schema_arn(&schema).send().await;
+    assert_eq!(code_of(call, "schema in use"), "ResourceInUseException");
+    let call = cp
         .create_dataset()
         .name("errors-interactions-2")
         .dataset_group_arn(&dg)
         .dataset_type("INTERACTIONS")
         .schema_arn(&schema)
         .send()
-        .await
-        .expect_err("one dataset per type");
-    assert_eq!(err.code(), Some("ResourceAlreadyExistsException"));
+        .await;
+    assert_eq!(
+        code_of(call, "one dataset per type"),
+        "ResourceAlreadyExistsException"
+    );
 
     // A bad row fails the import with the line and the reason.
     let mut csv = interactions_csv();
@@ -191,30 +174,33 @@ async fn modelled_errors_reach_the_sdk() {
         &["CREATE FAILED"],
     )
     .await;
-    let err = cp
+    let call = cp
         .get_solution_metrics()
         .solution_version_arn(&version)
         .send()
-        .await
-        .expect_err("no metrics for a failed version");
-    assert_eq!(err.code(), Some("ResourceInUseException"));
-    let err = cp
+        .await;
+    assert_eq!(
+        code_of(call, "no metrics for a failed version"),
+        "ResourceInUseException"
+    );
+    let call = cp
         .create_campaign()
         .name("errors-campaign")
         .solution_version_arn(&version)
         .send()
-        .await
-        .expect_err("failed version cannot be deployed");
-    assert_eq!(err.code(), Some("ResourceInUseException"));
-    let err = cp
+        .await;
+    assert_eq!(
+        code_of(call, "failed version cannot be deployed"),
+        "ResourceInUseException"
+    );
+    let call = cp
         .create_solution()
         .name("errors-unknown-recipe")
         .dataset_group_arn(&dg)
         .recipe_arn("arn:aws:personalize:::recipe/aws-nonexistent")
         .send()
-        .await
-        .expect_err("unknown recipe");
-    assert_eq!(err.code(), Some("InvalidInputException"));
+        .await;
+    assert_eq!(code_of(call, "unknown recipe"), "InvalidInputException");
 
     // One event tracker per dataset group.
     let tracker = cp
@@ -224,14 +210,16 @@ async fn modelled_errors_reach_the_sdk() {
         .send()
         .await
         .expect("tracker");
-    let err = cp
+    let call = cp
         .create_event_tracker()
         .name("errors-tracker-2")
         .dataset_group_arn(&dg)
         .send()
-        .await
-        .expect_err("second tracker");
-    assert_eq!(err.code(), Some("ResourceAlreadyExistsException"));
+        .await;
+    assert_eq!(
+        code_of(call, "second tracker"),
+        "ResourceAlreadyExistsException"
+    );
 
     // Events: an unknown tracking id and an object as properties are invalid input (PutEvents
     // models no other error).
@@ -354,13 +342,8 @@ async fn modelled_errors_reach_the_sdk() {
         }
     }
     assert_eq!(seen.len(), 5, "{seen:?}");
-    let err = cp
-        .list_schemas()
-        .next_token("garbage")
-        .send()
-        .await
-        .expect_err("bad token");
-    assert_eq!(err.code(), Some("InvalidNextTokenException"));
+    let call = cp.list_schemas().next_token("garbage").send().await;
+    assert_eq!(code_of(call, "bad token"), "InvalidNextTokenException");
 
     server.stop().await.expect("stops");
     let _ = std::fs::remove_dir_all(dir);
@@ -389,21 +372,15 @@ async fn campaign_limits_and_update_rules() {
             .await
             .expect("campaign");
     }
-    let err = cp
+    let call = cp
         .create_campaign()
         .name("limits-5")
         .solution_version_arn(&version)
         .send()
-        .await
-        .expect_err("sixth campaign");
-    assert_eq!(err.code(), Some("LimitExceededException"));
-    let err = cp
-        .delete_solution()
-        .solution_arn(&solution)
-        .send()
-        .await
-        .expect_err("campaigns use it");
-    assert_eq!(err.code(), Some("ResourceInUseException"));
+        .await;
+    assert_eq!(code_of(call, "sixth campaign"), "LimitExceededException");
+    let call = cp.delete_solution().solution_arn(&solution).send().await;
+    assert_eq!(code_of(call, "campaigns use it"), "ResourceInUseException");
     let listed = cp
         .list_campaigns()
         .solution_arn(&solution)

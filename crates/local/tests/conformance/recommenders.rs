@@ -290,16 +290,18 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
 
     let dg = seed_vod(&cp, &dir).await;
     // A custom recipe is not a use case; exploration applies to top picks only.
-    let err = cp
+    let call = cp
         .create_recommender()
         .name("custom-recipe")
         .dataset_group_arn(&dg)
         .recipe_arn("arn:aws:personalize:::recipe/aws-user-personalization")
         .send()
-        .await
-        .expect_err("a custom recipe is refused");
-    assert_eq!(err.code(), Some("InvalidInputException"));
-    let err = cp
+        .await;
+    assert_eq!(
+        code_of(call, "a custom recipe is refused"),
+        "InvalidInputException"
+    );
+    let call = cp
         .create_recommender()
         .name("explore-similar")
         .dataset_group_arn(&dg)
@@ -310,9 +312,11 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
                 .build(),
         )
         .send()
-        .await
-        .expect_err("exploration is for top picks");
-    assert_eq!(err.code(), Some("InvalidInputException"));
+        .await;
+    assert_eq!(
+        code_of(call, "exploration is for top picks"),
+        "InvalidInputException"
+    );
 
     let top = create(
         &cp,
@@ -517,51 +521,58 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
         .await
         .expect("DeleteFilter");
     // It needs an itemId; a metadata request needs the config.
-    let err = rt
+    let call = rt
         .get_recommendations()
         .recommender_arn(&similar)
         .user_id("u0")
         .send()
-        .await
-        .expect_err("itemId is required");
-    assert_eq!(err.code(), Some("InvalidInputException"));
-    let err = rt
+        .await;
+    assert_eq!(code_of(call, "itemId is required"), "InvalidInputException");
+    let call = rt
         .get_recommendations()
         .recommender_arn(&similar)
         .user_id("u0")
         .item_id(&item)
         .metadata_columns("ITEMS", vec!["GENRES".into()])
         .send()
-        .await
-        .expect_err("metadata is not enabled on more-like-x");
-    assert_eq!(err.code(), Some("InvalidInputException"));
+        .await;
+    assert_eq!(
+        code_of(call, "metadata is not enabled on more-like-x"),
+        "InvalidInputException"
+    );
 
     // Exactly one of campaignArn and recommenderArn; unknown recommenders are 404s.
-    let err = rt
+    let call = rt
         .get_recommendations()
         .recommender_arn(&top)
         .campaign_arn(top.replace(":recommender/", ":campaign/"))
         .user_id("u0")
         .send()
-        .await
-        .expect_err("both ARNs are refused");
-    assert_eq!(err.code(), Some("InvalidInputException"));
+        .await;
+    assert_eq!(
+        code_of(call, "both ARNs are refused"),
+        "InvalidInputException"
+    );
     let missing = top.replace("top-picks", "missing");
-    let err = rt
+    let call = rt
         .get_recommendations()
         .recommender_arn(&missing)
         .user_id("u0")
         .send()
-        .await
-        .expect_err("unknown recommender");
-    assert_eq!(err.code(), Some("ResourceNotFoundException"));
-    let err = cp
+        .await;
+    assert_eq!(
+        code_of(call, "unknown recommender"),
+        "ResourceNotFoundException"
+    );
+    let call = cp
         .describe_recommender()
         .recommender_arn(&missing)
         .send()
-        .await
-        .expect_err("unknown recommender");
-    assert_eq!(err.code(), Some("ResourceNotFoundException"));
+        .await;
+    assert_eq!(
+        code_of(call, "unknown recommender"),
+        "ResourceNotFoundException"
+    );
 
     // List by dataset group, paged; tags.
     let page = cp
@@ -618,21 +629,18 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
         .await
         .expect("StopRecommender");
     assert_eq!(status(&cp, &top).await, "INACTIVE");
-    let err = rt
+    let call = rt
         .get_recommendations()
         .recommender_arn(&top)
         .user_id("u0")
         .send()
-        .await
-        .expect_err("an INACTIVE recommender does not serve");
-    assert_eq!(err.code(), Some("InvalidInputException"));
-    let err = cp
-        .stop_recommender()
-        .recommender_arn(&top)
-        .send()
-        .await
-        .expect_err("stopping twice");
-    assert_eq!(err.code(), Some("ResourceInUseException"));
+        .await;
+    assert_eq!(
+        code_of(call, "an INACTIVE recommender does not serve"),
+        "InvalidInputException"
+    );
+    let call = cp.stop_recommender().recommender_arn(&top).send().await;
+    assert_eq!(code_of(call, "stopping twice"), "ResourceInUseException");
     cp.start_recommender()
         .recommender_arn(&top)
         .send()
@@ -692,7 +700,7 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
             .is_some_and(|c| c.contains_key("ITEMS"))
     );
     assert_eq!(updated.status(), Some("ACTIVE"));
-    let err = cp
+    let call = cp
         .update_recommender()
         .recommender_arn(&top)
         .recommender_config(
@@ -701,31 +709,30 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
                 .build(),
         )
         .send()
-        .await
-        .expect_err("minRecommendationRequestsPerSecond >= 1");
-    assert_eq!(err.code(), Some("InvalidInputException"));
+        .await;
+    assert_eq!(
+        code_of(call, "minRecommendationRequestsPerSecond >= 1"),
+        "InvalidInputException"
+    );
 
     // The group cannot go while recommenders exist; they delete, then it does.
-    let err = cp
+    let call = cp
         .delete_dataset_group()
         .dataset_group_arn(&dg)
         .send()
-        .await
-        .expect_err("the group has recommenders");
-    assert_eq!(err.code(), Some("ResourceInUseException"));
+        .await;
+    assert_eq!(
+        code_of(call, "the group has recommenders"),
+        "ResourceInUseException"
+    );
     for arn in [&top, &similar] {
         cp.delete_recommender()
             .recommender_arn(arn)
             .send()
             .await
             .expect("DeleteRecommender");
-        let err = cp
-            .describe_recommender()
-            .recommender_arn(arn)
-            .send()
-            .await
-            .expect_err("deleted");
-        assert_eq!(err.code(), Some("ResourceNotFoundException"));
+        let call = cp.describe_recommender().recommender_arn(arn).send().await;
+        assert_eq!(code_of(call, "deleted"), "ResourceNotFoundException");
     }
     let left = cp
         .list_recommenders()
@@ -879,15 +886,17 @@ async fn recommender_state_machines_use_the_literal_statuses() {
     let server = Running::start(config).await.expect("server starts");
     let (cp, _, rt) = clients(&server.url()).await;
     let dg = seed_vod(&cp, &dir).await;
-    let err = cp
+    let call = cp
         .create_recommender()
         .name("wrong-domain")
         .dataset_group_arn(&dg)
         .recipe_arn("arn:aws:personalize:::recipe/aws-ecomm-recommended-for-you")
         .send()
-        .await
-        .expect_err("an ECOMMERCE use case in a VIDEO_ON_DEMAND group");
-    assert_eq!(err.code(), Some("InvalidInputException"));
+        .await;
+    assert_eq!(
+        code_of(call, "an ECOMMERCE use case in a VIDEO_ON_DEMAND group"),
+        "InvalidInputException"
+    );
 
     let arn = create(&cp, &dg, "slow-top-picks", TOP_PICKS, None).await;
     let created = statuses_until("ACTIVE", || status(&cp, &arn)).await;
@@ -1082,12 +1091,14 @@ async fn ecommerce_use_cases_train_on_their_event_types() {
         .await
         .expect("frequently bought together without userId");
     assert!(!with_i5.item_list().is_empty());
-    let err = rt
+    let call = rt
         .get_recommendations()
         .recommender_arn(&by_purchases)
         .send()
-        .await
-        .expect_err("best sellers need a userId");
-    assert_eq!(err.code(), Some("InvalidInputException"));
+        .await;
+    assert_eq!(
+        code_of(call, "best sellers need a userId"),
+        "InvalidInputException"
+    );
     server.stop().await.expect("server stops");
 }

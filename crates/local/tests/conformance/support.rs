@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aws_sdk_personalize::Client as ControlPlane;
+use aws_sdk_personalize::error::ProvideErrorMetadata;
 use aws_sdk_personalizeevents::Client as Events;
 use aws_sdk_personalizeruntime::Client as Runtime;
 use personalize_testkit::personalize::{self as deploy, Data};
@@ -12,6 +13,15 @@ pub use personalize_testkit::personalize::{
     CLUSTERS, INTERACTIONS_SCHEMA, ITEMS, ITEMS_SCHEMA, cluster_of, interactions_csv, items_csv,
     sdk_config,
 };
+
+/// The AWS error code of a call that must be refused (`why` names the case).
+pub fn code_of<T: std::fmt::Debug, E: ProvideErrorMetadata>(
+    result: Result<T, E>,
+    why: &str,
+) -> String {
+    let err = result.expect_err(why);
+    err.code().unwrap_or_default().to_owned()
+}
 
 /// A fresh, empty directory under the system temp dir (kept after the test).
 pub fn temp_dir(name: &str) -> PathBuf {
