@@ -70,18 +70,6 @@ async fn campaign(
     arn
 }
 
-async fn filter(cp: &aws_sdk_personalize::Client, dg: &str, name: &str, expr: &str) -> String {
-    cp.create_filter()
-        .name(name)
-        .dataset_group_arn(dg)
-        .filter_expression(expr)
-        .send()
-        .await
-        .expect("CreateFilter")
-        .filter_arn
-        .expect("arn")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metadata_columns_and_promotions_on_a_campaign() {
     let dir = temp_dir("promotions");
@@ -160,7 +148,7 @@ async fn metadata_columns_and_promotions_on_a_campaign() {
     // A promotion of 20% of 10 results: 2 items of genre 3 (u0 likes genre 0), the model's top
     // two among them, each carrying promotionName; the other 8 are the normal top 10 minus them.
     let promoted_genre = format!("genre{}", cluster_of(3));
-    let in_house = filter(
+    let in_house = create_filter(
         &cp,
         &dg,
         "in-house",
@@ -245,7 +233,7 @@ async fn metadata_columns_and_promotions_on_a_campaign() {
 
     // Invalid promotions are refused.
     let (other_dg, _, _) = seed_dataset_group(&cp, &dir, "promotions-other").await;
-    let foreign = filter(
+    let foreign = create_filter(
         &cp,
         &other_dg,
         "foreign",

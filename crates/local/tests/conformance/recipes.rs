@@ -51,16 +51,13 @@ async fn ranking_and_related_items() {
     assert_eq!(ids.last(), Some(&"unknown-item"), "unknown items rank last");
 
     // A filter with a $GENRE parameter: the items it rejects leave the ranking.
-    let filter = cp
-        .create_filter()
-        .name("recipes-genre")
-        .dataset_group_arn(&dg)
-        .filter_expression(r#"EXCLUDE ItemID WHERE Items.GENRES IN ($GENRE)"#)
-        .send()
-        .await
-        .expect("CreateFilter")
-        .filter_arn
-        .expect("arn");
+    let filter = create_filter(
+        &cp,
+        &dg,
+        "recipes-genre",
+        r#"EXCLUDE ItemID WHERE Items.GENRES IN ($GENRE)"#,
+    )
+    .await;
     let input: Vec<String> = (0..12).map(|i| format!("i{i}")).collect();
     let filtered = rt
         .get_personalized_ranking()
@@ -100,16 +97,13 @@ async fn ranking_and_related_items() {
         .await
         .expect("an EXCLUDE expression without its value is skipped");
     assert_eq!(unfiltered.personalized_ranking().len(), 12);
-    let include = cp
-        .create_filter()
-        .name("recipes-only-genre")
-        .dataset_group_arn(&dg)
-        .filter_expression(r#"INCLUDE ItemID WHERE Items.GENRES IN ($GENRE)"#)
-        .send()
-        .await
-        .expect("CreateFilter")
-        .filter_arn
-        .expect("arn");
+    let include = create_filter(
+        &cp,
+        &dg,
+        "recipes-only-genre",
+        r#"INCLUDE ItemID WHERE Items.GENRES IN ($GENRE)"#,
+    )
+    .await;
     let call = rt
         .get_personalized_ranking()
         .campaign_arn(&ranking_campaign)

@@ -334,14 +334,7 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
     let similar = create(&cp, &dg, "more-like-x", MORE_LIKE_X, None).await;
     wait(&cp, &top, "ACTIVE").await;
     wait(&cp, &similar, "ACTIVE").await;
-    let described = cp
-        .describe_recommender()
-        .recommender_arn(&top)
-        .send()
-        .await
-        .expect("DescribeRecommender")
-        .recommender
-        .expect("recommender");
+    let described = describe(&cp, &top).await;
     assert_eq!(described.recipe_arn(), Some(TOP_PICKS));
     assert_eq!(described.dataset_group_arn(), Some(dg.as_str()));
     assert_eq!(
@@ -388,16 +381,13 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
         assert_eq!(genre, &format!("genre{}", cluster(id)));
     }
     // A promotion on a recommender: 30% of 10 from genre 2, each carrying promotionName.
-    let genre2 = cp
-        .create_filter()
-        .name("recommenders-genre2")
-        .dataset_group_arn(&dg)
-        .filter_expression(r#"INCLUDE ItemID WHERE Items.GENRES IN ("genre2")"#)
-        .send()
-        .await
-        .expect("CreateFilter")
-        .filter_arn
-        .expect("arn");
+    let genre2 = create_filter(
+        &cp,
+        &dg,
+        "recommenders-genre2",
+        r#"INCLUDE ItemID WHERE Items.GENRES IN ("genre2")"#,
+    )
+    .await;
     let promoted = rt
         .get_recommendations()
         .recommender_arn(&top)
@@ -439,19 +429,16 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
     let other = recommend_with(&rt, &similar, "u0", Some("i1")).await;
     assert!(in_cluster(&other, 1) * 10 >= other.len() * 8, "{other:?}");
     // A promotion of the item's own genre leaves out what the user watched too.
-    let own_genre = cp
-        .create_filter()
-        .name("own-genre")
-        .dataset_group_arn(&dg)
-        .filter_expression(format!(
+    let own_genre = create_filter(
+        &cp,
+        &dg,
+        "own-genre",
+        format!(
             "INCLUDE ItemID WHERE Items.GENRES IN (\"genre{}\")",
             cluster(&item)
-        ))
-        .send()
-        .await
-        .expect("CreateFilter")
-        .filter_arn
-        .expect("arn");
+        ),
+    )
+    .await;
     let promoted = rt
         .get_recommendations()
         .recommender_arn(&similar)
@@ -483,18 +470,13 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
     );
     // The caller's filter applies on top of the automatic one.
     let genre = format!("genre{}", cluster(&item));
-    let filter = cp
-        .create_filter()
-        .name("not-this-genre")
-        .dataset_group_arn(&dg)
-        .filter_expression(format!(
-            "EXCLUDE ItemID WHERE Items.GENRES IN (\"{genre}\")"
-        ))
-        .send()
-        .await
-        .expect("CreateFilter")
-        .filter_arn
-        .expect("filterArn");
+    let filter = create_filter(
+        &cp,
+        &dg,
+        "not-this-genre",
+        format!("EXCLUDE ItemID WHERE Items.GENRES IN (\"{genre}\")"),
+    )
+    .await;
     let filtered: Vec<String> = rt
         .get_recommendations()
         .recommender_arn(&similar)
@@ -683,14 +665,7 @@ async fn vod_recommenders_serve_start_stop_update_and_delete() {
     )
     .await;
     assert_eq!(update_status, "ACTIVE");
-    let updated = cp
-        .describe_recommender()
-        .recommender_arn(&top)
-        .send()
-        .await
-        .expect("DescribeRecommender")
-        .recommender
-        .expect("recommender");
+    let updated = describe(&cp, &top).await;
     let config = updated.recommender_config().expect("config");
     assert_eq!(config.min_recommendation_requests_per_second(), Some(2));
     assert!(
@@ -825,15 +800,7 @@ async fn recommenders_survive_a_restart() {
     let (_child, url) = spawn_server(&dir);
     let (cp, _, _) = clients(&url).await;
     wait(&cp, &top, "INACTIVE").await;
-    let describe = || async {
-        cp.describe_recommender()
-            .recommender_arn(&top)
-            .send()
-            .await
-            .expect("DescribeRecommender")
-            .recommender
-            .expect("recommender")
-    };
+    let describe = || async { describe(&cp, &top).await };
     let update = wait_status(
         "recommender update",
         TIMEOUT,
@@ -944,14 +911,7 @@ async fn recommender_state_machines_use_the_literal_statuses() {
         .send()
         .await
         .expect("UpdateRecommender");
-    let during = cp
-        .describe_recommender()
-        .recommender_arn(&arn)
-        .send()
-        .await
-        .expect("DescribeRecommender")
-        .recommender
-        .expect("recommender");
+    let during = describe(&cp, &arn).await;
     assert_eq!(during.status(), Some("ACTIVE"));
     let update = during
         .latest_recommender_update()
@@ -989,14 +949,7 @@ async fn recommender_state_machines_use_the_literal_statuses() {
         .send()
         .await
         .expect("DeleteRecommender");
-    let deleting = cp
-        .describe_recommender()
-        .recommender_arn(&arn)
-        .send()
-        .await
-        .expect("DescribeRecommender")
-        .recommender
-        .expect("recommender");
+    let deleting = describe(&cp, &arn).await;
     assert_eq!(deleting.status(), Some("DELETE PENDING"));
     assert!(
         deleting.model_metrics().is_none(),
@@ -1101,4 +1054,18 @@ async fn ecommerce_use_cases_train_on_their_event_types() {
         "InvalidInputException"
     );
     server.stop().await.expect("server stops");
+}
+
+/// DescribeRecommender.
+async fn describe(
+    cp: &aws_sdk_personalize::Client,
+    arn: &str,
+) -> aws_sdk_personalize::types::Recommender {
+    cp.describe_recommender()
+        .recommender_arn(arn)
+        .send()
+        .await
+        .expect("DescribeRecommender")
+        .recommender
+        .expect("recommender")
 }

@@ -23,6 +23,24 @@ pub fn code_of<T: std::fmt::Debug, E: ProvideErrorMetadata>(
     err.code().unwrap_or_default().to_owned()
 }
 
+/// CreateFilter; the new filter's ARN.
+pub async fn create_filter(
+    cp: &ControlPlane,
+    dg: &str,
+    name: &str,
+    expression: impl Into<String>,
+) -> String {
+    cp.create_filter()
+        .name(name)
+        .dataset_group_arn(dg)
+        .filter_expression(expression)
+        .send()
+        .await
+        .expect("CreateFilter")
+        .filter_arn
+        .expect("filterArn")
+}
+
 /// A fresh, empty directory under the system temp dir (kept after the test).
 pub fn temp_dir(name: &str) -> PathBuf {
     personalize_testkit::temp_dir(&format!("local-{name}")).expect("create temp dir")

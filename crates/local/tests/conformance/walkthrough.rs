@@ -202,16 +202,13 @@ async fn seed_lifecycle_with_the_rust_sdks() {
         .send()
         .await
         .expect("PutItems");
-    let filter = cp
-        .create_filter()
-        .name("only-genre0")
-        .dataset_group_arn(&dg)
-        .filter_expression(r#"INCLUDE ItemID WHERE Items.GENRES IN ("genre0")"#)
-        .send()
-        .await
-        .expect("CreateFilter")
-        .filter_arn
-        .expect("arn");
+    let filter = create_filter(
+        &cp,
+        &dg,
+        "only-genre0",
+        r#"INCLUDE ItemID WHERE Items.GENRES IN ("genre0")"#,
+    )
+    .await;
     let filtered = rt
         .get_recommendations()
         .campaign_arn(&campaign)
