@@ -420,9 +420,7 @@ impl Published for Campaign {
 /// A Recommender serves while ACTIVE (not while stopped or starting).
 impl Published for Recommender {
     fn published(&self) -> Option<String> {
-        let status = &self.status.as_ref()?.resource;
-        let active = status.status.as_deref() == Some(personalize_api::aws_status::ACTIVE);
-        status.arn.clone().filter(|_| active)
+        active_arn(&self.status.as_ref()?.resource)
     }
 }
 
@@ -430,10 +428,14 @@ impl Published for Recommender {
 /// being created.
 impl Published for Filter {
     fn published(&self) -> Option<String> {
-        let status = &self.status.as_ref()?.resource;
-        let active = status.status.as_deref() == Some(personalize_api::aws_status::ACTIVE);
-        status.arn.clone().filter(|_| active)
+        active_arn(&self.status.as_ref()?.resource)
     }
+}
+
+/// The ARN in a status, while the resource is ACTIVE.
+fn active_arn(status: &personalize_api::ResourceStatus) -> Option<String> {
+    let active = status.status.as_deref() == Some(personalize_api::aws_status::ACTIVE);
+    status.arn.clone().filter(|_| active)
 }
 
 async fn get_recommendations(
