@@ -257,12 +257,12 @@ done
 mapfile -t picked < <(python3 hack/demo/movies.py pick "$data" --user "$user" --count "$clicks" \
   --exclude "$state/before.json" 2>"$state/pick.txt")
 genre=${picked[0]}
-say "$(cat "$state/pick.txt"); now they watch $((${#picked[@]} - 1)) popular $genre movies:"
-say "(eventType \"watch\": the Solution trains on watch events, spec.eventType; the seed's walkthrough uses \"click\")"
+say "$(cat "$state/pick.txt"); now they click $((${#picked[@]} - 1)) popular $genre movies"
+say "(the seed's POST /data body as it is; the Solution trains on clicks and watches):"
 clicked_at=$(now_ms)
 for line in "${picked[@]:1}"; do
   item=${line%%$'\t'*}
-  body=$(printf '{"stream-name": "%s", "Data": {"userId": "%s", "itemId": "%s", "eventType": "watch", "sentAt": "%s"}, "PartitionKey": "userId"}' \
+  body=$(printf '{"stream-name": "%s", "Data": {"userId": "%s", "interactions": 1, "itemId": "%s", "trackingId": "...", "eventType": "click", "sentAt": "%s"}, "PartitionKey": "userId"}' \
     "$stream" "$user" "$item" "$(date +%s)")
   echo
   cmd "curl -s -X POST \"\$GATEWAY/data\" -H 'Content-Type: application/json' -d '$body'   # ${line#*$'\t'}"
@@ -308,7 +308,7 @@ Everything is still running. To explore, in another shell at $root:
   kubectl get solution movielens-user-personalization -o yaml   # versions and their metrics
   curl -s "\$GATEWAY/getRecommendations?campaign=movielens&userId=$user&numResults=5"
   curl -s -X POST "\$GATEWAY/data" -H 'Content-Type: application/json' \\
-    -d '{"stream-name": "$stream", "Data": {"userId": "$user", "itemId": "185", "eventType": "watch", "sentAt": "'\$(date +%s)'"}, "PartitionKey": "userId"}'
+    -d '{"stream-name": "$stream", "Data": {"userId": "$user", "interactions": 1, "itemId": "185", "trackingId": "...", "eventType": "click", "sentAt": "1698711110"}, "PartitionKey": "userId"}'
   aws personalize list-campaigns             # personalize-local answers the AWS CLI
   tail -f $state_rel/operator.log            # also local.log, ingest.log, gateway.log
 When done:

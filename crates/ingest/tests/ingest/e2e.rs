@@ -247,6 +247,98 @@ async fn gateway_events_reach_personalize_local_and_change_recommendations() {
     local.stop().await.expect("personalize-local stops");
 }
 
+/// The MovieLens CSVs the demo imports (`hack/data/movielens.sh`, then
+/// `hack/data/movielens-csv.py`): the interactions file.
+fn movielens_interactions() -> String {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let run = |cmd: &mut std::process::Command| {
+        let out = cmd.current_dir(&repo).output().expect("runs");
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let raw = run(&mut std::process::Command::new("hack/data/movielens.sh"));
+    let out = temp_dir("seed-movielens");
+    run(std::process::Command::new("python3")
+        .arg("hack/data/movielens-csv.py")
+        .arg(&raw)
+        .arg(&out));
+    std::fs::read_to_string(out.join("interactions.csv")).expect("interactions.csv")
+}
+
+/// The seed's walkthrough, verbatim but for host, stream name and ARNs: on the demo's MovieLens
+/// data (clicks and watches, trained on both), user 429's `click` on item 185 through
+/// `POST /data` changes `GET /getRecommendations?campaignArn=..&userId=429&numResults=5`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seeds_curl_walkthrough_changes_user_429s_recommendations() {
+    let interactions = movielens_interactions();
+    for event_type in ["click", "watch"] {
+        assert!(
+            interactions.contains(&format!(",{event_type},")),
+            "the demo data has {event_type} events"
+        );
+    }
+    let dir = temp_dir("seed");
+    let local = Running::start(Config::for_tests(Some(dir.clone())))
+        .await
+        .expect("personalize-local starts");
+    let data = Data {
+        interactions_csv: &interactions,
+        items: None,
+    };
+    let deployed = deploy(&local.url(), &dir, "seed", data)
+        .await
+        .expect("MovieLens trained and deployed");
+
+    let moto = moto().await;
+    let k = kinesis(moto).await;
+    let stream = unique("seed");
+    create_stream(&k, &stream, 1).await;
+    let tracking = TrackingId::literal(deployed.tracking_id.clone());
+    let sidecar = start_sidecar(moto, &stream, &local.url(), tracking, &dir, None, |_| {}).await;
+    let runtime_config = sdk_config(&local.url(), "AKIDLOCALTEST", "local-test-secret").await;
+    let app = gateway::app(GatewayState {
+        kinesis: k.clone(),
+        runtime: aws_sdk_personalizeruntime::Client::new(&runtime_config),
+        kube: None,
+        namespace: "default".into(),
+        default_stream: None,
+    });
+
+    let query = format!("campaignArn={}&userId=429&numResults=5", deployed.campaign);
+    let (status, before) = call(&app, get_recs(&query)).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    let before = item_ids(&before);
+    assert_eq!(before.len(), 5, "{before:?}");
+
+    // The seed's body, byte for byte but for the stream name.
+    let body = format!(
+        r#"{{"stream-name": "{stream}", "Data": {{"userId": "429", "interactions": 1, "itemId": "185", "trackingId": "...", "eventType": "click", "sentAt": "1698711110"}}, "PartitionKey": "userId"}}"#
+    );
+    let post = Request::post("/data")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .expect("request");
+    let (status, answer) = call(&app, post).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["Message"], "Event sent successfully");
+
+    wait_for(
+        "user 429's recommendations to change after the click on 185",
+        Duration::from_secs(30),
+        || async {
+            let (_, after) = call(&app, get_recs(&query)).await;
+            item_ids(&after) != before
+        },
+    )
+    .await;
+    sidecar.stop().await;
+    local.stop().await.expect("personalize-local stops");
+}
+
 /// Freshness: gateway POST /data -> a GetRecommendations that reflects the event, p50/p99.
 /// A figure, not a test: `cargo test -p personalize-ingest --test ingest -- --ignored --nocapture bench_freshness`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
