@@ -1,7 +1,7 @@
 //! Wires the kinds into kube-runtime controllers: what each watches, the watches that wake
 //! dependents at once when what they reference changes (a DatasetGroup becoming Ready wakes its
-//! Solutions, EventTracker, Filters and Recommenders; a Solution's new version wakes its Campaigns), and the caches
-//! ([`References`]) the reconcilers resolve references from. Every watch is scoped to the
+//! Solutions, EventTracker, Filters, Recommenders and MetricAttribution; a Solution's new version
+//! wakes its Campaigns), and the caches ([`References`]) the reconcilers resolve references from. Every watch is scoped to the
 //! watched namespace, if any.
 
 use std::sync::Arc;
@@ -12,7 +12,8 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Resource};
 use personalize_api::{
-    Campaign, DatasetGroup, EventTracker, Filter, ObjectRef as SpecRef, Recommender, Solution,
+    Campaign, DatasetGroup, EventTracker, Filter, MetricAttribution, ObjectRef as SpecRef,
+    Recommender, Solution,
 };
 use serde::de::DeserializeOwned;
 
@@ -96,6 +97,8 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
     let trackers = Controller::new(api::<EventTracker>(&client, namespace), config.clone());
     let filters = Controller::new(api::<Filter>(&client, namespace), config.clone());
     let recommenders = Controller::new(api::<Recommender>(&client, namespace), config.clone());
+    let attributions =
+        Controller::new(api::<MetricAttribution>(&client, namespace), config.clone());
     ctx.set_references(References {
         dataset_groups: dataset_groups.store(),
         solutions: solutions.store(),
@@ -103,6 +106,7 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
         event_trackers: trackers.store(),
         filters: filters.store(),
         recommenders: recommenders.store(),
+        metric_attributions: attributions.store(),
         client: Some(client.clone()),
     });
 
@@ -119,6 +123,7 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
     let trackers = woken_by_groups(trackers, &client, namespace, &config);
     let filters = woken_by_groups(filters, &client, namespace, &config);
     let recommenders = woken_by_groups(recommenders, &client, namespace, &config);
+    let attributions = woken_by_groups(attributions, &client, namespace, &config);
     let store = campaigns.store();
     let campaigns = campaigns.watches(api::<Solution>(&client, namespace), config, move |sol| {
         referrers(&store, &sol, |c: &Campaign| c.spec.solution_ref.as_ref())
@@ -130,6 +135,7 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
         run_one(campaigns, ctx.clone()),
         run_one(trackers, ctx.clone()),
         run_one(filters, ctx.clone()),
-        run_one(recommenders, ctx),
+        run_one(recommenders, ctx.clone()),
+        run_one(attributions, ctx),
     );
 }

@@ -7,6 +7,9 @@ pub const OWNER_TAG: &str = "personalize-operator.dev/owner";
 pub const ADOPT_ANNOTATION: &str = "personalize-operator.dev/adopt";
 /// Annotation that pauses reconciliation of a CR (`"true"`): no AWS call until it is removed.
 pub const PAUSED_ANNOTATION: &str = "personalize-operator.dev/paused";
+/// Annotation that makes a CR observe-only (`"true"`): its Personalize resources are found by
+/// name, described and reported in status, never created, changed or deleted.
+pub const OBSERVE_ANNOTATION: &str = "personalize-operator.dev/observe-only";
 
 /// Longest Personalize resource name.
 const MAX_NAME: usize = 63;

@@ -87,6 +87,12 @@ impl Outcome {
     pub fn requeue_after(&self, timing: Timing) -> Option<Duration> {
         match self {
             Self::Ready { .. } => Some(timing.resync),
+            // An observe-only object that differs from Personalize is looked at again at the
+            // resync: the operator will not change it, so there is nothing to poll for.
+            Self::Progressing {
+                reason: crate::resource::OBSERVE_ONLY,
+                ..
+            } => Some(timing.resync),
             Self::Progressing { .. } | Self::Retrying { .. } => Some(timing.poll),
             // Watches wake us when the reference changes; the slow poll covers raw ARNs.
             Self::WaitingForReference { .. } => Some(timing.poll * 6),

@@ -11,7 +11,8 @@ use kube::runtime::reflector::{ObjectRef as StoreRef, Store};
 use kube::{Resource, ResourceExt};
 use personalize_api::conditions::READY;
 use personalize_api::{
-    Campaign, DatasetGroup, EventTracker, Filter, ObjectRef, Recommender, Solution,
+    Campaign, DatasetGroup, EventTracker, Filter, MetricAttribution, ObjectRef, Recommender,
+    Solution,
 };
 use serde::de::DeserializeOwned;
 
@@ -35,6 +36,8 @@ pub struct References {
     pub filters: Store<Filter>,
     /// Recommenders.
     pub recommenders: Store<Recommender>,
+    /// MetricAttributions.
+    pub metric_attributions: Store<MetricAttribution>,
     /// Reads an object the cache shows as missing or not Ready yet, which it may just have
     /// become (the watch that woke the referrer can run ahead of the cache). None: cache only.
     pub client: Option<kube::Client>,

@@ -149,6 +149,8 @@ pub enum Ownership {
     },
     /// Anything of that name: a child named after a parent that is already ours.
     Parent,
+    /// Observe only: find the resource of that name and report it; never create or take over.
+    Observe,
 }
 
 /// A mutation made in Personalize, for a Kubernetes Event.
@@ -247,6 +249,10 @@ pub async fn sync<R: AwsResource>(
             Some(observed) => observed,
             None => match found(R::describe(api, &current).await)? {
                 Some(observed) => observed,
+                None if *ownership == Ownership::Observe => {
+                    *arn = None;
+                    return Ok(Synced::Pending(not_there(desired), None));
+                }
                 None => {
                     *arn = None;
                     continue;
@@ -297,6 +303,12 @@ async fn create_or_adopt<R: AwsResource>(
     changes: &Changes,
 ) -> Result<Result<String, Pending>, AwsError> {
     let noun = R::KIND.noun();
+    if *ownership == Ownership::Observe {
+        return Ok(match desired.existing(api).await? {
+            Some(arn) => Ok(arn),
+            None => Err(not_there(desired)),
+        });
+    }
     let err = match desired.create(api).await {
         Ok(arn) => {
             let action = format!("Create{}", operation_noun(R::KIND));
@@ -310,7 +322,7 @@ async fn create_or_adopt<R: AwsResource>(
         return Err(err);
     };
     let ours = match ownership {
-        Ownership::Parent => true,
+        Ownership::Parent | Ownership::Observe => true,
         // Personalize also says AlreadyExists for a conflict under another name (one event
         // tracker per dataset group): then nothing is at the derived ARN to take over.
         Ownership::Tagged { owner, adopt } => match found(api.list_tags(&arn).await)? {
@@ -338,6 +350,24 @@ async fn create_or_adopt<R: AwsResource>(
     Ok(Ok(arn))
 }
 
+/// Why an observe-only resource is not done: there is none of its name, and the operator does
+/// not create it.
+fn not_there<R: AwsResource>(desired: &R) -> Pending {
+    let operation = operation_noun(R::KIND);
+    Pending::Progressing {
+        reason: OBSERVE_ONLY,
+        message: format!(
+            "the object is observe-only and Personalize has no {} named {:?}; the operator \
+             would call Create{operation} but does not change Personalize",
+            R::KIND.noun(),
+            desired.name()
+        ),
+    }
+}
+
+/// The reason an observe-only object reports where it would have changed Personalize.
+pub const OBSERVE_ONLY: &str = "ObserveOnly";
+
 /// The noun of a kind as it appears in operation names, e.g. `EventTracker`.
 pub fn operation_noun(kind: Kind) -> &'static str {
     match kind {
@@ -350,6 +380,7 @@ pub fn operation_noun(kind: Kind) -> &'static str {
         Kind::EventTracker => "EventTracker",
         Kind::Filter => "Filter",
         Kind::Recommender => "Recommender",
+        Kind::MetricAttribution => "MetricAttribution",
     }
 }
 

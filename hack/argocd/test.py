@@ -25,7 +25,7 @@ HEALTH_LUA = CHART_ARGOCD / "health.lua"
 ARGOCD_CM = CHART_ARGOCD / "argocd-cm.yaml"
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
 GROUP = "personalize-operator.dev"
-KINDS = ["DatasetGroup", "Solution", "Campaign", "EventTracker", "Filter", "Recommender"]
+KINDS = ["DatasetGroup", "Solution", "Campaign", "EventTracker", "Filter", "Recommender", "MetricAttribution"]
 EXPECTED = "test.personalize-operator.dev/expected-health"
 EXPECTED_MESSAGE = "test.personalize-operator.dev/expected-message"
 
@@ -47,6 +47,7 @@ REASON_HEALTH = {
     "Starting": "Progressing",
     "Stopping": "Progressing",
     "UpdateFailed": "Degraded",
+    "ObserveOnly": "Degraded",
     "Paused": "Progressing",
     "UpdatingSchema": "Progressing",
     "CreatingSchema": "Progressing",

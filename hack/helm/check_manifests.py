@@ -16,7 +16,7 @@ import sys
 
 import yaml
 
-KINDS = ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters", "recommenders"]
+KINDS = ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters", "recommenders", "metricattributions"]
 GROUP = "personalize-operator.dev"
 
 

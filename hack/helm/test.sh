@@ -86,11 +86,11 @@ step "Argo CD health checks: Lua 5.1 on every fixture"
   fail "$chart/argocd/argocd-cm.yaml is not a valid ConfigMap"
 echo "ok   argocd-cm.yaml is a valid ConfigMap"
 
-step "Argo CD sync waves in the examples: DatasetGroup 0, Solution/Recommender 1, Campaign/EventTracker/Filter 2, app 3"
+step "Argo CD sync waves in the examples: DatasetGroup 0, Solution/Recommender 1, Campaign/EventTracker/Filter/MetricAttribution 2, app 3"
 "$py" - <<'PY'
 import pathlib, sys, yaml
 want = {"DatasetGroup": "0", "Solution": "1", "Recommender": "1", "Campaign": "2", "EventTracker": "2",
-        "Filter": "2", "Deployment": "3"}
+        "Filter": "2", "MetricAttribution": "2", "Deployment": "3"}
 bad, seen = [], 0
 for path in [p for d in ["movielens", "video-on-demand", "sidecar"] for p in sorted(pathlib.Path("examples", d).glob("*.yaml"))]:
     for d in yaml.safe_load_all(path.read_text()):
@@ -212,7 +212,7 @@ sa=system:serviceaccount:$ns:$release-personalize-operator
   { cat "$work/install.log"; fail "helm install"; }
 grep -q "personalize-operator 0.1.0 is installed" "$work/install.log" || fail "helm install printed no NOTES"
 echo "ok   helm install; NOTES printed"
-for crd in datasetgroups solutions campaigns eventtrackers filters recommenders; do
+for crd in datasetgroups solutions campaigns eventtrackers filters recommenders metricattributions; do
   k wait --for condition=established --timeout=60s "crd/$crd.personalize-operator.dev" >/dev/null
 done
 echo "ok   the chart installed every CRD and they are Established"

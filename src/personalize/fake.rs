@@ -10,11 +10,12 @@ use async_trait::async_trait;
 use k8s_openapi::jiff::Timestamp;
 
 use super::{
-    AutoTraining, AwsError, Backend, CampaignDetails, CampaignUpdate, DatasetDetails,
-    EventTrackerDetails, FilterDetails, ImportDetails, Kind, Listing, NewCampaign, NewDataset,
-    NewDatasetGroup, NewEventTracker, NewFilter, NewImportJob, NewRecommender, NewSchema,
-    NewSolution, Observation, Personalize, RecommenderDetails, RecommenderSettings,
-    RecommenderUpdate, SolutionDetails, Status, Summary, Tags,
+    AwsError, Backend, CampaignDetails, CampaignUpdate, DatasetDetails, EventTrackerDetails,
+    FilterDetails, ImportDetails, Kind, Listing, MetricAttributionChange, MetricAttributionDetails,
+    NewCampaign, NewDataset, NewDatasetGroup, NewEventTracker, NewFilter, NewImportJob,
+    NewMetricAttribution, NewRecommender, NewSchema, NewSolution, Observation, Personalize,
+    RecommenderDetails, RecommenderSettings, RecommenderUpdate, SolutionDetails, Status, Summary,
+    Tags,
 };
 
 const PREFIX: &str = "arn:aws:personalize:us-east-1:000000000000";
@@ -51,12 +52,13 @@ enum Data {
     Schema,
     Dataset(NewDataset),
     Import,
-    Solution(AutoTraining),
+    Solution(Box<NewSolution>),
     Version(String),
     Campaign(NewCampaign, Option<CampaignUpdate>),
     Tracker(String),
     Filter(String),
     Recommender(RecommenderSettings, Option<RecommenderUpdate>),
+    Metrics(MetricAttributionDetails),
 }
 
 fn err(operation: &'static str, code: &str, message: impl Into<String>) -> AwsError {
@@ -106,6 +108,17 @@ impl Fake {
     /// Calls of every operation so far.
     pub fn total_calls(&self) -> u32 {
         self.state().calls.values().sum()
+    }
+
+    /// Calls of operations that change something (anything but Describe, List and Get).
+    pub fn writes(&self) -> u32 {
+        let reads = ["Describe", "List", "Get"];
+        let state = self.state();
+        let calls = state.calls.iter();
+        calls
+            .filter(|(op, _)| !reads.iter().any(|r| op.starts_with(r)))
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// ARNs of every resource of a kind.
@@ -335,6 +348,9 @@ impl Personalize for Fake {
             Listing::EventTrackers(p) => ("ListEventTrackers", Some(p), Kind::EventTracker),
             Listing::Filters(p) => ("ListFilters", Some(p), Kind::Filter),
             Listing::Recommenders(p) => ("ListRecommenders", Some(p), Kind::Recommender),
+            Listing::MetricAttributions(p) => {
+                ("ListMetricAttributions", Some(p), Kind::MetricAttribution)
+            }
             Listing::Campaigns(p) => ("ListCampaigns", Some(p), Kind::Campaign),
             Listing::SolutionVersions(p) => ("ListSolutionVersions", Some(p), Kind::Solution),
         };
@@ -379,17 +395,7 @@ impl Personalize for Fake {
     }
 
     async fn delete(&self, kind: Kind, arn: &str) -> Result<(), AwsError> {
-        let operation = match kind {
-            Kind::DatasetGroup => "DeleteDatasetGroup",
-            Kind::Schema => "DeleteSchema",
-            Kind::Dataset => "DeleteDataset",
-            Kind::DatasetImportJob => "DeleteDatasetImportJob",
-            Kind::Solution => "DeleteSolution",
-            Kind::Campaign => "DeleteCampaign",
-            Kind::EventTracker => "DeleteEventTracker",
-            Kind::Filter => "DeleteFilter",
-            Kind::Recommender => "DeleteRecommender",
-        };
+        let operation = kind.delete_operation();
         let mut state = self.enter(operation)?;
         if !state.resources.contains_key(arn) {
             return Err(not_found(operation, arn));
@@ -507,20 +513,20 @@ impl Personalize for Fake {
         let path = format!("solution/{}", req.name);
         let (parent, data) = (
             req.dataset_group_arn.clone(),
-            Data::Solution(req.auto_training.clone()),
+            Data::Solution(Box::new(req.clone())),
         );
         state.insert(Kind::Solution, path, Some(&parent), &req.tags, data)
     }
 
     async fn describe_solution(&self, arn: &str) -> Result<Observation<SolutionDetails>, AwsError> {
         let mut state = self.enter("DescribeSolution")?;
-        let (status, auto) = {
+        let (status, solution) = {
             let entry = state.describe(arn)?;
-            let auto = match &entry.data {
-                Data::Solution(auto) => auto.clone(),
-                _ => AutoTraining::default(),
+            let solution = match &entry.data {
+                Data::Solution(solution) => solution.as_ref().clone(),
+                _ => NewSolution::default(),
             };
-            (entry.status.clone(), auto)
+            (entry.status.clone(), solution)
         };
         let latest = state
             .resources
@@ -531,19 +537,27 @@ impl Personalize for Fake {
         Ok(Observation::new(
             status,
             SolutionDetails {
-                perform_auto_training: Some(auto.enabled),
-                schedule: auto.schedule,
+                perform_auto_training: Some(solution.auto_training.enabled),
+                schedule: solution.auto_training.schedule,
                 update_status: None,
+                events: solution.events,
+                incremental_update: solution.incremental_update,
                 latest_version: latest,
             },
         ))
     }
 
-    async fn update_solution(&self, arn: &str, auto: &AutoTraining) -> Result<(), AwsError> {
+    async fn update_solution(&self, arn: &str, req: &NewSolution) -> Result<(), AwsError> {
         let mut state = self.enter("UpdateSolution")?;
         match state.resources.get_mut(arn).map(|e| &mut e.data) {
             Some(Data::Solution(current)) => {
-                *current = auto.clone();
+                current.auto_training = req.auto_training.clone();
+                if !req.events.is_empty() {
+                    current.events = req.events.clone();
+                }
+                if req.incremental_update.is_some() {
+                    current.incremental_update = req.incremental_update;
+                }
                 Ok(())
             }
             _ => Err(not_found("UpdateSolution", arn)),
@@ -613,6 +627,11 @@ impl Personalize for Fake {
                 .config
                 .as_ref()
                 .map(|c| c.item_exploration.clone())
+                .unwrap_or_default(),
+            ranking_influence: campaign
+                .config
+                .as_ref()
+                .map(|c| c.ranking_influence.clone())
                 .unwrap_or_default(),
             latest_update: update.clone(),
         };
@@ -774,6 +793,78 @@ impl Personalize for Fake {
         }
         entry.status = if settled { done } else { pending };
         entry.describes = 0;
+        Ok(())
+    }
+
+    async fn create_metric_attribution(
+        &self,
+        req: &NewMetricAttribution,
+    ) -> Result<String, AwsError> {
+        let operation = "CreateMetricAttribution";
+        let mut state = self.enter(operation)?;
+        let group = &req.dataset_group_arn;
+        if state
+            .children(group, Kind::MetricAttribution)
+            .next()
+            .is_some()
+        {
+            let message = "the dataset group already has a metric attribution";
+            return Err(err(operation, "ResourceAlreadyExistsException", message));
+        }
+        let data = Data::Metrics(MetricAttributionDetails {
+            metrics: req.metrics.clone(),
+            output: Some(req.output.clone()),
+        });
+        let path = Kind::MetricAttribution.path(&req.name);
+        state.insert(Kind::MetricAttribution, path, Some(group), &req.tags, data)
+    }
+
+    async fn describe_metric_attribution(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<MetricAttributionDetails>, AwsError> {
+        let observed = self.look("DescribeMetricAttribution", arn, |data| match data {
+            Data::Metrics(details) => Some(details.clone()),
+            _ => None,
+        })?;
+        drop(self.enter("ListMetricAttributionMetrics")?); // as the SDK seam calls both
+        Ok(observed)
+    }
+
+    /// Refuses a metric name that is still there, as Personalize does.
+    async fn update_metric_attribution(
+        &self,
+        arn: &str,
+        change: &MetricAttributionChange,
+    ) -> Result<(), AwsError> {
+        let operation = "UpdateMetricAttribution";
+        let mut state = self.enter(operation)?;
+        let entry = state.resources.get_mut(arn);
+        let Some(Entry {
+            data: Data::Metrics(details),
+            ..
+        }) = entry
+        else {
+            return Err(not_found(operation, arn));
+        };
+        details
+            .metrics
+            .retain(|m| !change.remove.contains(&m.metric_name));
+        for metric in &change.add {
+            if details
+                .metrics
+                .iter()
+                .any(|m| m.metric_name == metric.metric_name)
+            {
+                let message = format!("metric {} already exists", metric.metric_name);
+                return Err(err(operation, "InvalidInputException", message));
+            }
+            details.metrics.push(metric.clone());
+        }
+        details.metrics.sort();
+        if let Some(output) = &change.output {
+            details.output = Some(output.clone());
+        }
         Ok(())
     }
 }

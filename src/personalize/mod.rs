@@ -4,6 +4,7 @@
 //! [`sdk`] implements it with `aws-sdk-personalize` (the only module that names SDK types);
 //! `fake` (tests only) implements it in memory. Nothing here knows Kubernetes.
 
+pub mod read_only;
 pub mod sdk;
 
 #[cfg(test)]
@@ -14,7 +15,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use k8s_openapi::jiff::Timestamp;
-use personalize_api::aws_status;
+use personalize_api::solution::{EventParameters, HpoConfig, TrainingDataConfig};
+use personalize_api::{Metric, MetricsOutput, aws_status};
 
 /// AWS tags, key to value.
 pub type Tags = BTreeMap<String, String>;
@@ -68,8 +70,9 @@ pub trait Personalize: Send + Sync {
     async fn create_solution(&self, req: &NewSolution) -> Result<String, AwsError>;
     /// DescribeSolution.
     async fn describe_solution(&self, arn: &str) -> Result<Observation<SolutionDetails>, AwsError>;
-    /// UpdateSolution: the auto-training settings.
-    async fn update_solution(&self, arn: &str, auto: &AutoTraining) -> Result<(), AwsError>;
+    /// UpdateSolution: what can change in place (auto-training, eventsConfig,
+    /// performIncrementalUpdate), as `req` wants it.
+    async fn update_solution(&self, arn: &str, req: &NewSolution) -> Result<(), AwsError>;
     /// CreateSolutionVersion: starts training; returns the version's ARN.
     async fn create_solution_version(
         &self,
@@ -116,6 +119,25 @@ pub trait Personalize: Send + Sync {
     ) -> Result<(), AwsError>;
     /// StartRecommender (`true`) or StopRecommender (`false`).
     async fn set_recommender_running(&self, arn: &str, running: bool) -> Result<(), AwsError>;
+
+    /// CreateMetricAttribution, then TagResource with its tags (CreateMetricAttribution takes
+    /// none).
+    async fn create_metric_attribution(
+        &self,
+        req: &NewMetricAttribution,
+    ) -> Result<String, AwsError>;
+    /// DescribeMetricAttribution and ListMetricAttributionMetrics (Describe does not say the
+    /// metrics).
+    async fn describe_metric_attribution(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<MetricAttributionDetails>, AwsError>;
+    /// UpdateMetricAttribution.
+    async fn update_metric_attribution(
+        &self,
+        arn: &str,
+        change: &MetricAttributionChange,
+    ) -> Result<(), AwsError>;
 }
 
 /// The kinds of Personalize resource the operator deletes.
@@ -139,6 +161,8 @@ pub enum Kind {
     Filter,
     /// A recommender.
     Recommender,
+    /// A metric attribution.
+    MetricAttribution,
 }
 
 impl Kind {
@@ -154,11 +178,28 @@ impl Kind {
             Self::EventTracker => "event tracker",
             Self::Filter => "filter",
             Self::Recommender => "recommender",
+            Self::MetricAttribution => "metric attribution",
         }
     }
 }
 
 impl Kind {
+    /// Its Delete operation, e.g. `DeleteEventTracker`.
+    pub fn delete_operation(self) -> &'static str {
+        match self {
+            Self::DatasetGroup => "DeleteDatasetGroup",
+            Self::Schema => "DeleteSchema",
+            Self::Dataset => "DeleteDataset",
+            Self::DatasetImportJob => "DeleteDatasetImportJob",
+            Self::Solution => "DeleteSolution",
+            Self::Campaign => "DeleteCampaign",
+            Self::EventTracker => "DeleteEventTracker",
+            Self::Filter => "DeleteFilter",
+            Self::Recommender => "DeleteRecommender",
+            Self::MetricAttribution => "DeleteMetricAttribution",
+        }
+    }
+
     /// The resource's ARN path for a name, e.g. `event-tracker/<name>` (datasets, which are
     /// `dataset/<group>/<TYPE>`, are placed by their group instead).
     pub fn path(self, name: &str) -> String {
@@ -172,6 +213,7 @@ impl Kind {
             Self::EventTracker => "event-tracker",
             Self::Filter => "filter",
             Self::Recommender => "recommender",
+            Self::MetricAttribution => "metric-attribution",
         };
         format!("{segment}/{name}")
     }
@@ -245,6 +287,8 @@ requests! {
         |r| Some(&r.dataset_group_arn);
     NewRecommender => RecommenderDetails, Recommender, create_recommender, describe_recommender,
         |r| Some(&r.dataset_group_arn);
+    NewMetricAttribution => MetricAttributionDetails, MetricAttribution,
+        create_metric_attribution, describe_metric_attribution, |r| Some(&r.dataset_group_arn);
 }
 
 /// What to list.
@@ -264,6 +308,8 @@ pub enum Listing<'a> {
     Filters(&'a str),
     /// The recommenders of a dataset group.
     Recommenders(&'a str),
+    /// The metric attributions of a dataset group (at most one).
+    MetricAttributions(&'a str),
     /// The campaigns of a solution.
     Campaigns(&'a str),
     /// The versions of a solution.
@@ -468,8 +514,8 @@ pub struct NewImportJob {
     pub dataset_arn: String,
     /// The S3 location of the data.
     pub data_location: String,
-    /// Role Personalize assumes to read it.
-    pub role_arn: String,
+    /// Role Personalize assumes to read it (none: the bucket policy grants Personalize access).
+    pub role_arn: Option<String>,
     /// FULL or INCREMENTAL.
     pub mode: String,
 }
@@ -511,6 +557,14 @@ pub struct NewSolution {
     pub hyper_parameters: BTreeMap<String, String>,
     /// featureTransformationParameters.
     pub feature_transformation: BTreeMap<String, String>,
+    /// eventsConfig.eventParametersList, by event type (empty: not set).
+    pub events: Vec<EventParameters>,
+    /// performIncrementalUpdate (None: not set).
+    pub incremental_update: Option<bool>,
+    /// trainingDataConfig.
+    pub training_data: Option<TrainingDataConfig>,
+    /// hpoConfig.
+    pub hpo: Option<HpoConfig>,
     /// Tags.
     pub tags: Tags,
 }
@@ -524,6 +578,11 @@ pub struct SolutionDetails {
     pub schedule: Option<String>,
     /// The status of the latest UpdateSolution, if any.
     pub update_status: Option<Status>,
+    /// The event weights in effect (the latest successful update's, else the creation's), by
+    /// event type.
+    pub events: Vec<EventParameters>,
+    /// performIncrementalUpdate in effect.
+    pub incremental_update: Option<bool>,
     /// The newest version: (ARN, status).
     pub latest_version: Option<(String, Status)>,
 }
@@ -552,6 +611,8 @@ pub struct CampaignConfig {
     pub enable_metadata: Option<bool>,
     /// syncWithLatestSolutionVersion.
     pub sync_with_latest: Option<bool>,
+    /// rankingInfluence (POPULARITY, FRESHNESS) as the spec sets it.
+    pub ranking_influence: BTreeMap<String, f64>,
 }
 
 /// What DescribeCampaign reports beyond the status.
@@ -561,6 +622,8 @@ pub struct CampaignDetails {
     pub solution_version_arn: Option<String>,
     /// minProvisionedTPS.
     pub min_provisioned_tps: Option<i32>,
+    /// rankingInfluence.
+    pub ranking_influence: BTreeMap<String, f64>,
     /// itemExplorationConfig.
     pub item_exploration: BTreeMap<String, String>,
     /// The latest UpdateCampaign, if any.
@@ -664,6 +727,41 @@ pub struct RecommenderUpdate {
     pub failure_reason: Option<String>,
 }
 
+/// CreateMetricAttribution's input.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewMetricAttribution {
+    /// Name.
+    pub name: String,
+    /// The group whose events it measures.
+    pub dataset_group_arn: String,
+    /// metrics, in a stable order.
+    pub metrics: Vec<Metric>,
+    /// metricsOutputConfig.
+    pub output: MetricsOutput,
+    /// Tags (applied with TagResource).
+    pub tags: Tags,
+}
+
+/// What DescribeMetricAttribution and ListMetricAttributionMetrics report beyond the status.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MetricAttributionDetails {
+    /// The metrics, in a stable order.
+    pub metrics: Vec<Metric>,
+    /// metricsOutputConfig.
+    pub output: Option<MetricsOutput>,
+}
+
+/// UpdateMetricAttribution's input: what changes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MetricAttributionChange {
+    /// addMetrics.
+    pub add: Vec<Metric>,
+    /// removeMetrics (metric names).
+    pub remove: Vec<String>,
+    /// metricsOutputConfig, when it changes.
+    pub output: Option<MetricsOutput>,
+}
+
 /// What a failed AWS call means for a reconciler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -679,6 +777,8 @@ pub enum ErrorKind {
     Throttled,
     /// Anything else (network, 5xx, access denied): retry with backoff.
     Other,
+    /// A write refused because the object is observe-only ([`read_only`]): report, never act.
+    ReadOnly,
 }
 
 impl ErrorKind {
@@ -691,6 +791,7 @@ impl ErrorKind {
             Self::InvalidInput => "InvalidInput",
             Self::Throttled => "Throttled",
             Self::Other => "Other",
+            Self::ReadOnly => "ReadOnly",
         }
     }
 

@@ -16,10 +16,13 @@ use k8s_openapi::jiff::Timestamp;
 use super::{
     AutoTraining, AwsError, Backend, CampaignConfig, CampaignDetails, CampaignUpdate,
     DatasetDetails, ErrorKind, EventTrackerDetails, FilterDetails, ImportDetails, Kind, Listing,
-    NewCampaign, NewDataset, NewDatasetGroup, NewEventTracker, NewFilter, NewImportJob,
-    NewRecommender, NewSchema, NewSolution, Observation, Personalize, RecommenderDetails,
-    RecommenderSettings, RecommenderUpdate, SolutionDetails, Status, Summary, Tags,
+    MetricAttributionChange, MetricAttributionDetails, NewCampaign, NewDataset, NewDatasetGroup,
+    NewEventTracker, NewFilter, NewImportJob, NewMetricAttribution, NewRecommender, NewSchema,
+    NewSolution, Observation, Personalize, RecommenderDetails, RecommenderSettings,
+    RecommenderUpdate, SolutionDetails, Status, Summary, Tags,
 };
+use personalize_api::solution::{EventParameters, HpoConfig, TrainingDataConfig};
+use personalize_api::{Metric, MetricsOutput};
 
 /// Personalize clients, one per region, sharing the credentials and endpoint configuration.
 pub struct Clients {
@@ -130,6 +133,139 @@ fn sdk_tags(tags: &Tags) -> Option<Vec<sdk::Tag>> {
     )
 }
 
+fn sdk_metric(m: &Metric) -> Option<sdk::MetricAttribute> {
+    sdk::MetricAttribute::builder()
+        .metric_name(&m.metric_name)
+        .event_type(&m.event_type)
+        .expression(&m.expression)
+        .build()
+        .ok()
+}
+
+fn metric(m: &sdk::MetricAttribute) -> Metric {
+    Metric {
+        metric_name: m.metric_name().to_owned(),
+        event_type: m.event_type().to_owned(),
+        expression: m.expression().to_owned(),
+    }
+}
+
+fn sdk_metrics_output(o: &MetricsOutput) -> Option<sdk::MetricAttributionOutput> {
+    let s3 = o.s3_path.as_ref().and_then(|path| {
+        sdk::S3DataConfig::builder()
+            .path(path)
+            .set_kms_key_arn(o.kms_key_arn.clone())
+            .build()
+            .ok()
+    });
+    sdk::MetricAttributionOutput::builder()
+        .role_arn(&o.role_arn)
+        .set_s3_data_destination(s3)
+        .build()
+        .ok()
+}
+
+fn metrics_output(o: &sdk::MetricAttributionOutput) -> MetricsOutput {
+    let s3 = o.s3_data_destination();
+    MetricsOutput {
+        role_arn: o.role_arn().to_owned(),
+        s3_path: s3.map(|d| d.path().to_owned()),
+        kms_key_arn: owned(s3.and_then(|d| d.kms_key_arn())),
+    }
+}
+
+fn events_config(events: &[EventParameters]) -> Option<sdk::EventsConfig> {
+    if events.is_empty() {
+        return None;
+    }
+    let list = events.iter().map(|e| {
+        sdk::EventParameters::builder()
+            .event_type(&e.event_type)
+            .weight(e.weight)
+            .set_event_value_threshold(e.event_value_threshold)
+            .build()
+    });
+    Some(
+        sdk::EventsConfig::builder()
+            .set_event_parameters_list(Some(list.collect()))
+            .build(),
+    )
+}
+
+/// The event weights an eventsConfig sets, by event type.
+fn events_of(config: Option<&sdk::EventsConfig>) -> Vec<EventParameters> {
+    let mut events: Vec<EventParameters> = config
+        .map(|c| c.event_parameters_list())
+        .unwrap_or_default()
+        .iter()
+        .map(|e| EventParameters {
+            event_type: e.event_type().unwrap_or_default().to_owned(),
+            weight: e.weight().unwrap_or_default(),
+            event_value_threshold: e.event_value_threshold(),
+        })
+        .collect();
+    events.sort_by(|a, b| a.event_type.cmp(&b.event_type));
+    events
+}
+
+fn hpo_config(config: &HpoConfig) -> sdk::HpoConfig {
+    let objective = config.objective.as_ref().map(|o| {
+        sdk::HpoObjective::builder()
+            .set_type(o.type_.clone())
+            .set_metric_name(o.metric_name.clone())
+            .set_metric_regex(o.metric_regex.clone())
+            .build()
+    });
+    let resources = config.resource_config.as_ref().map(|r| {
+        sdk::HpoResourceConfig::builder()
+            .set_max_number_of_training_jobs(r.max_number_of_training_jobs.map(|n| n.to_string()))
+            .set_max_parallel_training_jobs(r.max_parallel_training_jobs.map(|n| n.to_string()))
+            .build()
+    });
+    let ranges = config.algorithm_hyper_parameter_ranges.as_ref().map(|r| {
+        let integer = r.integer_hyper_parameter_ranges.iter().map(|i| {
+            sdk::IntegerHyperParameterRange::builder()
+                .name(&i.name)
+                .min_value(i.min_value.try_into().unwrap_or(i32::MAX))
+                .max_value(i.max_value.try_into().unwrap_or(i32::MAX))
+                .build()
+        });
+        let continuous = r.continuous_hyper_parameter_ranges.iter().map(|c| {
+            sdk::ContinuousHyperParameterRange::builder()
+                .name(&c.name)
+                .min_value(c.min_value)
+                .max_value(c.max_value)
+                .build()
+        });
+        let categorical = r.categorical_hyper_parameter_ranges.iter().map(|c| {
+            sdk::CategoricalHyperParameterRange::builder()
+                .name(&c.name)
+                .set_values(Some(c.values.clone()))
+                .build()
+        });
+        sdk::HyperParameterRanges::builder()
+            .set_integer_hyper_parameter_ranges(Some(integer.collect()))
+            .set_continuous_hyper_parameter_ranges(Some(continuous.collect()))
+            .set_categorical_hyper_parameter_ranges(Some(categorical.collect()))
+            .build()
+    });
+    sdk::HpoConfig::builder()
+        .set_hpo_objective(objective)
+        .set_hpo_resource_config(resources)
+        .set_algorithm_hyper_parameter_ranges(ranges)
+        .build()
+}
+
+fn training_data_config(config: &TrainingDataConfig) -> sdk::TrainingDataConfig {
+    let map = |m: &BTreeMap<String, Vec<String>>| {
+        (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    };
+    sdk::TrainingDataConfig::builder()
+        .set_excluded_dataset_columns(map(&config.excluded_dataset_columns))
+        .set_included_dataset_columns(map(&config.included_dataset_columns))
+        .build()
+}
+
 fn non_empty(map: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
     (!map.is_empty()).then(|| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
 }
@@ -150,6 +286,13 @@ fn campaign_config(config: Option<&CampaignConfig>) -> Option<sdk::CampaignConfi
             .set_item_exploration_config(non_empty(&config.item_exploration))
             .set_enable_metadata_with_recommendations(config.enable_metadata)
             .set_sync_with_latest_solution_version(config.sync_with_latest)
+            .set_ranking_influence((!config.ranking_influence.is_empty()).then(|| {
+                config
+                    .ranking_influence
+                    .iter()
+                    .map(|(k, v)| (sdk::RankingInfluenceType::from(k.as_str()), *v))
+                    .collect()
+            }))
             .build(),
     )
 }
@@ -260,6 +403,13 @@ impl Sdk {
                 recommenders,
                 |r| summary(r.recommender_arn(), r.name(), r.status())
             ),
+            Listing::MetricAttributions(group) => page!(
+                token,
+                "ListMetricAttributions",
+                c.list_metric_attributions().dataset_group_arn(group),
+                metric_attributions,
+                |m| summary(m.metric_attribution_arn(), m.name(), m.status())
+            ),
             Listing::Campaigns(solution) => page!(
                 token,
                 "ListCampaigns",
@@ -359,6 +509,10 @@ impl Personalize for Sdk {
             Kind::Recommender => deleted!(
                 "DeleteRecommender",
                 c.delete_recommender().recommender_arn(arn)
+            ),
+            Kind::MetricAttribution => deleted!(
+                "DeleteMetricAttribution",
+                c.delete_metric_attribution().metric_attribution_arn(arn)
             ),
         }
     }
@@ -470,7 +624,7 @@ impl Personalize for Sdk {
                     .data_location(&req.data_location)
                     .build(),
             )
-            .role_arn(&req.role_arn)
+            .set_role_arn(req.role_arn.clone())
             .import_mode(sdk::ImportMode::from(req.mode.as_str()))
             .send()
             .await
@@ -502,10 +656,14 @@ impl Personalize for Sdk {
             .set_algorithm_hyper_parameters(non_empty(&req.hyper_parameters))
             .set_feature_transformation_parameters(non_empty(&req.feature_transformation))
             .set_auto_training_config(auto_training_config(&req.auto_training))
+            .set_events_config(events_config(&req.events))
+            .set_training_data_config(req.training_data.as_ref().map(training_data_config))
+            .set_hpo_config(req.hpo.as_ref().map(hpo_config))
             .build();
         let out = self
             .0
             .create_solution()
+            .set_perform_incremental_update(req.incremental_update)
             .name(&req.name)
             .dataset_group_arn(&req.dataset_group_arn)
             .recipe_arn(&req.recipe_arn)
@@ -530,6 +688,9 @@ impl Personalize for Sdk {
             .aws("DescribeSolution")?;
         let solution = out.solution();
         let latest = solution.and_then(|s| s.latest_solution_version());
+        let update = solution.and_then(|s| s.latest_solution_update());
+        // What the latest update set is in effect once it succeeded.
+        let applied = update.filter(|u| u.status() == Some(super::aws_status::ACTIVE));
         Ok(Observation {
             status: status(solution.and_then(|s| s.status())),
             failure_reason: None,
@@ -541,24 +702,36 @@ impl Personalize for Sdk {
                         .and_then(|c| c.auto_training_config())
                         .and_then(|a| a.scheduling_expression()),
                 ),
-                update_status: solution
-                    .and_then(|s| s.latest_solution_update())
-                    .and_then(|u| u.status())
-                    .map(Status::parse),
+                update_status: update.and_then(|u| u.status()).map(Status::parse),
+                events: events_of(
+                    applied
+                        .and_then(|u| u.solution_update_config())
+                        .and_then(|c| c.events_config())
+                        .or_else(|| {
+                            solution
+                                .and_then(|s| s.solution_config())
+                                .and_then(|c| c.events_config())
+                        }),
+                ),
+                incremental_update: applied
+                    .and_then(|u| u.perform_incremental_update())
+                    .or_else(|| solution.and_then(|s| s.perform_incremental_update())),
                 latest_version: latest
                     .and_then(|v| Some((v.solution_version_arn()?.to_owned(), status(v.status())))),
             },
         })
     }
 
-    async fn update_solution(&self, arn: &str, auto: &AutoTraining) -> Result<(), AwsError> {
+    async fn update_solution(&self, arn: &str, req: &NewSolution) -> Result<(), AwsError> {
         let update = sdk::SolutionUpdateConfig::builder()
-            .set_auto_training_config(auto_training_config(auto))
+            .set_auto_training_config(auto_training_config(&req.auto_training))
+            .set_events_config(events_config(&req.events))
             .build();
         self.0
             .update_solution()
             .solution_arn(arn)
-            .perform_auto_training(auto.enabled)
+            .perform_auto_training(req.auto_training.enabled)
+            .set_perform_incremental_update(req.incremental_update)
             .solution_update_config(update)
             .send()
             .await
@@ -636,6 +809,11 @@ impl Personalize for Sdk {
             details: CampaignDetails {
                 solution_version_arn: owned(campaign.and_then(|c| c.solution_version_arn())),
                 min_provisioned_tps: campaign.and_then(|c| c.min_provisioned_tps()),
+                ranking_influence: campaign
+                    .and_then(|c| c.campaign_config())
+                    .and_then(|c| c.ranking_influence())
+                    .map(|m| m.iter().map(|(k, v)| (k.as_str().to_owned(), *v)).collect())
+                    .unwrap_or_default(),
                 item_exploration: campaign
                     .and_then(|c| c.campaign_config())
                     .and_then(|c| c.item_exploration_config())
@@ -796,5 +974,79 @@ impl Personalize for Sdk {
             let call = self.0.stop_recommender().recommender_arn(arn).send().await;
             call.aws("StopRecommender").map(drop)
         }
+    }
+
+    async fn create_metric_attribution(
+        &self,
+        req: &NewMetricAttribution,
+    ) -> Result<String, AwsError> {
+        let out = self
+            .0
+            .create_metric_attribution()
+            .name(&req.name)
+            .dataset_group_arn(&req.dataset_group_arn)
+            .set_metrics(Some(req.metrics.iter().filter_map(sdk_metric).collect()))
+            .set_metrics_output_config(sdk_metrics_output(&req.output))
+            .send()
+            .await
+            .aws("CreateMetricAttribution")?;
+        let arn = out.metric_attribution_arn().unwrap_or_default().to_owned();
+        if !req.tags.is_empty() {
+            self.tag(&arn, &req.tags).await?;
+        }
+        Ok(arn)
+    }
+
+    async fn describe_metric_attribution(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<MetricAttributionDetails>, AwsError> {
+        let out = self
+            .0
+            .describe_metric_attribution()
+            .metric_attribution_arn(arn)
+            .send()
+            .await
+            .aws("DescribeMetricAttribution")?;
+        let attribution = out.metric_attribution();
+        // At most 10 metrics: one page.
+        let listed = self
+            .0
+            .list_metric_attribution_metrics()
+            .metric_attribution_arn(arn)
+            .max_results(100)
+            .send()
+            .await
+            .aws("ListMetricAttributionMetrics")?;
+        let mut metrics: Vec<Metric> = listed.metrics().iter().map(metric).collect();
+        metrics.sort();
+        Ok(Observation {
+            status: status(attribution.and_then(|a| a.status())),
+            failure_reason: owned(attribution.and_then(|a| a.failure_reason())),
+            details: MetricAttributionDetails {
+                metrics,
+                output: attribution
+                    .and_then(|a| a.metrics_output_config())
+                    .map(metrics_output),
+            },
+        })
+    }
+
+    async fn update_metric_attribution(
+        &self,
+        arn: &str,
+        change: &MetricAttributionChange,
+    ) -> Result<(), AwsError> {
+        let add = change.add.iter().filter_map(sdk_metric).collect::<Vec<_>>();
+        self.0
+            .update_metric_attribution()
+            .metric_attribution_arn(arn)
+            .set_add_metrics((!add.is_empty()).then_some(add))
+            .set_remove_metrics((!change.remove.is_empty()).then(|| change.remove.clone()))
+            .set_metrics_output_config(change.output.as_ref().and_then(sdk_metrics_output))
+            .send()
+            .await
+            .aws("UpdateMetricAttribution")
+            .map(drop)
     }
 }

@@ -46,9 +46,15 @@ impl AwsResource for NewCampaign {
             .as_ref()
             .map(|c| &c.item_exploration)
             .filter(|e| !e.is_empty());
+        let influence = want
+            .config
+            .as_ref()
+            .map(|c| &c.ranking_influence)
+            .filter(|r| !r.is_empty());
         let differs = have.solution_version_arn.as_deref() != Some(&want.solution_version_arn)
             || have.min_provisioned_tps != Some(want.min_provisioned_tps)
-            || exploration.is_some_and(|e| *e != have.item_exploration);
+            || exploration.is_some_and(|e| *e != have.item_exploration)
+            || influence.is_some_and(|r| *r != have.ranking_influence);
         if let Some(update) = &have.latest_update
             && update.status == Status::CreateFailed
             && update.solution_version_arn.as_deref() == Some(&want.solution_version_arn)
@@ -82,10 +88,19 @@ fn campaign_config(spec: &personalize_api::campaign::CampaignConfig) -> Campaign
     if let Some(days) = spec.exploration_item_age_cut_off {
         exploration.insert("explorationItemAgeCutOff".to_owned(), days.to_string());
     }
+    let influence = spec.ranking_influence.as_ref();
+    let ranking_influence = [
+        ("POPULARITY", influence.and_then(|r| r.popularity)),
+        ("FRESHNESS", influence.and_then(|r| r.freshness)),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+    .collect();
     CampaignConfig {
         item_exploration: exploration,
         enable_metadata: spec.enable_metadata_with_recommendations,
         sync_with_latest: spec.sync_with_latest_solution_version,
+        ranking_influence,
     }
 }
 
@@ -248,6 +263,16 @@ mod tests {
         let mut explored = observed(Active, "v1");
         explored.details.item_exploration =
             BTreeMap::from([("explorationWeight".into(), "0.3".into())]);
+        let influenced = |popularity: f64| {
+            let mut d = desired("v1", 1);
+            d.config = Some(CampaignConfig {
+                ranking_influence: BTreeMap::from([("POPULARITY".into(), popularity)]),
+                ..CampaignConfig::default()
+            });
+            d
+        };
+        let mut popular = observed(Active, "v1");
+        popular.details.ranking_influence = BTreeMap::from([("POPULARITY".into(), 0.5)]);
         // (desired, observed, what to do)
         let cases = [
             (
@@ -261,6 +286,8 @@ mod tests {
             (desired("v1", 5), observed(Active, "v1"), "Update"), // more TPS
             (explore("0.5"), explored.clone(), "Update"),
             (explore("0.3"), explored, "Done"),
+            (influenced(1.0), popular.clone(), "Update"),
+            (influenced(0.5), popular, "Done"),
             (
                 desired("v3", 1),
                 update(CreateInProgress, "v2"),

@@ -13,7 +13,8 @@ use personalize_api::dataset_group::{DatasetSpec, DatasetStatus, ImportSpec, Imp
 use personalize_api::{DatasetGroup, DatasetGroupStatus, DatasetType, ObjectRef};
 
 use super::{
-    Decided, Env, Error, Managed, Resolve, aws_name, namespace, own_arn, pending, tags, waiting_for,
+    Decided, Env, Error, Managed, Resolve, aws_name, namespace, own_arn, ownership, pending, tags,
+    waiting_for,
 };
 use crate::naming::{child_name, short_hash};
 use crate::outcome::Outcome;
@@ -150,11 +151,13 @@ fn dataset_arn(group_arn: &str, dataset_type: &str) -> String {
     sibling_arn(group_arn, &format!("dataset/{group}/{dataset_type}"))
 }
 
-/// Where one dataset goes: its group (ARN and name) and its type.
+/// Where one dataset goes: its group (ARN and name) and its type; who may take over its
+/// schema, dataset and import (anything of their name, or nothing when observe-only).
 struct Target<'a> {
     group_arn: &'a str,
     group: &'a str,
     kind: DatasetType,
+    ownership: &'a Ownership,
 }
 
 impl Resolve for DatasetGroup {
@@ -169,7 +172,7 @@ impl Resolve for DatasetGroup {
 impl Managed for DatasetGroup {
     async fn sync(&self, env: &Env<'_>, (): (), status: &mut DatasetGroupStatus) -> Decided {
         let changes = &env.changes;
-        let api = env.personalize.personalize(self.spec.region.as_deref());
+        let api = env.personalize(self.spec.region.as_deref());
         let api = api.as_ref();
         let name = group_name(self);
         // One ListDatasets shows the state of every dataset. When the group was ACTIVE and every
@@ -209,11 +212,16 @@ impl Managed for DatasetGroup {
         status.resource.status = Some(observed.status.to_string());
         status.resource.failure_reason = None;
         let mut waiting = None;
+        let children = match ownership(self) {
+            Ownership::Observe => Ownership::Observe,
+            _ => Ownership::Parent,
+        };
         for kind in DatasetType::ALL {
             let target = Target {
                 group_arn: &arn,
                 group: &name,
                 kind,
+                ownership: &children,
             };
             let slot = status.datasets.slot(kind);
             let step = match self.spec.datasets.get(kind) {
@@ -254,11 +262,17 @@ impl Managed for DatasetGroup {
             })
             .await?,
         );
+        dependents.extend(
+            References::referrers(&refs.metric_attributions, self, |m| {
+                m.spec.dataset_group_ref.as_ref()
+            })
+            .await?,
+        );
         if !dependents.is_empty() {
             let message = format!("waiting for {} to be deleted first", dependents.join(", "));
             return Ok(Deletion::waiting("DependentsExist", message));
         }
-        let api = env.personalize.personalize(self.spec.region.as_deref());
+        let api = env.personalize(self.spec.region.as_deref());
         delete_group(api.as_ref(), &arn, &group_name(self), changes).await
     }
 }
@@ -317,7 +331,7 @@ async fn sync_dataset(
     let synced = resource::sync(
         api,
         &schema,
-        &Ownership::Parent,
+        target.ownership,
         &mut schema_arn,
         known,
         changes,
@@ -353,7 +367,7 @@ async fn sync_dataset(
     let synced = resource::sync(
         api,
         &dataset,
-        &Ownership::Parent,
+        target.ownership,
         &mut current.arn,
         known,
         changes,
@@ -420,7 +434,7 @@ async fn sync_import(
     let synced = resource::sync(
         api,
         &job,
-        &Ownership::Parent,
+        target.ownership,
         &mut last.job_arn,
         known,
         changes,
@@ -500,6 +514,12 @@ async fn delete_group(
             "waiting for the event tracker to be deleted",
         ));
     }
+    if !api.list(Listing::MetricAttributions(arn)).await?.is_empty() {
+        return Ok(Deletion::waiting(
+            "DependentsExist",
+            "waiting for the metric attribution to be deleted",
+        ));
+    }
     let mut steps = Vec::new();
     for filter in api.list(Listing::Filters(arn)).await? {
         steps.push(delete_now(api, Kind::Filter, &filter.arn, changes).await?);
@@ -575,7 +595,8 @@ macro_rules! in_group {
 in_group!(
     personalize_api::EventTracker,
     personalize_api::Filter,
-    personalize_api::Recommender
+    personalize_api::Recommender,
+    personalize_api::MetricAttribution
 );
 
 /// A kind in a dataset group resolves to the group's ARN.

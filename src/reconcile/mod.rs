@@ -10,6 +10,7 @@ pub mod campaign;
 pub mod dataset_group;
 pub mod event_tracker;
 pub mod filter;
+pub mod metric_attribution;
 pub mod publish;
 pub mod recommender;
 pub mod solution;
@@ -34,11 +35,14 @@ use personalize_api::{DeletionPolicy, FIELD_MANAGER, FINALIZER, ResourceStatus};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::naming::{ADOPT_ANNOTATION, PAUSED_ANNOTATION, owner};
+use crate::naming::{ADOPT_ANNOTATION, OBSERVE_ANNOTATION, PAUSED_ANNOTATION, owner};
 use crate::outcome::{Outcome, Timing, backoff, conditions};
-use crate::personalize::{AwsError, Backend, ErrorKind, Observation, Tags, region_of};
+use crate::personalize::read_only::ReadOnly;
+use crate::personalize::{AwsError, Backend, ErrorKind, Observation, Personalize, Tags, region_of};
 use crate::references::References;
-use crate::resource::{self, AwsResource, Change, Changes, Deletion, Ownership, Pending, Synced};
+use crate::resource::{
+    self, AwsResource, Change, Changes, Deletion, OBSERVE_ONLY, Ownership, Pending, Synced,
+};
 
 /// What every reconciler shares.
 pub struct Context {
@@ -201,8 +205,11 @@ fn naming_salt(uid: &str, attempt: u32) -> u64 {
 /// What a kind's `sync` and `cleanup` get: Personalize, the references, and where to record
 /// what they change. No Kubernetes client: kinds are testable on a fake in milliseconds.
 pub struct Env<'a> {
-    /// Personalize, by region.
-    pub personalize: &'a dyn Backend,
+    /// Personalize, by region (see [`Env::personalize`]).
+    backend: &'a dyn Backend,
+    /// The object is observe-only: Personalize is reached through a client that refuses every
+    /// write, so whatever a kind decides, nothing is created, changed or deleted.
+    observe: bool,
     /// The controllers' caches.
     pub references: &'a References,
     /// The current time (schedules).
@@ -215,10 +222,27 @@ impl<'a> Env<'a> {
     /// An environment with nothing changed yet.
     pub fn new(personalize: &'a dyn Backend, references: &'a References) -> Self {
         Self {
-            personalize,
+            backend: personalize,
+            observe: false,
             references,
             now: Timestamp::now(),
             changes: Changes::default(),
+        }
+    }
+
+    /// The same environment for an observe-only object (`true`): every write is refused.
+    pub fn observing(mut self, observe: bool) -> Self {
+        self.observe = observe;
+        self
+    }
+
+    /// The Personalize client for a region (`None`: the default region).
+    pub fn personalize(&self, region: Option<&str>) -> Arc<dyn Personalize> {
+        let api = self.backend.personalize(region);
+        if self.observe {
+            Arc::new(ReadOnly(api))
+        } else {
+            api
         }
     }
 
@@ -232,7 +256,7 @@ impl<'a> Env<'a> {
         arn: &mut Option<String>,
         known: Option<Observation<R::Details>>,
     ) -> Result<Synced<R::Details>, Error> {
-        let api = self.personalize.personalize(region);
+        let api = self.personalize(region);
         let ownership = ownership(obj);
         let changes = &self.changes;
         Ok(resource::sync(api.as_ref(), desired, &ownership, arn, known, changes).await?)
@@ -246,7 +270,7 @@ impl<'a> Env<'a> {
         let Some(arn) = arn else {
             return Ok(Deletion::Gone);
         };
-        let api = self.personalize.personalize(region_of(&arn));
+        let api = self.personalize(region_of(&arn));
         Ok(resource::delete::<R>(api.as_ref(), &arn, &self.changes).await?)
     }
 }
@@ -349,6 +373,7 @@ kinds!(
     personalize_api::EventTracker => personalize_api::EventTrackerStatus, references: true;
     personalize_api::Filter => personalize_api::FilterStatus, references: true;
     personalize_api::Recommender => personalize_api::RecommenderStatus, references: true;
+    personalize_api::MetricAttribution => personalize_api::MetricAttributionStatus, references: true;
 );
 
 /// What a kind's references resolve to, and how. A kind in a dataset group
@@ -462,7 +487,7 @@ pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Act
 }
 
 async fn apply<K: Managed>(obj: &K, ctx: &Context) -> Result<Action, Error> {
-    let env = Env::new(ctx.personalize.as_ref(), ctx.references()?);
+    let env = Env::new(ctx.personalize.as_ref(), ctx.references()?).observing(observe_only(obj));
     let mut status = obj.status().cloned().unwrap_or_default();
     let synced = resolve_and_sync(obj, &env, &mut status).await;
     ctx.publish(obj, env.changes.take());
@@ -505,6 +530,9 @@ async fn resolve_and_sync<K: Managed>(
 /// so an idle resync costs nothing; a resource created in this pass has them already. Tags not
 /// in the spec are removed, except AWS's own (`aws:`).
 async fn retag<K: Managed>(obj: &K, env: &Env<'_>, status: &mut K::Status) -> Result<(), Error> {
+    if observe_only(obj) {
+        return Ok(()); // tags are not observed
+    }
     let resource = status.resource_mut();
     let active = resource.status.as_deref() == Some(personalize_api::aws_status::ACTIVE);
     let Some(arn) = resource.arn.clone().filter(|_| active) else {
@@ -516,7 +544,7 @@ async fn retag<K: Managed>(obj: &K, env: &Env<'_>, status: &mut K::Status) -> Re
         return Ok(());
     }
     if !env.changes.contains(&format!("Create{}", K::kind(&()))) {
-        let api = env.personalize.personalize(region_of(&arn));
+        let api = env.personalize(region_of(&arn));
         resource::sync_tags(api.as_ref(), &arn, &desired, &env.changes).await?;
     }
     resource.tags_applied = Some(hash);
@@ -533,6 +561,16 @@ async fn cleanup<K: Managed>(obj: &K, ctx: &Context) -> Result<Action, Error> {
     if paused(obj) {
         let message = format!("deletion waits: {}", crate::outcome::PAUSED_MESSAGE);
         return Err(still_deleting(obj, ctx, "Paused", message).await);
+    }
+    if observe_only(obj) {
+        ctx.event(
+            obj,
+            EventType::Normal,
+            OBSERVE_ONLY,
+            "Retain",
+            "the object is observe-only: the Personalize resources stay".to_owned(),
+        );
+        return Ok(Action::await_change());
     }
     if obj.deletion_policy() == DeletionPolicy::Retain {
         ctx.event(
@@ -580,9 +618,19 @@ pub fn paused<K: Resource>(obj: &K) -> bool {
         .is_some_and(|v| v == "true")
 }
 
+/// Whether the object carries the observe-only annotation (`"true"`).
+pub fn observe_only<K: Resource>(obj: &K) -> bool {
+    obj.annotations()
+        .get(OBSERVE_ANNOTATION)
+        .is_some_and(|v| v == "true")
+}
+
 /// Who may take over an existing resource of the object's AWS name: resources tagged as its
-/// own, or any with the adopt annotation.
+/// own, or any with the adopt annotation; an observe-only object only looks.
 pub fn ownership<K: Resource>(obj: &K) -> Ownership {
+    if observe_only(obj) {
+        return Ownership::Observe;
+    }
     Ownership::Tagged {
         owner: owner(&obj.namespace().unwrap_or_default(), &obj.name_any()),
         adopt: obj
@@ -653,6 +701,10 @@ pub fn outcome_of(err: Error) -> Result<Outcome, Error> {
             ErrorKind::InUse => Outcome::Progressing {
                 reason: "ResourceInUse",
                 message: aws.to_string(),
+            },
+            ErrorKind::ReadOnly => Outcome::Progressing {
+                reason: OBSERVE_ONLY,
+                message: aws.message,
             },
             ErrorKind::Throttled => Outcome::Retrying {
                 reason: "Throttled",
@@ -785,4 +837,103 @@ pub fn error_policy<K: Resource>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) ->
 /// A reference that is not usable yet, as an outcome.
 pub fn waiting_for(reason: &'static str, message: String) -> Outcome {
     Outcome::WaitingForReference { reason, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::testing::{World, movielens, ready_group_and_solution};
+
+    /// The object with the observe-only annotation and no status (a new cluster taking over).
+    fn observing<K: Managed>(mut obj: K) -> K {
+        obj.meta_mut()
+            .annotations
+            .get_or_insert_default()
+            .insert(OBSERVE_ANNOTATION.to_owned(), "true".to_owned());
+        *obj.status_mut() = None;
+        obj
+    }
+
+    #[tokio::test]
+    async fn observe_only_objects_find_what_exists_and_report_it_without_a_write() {
+        let mut world = World::new();
+        let (group, solution) = ready_group_and_solution(&mut world).await;
+        let (_, _, mut campaign, mut tracker) = movielens();
+        world.sync_until_ready(&mut campaign).await;
+        world.sync_until_ready(&mut tracker).await;
+        let writes = world.fake.writes();
+
+        let mut group = observing(group);
+        let mut solution = observing(solution);
+        let mut campaign = observing(campaign);
+        let mut tracker = observing(tracker);
+        world.expect(&mut group, "Active", None).await;
+        world.expect(&mut solution, "Active", None).await;
+        world.expect(&mut campaign, "Active", None).await;
+        world.expect(&mut tracker, "Active", None).await;
+        let tracking_id = tracker.status.as_ref().and_then(|s| s.tracking_id.clone());
+        assert!(tracking_id.is_some(), "the tracking id is reported");
+        assert_eq!(world.fake.writes(), writes, "nothing was written");
+    }
+
+    #[tokio::test]
+    async fn observe_only_says_what_it_would_do_and_does_nothing() {
+        let mut world = World::new();
+        ready_group_and_solution(&mut world).await;
+        let (_, _, campaign, _) = movielens();
+        let writes = world.fake.writes();
+
+        // Nothing of its name: it would create one.
+        let mut observed = observing(campaign.clone());
+        let (outcome, changes) = world.sync(&mut observed).await;
+        assert_eq!(outcome.reason(), OBSERVE_ONLY, "{outcome:?}");
+        assert!(outcome.message().contains("CreateCampaign"), "{outcome:?}");
+        assert!(changes.is_empty());
+        assert_eq!(world.fake.writes(), writes);
+
+        // It exists but differs from the spec: it would update it.
+        let mut managed = campaign.clone();
+        world.sync_until_ready(&mut managed).await;
+        let writes = world.fake.writes();
+        let mut observed = observing(campaign);
+        observed.spec.min_provisioned_tps = 5;
+        let (outcome, _) = world.sync(&mut observed).await;
+        assert_eq!(outcome.reason(), OBSERVE_ONLY, "{outcome:?}");
+        assert!(outcome.message().contains("UpdateCampaign"), "{outcome:?}");
+        assert_eq!(
+            observed
+                .status
+                .as_ref()
+                .and_then(|s| s.resource.arn.clone()),
+            managed.status.as_ref().and_then(|s| s.resource.arn.clone()),
+            "the existing campaign is reported"
+        );
+        assert_eq!(world.fake.writes(), writes, "nothing was written");
+
+        // Deleted outside: reported, not created again.
+        world
+            .fake
+            .remove(&crate::reconcile::testing::arn_of(&managed));
+        let (outcome, _) = world.sync(&mut observed).await;
+        assert!(outcome.message().contains("CreateCampaign"), "{outcome:?}");
+        assert_eq!(world.fake.writes(), writes);
+    }
+
+    #[test]
+    fn an_observe_only_difference_is_looked_at_again_at_the_resync_not_polled() {
+        let timing = Timing {
+            poll: Duration::from_secs(10),
+            resync: Duration::from_secs(600),
+        };
+        let differs = Outcome::Progressing {
+            reason: OBSERVE_ONLY,
+            message: String::new(),
+        };
+        assert_eq!(differs.requeue_after(timing), Some(timing.resync));
+        let creating = Outcome::Progressing {
+            reason: "Creating",
+            message: String::new(),
+        };
+        assert_eq!(creating.requeue_after(timing), Some(timing.poll));
+    }
 }

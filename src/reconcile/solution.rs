@@ -36,11 +36,13 @@ pub const HISTORY: usize = 10;
 
 impl AwsResource for NewSolution {
     async fn update(&self, at: At<'_, SolutionDetails>) -> Updated {
-        at.api.update_solution(at.arn, &self.auto_training).await?;
+        at.api.update_solution(at.arn, self).await?;
         Ok("UpdateSolution")
     }
 
-    /// Only auto-training can change in place (UpdateSolution); never during an update.
+    /// Auto-training, event weights and incremental updates change in place (UpdateSolution);
+    /// never during an update. Event weights and incremental updates left unset in the spec
+    /// are Personalize's to keep.
     fn plan(&self, observed: &Observation<SolutionDetails>) -> Plan {
         let want = &self.auto_training;
         let have = &observed.details;
@@ -52,7 +54,15 @@ impl AwsResource for NewSolution {
         }
         let schedule_differs =
             want.enabled && want.schedule.is_some() && want.schedule != have.schedule;
-        if want.enabled != have.perform_auto_training.unwrap_or(true) || schedule_differs {
+        let events_differ = !self.events.is_empty() && self.events != have.events;
+        let incremental_differs = self
+            .incremental_update
+            .is_some_and(|v| have.incremental_update != Some(v));
+        if want.enabled != have.perform_auto_training.unwrap_or(true)
+            || schedule_differs
+            || events_differ
+            || incremental_differs
+        {
             return Plan::Update;
         }
         Plan::Done
@@ -85,6 +95,8 @@ pub struct Data {
 /// The solution as the spec wants it, in the dataset group `group_arn`.
 fn desired(sol: &Solution, group_arn: &str) -> NewSolution {
     let config = sol.spec.config.clone().unwrap_or_default();
+    let mut events = sol.spec.events_config.clone();
+    events.sort_by(|a, b| a.event_type.cmp(&b.event_type));
     NewSolution {
         name: aws_name(sol, sol.spec.name.as_deref()),
         dataset_group_arn: group_arn.to_owned(),
@@ -95,6 +107,10 @@ fn desired(sol: &Solution, group_arn: &str) -> NewSolution {
         event_value_threshold: config.event_value_threshold,
         hyper_parameters: config.algorithm_hyper_parameters,
         feature_transformation: config.feature_transformation_parameters,
+        events,
+        incremental_update: sol.spec.perform_incremental_update,
+        training_data: config.training_data_config,
+        hpo: config.hpo_config,
         tags: tags(sol, &sol.spec.tags),
     }
 }
@@ -144,7 +160,7 @@ impl Managed for Solution {
             }
         };
         status.resource.status = Some(observed.status.to_string());
-        let api = env.personalize.personalize(region);
+        let api = env.personalize(region);
         versions(api.as_ref(), &arn, &observed.details, status).await?;
         status.promoted_version_arn = promoted_version(
             &status.versions,
@@ -166,7 +182,7 @@ impl Managed for Solution {
             let message = format!("waiting for {} to be deleted first", dependents.join(", "));
             return Ok(Deletion::waiting("DependentsExist", message));
         }
-        let api = env.personalize.personalize(region_of(&arn));
+        let api = env.personalize(region_of(&arn));
         delete_solution(api.as_ref(), &arn, changes).await
     }
 
@@ -493,6 +509,86 @@ mod tests {
             1,
             "updated, not replaced"
         );
+    }
+
+    #[test]
+    fn event_weights_and_incremental_updates_unset_in_the_spec_are_left_alone() {
+        let click = |weight: f64| personalize_api::solution::EventParameters {
+            event_type: "click".into(),
+            weight,
+            event_value_threshold: None,
+        };
+        let want = |events: Vec<_>, incremental: Option<bool>| NewSolution {
+            events,
+            incremental_update: incremental,
+            ..NewSolution::default()
+        };
+        let have = |events: Vec<_>, incremental: Option<bool>| {
+            Observation::new(
+                Status::Active,
+                SolutionDetails {
+                    perform_auto_training: Some(false),
+                    events,
+                    incremental_update: incremental,
+                    ..SolutionDetails::default()
+                },
+            )
+        };
+        let cases = [
+            (
+                want(vec![], None),
+                have(vec![click(0.5)], Some(true)),
+                Plan::Done,
+            ),
+            (
+                want(vec![click(0.5)], None),
+                have(vec![click(0.5)], None),
+                Plan::Done,
+            ),
+            (
+                want(vec![click(1.0)], None),
+                have(vec![click(0.5)], None),
+                Plan::Update,
+            ),
+            (
+                want(vec![click(1.0)], None),
+                have(vec![], None),
+                Plan::Update,
+            ),
+            (
+                want(vec![], Some(true)),
+                have(vec![], Some(false)),
+                Plan::Update,
+            ),
+            (want(vec![], Some(true)), have(vec![], None), Plan::Update),
+            (
+                want(vec![], Some(false)),
+                have(vec![], Some(false)),
+                Plan::Done,
+            ),
+        ];
+        for (desired, observed, plan) in cases {
+            assert_eq!(desired.plan(&observed), plan, "{desired:?} {observed:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn event_weights_change_in_place_through_update_solution() {
+        let mut world = World::new();
+        let (_, mut solution) = ready_group_and_solution(&mut world).await;
+        solution.spec.events_config = vec![personalize_api::solution::EventParameters {
+            event_type: "watch".into(),
+            weight: 0.8,
+            event_value_threshold: None,
+        }];
+        solution.spec.perform_incremental_update = Some(true);
+        world
+            .expect(&mut solution, "Updating", Some("UpdateSolution"))
+            .await;
+        let (outcome, changes) = world.sync(&mut solution).await;
+        assert!(is_ready(&outcome) && changes.is_empty(), "{outcome:?}");
+        assert_eq!(world.fake.calls("UpdateSolution"), 1);
+        assert_eq!(world.fake.calls("CreateSolution"), 1, "not replaced");
     }
 
     #[tokio::test]

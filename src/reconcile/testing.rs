@@ -5,7 +5,9 @@ use k8s_openapi::jiff::Timestamp;
 use kube::Resource;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
-use personalize_api::{Campaign, DatasetGroup, EventTracker, Filter, Recommender, Solution};
+use personalize_api::{
+    Campaign, DatasetGroup, EventTracker, Filter, MetricAttribution, Recommender, Solution,
+};
 use serde::de::DeserializeOwned;
 
 use super::{Env, Error, HasResource, HasStatus, Managed, resolve_and_sync};
@@ -28,6 +30,7 @@ pub struct World {
     trackers: reflector::store::Writer<EventTracker>,
     filters: reflector::store::Writer<Filter>,
     recommenders: reflector::store::Writer<Recommender>,
+    attributions: reflector::store::Writer<MetricAttribution>,
     /// The time a reconcile sees (default: the real time).
     pub now: Option<Timestamp>,
 }
@@ -56,6 +59,7 @@ impl World {
         let (event_trackers, trackers) = ready_store();
         let (filters_store, filters) = ready_store();
         let (recommenders_store, recommenders) = ready_store();
+        let (attributions_store, attributions) = ready_store();
         World {
             fake,
             references: References {
@@ -65,6 +69,7 @@ impl World {
                 event_trackers,
                 filters: filters_store,
                 recommenders: recommenders_store,
+                metric_attributions: attributions_store,
                 client: None,
             },
             groups,
@@ -73,6 +78,7 @@ impl World {
             trackers,
             filters,
             recommenders,
+            attributions,
             now: None,
         }
     }
@@ -94,7 +100,7 @@ impl World {
     /// errors as the reconcile loop maps them) and the changes made.
     pub async fn sync<K: Managed>(&self, obj: &mut K) -> (Outcome, Vec<Change>) {
         let mut status = obj.status().cloned().unwrap_or_default();
-        let env = self.env();
+        let env = self.env().observing(super::observe_only(obj));
         let outcome = resolve_and_sync(obj, &env, &mut status)
             .await
             .expect("only AWS errors");
@@ -208,7 +214,8 @@ cached!(
     Campaign => campaigns,
     EventTracker => trackers,
     Filter => filters,
-    Recommender => recommenders
+    Recommender => recommenders,
+    MetricAttribution => attributions
 );
 
 /// An object of the MovieLens example (`examples/movielens/<file>`), in [`NS`] with a uid.

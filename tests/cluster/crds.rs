@@ -134,6 +134,7 @@ async fn printer_columns_make_kubectl_get_useful() {
             "EXPRESSION ARN",
         ),
         ("recommenders", "NAME READY STATUS RECIPE STATE AGE", "ARN"),
+        ("metricattributions", "NAME READY STATUS METRICS AGE", "ARN"),
     ];
     for (kind, header, _) in expected {
         let mut get = cp.kubectl();
@@ -199,6 +200,14 @@ async fn kubectl_explain_shows_the_field_docs() {
     let out = run(explain);
     assert!(
         text(&out.stdout).contains("Inactive stops the recommender"),
+        "{}",
+        text(&out.stdout)
+    );
+    let mut explain = cp.kubectl();
+    explain.args(["explain", "metricattribution.spec.metrics.expression"]);
+    let out = run(explain);
+    assert!(
+        text(&out.stdout).contains("SUM(Items.<COLUMN>)"),
         "{}",
         text(&out.stdout)
     );

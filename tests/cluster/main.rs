@@ -6,6 +6,8 @@ mod crds;
 mod filter;
 mod harness;
 mod leader;
+mod metric_attribution;
+mod observe;
 mod operator;
 mod pause;
 mod recommender;

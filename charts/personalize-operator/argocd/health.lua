@@ -1,9 +1,12 @@
 -- Argo CD health check for the personalize-operator.dev kinds (DatasetGroup, Solution, Campaign,
--- EventTracker, Filter, Recommender). It reads only what the operator writes (src/outcome.rs):
+-- EventTracker, Filter, Recommender, MetricAttribution). It reads only what the operator writes
+-- (src/outcome.rs):
 --   Ready=True                                  -> Healthy
 --   Terminal=True, or Ready=False with a reason
 --   that is a failure (...Failed, InvalidInput,
 --   NameTaken, ExpressionMismatch)              -> Degraded  (only a spec change can fix it)
+--   Ready=False ObserveOnly (an observe-only
+--   object differs from Personalize)            -> Degraded  (the operator will not change it)
 --   the personalize-operator.dev/paused
 --   annotation is "true"                        -> Suspended (no AWS call until it is removed)
 --   anything else (Creating, Training, Importing,
@@ -41,7 +44,7 @@ local function is_failure(reason)
     return false
   end
   return string.match(reason, "Failed$") ~= nil or reason == "InvalidInput" or reason == "NameTaken"
-    or reason == "ExpressionMismatch"
+    or reason == "ExpressionMismatch" or reason == "ObserveOnly"
 end
 
 if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then

@@ -62,10 +62,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
      Recorder (create, then patch for a repeated event). */}}
 {{- define "personalize-operator.rules" -}}
 - apiGroups: ["personalize-operator.dev"]
-  resources: ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters", "recommenders"]
+  resources: ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters", "recommenders", "metricattributions"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["personalize-operator.dev"]
-  resources: ["datasetgroups/status", "solutions/status", "campaigns/status", "eventtrackers/status", "filters/status", "recommenders/status"]
+  resources: ["datasetgroups/status", "solutions/status", "campaigns/status", "eventtrackers/status", "filters/status", "recommenders/status", "metricattributions/status"]
   verbs: ["patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
@@ -89,7 +89,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   resources: ["configmaps", "secrets"]
   verbs: ["create", "patch"]
 - apiGroups: ["personalize-operator.dev"]
-  resources: ["datasetgroups/finalizers", "solutions/finalizers", "campaigns/finalizers", "eventtrackers/finalizers", "filters/finalizers", "recommenders/finalizers"]
+  resources: ["datasetgroups/finalizers", "solutions/finalizers", "campaigns/finalizers", "eventtrackers/finalizers", "filters/finalizers", "recommenders/finalizers", "metricattributions/finalizers"]
   verbs: ["update"]
 {{- end }}
 {{- end }}

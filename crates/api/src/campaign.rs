@@ -116,6 +116,24 @@ pub struct CampaignConfig {
     /// Let Personalize move the campaign to each new solution version itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_with_latest_solution_version: Option<bool>,
+    /// How much popularity and freshness push items up the ranking (campaigns of
+    /// aws-semantic-similarity solutions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranking_influence: Option<RankingInfluence>,
+}
+
+/// Weights (0 to 1) of ranking influences; unset ones are Personalize's to choose.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RankingInfluence {
+    /// Weight of popularity (POPULARITY).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub popularity: Option<f64>,
+    /// Weight of freshness, newer items first (FRESHNESS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub freshness: Option<f64>,
 }
 
 /// Observed state of a campaign.

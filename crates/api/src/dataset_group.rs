@@ -230,9 +230,11 @@ pub struct ImportSpec {
     /// Where the CSV data is: `s3://bucket/key` or `s3://bucket/prefix/`.
     #[schemars(regex(pattern = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"))]
     pub data_location: String,
-    /// IAM role Personalize assumes to read the data.
+    /// IAM role Personalize assumes to read the data. Optional: without it Personalize reads
+    /// the bucket through the bucket's own policy, which must allow the Personalize service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = patterns::ROLE_ARN))]
-    pub role_arn: String,
+    pub role_arn: Option<String>,
     /// FULL replaces the dataset's data; INCREMENTAL adds to it.
     #[serde(default)]
     pub mode: ImportMode,

@@ -1,6 +1,6 @@
 //! The personalize-operator API (group `personalize-operator.dev`, version `v1alpha1`): the
-//! custom resource kinds (DatasetGroup, Solution, Campaign, EventTracker, Filter, Recommender),
-//! their shared status and condition types, and the generated CRDs.
+//! custom resource kinds (DatasetGroup, Solution, Campaign, EventTracker, Filter, Recommender,
+//! MetricAttribution), their shared status and condition types, and the generated CRDs.
 //!
 //! Owns only types and constants: no I/O, no AWS SDK, no reconcile logic. Doc comments on fields
 //! become `kubectl explain` text; schemars attributes and CEL rules become admission-time
@@ -11,6 +11,7 @@ pub mod common;
 pub mod dataset_group;
 pub mod event_tracker;
 pub mod filter;
+pub mod metric_attribution;
 pub mod recommender;
 pub mod solution;
 
@@ -19,6 +20,9 @@ pub use common::{DeletionPolicy, ObjectRef, Publish, ResourceStatus, aws_status,
 pub use dataset_group::{DatasetGroup, DatasetGroupSpec, DatasetGroupStatus, DatasetType};
 pub use event_tracker::{EventTracker, EventTrackerSpec, EventTrackerStatus};
 pub use filter::{Filter, FilterSpec, FilterStatus, RetiredFilter};
+pub use metric_attribution::{
+    Metric, MetricAttribution, MetricAttributionSpec, MetricAttributionStatus, MetricsOutput,
+};
 pub use recommender::{
     Recommender, RecommenderConfig, RecommenderSpec, RecommenderState, RecommenderStatus,
 };
@@ -43,6 +47,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         EventTracker::crd(),
         Filter::crd(),
         Recommender::crd(),
+        MetricAttribution::crd(),
     ]
 }
 

@@ -80,6 +80,17 @@ pub struct SolutionSpec {
     /// create a new Solution instead).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<SolutionConfig>,
+    /// Weights of event types in training (Personalize's `eventsConfig.eventParametersList`;
+    /// aws-user-personalization-v2 and aws-personalized-ranking-v2). Changed in place
+    /// (UpdateSolution); applies from the next solution version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub events_config: Vec<EventParameters>,
+    /// Let Personalize update the model incrementally with new data between full trainings
+    /// (`performIncrementalUpdate`; aws-semantic-similarity only). Changed in place
+    /// (UpdateSolution).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perform_incremental_update: Option<bool>,
     /// When new solution versions are trained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training: Option<Training>,
@@ -125,6 +136,47 @@ pub struct SolutionConfig {
     /// Hyperparameter optimisation settings (needs `performHPO: true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hpo_config: Option<HpoConfig>,
+    /// Columns left out of, or kept for, training, by dataset type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_data_config: Option<TrainingDataConfig>,
+}
+
+/// The weight of one event type in training.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventParameters {
+    /// The event type, e.g. `click`.
+    #[schemars(length(min = 1, max = 256))]
+    pub event_type: String,
+    /// Its weight, from 0 (ignored) to 1.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub weight: f64,
+    /// Events of this type with an EVENT_VALUE below this are not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_value_threshold: Option<f64>,
+}
+
+/// Columns of each dataset type (`Interactions`, `Items`, `Users`) left out of, or the only
+/// ones kept for, training. A dataset type may be in one of the two only.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = kube::core::Rule::new("!has(self.excludedDatasetColumns) || !has(self.includedDatasetColumns) || self.excludedDatasetColumns.all(t, !(t in self.includedDatasetColumns))")
+        .message("a dataset type may be in excludedDatasetColumns or includedDatasetColumns, not both")
+)]
+pub struct TrainingDataConfig {
+    /// Columns left out, by dataset type (`Interactions`, `Items` or `Users`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(length(max = 3))]
+    #[x_kube(validation = kube::core::Rule::new("self.all(t, t in ['Interactions', 'Items', 'Users'])")
+        .message("dataset types are Interactions, Items and Users"))]
+    pub excluded_dataset_columns: BTreeMap<String, Vec<String>>,
+    /// The only columns kept, by dataset type (`Interactions`, `Items` or `Users`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(length(max = 3))]
+    #[x_kube(validation = kube::core::Rule::new("self.all(t, t in ['Interactions', 'Items', 'Users'])")
+        .message("dataset types are Interactions, Items and Users"))]
+    pub included_dataset_columns: BTreeMap<String, Vec<String>>,
 }
 
 /// Hyperparameter optimisation settings.
