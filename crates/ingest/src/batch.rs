@@ -84,6 +84,7 @@ mod tests {
             properties: None,
             impression: Vec::new(),
             recommendation_id: None,
+            event_attribution_source: None,
             event_id: format!("e{n}"),
         }
     }

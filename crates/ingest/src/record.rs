@@ -4,9 +4,16 @@
 //! Two shapes are accepted, both JSON objects:
 //! - flat (the seed's format, plus PutEvents' optional fields): `userId`, `sessionId`, `itemId`,
 //!   `eventType`, `sentAt`, `eventValue`, `properties`, `impression`, `recommendationId`,
-//!   `eventId`, `interactions` (N >= 1 means N identical events). `trackingId` is ignored: the
-//!   sidecar's own tracking id is used.
-//! - native (a PutEvents request body): `userId`, `sessionId`, `eventList: [{...}]`.
+//!   `eventAttributionSource`, `eventId`, `interactions` (N >= 1 means N identical events).
+//!   `trackingId` is ignored: the sidecar's own tracking id is used.
+//! - native (a PutEvents request body): `userId`, `sessionId`, `eventList: [{...}]`, each event
+//!   as PutEvents takes it (`metricAttribution: {"eventAttributionSource": ...}`, or the flat
+//!   `eventAttributionSource`).
+//!
+//! `recommendationId` (at most 40 characters), `impression` (1 to 25 item ids) and the event
+//! attribution source (1 to 1024 printable ASCII characters, not only spaces) are checked as
+//! PutEvents checks them, so a bad one is dead-lettered with its reason instead of failing a
+//! whole PutEvents call.
 //!
 //! `sentAt` is epoch seconds (number or digit string; values above 10^11 are taken as
 //! milliseconds) or an RFC 3339 / ISO-8601 date-time with `Z` or an offset. `properties` may be an
@@ -26,6 +33,8 @@ pub const MAX_INTERACTIONS: u64 = 100;
 const MAX_ID_LEN: usize = 256;
 const MAX_PROPERTIES_LEN: usize = 1024;
 const MAX_IMPRESSION: usize = 25;
+const MAX_RECOMMENDATION_ID_LEN: usize = 40;
+const MAX_ATTRIBUTION_SOURCE_LEN: usize = 1024;
 /// Values of `sentAt` above this are milliseconds.
 const MILLIS_THRESHOLD: f64 = 1e11;
 
@@ -43,6 +52,8 @@ pub struct Event {
     pub properties: Option<String>,
     pub impression: Vec<String>,
     pub recommendation_id: Option<String>,
+    /// `metricAttribution.eventAttributionSource`.
+    pub event_attribution_source: Option<String>,
     pub event_id: String,
 }
 
@@ -184,6 +195,16 @@ fn push_events(
         Some(_) => return Err(invalid("impression", "must be an array of item ids")),
     };
     let recommendation_id = id_field(obj, "recommendationId")?;
+    if recommendation_id
+        .as_ref()
+        .is_some_and(|id| id.len() > MAX_RECOMMENDATION_ID_LEN)
+    {
+        return Err(invalid(
+            "recommendationId",
+            "must be a string of 1 to 40 characters",
+        ));
+    }
+    let event_attribution_source = attribution_source(obj)?;
     let explicit_id = id_field(obj, "eventId")?;
     let copies = match obj.get("interactions") {
         None | Some(Value::Null) => 1,
@@ -208,10 +229,62 @@ fn push_events(
             properties: properties.clone(),
             impression: impression.clone(),
             recommendation_id: recommendation_id.clone(),
+            event_attribution_source: event_attribution_source.clone(),
             event_id,
         });
     }
     Ok(())
+}
+
+/// The event attribution source: flat `eventAttributionSource` or PutEvents'
+/// `metricAttribution.eventAttributionSource` (the same value when both are given).
+fn attribution_source(obj: &Map<String, Value>) -> Result<Option<String>, Reject> {
+    let flat = source_value(obj.get("eventAttributionSource"), "eventAttributionSource")?;
+    let nested = match obj.get("metricAttribution") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(m)) => match m.get("eventAttributionSource") {
+            None | Some(Value::Null) => {
+                return Err(invalid(
+                    "metricAttribution",
+                    "must hold eventAttributionSource",
+                ));
+            }
+            v => source_value(v, "metricAttribution.eventAttributionSource")?,
+        },
+        Some(_) => {
+            return Err(invalid(
+                "metricAttribution",
+                "must be an object with eventAttributionSource",
+            ));
+        }
+    };
+    match (flat, nested) {
+        (Some(a), Some(b)) if a != b => Err(invalid(
+            "eventAttributionSource",
+            "differs from metricAttribution.eventAttributionSource",
+        )),
+        (a, b) => Ok(a.or(b)),
+    }
+}
+
+/// An event attribution source as PutEvents takes it: 1 to 1024 printable ASCII characters,
+/// not all spaces.
+fn source_value(v: Option<&Value>, field: &str) -> Result<Option<String>, Reject> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s))
+            if !s.is_empty()
+                && s.len() <= MAX_ATTRIBUTION_SOURCE_LEN
+                && s.bytes().all(|b| (0x20..=0x7e).contains(&b))
+                && s.bytes().any(|b| b != b' ') =>
+        {
+            Ok(Some(s.clone()))
+        }
+        Some(_) => Err(invalid(
+            field,
+            "must be 1 to 1024 printable ASCII characters, not only spaces",
+        )),
+    }
 }
 
 fn invalid(field: &str, why: &str) -> Reject {
@@ -348,6 +421,50 @@ mod tests {
         assert_eq!(events[1].item_id.as_deref(), Some("7"));
         assert_eq!(events[1].properties.as_deref(), Some(r#"{"a":1}"#));
         assert_eq!(events[1].event_id, "shardId-000000000000:42:1");
+    }
+
+    #[test]
+    fn attribution_fields_are_kept_and_checked() {
+        let events = decode_json(json!({
+            "userId": "u1", "itemId": "i1", "eventType": "click", "sentAt": 1700000000,
+            "recommendationId": "RID-0123456789ab-0123456789abcdef0123456",
+            "impression": ["i1", 2], "eventAttributionSource": "email"
+        }))
+        .expect("decodes");
+        assert_eq!(events[0].event_attribution_source.as_deref(), Some("email"));
+        assert_eq!(events[0].impression, vec!["i1", "2"]);
+        let native = decode_json(json!({
+            "userId": "u1",
+            "eventList": [{"eventType": "click", "sentAt": 1, "itemId": "i1",
+                           "metricAttribution": {"eventAttributionSource": "partner"}}]
+        }))
+        .expect("decodes");
+        assert_eq!(
+            native[0].event_attribution_source.as_deref(),
+            Some("partner")
+        );
+        let base = json!({"userId": "1", "eventType": "click", "sentAt": 1});
+        let bad = [
+            ("recommendationId", json!("R".repeat(41))),
+            ("eventAttributionSource", json!("   ")),
+            ("eventAttributionSource", json!("tab\there")),
+            ("eventAttributionSource", json!("x".repeat(1025))),
+            ("eventAttributionSource", json!(5)),
+            ("metricAttribution", json!("email")),
+            ("metricAttribution", json!({})),
+            ("impression", json!([])),
+        ];
+        for (field, value) in bad {
+            let mut record = base.clone();
+            record[field] = value;
+            let err = decode_json(record).expect_err("rejected");
+            assert_eq!(err.code(), "InvalidField", "{field}: {err}");
+            assert!(err.to_string().contains(field), "{field}: {err}");
+        }
+        let mut both = base.clone();
+        both["eventAttributionSource"] = json!("a");
+        both["metricAttribution"] = json!({"eventAttributionSource": "b"});
+        assert!(decode_json(both).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_sdk_personalizeevents::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_personalizeevents::operation::put_events::PutEventsError;
 use aws_sdk_personalizeevents::primitives::DateTime;
-use aws_sdk_personalizeevents::types::Event as SdkEvent;
+use aws_sdk_personalizeevents::types::{Event as SdkEvent, MetricAttribution};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -103,6 +103,14 @@ fn to_sdk(e: &Event) -> SdkEvent {
         .set_recommendation_id(e.recommendation_id.clone());
     if !e.impression.is_empty() {
         b = b.set_impression(Some(e.impression.clone()));
+    }
+    if let Some(source) = &e.event_attribution_source {
+        b = b.metric_attribution(
+            MetricAttribution::builder()
+                .event_attribution_source(source)
+                .build()
+                .expect("a metric attribution with its source set always builds"),
+        );
     }
     b.build()
         .expect("an event with eventType and sentAt set always builds")

@@ -2,6 +2,7 @@
 //! recording PutEvents fake) and the real kube-apiserver. One test binary: each links the SDKs.
 
 mod ingest {
+    pub mod attribution;
     pub mod bench;
     pub mod crash;
     pub mod dead_letter;

@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use crate::wire::faults;
 
+/// The default CloudWatch namespace of metric attribution reports. AWS documents no namespace
+/// for them and CloudWatch reserves `AWS/` for AWS itself, so it is a custom one.
+pub const DEFAULT_CLOUDWATCH_NAMESPACE: &str = "PersonalizeMetricAttribution";
+
 /// Server configuration (the binary fills it from flags and environment).
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -22,6 +26,13 @@ pub struct Config {
     pub transition: Duration,
     /// S3 endpoint for import data locations (else `<data-dir>/s3/<bucket>/<key>`).
     pub s3_endpoint: Option<String>,
+    /// CloudWatch endpoint metric attribution reports are published to (PutMetricData); without
+    /// one, CreateMetricAttribution is refused (AWS always publishes them to CloudWatch).
+    pub cloudwatch_endpoint: Option<String>,
+    /// The CloudWatch namespace of metric attribution reports (AWS does not document its own).
+    pub cloudwatch_namespace: String,
+    /// How often pending metric attribution values are published to CloudWatch.
+    pub cloudwatch_interval: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// fdatasync the journal before acknowledging (off only for benchmarks).
@@ -52,6 +63,9 @@ impl Default for Config {
             region: "us-east-1".into(),
             transition: Duration::from_secs(2),
             s3_endpoint: None,
+            cloudwatch_endpoint: None,
+            cloudwatch_namespace: DEFAULT_CLOUDWATCH_NAMESPACE.into(),
+            cloudwatch_interval: Duration::from_secs(60),
             max_body_bytes: 1 << 20,
             fsync: true,
             verify_sigv4: false,
@@ -103,6 +117,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             transition: Duration::ZERO,
+            cloudwatch_interval: Duration::from_millis(200),
             record: std::env::var_os(crate::wire::record::ENV)
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),

@@ -48,6 +48,15 @@ struct Args {
     /// S3 endpoint to read import data from (else the data dir's s3/<bucket>/ directories).
     #[arg(long, env = "AWS_ENDPOINT_URL_S3")]
     s3_endpoint: Option<String>,
+    /// CloudWatch endpoint to publish metric attribution reports to (PutMetricData).
+    #[arg(long, env = "AWS_ENDPOINT_URL_CLOUDWATCH")]
+    cloudwatch_endpoint: Option<String>,
+    /// CloudWatch namespace of metric attribution reports.
+    #[arg(long, default_value = personalize_local::config::DEFAULT_CLOUDWATCH_NAMESPACE)]
+    cloudwatch_namespace: String,
+    /// Seconds between two publications of metric attribution reports to CloudWatch.
+    #[arg(long, default_value_t = 60)]
+    cloudwatch_interval_secs: u64,
     /// Largest request body in bytes.
     #[arg(long, default_value_t = 1 << 20)]
     max_body_bytes: usize,
@@ -113,6 +122,8 @@ async fn main() -> anyhow::Result<()> {
         .s3_endpoint
         .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
         .filter(|s| !s.is_empty());
+    // Not AWS_ENDPOINT_URL: clients of this server commonly set it to this server itself.
+    let cloudwatch_endpoint = args.cloudwatch_endpoint.filter(|s| !s.is_empty());
     let config = Config {
         listen: args.listen,
         data_dir: (!args.in_memory).then_some(args.data_dir),
@@ -120,6 +131,9 @@ async fn main() -> anyhow::Result<()> {
         region: args.region,
         transition: Duration::from_millis(args.transition_ms),
         s3_endpoint,
+        cloudwatch_endpoint,
+        cloudwatch_namespace: args.cloudwatch_namespace,
+        cloudwatch_interval: Duration::from_secs(args.cloudwatch_interval_secs.max(1)),
         max_body_bytes: args.max_body_bytes,
         fsync: !args.no_fsync,
         verify_sigv4: args.verify_sigv4,

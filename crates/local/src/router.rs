@@ -14,12 +14,12 @@ use axum::routing::{get, post};
 
 use crate::resources::resource::{describe, list};
 use crate::resources::{
-    AppState, campaign, dataset, dataset_group, event_tracker, events, filter, import, recipe,
-    recommender, runtime, schema, solution, solution_version, tags,
+    AppState, campaign, dataset, dataset_group, event_tracker, events, filter, import,
+    metric_attribution, recipe, recommender, runtime, schema, solution, solution_version, tags,
 };
 use crate::store::model::{
     Campaign, Dataset, DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter,
-    Recommender, Solution, SolutionVersion,
+    MetricAttribution, Recommender, Solution, SolutionVersion,
 };
 use crate::wire::codec::{OpResult, run};
 use crate::wire::error::{ApiError, Protocol};
@@ -278,6 +278,12 @@ operations! {
     "DeleteRecommender" => recommender::delete,
     "StartRecommender" => recommender::start,
     "StopRecommender" => recommender::stop,
+    "CreateMetricAttribution" => metric_attribution::create,
+    "UpdateMetricAttribution" => metric_attribution::update,
+    "DescribeMetricAttribution" => describe::<MetricAttribution>,
+    "ListMetricAttributions" => list::<MetricAttribution>,
+    "DeleteMetricAttribution" => metric_attribution::delete,
+    "ListMetricAttributionMetrics" => metric_attribution::list_metrics,
     "ListRecipes" => recipe::list,
     "DescribeRecipe" => recipe::describe,
     "TagResource" => tags::tag,
@@ -371,7 +377,8 @@ async fn health(State(state): State<AppState>) -> Response {
             + store.campaigns.len()
             + store.event_trackers.len()
             + store.filters.len()
-            + store.recommenders.len();
+            + store.recommenders.len()
+            + store.metric_attributions.len();
         let events: usize = store.live.values().map(|l| l.count()).sum();
         (resources, events)
     };

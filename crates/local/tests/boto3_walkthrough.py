@@ -86,6 +86,37 @@ tracker = cp.create_event_tracker(name="py-tracker", datasetGroupArn=dg)
 wait(cp.describe_event_tracker, "eventTracker", "eventTrackerArn", tracker["eventTrackerArn"])
 expect_error("ResourceInUseException", cp.delete_dataset_group, datasetGroupArn=dg)
 
+# A metric attribution: the six operations.
+ROLE = "arn:aws:iam::000000000000:role/personalize"
+ma = cp.create_metric_attribution(
+    name="py-metrics",
+    datasetGroupArn=dg,
+    metrics=[{"eventType": "click", "metricName": "PY_CLICKS", "expression": "SAMPLECOUNT()"}],
+    metricsOutputConfig={"roleArn": ROLE, "s3DataDestination": {"path": "s3://seed/py-reports/"}},
+)["metricAttributionArn"]
+wait(cp.describe_metric_attribution, "metricAttribution", "metricAttributionArn", ma)
+expect_error(
+    "ResourceAlreadyExistsException",
+    cp.create_metric_attribution,
+    name="py-metrics-2",
+    datasetGroupArn=dg,
+    metrics=[{"eventType": "click", "metricName": "X", "expression": "SAMPLECOUNT()"}],
+    metricsOutputConfig={"roleArn": ROLE},
+)
+described = cp.describe_metric_attribution(metricAttributionArn=ma)["metricAttribution"]
+assert described["datasetGroupArn"] == dg and described["status"] == "ACTIVE", described
+listed = cp.list_metric_attributions(datasetGroupArn=dg)["metricAttributions"]
+assert [m["metricAttributionArn"] for m in listed] == [ma], listed
+cp.update_metric_attribution(
+    metricAttributionArn=ma,
+    addMetrics=[{"eventType": "watch", "metricName": "PY_WATCHES", "expression": "samplecount()"}],
+)
+names = [m["metricName"] for m in cp.list_metric_attribution_metrics(metricAttributionArn=ma)["metrics"]]
+assert names == ["PY_CLICKS", "PY_WATCHES"], names
+cp.update_metric_attribution(metricAttributionArn=ma, removeMetrics=["PY_WATCHES"])
+page = cp.list_metric_attribution_metrics(metricAttributionArn=ma, maxResults=1)
+assert [m["metricName"] for m in page["metrics"]] == ["PY_CLICKS"] and "nextToken" not in page, page
+
 before = rt.get_recommendations(campaignArn=campaign, userId="u0", numResults=10)
 assert len(before["itemList"]) == 10 and before["recommendationId"].startswith("RID-"), before
 items = [f"i{k * 6 + 3}" for k in range(20)]
@@ -95,7 +126,14 @@ for start in range(0, len(items), 10):
         userId="u0",
         sessionId="py-session",
         eventList=[
-            {"eventType": "click", "itemId": item, "sentAt": 1_800_000_000 + i, "properties": '{"k": 1}'}
+            {
+                "eventType": "click",
+                "itemId": item,
+                "sentAt": 1_800_000_000 + i,
+                "properties": '{"k": 1}',
+                "recommendationId": before["recommendationId"],
+                "metricAttribution": {"eventAttributionSource": "py-walkthrough"},
+            }
             for i, item in enumerate(items[start : start + 10])
         ],
     )
@@ -103,6 +141,8 @@ after = rt.get_recommendations(campaignArn=campaign, userId="u0", numResults=10)
 assert [i["itemId"] for i in before["itemList"]] != [i["itemId"] for i in after["itemList"]]
 
 # Teardown in order.
+cp.delete_metric_attribution(metricAttributionArn=ma)
+expect_error("ResourceNotFoundException", cp.describe_metric_attribution, metricAttributionArn=ma)
 cp.delete_campaign(campaignArn=campaign)
 cp.delete_event_tracker(eventTrackerArn=tracker["eventTrackerArn"])
 cp.delete_solution(solutionArn=solution)

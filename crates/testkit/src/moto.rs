@@ -1,4 +1,4 @@
-//! The local moto server (fake Kinesis and S3) for integration tests: started (or reused)
+//! The local moto server (fake Kinesis, S3 and CloudWatch) for integration tests: started (or reused)
 //! through `hack/moto/up.sh`, handed out as an endpoint URL plus the env an AWS client needs.
 //! See the crate docs for who stops it.
 
@@ -79,7 +79,7 @@ impl Moto {
         })
     }
 
-    /// The endpoint URL, `http://127.0.0.1:<port>`, for Kinesis and S3 alike.
+    /// The endpoint URL, `http://127.0.0.1:<port>`, for Kinesis, S3 and CloudWatch alike.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
@@ -95,6 +95,7 @@ impl Moto {
         vec![
             ("AWS_ENDPOINT_URL_KINESIS", self.endpoint.clone()),
             ("AWS_ENDPOINT_URL_S3", self.endpoint.clone()),
+            ("AWS_ENDPOINT_URL_CLOUDWATCH", self.endpoint.clone()),
             ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.to_owned()),
             ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.to_owned()),
             ("AWS_REGION", REGION.to_owned()),

@@ -57,10 +57,7 @@ async fn bad_records_are_dead_lettered_and_the_good_ones_arrive() {
         "good events and dead letters",
         Duration::from_secs(60),
         || async {
-            let lines = std::fs::read_to_string(&dl_path)
-                .map(|s| s.lines().count())
-                .unwrap_or(0);
-            fake.received().len() >= good_count && lines >= bad.len()
+            fake.received().len() >= good_count && dead_letters(&dl_path).len() >= bad.len()
         },
     )
     .await;
@@ -80,11 +77,8 @@ async fn bad_records_are_dead_lettered_and_the_good_ones_arrive() {
     );
     assert!(received.iter().all(|r| r.event["sentAt"].is_number()));
 
-    let dl = std::fs::read_to_string(&dl_path).expect("dead-letter file");
-    let entries: Vec<Value> = dl
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
+    let entries = dead_letters(&dl_path);
+    let dl = serde_json::to_string(&entries).expect("entries");
     let reasons: BTreeSet<&str> = entries
         .iter()
         .filter_map(|e| e["reason"].as_str())

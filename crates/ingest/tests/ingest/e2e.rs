@@ -23,8 +23,18 @@ use super::support::*;
 /// personalize-local with a trained campaign and an event tracker (interactions only): (server,
 /// campaign ARN, tracking id, tracker ARN).
 pub async fn personalize_local(name: &str) -> (Running, String, String, String) {
+    personalize_local_with(name, |_| {}).await
+}
+
+/// [`personalize_local`] with its configuration changed by `tune` first.
+pub async fn personalize_local_with(
+    name: &str,
+    tune: impl FnOnce(&mut Config),
+) -> (Running, String, String, String) {
     let dir = temp_dir(name);
-    let server = Running::start(Config::for_tests(Some(dir.clone())))
+    let mut config = Config::for_tests(Some(dir.clone()));
+    tune(&mut config);
+    let server = Running::start(config)
         .await
         .expect("personalize-local starts");
     let interactions = interactions_csv();
@@ -43,7 +53,8 @@ pub async fn personalize_local(name: &str) -> (Running, String, String, String) 
     )
 }
 
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
+/// Sends `req` to the gateway: status and JSON body.
+pub async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
     let resp = app.clone().oneshot(req).await.expect("gateway answers");
     let status = resp.status();
     let bytes = resp.into_body().collect().await.expect("body").to_bytes();

@@ -155,6 +155,15 @@ pub fn seed_record(user: &str, item: &str, sent_at: i64) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The entries of a dead-letter file (none when it does not exist yet).
+pub fn dead_letters(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a dead-letter line is JSON"))
+        .collect()
+}
+
 /// Polls `check` every 50 ms until it is true, panicking after `timeout`.
 pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F)
 where

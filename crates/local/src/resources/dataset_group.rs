@@ -8,7 +8,9 @@ use crate::resources::resource::{ByArn, begin_delete, check_new, count_children,
 use crate::resources::shapes::CreateDatasetGroup;
 use crate::resources::shapes::CreateDatasetGroupResponse;
 use crate::resources::tags::{self};
-use crate::store::model::{Dataset, DatasetGroup, EventTracker, Filter, Recommender, Solution};
+use crate::store::model::{
+    Dataset, DatasetGroup, EventTracker, Filter, MetricAttribution, Recommender, Solution,
+};
 use crate::store::{Entry, Store};
 use crate::wire::codec::Empty;
 use crate::wire::error::ApiError;
@@ -60,11 +62,13 @@ pub fn delete(state: &AppState, req: ByArn<DatasetGroup>) -> Result<Empty, ApiEr
         + count_children::<Solution>(&store, &arn)
         + count_children::<EventTracker>(&store, &arn)
         + count_children::<Filter>(&store, &arn)
-        + count_children::<Recommender>(&store, &arn);
+        + count_children::<Recommender>(&store, &arn)
+        + count_children::<MetricAttribution>(&store, &arn);
     if children > 0 {
         return Err(ApiError::InUse(format!(
             "Cannot delete dataset group {arn}: it still has {children} child resource(s) \
-             (datasets, solutions, event trackers, filters or recommenders)"
+             (datasets, solutions, event trackers, filters, recommenders or metric \
+             attributions)"
         )));
     }
     lifecycle::start_delete(state, &mut store, &arn);

@@ -1,12 +1,15 @@
 //! personalize-events (REST JSON): PutEvents, PutItems, PutUsers. Events are journaled and take
 //! effect on the user's next recommendations at once (serving passes them to the engine as live
-//! events); items and users update the dataset group's catalog.
-//! Depends on the store and the wire layer; never on the router.
+//! events); items and users update the dataset group's catalog. When the dataset group has a
+//! metric attribution, each event's metric values are attributed to its source and journaled
+//! with the events (`metric_attribution.rs`).
+//! Depends on the store, the wire layer and `metric_attribution.rs`; never on the router.
 
 use std::collections::BTreeMap;
 
 use crate::resources::AppState;
 use crate::resources::lifecycle::ACTIVE;
+use crate::resources::metric_attribution::{self, Attributable, Horizon};
 use crate::resources::schema::{ColumnKind, parse_columns};
 use crate::resources::shapes::{Event, PutEventsRequest, PutItemsRequest, PutUsersRequest};
 use crate::store::Entry;
@@ -47,13 +50,13 @@ fn check_event(i: usize, e: &Event) -> Result<(), ApiError> {
             at("impression")
         )));
     }
-    if e.metric_attribution.is_some() {
-        // Metric attributions are not implemented: the source would be recorded for nothing.
-        return Err(ApiError::InvalidInput(format!(
-            "{} is not supported by personalize-local: it has no metric attributions \
-             (CreateMetricAttribution); leave metricAttribution out",
-            at("metricAttribution")
-        )));
+    if let Some(attribution) = &e.metric_attribution {
+        check_len(
+            &at("metricAttribution.eventAttributionSource"),
+            &attribution.event_attribution_source,
+            1,
+            1024,
+        )?;
     }
     if !e.sent_at.is_finite() || e.sent_at < 0.0 {
         return Err(ApiError::InvalidInput(format!(
@@ -87,19 +90,6 @@ pub fn put_events(state: &AppState, body: &[u8]) -> OpResult {
         check_event(i, e)?;
     }
     let user = req.user_id.unwrap_or(req.session_id);
-    let events: Vec<InteractionRow> = req
-        .event_list
-        .into_iter()
-        .filter_map(|e| {
-            Some(InteractionRow {
-                user_id: user.clone(),
-                item_id: e.item_id?,
-                timestamp: e.sent_at as i64,
-                event_type: Some(e.event_type),
-                event_value: e.event_value,
-            })
-        })
-        .collect();
     let mut store = state.lock();
     let tracker = store
         .event_trackers
@@ -119,8 +109,50 @@ pub fn put_events(state: &AppState, body: &[u8]) -> OpResult {
         )));
     }
     let dg = tracker.dataset_group_arn.clone();
+    // Metric attributions count every event of a metric's type, with or without an item.
+    let attributed = metric_attribution::of_group(&store, &dg).map(|attribution| {
+        let records: Vec<Attributable<'_>> = req
+            .event_list
+            .iter()
+            .map(|e| Attributable {
+                event_type: Some(e.event_type.as_str()),
+                item_id: e.item_id.as_deref(),
+                event_value: e.event_value,
+                timestamp: e.sent_at as i64,
+                source: metric_attribution::source_of(
+                    &store,
+                    e.metric_attribution
+                        .as_ref()
+                        .map(|m| m.event_attribution_source.as_str()),
+                    e.recommendation_id.as_deref(),
+                ),
+            })
+            .collect();
+        let arn = attribution.metric_attribution_arn.clone();
+        let tallies =
+            metric_attribution::tally(state, &store, &arn, &dg, &records, Horizon::Recent);
+        (arn, tallies)
+    });
+    let events: Vec<InteractionRow> = req
+        .event_list
+        .into_iter()
+        .filter_map(|e| {
+            Some(InteractionRow {
+                user_id: user.clone(),
+                item_id: e.item_id?,
+                timestamp: e.sent_at as i64,
+                event_type: Some(e.event_type),
+                event_value: e.event_value,
+            })
+        })
+        .collect();
     if !events.is_empty() {
         store.commit(Entry::Events { dg, user, events });
+    }
+    if let Some((arn, tallies)) = attributed
+        && !tallies.is_empty()
+    {
+        store.commit(Entry::Attributed { arn, tallies });
     }
     Ok(Vec::new())
 }

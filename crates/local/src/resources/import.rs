@@ -15,13 +15,14 @@ use crate::resources::AppState;
 use crate::resources::lifecycle::{
     self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING,
 };
+use crate::resources::metric_attribution::{self, Attributable, Horizon};
 use crate::resources::resource::{Created, check_new, get};
 use crate::resources::schema::{Column, ColumnKind, parse_columns};
 use crate::resources::shapes::CreateDatasetImportJob;
 use crate::resources::tags::{self};
-use crate::store::Entry;
-use crate::store::data::{DatasetRows, FieldValue, InteractionRow, RecordRow};
-use crate::store::model::{Dataset, DatasetImportJob};
+use crate::store::data::{DatasetRows, FieldValue, InteractionRow, RecordRow, Tally};
+use crate::store::model::{Dataset, DatasetImportJob, MetricAttribution};
+use crate::store::{Entry, Store};
 use crate::wire::error::ApiError;
 use crate::wire::names::{check_arn, check_name};
 
@@ -76,6 +77,17 @@ pub fn create(
             req.dataset_arn, running.dataset_import_job_arn
         )));
     }
+    if req.publish_attribution_metrics_to_s3 == Some(true) {
+        let has_destination = metric_attribution::of_group(&store, &dataset.dataset_group_arn)
+            .is_some_and(|m| m.metrics_output_config.s3_data_destination.is_some());
+        if !has_destination {
+            return Err(ApiError::InvalidInput(format!(
+                "publishAttributionMetricsToS3: dataset group {} has no metric attribution with \
+                 metricsOutputConfig.s3DataDestination to publish the report to",
+                dataset.dataset_group_arn
+            )));
+        }
+    }
     let now = store.now();
     store.commit(Entry::ImportJob(DatasetImportJob {
         job_name: req.job_name,
@@ -104,6 +116,16 @@ pub fn start(state: &AppState, arn: String) {
 async fn drive(state: AppState, arn: String) {
     lifecycle::begin_job(&state, &arn).await;
     let outcome = run(&state, &arn).await;
+    // A metric attribution's reports of the imported interactions: values for CloudWatch
+    // (incremental imports) and the S3 report (publishAttributionMetricsToS3), written before
+    // the job is ACTIVE.
+    let outcome = match outcome {
+        Ok((rows, Some(sources))) => report(&state, &arn, &rows, &sources)
+            .await
+            .map(|tallies| (rows, tallies)),
+        Ok((rows, None)) => Ok((rows, None)),
+        Err(reason) => Err(reason),
+    };
     lifecycle::pause(&state).await;
     let mut store = state.lock();
     let Some(mut job) = store.import_jobs.get(&arn).cloned() else {
@@ -115,7 +137,7 @@ async fn drive(state: AppState, arn: String) {
     let now = store.now();
     job.last_updated_date_time = now;
     match outcome {
-        Ok(rows) => {
+        Ok((rows, tallies)) => {
             tracing::info!(%arn, rows = rows.len(), "import job finished");
             job.status = ACTIVE.into();
             let dataset_arn = job.dataset_arn.clone();
@@ -126,6 +148,15 @@ async fn drive(state: AppState, arn: String) {
                 full,
                 rows,
             });
+            if let Some((attribution, tallies)) = tallies
+                && !tallies.is_empty()
+                && store.metric_attributions.contains_key(&attribution)
+            {
+                store.commit(Entry::Attributed {
+                    arn: attribution,
+                    tallies,
+                });
+            }
         }
         Err(reason) => {
             tracing::info!(%arn, %reason, "import job failed");
@@ -136,8 +167,175 @@ async fn drive(state: AppState, arn: String) {
     }
 }
 
-async fn run(state: &AppState, arn: &str) -> Result<DatasetRows, String> {
-    let (location, dataset_type, columns) = {
+/// The metric attribution that reports on import job `job` and how: values for CloudWatch
+/// (incremental imports) and/or the S3 report (`publishAttributionMetricsToS3`). None when
+/// nothing is reported: not interactions, no metric attribution, or one created after the job
+/// (AWS reports only data imported after the metric attribution was created).
+fn reporting(store: &Store, job: &DatasetImportJob) -> Option<(String, bool, bool)> {
+    let dataset = store.datasets.get(&job.dataset_arn)?;
+    if dataset.dataset_type != "INTERACTIONS" {
+        return None;
+    }
+    let attribution = metric_attribution::of_group(store, &dataset.dataset_group_arn)?;
+    if attribution.creation_date_time > job.creation_date_time {
+        return None;
+    }
+    let to_cloudwatch = job.import_mode == "INCREMENTAL";
+    let to_s3 = job.publish_attribution_metrics_to_s3 == Some(true);
+    (to_cloudwatch || to_s3).then(|| {
+        (
+            attribution.metric_attribution_arn.clone(),
+            to_cloudwatch,
+            to_s3,
+        )
+    })
+}
+
+/// Attributes the imported `rows` (`sources`: each row's EVENT_ATTRIBUTION_SOURCE and
+/// RECOMMENDATION_ID): writes the S3 report when the job asks for one, and returns the values
+/// for CloudWatch when the import is incremental.
+async fn report(
+    state: &AppState,
+    arn: &str,
+    rows: &DatasetRows,
+    sources: &[RawSource],
+) -> Result<Option<(String, Vec<Tally>)>, String> {
+    let DatasetRows::Interactions(rows) = rows else {
+        return Ok(None);
+    };
+    let (attribution, cloudwatch, s3) = {
+        let store = state.lock();
+        let job = store.import_jobs.get(arn).ok_or("import job vanished")?;
+        let Some((attribution, to_cloudwatch, to_s3)) = reporting(&store, job) else {
+            return Ok(None);
+        };
+        let ma = get::<MetricAttribution>(&store, &attribution).map_err(|e| e.to_string())?;
+        let dg = ma.dataset_group_arn.clone();
+        let records: Vec<Attributable<'_>> = rows
+            .iter()
+            .zip(sources.iter().map(Some).chain(std::iter::repeat(None)))
+            .map(|(row, raw)| Attributable {
+                event_type: row.event_type.as_deref(),
+                item_id: Some(row.item_id.as_str()),
+                event_value: row.event_value,
+                timestamp: row.timestamp,
+                source: metric_attribution::source_of(
+                    &store,
+                    raw.and_then(|r| r.0.as_deref()),
+                    raw.and_then(|r| r.1.as_deref()),
+                ),
+            })
+            .collect();
+        let cloudwatch = to_cloudwatch.then(|| {
+            metric_attribution::tally(state, &store, &attribution, &dg, &records, Horizon::Recent)
+        });
+        let s3 = match to_s3 {
+            false => None,
+            true => {
+                let tallies = metric_attribution::tally(
+                    state,
+                    &store,
+                    &attribution,
+                    &dg,
+                    &records,
+                    Horizon::All,
+                );
+                let path = ma
+                    .metrics_output_config
+                    .s3_data_destination
+                    .as_ref()
+                    .map(|d| d.path.clone())
+                    .ok_or_else(|| {
+                        format!(
+                            "publishAttributionMetricsToS3: metric attribution {attribution} has \
+                             no metricsOutputConfig.s3DataDestination"
+                        )
+                    })?;
+                let csv = metric_attribution::s3_report(&store, &attribution, &dg, &tallies)?;
+                Some((path, job.import_mode.clone(), csv))
+            }
+        };
+        (attribution, cloudwatch, s3)
+    };
+    if let Some((path, mode, csv)) = s3 {
+        let (bucket, prefix) = parse_location(&path)?;
+        let key = format!(
+            "{}AggregatedAttributionMetrics-{mode}-{}.csv",
+            match prefix.trim_end_matches('/') {
+                "" => String::new(),
+                p => format!("{p}/"),
+            },
+            metric_attribution::unix_now()
+        );
+        match &state.config.s3_endpoint {
+            Some(endpoint) => {
+                crate::resources::s3::put(endpoint, &state.config.region, &bucket, &key, csv)
+                    .await?;
+            }
+            None => {
+                let dir = state
+                    .config
+                    .data_dir
+                    .clone()
+                    .ok_or("no data directory configured to write s3:// reports to")?;
+                let file = dir.join("s3").join(&bucket).join(&key);
+                let written = match file.parent() {
+                    Some(parent) => std::fs::create_dir_all(parent)
+                        .and_then(|()| std::fs::write(&file, csv.as_bytes())),
+                    None => std::fs::write(&file, csv.as_bytes()),
+                };
+                written
+                    .map_err(|e| format!("writing the metric report s3://{bucket}/{key}: {e}"))?;
+            }
+        }
+        tracing::info!(%arn, report = %format!("s3://{bucket}/{key}"), "metric attribution report written");
+    }
+    Ok(cloudwatch.map(|tallies| (attribution, tallies)))
+}
+
+/// An imported interaction's EVENT_ATTRIBUTION_SOURCE and RECOMMENDATION_ID.
+type RawSource = (Option<String>, Option<String>);
+
+/// Each data row's EVENT_ATTRIBUTION_SOURCE and RECOMMENDATION_ID cells (None when empty or
+/// the file has no such column), blank lines skipped as [`parse_csv`] skips them.
+fn raw_sources(bytes: &[u8]) -> Result<Vec<RawSource>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut records = reader.records();
+    let Some(Ok(header)) = records.next() else {
+        return Ok(Vec::new());
+    };
+    let at = |name: &str| {
+        header.iter().position(|h| {
+            h.trim()
+                .trim_start_matches('\u{feff}')
+                .eq_ignore_ascii_case(name)
+        })
+    };
+    let (source_at, id_at) = (at("EVENT_ATTRIBUTION_SOURCE"), at("RECOMMENDATION_ID"));
+    let mut out = Vec::new();
+    for record in records {
+        let record = record.map_err(|e| format!("unreadable CSV: {e}"))?;
+        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let cell = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+        };
+        out.push((cell(source_at), cell(id_at)));
+    }
+    Ok(out)
+}
+
+type Imported = (DatasetRows, Option<Vec<RawSource>>);
+
+async fn run(state: &AppState, arn: &str) -> Result<Imported, String> {
+    let (location, dataset_type, columns, attributed) = {
         let store = state.lock();
         let job = store.import_jobs.get(arn).ok_or("import job vanished")?;
         let dataset = store
@@ -152,6 +350,7 @@ async fn run(state: &AppState, arn: &str) -> Result<DatasetRows, String> {
             job.data_source.data_location.clone().unwrap_or_default(),
             dataset.dataset_type.clone(),
             parse_columns(&schema.schema)?,
+            reporting(&store, job).is_some(),
         )
     };
     let (bucket, key) = parse_location(&location)?;
@@ -170,20 +369,26 @@ async fn run(state: &AppState, arn: &str) -> Result<DatasetRows, String> {
     };
     tokio::task::spawn_blocking(move || {
         let mut all: Option<DatasetRows> = None;
+        let mut sources = attributed.then(Vec::new);
         for (name, bytes) in &files {
-            let rows = parse_csv(bytes, &columns, &dataset_type).map_err(|e| {
+            let named = |e: String| {
                 if files.len() > 1 {
                     format!("{name}: {e}")
                 } else {
                     e
                 }
-            })?;
+            };
+            let rows = parse_csv(bytes, &columns, &dataset_type).map_err(named)?;
+            if let Some(sources) = &mut sources {
+                sources.extend(raw_sources(bytes).map_err(named)?);
+            }
             match &mut all {
                 None => all = Some(rows),
                 Some(existing) => existing.append(rows),
             }
         }
-        all.ok_or_else(|| format!("no CSV data found at {location}"))
+        all.map(|rows| (rows, sources))
+            .ok_or_else(|| format!("no CSV data found at {location}"))
     })
     .await
     .map_err(|e| format!("import worker failed: {e}"))?

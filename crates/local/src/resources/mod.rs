@@ -5,6 +5,7 @@
 
 pub mod auto_training;
 pub mod campaign;
+pub mod cloudwatch;
 pub mod dataset;
 pub mod dataset_group;
 pub mod event_tracker;
@@ -13,6 +14,7 @@ pub mod filter;
 pub mod import;
 pub mod item_metadata;
 pub mod lifecycle;
+pub mod metric_attribution;
 pub mod promotion;
 pub mod recipe;
 pub mod recommender;
@@ -38,7 +40,7 @@ use lifecycle::{
 pub use state::{AppState, Shared};
 
 /// Restarts the drivers of work interrupted by a restart (imports, training, transitions), and
-/// starts the auto-training scheduler.
+/// starts the auto-training scheduler and the CloudWatch publisher of metric attributions.
 pub fn resume(state: &AppState) {
     resume_drivers(state);
     recommender::resume(state);
@@ -46,6 +48,13 @@ pub fn resume(state: &AppState) {
         Arc::downgrade(state),
         state.config.auto_training_first_delay,
     ));
+    if let Some(endpoint) = &state.config.cloudwatch_endpoint {
+        tokio::spawn(cloudwatch::run(
+            Arc::downgrade(state),
+            endpoint.clone(),
+            state.config.cloudwatch_interval,
+        ));
+    }
 }
 
 /// Restarts the drivers of resources caught mid-transition by a restart.
@@ -63,7 +72,8 @@ fn resume_drivers(state: &AppState) {
         .chain(store.solutions.keys())
         .chain(store.campaigns.keys())
         .chain(store.event_trackers.keys())
-        .chain(store.filters.keys());
+        .chain(store.filters.keys())
+        .chain(store.metric_attributions.keys());
     for arn in all {
         let Some(entry) = store.resource(arn) else {
             continue;

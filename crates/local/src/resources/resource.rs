@@ -19,7 +19,7 @@ use crate::resources::lifecycle::{self, is_creating, is_deleting};
 use crate::resources::tags;
 use crate::store::model::{
     Campaign, Dataset, DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter,
-    Recommender, Solution, SolutionVersion, Tag,
+    MetricAttribution, Recommender, Solution, SolutionVersion, Tag,
 };
 use crate::store::{Entry, Store};
 use crate::wire::error::ApiError;
@@ -348,6 +348,9 @@ stored_resources! {
     Recommender in recommenders: "Recommender", "recommender", "recommenders",
         filter Some("datasetGroupArn") => itself(dataset_group_arn),
         summary [name, recommenderArn, datasetGroupArn, recipeArn, recommenderConfig, status, creationDateTime, lastUpdatedDateTime];
+    MetricAttribution in metric_attributions: "Metric attribution", "metricAttribution", "metricAttributions",
+        filter Some("datasetGroupArn") => itself(dataset_group_arn),
+        summary [name, metricAttributionArn, status, creationDateTime, lastUpdatedDateTime, failureReason];
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use crate::store::Store;
 use crate::store::model::{Campaign, Filter, SolutionVersion};
 use crate::wire::codec::{OpResult, decode, encode};
 use crate::wire::error::ApiError;
-use crate::wire::names::{check_arn, check_len, stable_uuid};
+use crate::wire::names::{check_arn, check_len, stable_hash, stable_uuid};
 
 /// Everything a request needs plus the campaign's (or recommender's) settings.
 pub(crate) struct Resolved {
@@ -219,15 +219,38 @@ fn active_filter(
     )))
 }
 
-pub(crate) fn recommendation_id(parts: &[&str]) -> String {
+/// A fresh recommendationId of an answer from `source_arn` (a campaign or recommender):
+/// `RID-<12 hex digits naming the source>-<23 unique characters>`, 40 characters (the model's
+/// maximum). The source part makes the id resolvable to what served it (metric attributions,
+/// [`source_of_recommendation`]) without storing anything, across restarts.
+pub(crate) fn recommendation_id(source_arn: &str, parts: &[&str]) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0)
         .to_string();
-    let mut all = parts.to_vec();
+    let mut all = vec![source_arn];
+    all.extend_from_slice(parts);
     all.push(&nanos);
-    format!("RID-{}", &stable_uuid(&all)[..33])
+    let unique = stable_uuid(&all).replace('-', "");
+    format!("RID-{}-{}", source_tag(source_arn), &unique[..23])
+}
+
+/// The 12 hex digits that name `source_arn` in its recommendation ids.
+fn source_tag(source_arn: &str) -> String {
+    format!("{:012x}", stable_hash(&[source_arn]) & 0xffff_ffff_ffff)
+}
+
+/// The campaign or recommender that served recommendation `id` (made by
+/// [`recommendation_id`]), if it still exists.
+pub fn source_of_recommendation(store: &Store, id: &str) -> Option<String> {
+    let tag = id.strip_prefix("RID-")?.get(..12)?;
+    store
+        .campaigns
+        .keys()
+        .chain(store.recommenders.keys())
+        .find(|arn| source_tag(arn) == tag)
+        .cloned()
 }
 
 /// `filterValues`: at most 25 entries (the model's limit).
@@ -360,11 +383,13 @@ pub(crate) fn respond(
     };
     Ok(GetRecommendationsResponse {
         item_list: answer(resolved, &ask)?,
-        recommendation_id: recommendation_id(&[
+        recommendation_id: recommendation_id(
             source_arn,
-            user_id.unwrap_or_default(),
-            req.item_id.as_deref().unwrap_or_default(),
-        ]),
+            &[
+                user_id.unwrap_or_default(),
+                req.item_id.as_deref().unwrap_or_default(),
+            ],
+        ),
     })
 }
 
@@ -413,6 +438,6 @@ pub fn get_personalized_ranking(state: &AppState, body: &[u8]) -> OpResult {
     }
     encode(&GetPersonalizedRankingResponse {
         personalized_ranking: items,
-        recommendation_id: recommendation_id(&[&req.campaign_arn, &req.user_id]),
+        recommendation_id: recommendation_id(&req.campaign_arn, &[&req.user_id]),
     })
 }

@@ -1,57 +1,31 @@
 //! Reading import data from an S3-compatible endpoint (moto in tests): path-style
 //! `GET /<bucket>/<key>` for one object, else `ListObjectsV2` under the prefix and every `.csv`
-//! object found. Requests are SigV4-signed with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
-//! (default `test`), path-style.
-//! Depends on hyper and the wire layer's SigV4 signing only.
+//! object found; and writing metric attribution reports there (`PUT /<bucket>/<key>`), signed
+//! through `wire::outgoing`.
+//! Depends on the wire layer only.
 
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use percent_encoding::utf8_percent_encode;
 
-use crate::wire::sigv4::{PATH, sign_get};
-
-type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Empty<Bytes>>;
+use crate::wire::outgoing::{Call, Outgoing};
+use crate::wire::sigv4::PATH;
 
 /// Percent-encodes an object key for a path-style URL (`/` kept).
 fn encode_key(key: &str) -> String {
     utf8_percent_encode(key, PATH).to_string()
 }
 
-async fn get(client: &HttpClient, region: &str, url: &str) -> Result<(u16, Vec<u8>), String> {
-    let uri: hyper::Uri = url.parse().map_err(|e| format!("bad S3 URL {url}: {e}"))?;
-    let host = uri
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .unwrap_or_default();
-    let path = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into());
-    let access_key = std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_else(|_| "test".into());
-    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "test".into());
-    let mut request = hyper::Request::get(uri);
-    request = request.header("host", &host);
-    for (name, value) in sign_get(&host, &path, region, "s3", &access_key, &secret) {
-        request = request.header(name, value);
-    }
-    let request = request
-        .body(Empty::new())
-        .map_err(|e| format!("building S3 request {url}: {e}"))?;
-    let response = client
-        .request(request)
+async fn get(client: &Outgoing, region: &str, url: &str) -> Result<(u16, Vec<u8>), String> {
+    client
+        .send(Call {
+            method: "GET",
+            url,
+            service: "s3",
+            region,
+            headers: &[],
+            body: Vec::new(),
+        })
         .await
-        .map_err(|e| format!("S3 request {url} failed: {e}"))?;
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| format!("reading S3 response {url}: {e}"))?
-        .to_bytes()
-        .to_vec();
-    Ok((status, body))
+        .map_err(|e| format!("S3 {e}"))
 }
 
 /// Every `<tag>value</tag>` in a small XML document.
@@ -83,7 +57,7 @@ pub async fn fetch(
     bucket: &str,
     key: &str,
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let client = Outgoing::default();
     let base = endpoint.trim_end_matches('/');
     if !key.is_empty() && !key.ends_with('/') {
         let (status, body) = get(
@@ -146,6 +120,38 @@ pub async fn fetch(
         files.push((k, body));
     }
     Ok(files)
+}
+
+/// Writes object `key` of `bucket` (PutObject, path-style).
+pub async fn put(
+    endpoint: &str,
+    region: &str,
+    bucket: &str,
+    key: &str,
+    body: String,
+) -> Result<(), String> {
+    let url = format!(
+        "{}/{bucket}/{}",
+        endpoint.trim_end_matches('/'),
+        encode_key(key)
+    );
+    let (status, _) = Outgoing::default()
+        .send(Call {
+            method: "PUT",
+            url: &url,
+            service: "s3",
+            region,
+            headers: &[("content-type", "text/csv")],
+            body: body.into_bytes(),
+        })
+        .await
+        .map_err(|e| format!("S3 PutObject s3://{bucket}/{key}: {e}"))?;
+    if !(200..300).contains(&status) {
+        return Err(format!(
+            "S3 PutObject s3://{bucket}/{key} failed with HTTP {status}"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -131,6 +131,21 @@ impl Cache {
     }
 }
 
+/// The number item `item_id` has in `column` (case-insensitive), if it has one (metric
+/// attributions' `SUM(Items.COLUMN)`).
+pub fn item_number(catalog: &engine::Catalog, item_id: &str, column: &str) -> Option<f64> {
+    let record = catalog.item(item_id)?;
+    match record
+        .fields
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(column))?
+        .1
+    {
+        engine::FieldValue::Num(n) => Some(*n),
+        engine::FieldValue::Str(_) | engine::FieldValue::List(_) => None,
+    }
+}
+
 /// Writes a trained model file durably: bincode (`.bin`), streamed to disk.
 pub fn write_model(path: &Path, model: &engine::Model) -> std::io::Result<()> {
     crate::store::write_durably_with(path, |out| {

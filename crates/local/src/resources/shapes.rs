@@ -208,7 +208,14 @@ pub struct Event {
     pub sent_at: f64,
     pub recommendation_id: Option<String>,
     pub impression: Option<Vec<String>>,
-    pub metric_attribution: Option<serde_json::Value>,
+    pub metric_attribution: Option<EventMetricAttribution>,
+}
+
+/// An event's `metricAttribution`: the source metric attributions report it under.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventMetricAttribution {
+    pub event_attribution_source: String,
 }
 
 #[derive(Deserialize)]

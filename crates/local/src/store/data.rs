@@ -21,6 +21,27 @@ pub struct InteractionRow {
     pub event_value: Option<f64>,
 }
 
+/// What a metric value is attributed to: the metric's name, the event attribution source and the
+/// start of the 15-minute window (epoch seconds) the events fell in.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TallyKey {
+    #[serde(rename = "m")]
+    pub metric: String,
+    #[serde(rename = "s")]
+    pub source: String,
+    #[serde(rename = "w")]
+    pub window: i64,
+}
+
+/// A metric value attributed to a [`TallyKey`] (a count for `SAMPLECOUNT()`, a sum for `SUM()`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    #[serde(flatten)]
+    pub key: TallyKey,
+    #[serde(rename = "v")]
+    pub value: f64,
+}
+
 /// One metadata value of an item or user.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum FieldValue {

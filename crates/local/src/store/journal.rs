@@ -22,7 +22,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::store::data::{DatasetRows, LiveEvents, RecordRow};
+use crate::store::data::{DatasetRows, LiveEvents, RecordRow, Tally};
 use crate::store::model::DatasetImportJob;
 use crate::store::{Entry, Store};
 use crate::wire::error::ApiError;
@@ -72,9 +72,41 @@ fn write_snapshot(store: &Store, dir: &Path, out: &mut impl Write) -> io::Result
                 .map(Entry::EventTracker),
         )
         .chain(store.filters.values().cloned().map(Entry::Filter))
-        .chain(store.recommenders.values().cloned().map(Entry::Recommender));
+        .chain(store.recommenders.values().cloned().map(Entry::Recommender))
+        .chain(
+            store
+                .metric_attributions
+                .values()
+                .cloned()
+                .map(Entry::MetricAttribution),
+        );
     for entry in resources {
         line(out, &entry)?;
+    }
+    for (arn, metrics) in &store.attribution_metrics {
+        line(
+            out,
+            &Entry::AttributionMetrics {
+                arn: arn.clone(),
+                metrics: metrics.clone(),
+            },
+        )?;
+    }
+    for (arn, pending) in &store.attribution_pending {
+        let tallies = pending
+            .iter()
+            .map(|(key, value)| Tally {
+                key: key.clone(),
+                value: *value,
+            })
+            .collect();
+        line(
+            out,
+            &Entry::Attributed {
+                arn: arn.clone(),
+                tallies,
+            },
+        )?;
     }
     for (arn, tags) in &store.tags {
         line(
@@ -469,6 +501,71 @@ mod tests {
             store = Store::new(None);
             Journal::replay(&dir, &mut store).expect("replays");
         }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn pending_metric_values_survive_a_compaction() {
+        use crate::store::data::{Tally, TallyKey};
+        use crate::store::model::{MetricAttribute, MetricAttribution, MetricAttributionOutput};
+        let dir = crate::store::test_dir("attribution");
+        let arn = "arn:aws:personalize:us-east-1:000000000000:metric-attribution/m";
+        let tally = |source: &str, value: f64| Tally {
+            key: TallyKey {
+                metric: "CLICKS".into(),
+                source: source.into(),
+                window: 900,
+            },
+            value,
+        };
+        let mut store = Store::new(None);
+        store.apply(Entry::MetricAttribution(MetricAttribution {
+            name: "m".into(),
+            metric_attribution_arn: arn.into(),
+            dataset_group_arn: "dg".into(),
+            metrics_output_config: MetricAttributionOutput {
+                s3_data_destination: None,
+                role_arn: "arn:aws:iam::000000000000:role/r".into(),
+            },
+            status: "ACTIVE".into(),
+            creation_date_time: 1.0,
+            last_updated_date_time: 1.0,
+            failure_reason: None,
+        }));
+        let metric = MetricAttribute {
+            event_type: "click".into(),
+            metric_name: "CLICKS".into(),
+            expression: "SAMPLECOUNT()".into(),
+        };
+        store.apply(Entry::AttributionMetrics {
+            arn: arn.into(),
+            metrics: vec![metric.clone()],
+        });
+        store.apply(Entry::Attributed {
+            arn: arn.into(),
+            tallies: vec![tally("A", 3.0), tally("B", 2.0)],
+        });
+        // A arrives again while 3 of it are being published: 1 is left.
+        store.apply(Entry::Attributed {
+            arn: arn.into(),
+            tallies: vec![tally("A", 1.0)],
+        });
+        store.apply(Entry::AttributionPublished {
+            arn: arn.into(),
+            tallies: vec![tally("A", 3.0), tally("B", 2.0)],
+        });
+        drop(Journal::start(&dir, false, &store).expect("compacts"));
+        let mut replayed = Store::new(None);
+        Journal::replay(&dir, &mut replayed).expect("replays");
+        let pending: Vec<(String, f64)> = replayed.attribution_pending[arn]
+            .iter()
+            .map(|(k, v)| (k.source.clone(), *v))
+            .collect();
+        assert_eq!(pending, vec![("A".to_string(), 1.0)]);
+        assert_eq!(replayed.attribution_metrics[arn], vec![metric]);
+        assert!(replayed.metric_attributions.contains_key(arn));
+        replayed.apply(Entry::Removed { arn: arn.into() });
+        assert!(replayed.attribution_pending.is_empty() && replayed.attribution_metrics.is_empty());
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -14,10 +14,12 @@ pub mod model;
 
 pub use journal::{Journal, write_durably_with};
 
-use crate::store::data::{DatasetRows, InteractionRow, LiveEvents, RecordRow, upsert_records};
+use crate::store::data::{
+    DatasetRows, InteractionRow, LiveEvents, RecordRow, Tally, TallyKey, upsert_records,
+};
 use crate::store::model::{
     Campaign, Dataset, DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter,
-    Recommender, Solution, SolutionVersion, Tag,
+    MetricAttribute, MetricAttribution, Recommender, Solution, SolutionVersion, Tag,
 };
 
 /// What training produced, kept beside the public SolutionVersion.
@@ -44,6 +46,23 @@ pub enum Entry {
     EventTracker(EventTracker),
     Filter(Filter),
     Recommender(Recommender),
+    MetricAttribution(MetricAttribution),
+    /// The metrics of a metric attribution (all of them, as they now stand).
+    AttributionMetrics {
+        arn: String,
+        metrics: Vec<MetricAttribute>,
+    },
+    /// Metric values attributed to a metric attribution, not yet published (added to what is
+    /// pending).
+    Attributed {
+        arn: String,
+        tallies: Vec<Tally>,
+    },
+    /// Values published to CloudWatch (taken off what is pending).
+    AttributionPublished {
+        arn: String,
+        tallies: Vec<Tally>,
+    },
     Removed {
         arn: String,
     },
@@ -103,6 +122,7 @@ impl Entry {
             Entry::EventTracker(r) => &r.event_tracker_arn,
             Entry::Filter(r) => &r.filter_arn,
             Entry::Recommender(r) => &r.recommender_arn,
+            Entry::MetricAttribution(r) => &r.metric_attribution_arn,
             _ => return None,
         })
     }
@@ -119,6 +139,7 @@ impl Entry {
             Entry::EventTracker(r) => &r.status,
             Entry::Filter(r) => &r.status,
             Entry::Recommender(r) => &r.status,
+            Entry::MetricAttribution(r) => &r.status,
             _ => return None,
         })
     }
@@ -141,6 +162,7 @@ impl Entry {
             Entry::EventTracker(r) => set!(r),
             Entry::Filter(r) => set!(r),
             Entry::Recommender(r) => set!(r),
+            Entry::MetricAttribution(r) => set!(r),
             _ => {}
         }
     }
@@ -155,6 +177,7 @@ impl Entry {
             Entry::Campaign(r) => r.failure_reason = reason,
             Entry::Filter(r) => r.failure_reason = reason,
             Entry::Recommender(r) => r.failure_reason = reason,
+            Entry::MetricAttribution(r) => r.failure_reason = reason,
             _ => {}
         }
     }
@@ -174,6 +197,11 @@ pub struct Store {
     pub event_trackers: BTreeMap<String, EventTracker>,
     pub filters: BTreeMap<String, Filter>,
     pub recommenders: BTreeMap<String, Recommender>,
+    pub metric_attributions: BTreeMap<String, MetricAttribution>,
+    /// The metrics of each metric attribution, by its ARN.
+    pub attribution_metrics: BTreeMap<String, Vec<MetricAttribute>>,
+    /// Metric values attributed but not yet published, by metric attribution ARN.
+    pub attribution_pending: BTreeMap<String, BTreeMap<TallyKey, f64>>,
     pub tags: BTreeMap<String, Vec<Tag>>,
     /// Rows by dataset ARN.
     pub data: HashMap<String, DatasetRows>,
@@ -263,6 +291,36 @@ impl Store {
             }
             Entry::Recommender(r) => {
                 self.recommenders.insert(r.recommender_arn.clone(), r);
+            }
+            Entry::MetricAttribution(r) => {
+                self.metric_attributions
+                    .insert(r.metric_attribution_arn.clone(), r);
+            }
+            Entry::AttributionMetrics { arn, metrics } => {
+                self.attribution_metrics.insert(arn, metrics);
+            }
+            Entry::Attributed { arn, tallies } => {
+                let pending = self.attribution_pending.entry(arn).or_default();
+                for t in tallies {
+                    *pending.entry(t.key).or_default() += t.value;
+                }
+            }
+            Entry::AttributionPublished { arn, tallies } => {
+                if let Some(pending) = self.attribution_pending.get_mut(&arn) {
+                    for t in tallies {
+                        if let Some(value) = pending.get_mut(&t.key) {
+                            // Exactly what was sent is gone; what arrived meanwhile stays.
+                            if *value == t.value {
+                                pending.remove(&t.key);
+                            } else {
+                                *value -= t.value;
+                            }
+                        }
+                    }
+                    if pending.is_empty() {
+                        self.attribution_pending.remove(&arn);
+                    }
+                }
             }
             Entry::Removed { arn } => self.remove(&arn),
             Entry::Tags { arn, tags } => {
@@ -367,6 +425,10 @@ impl Store {
         if self.recommenders.remove(arn).is_some() {
             self.trained.remove(arn);
         }
+        if self.metric_attributions.remove(arn).is_some() {
+            self.attribution_metrics.remove(arn);
+            self.attribution_pending.remove(arn);
+        }
         self.tags.remove(arn);
     }
 
@@ -398,6 +460,9 @@ impl Store {
         }
         if let Some(r) = self.recommenders.get(arn) {
             return Some(Entry::Recommender(r.clone()));
+        }
+        if let Some(r) = self.metric_attributions.get(arn) {
+            return Some(Entry::MetricAttribution(r.clone()));
         }
         self.filters.get(arn).map(|r| Entry::Filter(r.clone()))
     }

@@ -322,3 +322,46 @@ pub struct Tag {
     pub tag_key: String,
     pub tag_value: String,
 }
+
+/// `metricsOutputConfig` of a metric attribution.
+#[skip_serializing_none]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricAttributionOutput {
+    pub s3_data_destination: Option<S3DataConfig>,
+    pub role_arn: String,
+}
+
+/// An S3 destination (`path`, optional `kmsKeyArn`).
+#[skip_serializing_none]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct S3DataConfig {
+    pub path: String,
+    pub kms_key_arn: Option<String>,
+}
+
+/// The MetricAttribution shape (its metrics are kept apart: Describe does not return them,
+/// ListMetricAttributionMetrics does).
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricAttribution {
+    pub name: String,
+    pub metric_attribution_arn: String,
+    pub dataset_group_arn: String,
+    pub metrics_output_config: MetricAttributionOutput,
+    pub status: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub failure_reason: Option<String>,
+}
+
+/// One metric of a metric attribution (the MetricAttribute shape).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricAttribute {
+    pub event_type: String,
+    pub metric_name: String,
+    pub expression: String,
+}

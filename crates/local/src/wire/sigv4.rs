@@ -165,15 +165,23 @@ fn amz_date(epoch: u64) -> String {
         .collect()
 }
 
-/// Signs an outgoing request with an empty body (used for S3 GETs): returns the headers to add
-/// (`x-amz-date`, `x-amz-content-sha256`, `authorization`).
-pub fn sign_get(
+/// Who signs an outgoing request, and for which service and region.
+pub struct Credential<'a> {
+    pub region: &'a str,
+    pub service: &'a str,
+    pub access_key: &'a str,
+    pub secret: &'a str,
+}
+
+/// Signs an outgoing request (S3 GET and PUT, CloudWatch POST): returns the headers to add
+/// (`x-amz-date`, `x-amz-content-sha256`, `authorization`); `host`, the content hash and the
+/// date are the signed headers.
+pub fn sign_request(
+    method: &str,
     host: &str,
     path_and_query: &str,
-    region: &str,
-    service: &str,
-    access_key: &str,
-    secret: &str,
+    body: &[u8],
+    key: &Credential<'_>,
 ) -> Vec<(&'static str, String)> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -182,13 +190,19 @@ pub fn sign_get(
     let amz = amz_date(now);
     let date = amz[..8].to_string();
     let date = date.as_str();
-    let payload_hash = hex_sha256(b"");
+    let payload_hash = hex_sha256(body);
     let headers = vec![
         ("host".to_string(), host.to_string()),
         ("x-amz-content-sha256".to_string(), payload_hash.clone()),
         ("x-amz-date".to_string(), amz.clone()),
     ];
-    let canonical = canonical_request("GET", path_and_query, &headers, &payload_hash);
+    let canonical = canonical_request(method, path_and_query, &headers, &payload_hash);
+    let Credential {
+        region,
+        service,
+        access_key,
+        secret,
+    } = key;
     let sig = signature(secret, date, region, service, &amz, &canonical).unwrap_or_default();
     vec![
         ("x-amz-date", amz),

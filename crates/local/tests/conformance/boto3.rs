@@ -34,6 +34,9 @@ async fn seed_lifecycle_with_boto3() {
     let server = Running::start(Config {
         verify_sigv4: true,
         credentials: vec![("AKIDLOCALTEST".into(), "local-test-secret".into())],
+        // Metric attributions need a CloudWatch endpoint; this one is closed (the walkthrough
+        // reads nothing back from CloudWatch: `metric_attribution.rs` does, from moto).
+        cloudwatch_endpoint: Some("http://127.0.0.1:9".into()),
         ..Config::for_tests(Some(dir.clone()))
     })
     .await

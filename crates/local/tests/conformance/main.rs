@@ -7,6 +7,7 @@ mod bench;
 mod boto3;
 mod errors;
 mod lifecycle;
+mod metric_attribution;
 mod model_errors;
 mod promotions;
 mod protocol;

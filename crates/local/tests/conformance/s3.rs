@@ -1,86 +1,32 @@
 //! Import through an S3 endpoint: moto's S3 (from the project venv) serves the CSV files; a
 //! single object and a prefix of several objects both import.
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use personalize_local::{Config, Running};
 
-use crate::boto3::venv_python;
 use crate::support::*;
 
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn put(
-    client: &Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
-    url: String,
-    body: String,
-) {
-    let request = hyper::Request::put(url.clone())
-        .body(Full::new(Bytes::from(body)))
-        .expect("request");
-    let response = client.request(request).await.expect("PUT to moto");
-    let status = response.status();
-    let _ = response.into_body().collect().await;
-    assert!(status.is_success(), "PUT {url}: {status}");
+async fn put(url: String, body: String) {
+    let (status, text) = http("PUT", &url, &[], body).await;
+    assert!((200..300).contains(&status), "PUT {url}: {status} {text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imports_from_moto_s3() {
-    let python = tokio::task::spawn_blocking(venv_python)
-        .await
-        .expect("venv");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let moto = Moto(
-        Command::new(python.with_file_name("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto_server"),
-    );
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "moto did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    put(&client, format!("{endpoint}/data"), String::new()).await;
+    let moto = start_moto().await;
+    let endpoint = moto.endpoint.clone();
+    put(format!("{endpoint}/data"), String::new()).await;
     let csv = interactions_csv();
-    put(
-        &client,
-        format!("{endpoint}/data/one/interactions.csv"),
-        csv.clone(),
-    )
-    .await;
+    put(format!("{endpoint}/data/one/interactions.csv"), csv.clone()).await;
     let mut lines = csv.lines();
     let header = lines.next().expect("header").to_string();
     let rows: Vec<&str> = lines.collect();
     let (a, b) = rows.split_at(rows.len() / 2);
     put(
-        &client,
         format!("{endpoint}/data/parts/a.csv"),
         format!("{header}\n{}\n", a.join("\n")),
     )
     .await;
     put(
-        &client,
         format!("{endpoint}/data/parts/b.csv"),
         format!("{header}\n{}\n", b.join("\n")),
     )
@@ -140,22 +86,7 @@ async fn imports_from_moto_s3() {
             .expect("import")
             .dataset_import_job_arn
             .expect("arn");
-        let status = wait_status(
-            job,
-            Duration::from_secs(30),
-            || async {
-                cp.describe_dataset_import_job()
-                    .dataset_import_job_arn(&arn)
-                    .send()
-                    .await
-                    .expect("describe")
-                    .dataset_import_job
-                    .and_then(|j| j.status)
-                    .unwrap_or_default()
-            },
-            &["ACTIVE", "CREATE FAILED"],
-        )
-        .await;
+        let status = wait_import(&cp, &arn).await;
         let expected = if job == "s3-missing" {
             "CREATE FAILED"
         } else {

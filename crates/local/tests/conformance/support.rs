@@ -8,6 +8,10 @@ use aws_sdk_personalize::Client as ControlPlane;
 use aws_sdk_personalize::error::ProvideErrorMetadata;
 use aws_sdk_personalizeevents::Client as Events;
 use aws_sdk_personalizeruntime::Client as Runtime;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use personalize_testkit::personalize::{self as deploy, Data};
 pub use personalize_testkit::personalize::{
     CLUSTERS, INTERACTIONS_SCHEMA, ITEMS, ITEMS_SCHEMA, cluster_of, interactions_csv, items_csv,
@@ -39,6 +43,84 @@ pub async fn create_filter(
         .expect("CreateFilter")
         .filter_arn
         .expect("filterArn")
+}
+
+/// A moto server (S3, CloudWatch) from the project venv on a free loopback port; killed when
+/// dropped.
+pub struct MotoServer {
+    child: std::process::Child,
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a [`MotoServer`] and waits (at most 30 s) until it listens.
+pub async fn start_moto() -> MotoServer {
+    let python = tokio::task::spawn_blocking(crate::boto3::venv_python)
+        .await
+        .expect("venv");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let child = std::process::Command::new(python.with_file_name("moto_server"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let moto = MotoServer {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "moto did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    moto
+}
+
+type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+
+/// An `authorization` header moto takes for `service` (it checks no signatures, but answers an
+/// anonymous S3 GetObject 403).
+pub fn moto_authorization(service: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, \
+         SignedHeaders=host, Signature=0"
+    )
+}
+
+/// One plain HTTP call to moto (which checks no signatures): status and body.
+pub async fn http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: String,
+) -> (u16, String) {
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let mut request = hyper::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(Bytes::from(body))).expect("request");
+    let response = client.request(request).await.expect("moto answers");
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// A fresh, empty directory under the system temp dir (kept after the test).
@@ -84,6 +166,26 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits (at most 30 s) for import job `arn` to finish; its status, ACTIVE or CREATE FAILED.
+pub async fn wait_import(cp: &ControlPlane, arn: &str) -> String {
+    wait_status(
+        arn,
+        Duration::from_secs(30),
+        || async {
+            cp.describe_dataset_import_job()
+                .dataset_import_job_arn(arn)
+                .send()
+                .await
+                .expect("DescribeDatasetImportJob")
+                .dataset_import_job
+                .and_then(|j| j.status)
+                .unwrap_or_default()
+        },
+        &["ACTIVE", "CREATE FAILED"],
+    )
+    .await
 }
 
 /// A dataset group with interactions (+ items) imported and ACTIVE; returns
