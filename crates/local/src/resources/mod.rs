@@ -27,6 +27,7 @@ pub mod solution_version;
 pub mod state;
 pub mod tags;
 pub mod training;
+pub mod training_data;
 pub mod use_case;
 
 use std::sync::Arc;
