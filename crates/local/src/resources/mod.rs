@@ -23,6 +23,7 @@ pub mod schema;
 pub mod serving;
 pub mod shapes;
 pub mod solution;
+pub mod solution_config;
 pub mod solution_version;
 pub mod state;
 pub mod tags;
