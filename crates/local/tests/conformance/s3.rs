@@ -143,16 +143,7 @@ async fn imports_from_moto_s3() {
         let status = wait_status(
             job,
             Duration::from_secs(30),
-            || async {
-                cp.describe_dataset_import_job()
-                    .dataset_import_job_arn(&arn)
-                    .send()
-                    .await
-                    .expect("describe")
-                    .dataset_import_job
-                    .and_then(|j| j.status)
-                    .unwrap_or_default()
-            },
+            || import_status(&cp, &arn),
             &["ACTIVE", "CREATE FAILED"],
         )
         .await;

@@ -156,3 +156,29 @@ pub async fn put_clicks(events: &Events, tracking_id: &str, user: &str, items: &
             .expect("PutEvents");
     }
 }
+
+/// The status of import job `job`.
+pub async fn import_status(cp: &ControlPlane, job: &str) -> String {
+    cp.describe_dataset_import_job()
+        .dataset_import_job_arn(job)
+        .send()
+        .await
+        .expect("DescribeDatasetImportJob")
+        .dataset_import_job
+        .and_then(|j| j.status)
+        .unwrap_or_default()
+}
+
+/// DescribeSolution's solution.
+pub async fn describe_solution(
+    cp: &ControlPlane,
+    arn: &str,
+) -> aws_sdk_personalize::types::Solution {
+    cp.describe_solution()
+        .solution_arn(arn)
+        .send()
+        .await
+        .expect("DescribeSolution")
+        .solution
+        .expect("solution")
+}
