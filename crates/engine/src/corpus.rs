@@ -1,17 +1,23 @@
 //! The training corpus: user and item ids interned to dense indexes, each user's events in time
-//! order, and which events count for training (eventType / eventValueThreshold).
+//! order, and which events count for training (eventType / eventValueThreshold, and the
+//! per-event-type thresholds and weights of `eventsConfig`).
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::data::Interaction;
+use crate::train::EventParameter;
 
 /// Which events count as positive interactions for the model.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct EventRule {
     pub(crate) event_type: Option<String>,
     pub(crate) value_threshold: Option<f64>,
+    /// `eventsConfig`: when not empty, only these event types count, each above its own
+    /// threshold and with a weight > 0 (models saved before it read as empty).
+    #[serde(default)]
+    pub(crate) event_parameters: Vec<EventParameter>,
 }
 
 impl EventRule {
@@ -21,10 +27,55 @@ impl EventRule {
         {
             return false;
         }
-        match (self.value_threshold, value) {
-            (Some(th), Some(v)) => v >= th,
-            _ => true,
+        if !self.event_parameters.is_empty() {
+            match self.parameter(event_type) {
+                Some(p) if p.weight > 0.0 && above(p.event_value_threshold, value) => {}
+                _ => return false,
+            }
         }
+        above(self.value_threshold, value)
+    }
+
+    fn parameter(&self, event_type: &str) -> Option<&EventParameter> {
+        self.event_parameters
+            .iter()
+            .find(|p| p.event_type == event_type)
+    }
+
+    fn max_weight(&self) -> f64 {
+        self.event_parameters
+            .iter()
+            .map(|p| p.weight)
+            .fold(0.0f64, f64::max)
+    }
+
+    /// The training weight of an event of this type: its `eventsConfig` weight over the largest
+    /// one (only their ratio matters), 1 without an `eventsConfig`.
+    pub(crate) fn weight(&self, event_type: &str) -> f32 {
+        let max = self.max_weight();
+        match self.parameter(event_type) {
+            Some(p) if max > 0.0 => (p.weight / max) as f32,
+            Some(_) => 0.0,
+            None => 1.0,
+        }
+    }
+
+    /// The mean of the listed types' weights on the scale of [`EventRule::weight`] (a target's
+    /// gain in the event-weighted NDCG is its weight over this); `None` without `eventsConfig`.
+    pub(crate) fn mean_weight(&self) -> Option<f64> {
+        let (max, n) = (self.max_weight(), self.event_parameters.len());
+        (n > 0 && max > 0.0).then(|| {
+            let sum: f64 = self.event_parameters.iter().map(|p| p.weight / max).sum();
+            sum / n as f64
+        })
+    }
+}
+
+/// Whether `value` passes `threshold` (events without a value always do).
+fn above(threshold: Option<f64>, value: Option<f64>) -> bool {
+    match (threshold, value) {
+        (Some(th), Some(v)) => v >= th,
+        _ => true,
     }
 }
 
@@ -119,6 +170,31 @@ impl Corpus {
     /// Positive sequences of all users.
     pub(crate) fn sequences(&self) -> Vec<Sequence> {
         (0..self.n_users()).map(|u| self.sequence(u)).collect()
+    }
+
+    /// Each positive sequence's training weights (aligned with [`Corpus::sequences`]): an
+    /// item's weight is the largest [`EventRule::weight`] of the user's qualifying events on
+    /// it. `None` when every weight is 1 (no `eventsConfig`).
+    pub(crate) fn sequence_weights(&self, rule: &EventRule) -> Option<Vec<Vec<f32>>> {
+        if rule.event_parameters.is_empty() {
+            return None;
+        }
+        let by_event: Vec<f32> = self.event_types.iter().map(|t| rule.weight(t)).collect();
+        let weights = (0..self.n_users())
+            .map(|u| {
+                let mut best: HashMap<u32, f32> = HashMap::new();
+                for k in self.range(u).filter(|&k| self.qualifies[k]) {
+                    let w = by_event[self.events[k] as usize];
+                    let slot = best.entry(self.items[k]).or_insert(0.0);
+                    *slot = slot.max(w);
+                }
+                self.sequence(u)
+                    .iter()
+                    .map(|(i, _)| best.get(i).copied().unwrap_or(1.0))
+                    .collect()
+            })
+            .collect();
+        Some(weights)
     }
 
     /// Number of qualifying interactions.

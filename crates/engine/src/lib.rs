@@ -25,6 +25,8 @@
 //! | `metadata_weight_shrinkage` | similar-items | 10 |
 //!
 //! With `perform_hpo`, the values not given are searched on a validation split (see `train`).
+//! `TrainConfig::event_parameters` (`eventsConfig`) selects the event types trained on and
+//! weights them (see [`EventParameter`]).
 //! [`Model::hyper_parameters`] returns the values used.
 
 mod catalog;
@@ -46,6 +48,6 @@ pub use filter::{BoundFilter, Filter, FilterError, FilterValueError, parse_filte
 pub use model::{Exploration, Model, RankRequest, RecommendError, RecommendRequest, Scored};
 pub use recipe::Recipe;
 pub use train::{
-    MIN_INTERACTIONS, MIN_USERS_WITH_TWO, TrainConfig, TrainError, UpdateError, train,
-    train_without_metrics, update,
+    EventParameter, MIN_INTERACTIONS, MIN_USERS_WITH_TWO, TrainConfig, TrainError, UpdateError,
+    train, train_without_metrics, update,
 };

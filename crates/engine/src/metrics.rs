@@ -24,6 +24,39 @@ pub fn ndcg_at_k<T: PartialEq>(ranked: &[T], relevant: &[T], k: usize) -> f64 {
     dcg / idcg
 }
 
+/// NDCG@K where each relevant item has its own gain (`gains[i]` for `relevant[i]`):
+/// `normalized_discounted_cumulative_gain_with_event_weights_at_K`, whose gains are the event
+/// weights. The ideal DCG puts the `min(|relevant|, K)` largest gains first.
+pub fn weighted_ndcg_at_k<T: PartialEq>(
+    ranked: &[T],
+    relevant: &[T],
+    gains: &[f64],
+    k: usize,
+) -> f64 {
+    let gain = |item: &T| {
+        relevant
+            .iter()
+            .position(|r| r == item)
+            .and_then(|i| gains.get(i))
+            .copied()
+    };
+    let dcg: f64 = ranked
+        .iter()
+        .take(k)
+        .enumerate()
+        .filter_map(|(pos, item)| gain(item).map(|g| g / ((pos + 2) as f64).log2()))
+        .sum();
+    let mut best: Vec<f64> = gains.iter().take(relevant.len()).copied().collect();
+    best.sort_by(|a, b| b.total_cmp(a));
+    let idcg: f64 = best
+        .iter()
+        .take(k)
+        .enumerate()
+        .map(|(pos, g)| g / ((pos + 2) as f64).log2())
+        .sum();
+    if idcg > 0.0 { dcg / idcg } else { 0.0 }
+}
+
 /// Hits in the top K divided by K.
 pub fn precision_at_k<T: PartialEq>(ranked: &[T], relevant: &[T], k: usize) -> f64 {
     if k == 0 {
@@ -77,6 +110,22 @@ const KEYS: [(&str, usize); 7] = [
     ("mean_reciprocal_rank_at_25", 25),
 ];
 
+/// With an events configuration, NDCG with each target's event weight as its gain.
+const WEIGHTED_KEYS: [(&str, usize); 3] = [
+    (
+        "normalized_discounted_cumulative_gain_with_event_weights_at_5",
+        5,
+    ),
+    (
+        "normalized_discounted_cumulative_gain_with_event_weights_at_10",
+        10,
+    ),
+    (
+        "normalized_discounted_cumulative_gain_with_event_weights_at_25",
+        25,
+    ),
+];
+
 impl<T: PartialEq + Eq + Hash + Clone> Default for SolutionMetrics<T> {
     fn default() -> Self {
         Self {
@@ -104,6 +153,14 @@ impl<T: PartialEq + Eq + Hash + Clone> SolutionMetrics<T> {
         self.recommended.extend(ranked.iter().take(25).cloned());
     }
 
+    /// Adds one user's `normalized_discounted_cumulative_gain_with_event_weights_at_{5,10,25}`
+    /// (call after [`SolutionMetrics::add`] for the same user, for every user or none).
+    pub fn add_event_weighted(&mut self, ranked: &[T], relevant: &[T], gains: &[f64]) {
+        for (key, k) in WEIGHTED_KEYS {
+            *self.sums.entry(key).or_insert(0.0) += weighted_ndcg_at_k(ranked, relevant, gains, k);
+        }
+    }
+
     /// Number of users added.
     pub fn users(&self) -> usize {
         self.users
@@ -112,7 +169,10 @@ impl<T: PartialEq + Eq + Hash + Clone> SolutionMetrics<T> {
     /// Means over users, and `coverage` = distinct recommended items / `catalog_size`.
     pub fn finish(&self, catalog_size: usize) -> BTreeMap<String, f64> {
         let mut out = BTreeMap::new();
-        for (key, _) in KEYS {
+        let weighted = WEIGHTED_KEYS
+            .iter()
+            .filter(|(key, _)| self.sums.contains_key(key));
+        for &(key, _) in KEYS.iter().chain(weighted) {
             let sum = self.sums.get(key).copied().unwrap_or(0.0);
             out.insert(
                 key.to_owned(),
@@ -147,6 +207,26 @@ mod tests {
         assert_eq!(ndcg_at_k(&ranked, &relevant, 1), 0.0);
         assert_eq!(ndcg_at_k(&["HIT1"], &relevant, 1), 1.0);
         assert_eq!(ndcg_at_k::<&str>(&ranked, &[], 10), 0.0);
+    }
+
+    #[test]
+    fn weighted_ndcg_gives_each_target_its_gain() {
+        // AWS's example: purchase 0.3 and click 0.1 give gains 1.5 and 0.5.
+        let ranked = ["click", "x", "purchase"];
+        let relevant = ["purchase", "click"];
+        let gains = [1.5, 0.5];
+        let dcg = 0.5 + 1.5 / 4f64.log2();
+        let idcg = 1.5 + 0.5 / 3f64.log2();
+        let v = weighted_ndcg_at_k(&ranked, &relevant, &gains, 10);
+        assert!((v - dcg / idcg).abs() < 1e-12, "{v}");
+        // Equal gains: plain NDCG.
+        let plain = ndcg_at_k(&ranked, &relevant, 10);
+        assert!((weighted_ndcg_at_k(&ranked, &relevant, &[1.0, 1.0], 10) - plain).abs() < 1e-12);
+        let mut m = SolutionMetrics::default();
+        m.add(&ranked, &relevant);
+        assert_eq!(m.finish(3).len(), 8, "no weighted keys unless added");
+        m.add_event_weighted(&ranked, &relevant, &gains);
+        assert_eq!(m.finish(3).len(), 11);
     }
 
     #[test]

@@ -82,20 +82,46 @@ impl Ease {
         }
     }
 
-    pub(crate) fn fit(n: usize, seqs: &[Sequence], lambda: f64) -> Result<Ease, TrainError> {
+    /// Fits on `seqs`; with `weights` (`eventsConfig`, see `Algorithm::fit_weighted`) the
+    /// user-item matrix `X` holds each interaction's weight instead of 1.
+    pub(crate) fn fit(
+        n: usize,
+        seqs: &[Sequence],
+        weights: Option<&[Vec<f32>]>,
+        lambda: f64,
+    ) -> Result<Ease, TrainError> {
         let by_item = item_users(n, seqs);
         let stride = n.max(1);
-        // Gram matrix X^T X + lambda I, one column per task (integer counts: exact, so the
-        // result does not depend on the thread count).
+        // Gram matrix X^T X + lambda I, one column per task (unweighted: integer counts, exact;
+        // weighted: each column summed in one fixed order), so the result does not depend on
+        // the thread count.
         let mut a = vec![0.0f32; n * n];
-        a.par_chunks_mut(stride).enumerate().for_each(|(i, col)| {
-            for &u in &by_item[i] {
-                for &(j, _) in &seqs[u as usize] {
-                    col[j as usize] += 1.0;
+        a.par_chunks_mut(stride)
+            .enumerate()
+            .for_each(|(i, col)| match weights {
+                None => {
+                    for &u in &by_item[i] {
+                        for &(j, _) in &seqs[u as usize] {
+                            col[j as usize] += 1.0;
+                        }
+                    }
+                    col[i] += lambda as f32;
                 }
-            }
-            col[i] += lambda as f32;
-        });
+                Some(_) => {
+                    for &u in &by_item[i] {
+                        let seq = &seqs[u as usize];
+                        let at = |k: usize| super::event_weight(weights, u as usize, k);
+                        let wi = seq
+                            .iter()
+                            .position(|&(j, _)| j as usize == i)
+                            .map_or(0.0, at);
+                        for (k, &(j, _)) in seq.iter().enumerate() {
+                            col[j as usize] += wi * at(k);
+                        }
+                    }
+                    col[i] += lambda as f32;
+                }
+            });
         let par = faer::get_global_parallelism();
         llt::factor::cholesky_in_place(
             MatMut::from_column_major_slice_mut(&mut a, n, n),
@@ -236,7 +262,7 @@ mod tests {
                     .collect()
             })
             .collect();
-        let ease = Ease::fit(30, &seqs, 5.0).expect("fits");
+        let ease = Ease::fit(30, &seqs, None, 5.0).expect("fits");
         let history = [3u32, 28, 11, 5, 20, 0, 17];
         let weights = [0.5f32, 1.0, 0.9, 0.7, 0.3, 1.0, 0.2];
         let mut served = vec![0.0f32; 30];

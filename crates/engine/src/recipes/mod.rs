@@ -52,6 +52,15 @@ pub(crate) enum Algorithm {
     Neighbors(NeighborParams),
 }
 
+/// The `eventsConfig` weight of entry `k` of sequence `u` (1 without weights).
+pub(crate) fn event_weight(weights: Option<&[Vec<f32>]>, u: usize, k: usize) -> f32 {
+    weights
+        .and_then(|w| w.get(u))
+        .and_then(|w| w.get(k))
+        .copied()
+        .unwrap_or(1.0)
+}
+
 /// A fitted algorithm.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum Scorer {
@@ -63,10 +72,14 @@ pub(crate) enum Scorer {
 }
 
 impl Algorithm {
-    pub(crate) fn fit(
+    /// Fits on `seqs`; `weights` (per sequence entry, aligned by position: a sequence may be a
+    /// prefix of, or shorter than, its weights) are the `eventsConfig` weights EASE and iALS
+    /// scale each interaction by (`None`: all 1; the other algorithms count events unweighted).
+    pub(crate) fn fit_weighted(
         &self,
         n_items: usize,
         seqs: &[Sequence],
+        weights: Option<&[Vec<f32>]>,
         seed: u64,
     ) -> Result<Scorer, TrainError> {
         Ok(match self {
@@ -74,16 +87,19 @@ impl Algorithm {
             Algorithm::Trending { interval_secs } => {
                 Scorer::Static(trending::growth(n_items, seqs, *interval_secs))
             }
-            Algorithm::Ease { lambda } => Scorer::Ease(Ease::fit(n_items, seqs, *lambda)?),
+            Algorithm::Ease { lambda } => Scorer::Ease(Ease::fit(n_items, seqs, weights, *lambda)?),
             Algorithm::Ials(p) => {
-                // Recent interactions count more: weight 0.2 + 0.8 * decay^k for the k-th newest.
+                // Recent interactions count more: weight 0.2 + 0.8 * decay^k for the k-th newest,
+                // times the event weight.
                 let decay = p.training_recency_decay as f32;
                 let weights: Vec<Vec<f32>> = seqs
                     .iter()
-                    .map(|s| {
+                    .enumerate()
+                    .map(|(u, s)| {
                         crate::model::history_weights(s.len(), decay)
                             .into_iter()
-                            .map(|w| 0.2 + 0.8 * w)
+                            .enumerate()
+                            .map(|(k, w)| (0.2 + 0.8 * w) * event_weight(weights, u, k))
                             .collect()
                     })
                     .collect();

@@ -40,10 +40,25 @@ pub fn serving_version(store: &Store, campaign: &Campaign) -> Option<String> {
 }
 
 fn check_config(config: Option<&CampaignConfig>) -> Result<(), ApiError> {
+    check_ranking_influence(config)?;
     match config.and_then(|c| c.item_exploration_config.as_ref()) {
         Some(exploration) => check_exploration(exploration),
         None => Ok(()),
     }
+}
+
+/// Refuses a `rankingInfluence` that would change anything: AWS applies POPULARITY and FRESHNESS
+/// only to campaigns of aws-semantic-similarity solutions, a recipe personalize-local does not
+/// serve. Weights of 0 (AWS's default) ask for nothing and are accepted.
+fn check_ranking_influence(config: Option<&CampaignConfig>) -> Result<(), ApiError> {
+    let influence = config.and_then(|c| c.ranking_influence.as_ref());
+    if let Some((factor, weight)) = influence.into_iter().flatten().find(|(_, w)| **w != 0.0) {
+        return Err(ApiError::InvalidInput(format!(
+            "rankingInfluence {factor}={weight} applies only to campaigns of \
+             aws-semantic-similarity solutions, which personalize-local does not serve"
+        )));
+    }
+    Ok(())
 }
 
 /// Checks an `itemExplorationConfig` (campaigns and recommenders).

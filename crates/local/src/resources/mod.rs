@@ -25,10 +25,12 @@ pub mod schema;
 pub mod serving;
 pub mod shapes;
 pub mod solution;
+pub mod solution_config;
 pub mod solution_version;
 pub mod state;
 pub mod tags;
 pub mod training;
+pub mod training_data;
 pub mod use_case;
 
 use std::sync::Arc;

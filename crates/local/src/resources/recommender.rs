@@ -34,10 +34,9 @@ use crate::resources::shapes::{
 };
 use crate::resources::tags;
 use crate::resources::training::{interactions_of, records_of};
+use crate::resources::training_data;
 use crate::resources::use_case::{self, Need, UseCase};
-use crate::store::model::{
-    Filter, Recommender, RecommenderConfig, RecommenderUpdateSummary, TrainingDataConfig,
-};
+use crate::store::model::{Filter, Recommender, RecommenderConfig, RecommenderUpdateSummary};
 use crate::store::{Entry, Store, TrainedMeta};
 use crate::wire::codec::Empty;
 use crate::wire::error::ApiError;
@@ -51,47 +50,6 @@ pub const START_IN_PROGRESS: &str = "START IN_PROGRESS";
 
 const STOPPING: [&str; 3] = [STOP_PENDING, STOP_IN_PROGRESS, INACTIVE];
 const STARTING: [&str; 3] = [START_PENDING, START_IN_PROGRESS, ACTIVE];
-
-/// The columns a dataset type cannot leave out of training.
-fn required_columns(dataset_type: &str) -> Option<&'static [&'static str]> {
-    Some(match dataset_type {
-        "INTERACTIONS" => &["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE"],
-        "ITEMS" => &["ITEM_ID"],
-        "USERS" => &["USER_ID"],
-        _ => return None,
-    })
-}
-
-fn check_columns(
-    member: &str,
-    columns: Option<&BTreeMap<String, Vec<String>>>,
-    excluded: bool,
-) -> Result<(), ApiError> {
-    for (dataset_type, names) in columns.into_iter().flatten() {
-        let required = required_columns(dataset_type).ok_or_else(|| {
-            ApiError::InvalidInput(format!(
-                "Invalid dataset type {dataset_type} in trainingDataConfig.{member}: must be \
-                 INTERACTIONS, ITEMS or USERS"
-            ))
-        })?;
-        if names.len() > 50 {
-            return Err(ApiError::InvalidInput(format!(
-                "trainingDataConfig.{member}.{dataset_type} may name at most 50 columns"
-            )));
-        }
-        if excluded
-            && let Some(name) = names
-                .iter()
-                .find(|n| required.iter().any(|r| r.eq_ignore_ascii_case(n)))
-        {
-            return Err(ApiError::InvalidInput(format!(
-                "Column {name} of {dataset_type} is required for training and cannot be \
-                 excluded"
-            )));
-        }
-    }
-    Ok(())
-}
 
 /// Checks a `recommenderConfig` against the use case it is for.
 fn check_config(config: Option<&RecommenderConfig>, use_case: &UseCase) -> Result<(), ApiError> {
@@ -117,26 +75,7 @@ fn check_config(config: Option<&RecommenderConfig>, use_case: &UseCase) -> Resul
         check_exploration(exploration)?;
     }
     if let Some(training) = &config.training_data_config {
-        check_columns(
-            "excludedDatasetColumns",
-            training.excluded_dataset_columns.as_ref(),
-            true,
-        )?;
-        check_columns(
-            "includedDatasetColumns",
-            training.included_dataset_columns.as_ref(),
-            false,
-        )?;
-        if let (Some(ex), Some(inc)) = (
-            &training.excluded_dataset_columns,
-            &training.included_dataset_columns,
-        ) && let Some(t) = ex.keys().find(|t| inc.contains_key(*t))
-        {
-            return Err(ApiError::InvalidInput(format!(
-                "trainingDataConfig gives both excludedDatasetColumns and \
-                 includedDatasetColumns for {t}"
-            )));
-        }
+        training_data::check(training)?;
     }
     if let Some(member) = config.other.keys().next() {
         return Err(ApiError::InvalidInput(format!(
@@ -381,18 +320,6 @@ struct Job {
     file_name: String,
 }
 
-/// Keeps or drops a column of `dataset_type` as `trainingDataConfig` says.
-fn keeps(config: Option<&TrainingDataConfig>, dataset_type: &str, column: &str) -> bool {
-    let named = |m: Option<&BTreeMap<String, Vec<String>>>| {
-        m.and_then(|m| m.get(dataset_type))
-            .map(|cols| cols.iter().any(|c| c.eq_ignore_ascii_case(column)))
-    };
-    if named(config.and_then(|c| c.excluded_dataset_columns.as_ref())) == Some(true) {
-        return false;
-    }
-    named(config.and_then(|c| c.included_dataset_columns.as_ref())) != Some(false)
-}
-
 fn prepare(
     state: &AppState,
     store: &mut Store,
@@ -411,7 +338,6 @@ fn prepare(
     let training = config.and_then(|c| c.training_data_config.as_ref());
     let dg = &recommender.dataset_group_arn;
     let (mut interactions, trained_seq) = interactions_of(store, dg);
-    let keep_value = keeps(training, "INTERACTIONS", "EVENT_VALUE");
     for i in &mut interactions {
         // The use case's event type (`Watch`, `View`, `Purchase`) is matched case-insensitively.
         if let Some(t) = use_case.event_type
@@ -419,16 +345,9 @@ fn prepare(
         {
             i.event_type = t.to_string();
         }
-        if !keep_value {
-            i.event_value = None;
-        }
     }
     let (mut items, mut users) = records_of(store, dg);
-    for (records, dataset_type) in [(&mut items, "ITEMS"), (&mut users, "USERS")] {
-        for r in records.iter_mut() {
-            r.fields.retain(|k, _| keeps(training, dataset_type, k));
-        }
-    }
+    training_data::apply(training, &mut interactions, &mut items, &mut users);
     if use_case.needs_items && items.is_empty() {
         return Err(format!(
             "use case {} needs an Items dataset with imported items",

@@ -1,5 +1,6 @@
 //! Solutions: CreateSolution, UpdateSolution, DeleteSolution, and the shape Describe and List
-//! show. Versions are in `solution_version.rs`, the auto-training schedule in `auto_training.rs`.
+//! show. Versions are in `solution_version.rs`, the auto-training schedule in `auto_training.rs`,
+//! what `solutionConfig` may ask for in `solution_config.rs`.
 //! Depends on the store and the wire layer (and the dataset group it belongs to).
 
 use crate::resources::AppState;
@@ -10,6 +11,7 @@ use crate::resources::resource::{
     ByArn, Created, Described, Resource, begin_delete, check_new, get, start_new,
 };
 use crate::resources::shapes::{CreateSolution, UpdateSolution};
+use crate::resources::solution_config;
 use crate::resources::solution_version::{version_summary, versions_of};
 use crate::resources::tags::{self};
 use crate::resources::training;
@@ -41,6 +43,10 @@ pub fn create(state: &AppState, req: CreateSolution) -> Result<Created<Solution>
             "Recipe {recipe_arn} is not supported (see ListRecipes)"
         )));
     }
+    if let Some(config) = &req.solution_config {
+        solution_config::check(&recipe_arn, config)?;
+    }
+    solution_config::check_incremental(req.perform_incremental_update)?;
     let mut config = req.solution_config.clone();
     let auto_training = req.perform_auto_training.unwrap_or(true);
     check_schedule(
@@ -109,8 +115,16 @@ pub fn update(state: &AppState, req: UpdateSolution) -> Result<Created<Solution>
             .as_ref()
             .and_then(|c| c.auto_training_config.as_ref()),
     )?;
+    solution_config::check_incremental(req.perform_incremental_update)?;
     let mut store = state.lock();
     let mut solution = get::<Solution>(&store, &req.solution_arn)?.clone();
+    if let Some(events) = req
+        .solution_update_config
+        .as_ref()
+        .and_then(|c| c.events_config.as_ref())
+    {
+        solution_config::check_events(solution.recipe_arn.as_deref().unwrap_or_default(), events)?;
+    }
     if solution.status != ACTIVE
         || solution
             .latest_solution_update
@@ -164,6 +178,17 @@ pub fn apply_update(store: &mut Store, arn: &str, status: &str) {
                 .solution_config
                 .get_or_insert_with(SolutionConfig::default)
                 .auto_training_config = Some(at);
+        }
+        // The next solution version trains with the new event types and weights.
+        if let Some(events) = update
+            .solution_update_config
+            .as_ref()
+            .and_then(|c| c.events_config.clone())
+        {
+            solution
+                .solution_config
+                .get_or_insert_with(SolutionConfig::default)
+                .events_config = Some(events);
         }
         solution.last_updated_date_time = now;
     }

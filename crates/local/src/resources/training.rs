@@ -13,6 +13,7 @@ use personalize_engine as engine;
 use crate::resources::AppState;
 use crate::resources::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS};
 use crate::resources::lifecycle::{CREATE_STOPPED, CREATE_STOPPING};
+use crate::resources::{solution_config, training_data};
 use crate::store::data::{DatasetRows, FieldValue, InteractionRow, RecordRow};
 use crate::store::{Entry, Store, TrainedMeta};
 
@@ -133,9 +134,15 @@ fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job,
     let recipe = engine::Recipe::from_arn(&recipe_arn)
         .ok_or_else(|| format!("recipe {recipe_arn} is not supported"))?;
     let dg = &solution.dataset_group_arn;
-    let (interactions, trained_seq) = interactions_of(store, dg);
-    let (items, users) = records_of(store, dg);
+    let (mut interactions, trained_seq) = interactions_of(store, dg);
+    let (mut items, mut users) = records_of(store, dg);
     let config_of = solution.solution_config.as_ref();
+    training_data::apply(
+        config_of.and_then(|c| c.training_data_config.as_ref()),
+        &mut interactions,
+        &mut items,
+        &mut users,
+    );
     let event_value_threshold = config_of
         .and_then(|c| c.event_value_threshold.as_deref())
         .map(|t| {
@@ -178,6 +185,9 @@ fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job,
             hyper_parameters,
             perform_hpo: solution.perform_hpo.unwrap_or(false),
             seed: seed ^ crate::wire::names::stable_hash(&[arn]),
+            event_parameters: solution_config::event_parameters(
+                config_of.and_then(|c| c.events_config.as_ref()),
+            ),
         },
         trained_seq,
         base,

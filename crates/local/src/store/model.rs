@@ -98,8 +98,27 @@ pub struct SolutionConfig {
     pub algorithm_hyper_parameters: Option<BTreeMap<String, String>>,
     pub feature_transformation_parameters: Option<BTreeMap<String, String>>,
     pub auto_training_config: Option<AutoTrainingConfig>,
+    pub events_config: Option<EventsConfig>,
+    pub training_data_config: Option<TrainingDataConfig>,
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `eventsConfig`: the event types a solution trains on, with their thresholds and weights.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventsConfig {
+    pub event_parameters_list: Option<Vec<EventParameters>>,
+}
+
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventParameters {
+    pub event_type: Option<String>,
+    pub event_value_threshold: Option<f64>,
+    pub weight: Option<f64>,
 }
 
 #[skip_serializing_none]
@@ -114,7 +133,7 @@ pub struct AutoTrainingConfig {
 #[serde(rename_all = "camelCase")]
 pub struct SolutionUpdateConfig {
     pub auto_training_config: Option<AutoTrainingConfig>,
-    pub events_config: Option<serde_json::Value>,
+    pub events_config: Option<EventsConfig>,
 }
 
 /// The Solution shape.

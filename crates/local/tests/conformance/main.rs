@@ -16,6 +16,7 @@ mod recommenders;
 mod restart;
 mod s3;
 mod sigv4;
+mod solution_fields;
 mod support;
 mod validation;
 mod walkthrough;

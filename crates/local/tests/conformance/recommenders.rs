@@ -103,22 +103,7 @@ async fn import(
         .expect("CreateDatasetImportJob")
         .dataset_import_job_arn
         .expect("arn");
-    wait_status(
-        "import",
-        TIMEOUT,
-        || async {
-            cp.describe_dataset_import_job()
-                .dataset_import_job_arn(&job)
-                .send()
-                .await
-                .expect("DescribeDatasetImportJob")
-                .dataset_import_job
-                .and_then(|j| j.status)
-                .unwrap_or_default()
-        },
-        &["ACTIVE"],
-    )
-    .await;
+    wait_status("import", TIMEOUT, || import_status(cp, &job), &["ACTIVE"]).await;
 }
 
 /// A VIDEO_ON_DEMAND dataset group with Watch interactions and items (genre per cluster).

@@ -232,16 +232,7 @@ async fn an_interrupted_import_resumes_after_restart() {
     let status = wait_status(
         "resumed import",
         Duration::from_secs(30),
-        || async {
-            cp.describe_dataset_import_job()
-                .dataset_import_job_arn(&job)
-                .send()
-                .await
-                .expect("describe")
-                .dataset_import_job
-                .and_then(|j| j.status)
-                .unwrap_or_default()
-        },
+        || import_status(&cp, &job),
         &["ACTIVE", "CREATE FAILED"],
     )
     .await;

@@ -170,22 +170,8 @@ where
 
 /// Waits (at most 30 s) for import job `arn` to finish; its status, ACTIVE or CREATE FAILED.
 pub async fn wait_import(cp: &ControlPlane, arn: &str) -> String {
-    wait_status(
-        arn,
-        Duration::from_secs(30),
-        || async {
-            cp.describe_dataset_import_job()
-                .dataset_import_job_arn(arn)
-                .send()
-                .await
-                .expect("DescribeDatasetImportJob")
-                .dataset_import_job
-                .and_then(|j| j.status)
-                .unwrap_or_default()
-        },
-        &["ACTIVE", "CREATE FAILED"],
-    )
-    .await
+    let done = ["ACTIVE", "CREATE FAILED"];
+    wait_status(arn, Duration::from_secs(30), || import_status(cp, arn), &done).await
 }
 
 /// A dataset group with interactions (+ items) imported and ACTIVE; returns
@@ -257,4 +243,30 @@ pub async fn put_clicks(events: &Events, tracking_id: &str, user: &str, items: &
             .await
             .expect("PutEvents");
     }
+}
+
+/// The status of import job `job`.
+pub async fn import_status(cp: &ControlPlane, job: &str) -> String {
+    cp.describe_dataset_import_job()
+        .dataset_import_job_arn(job)
+        .send()
+        .await
+        .expect("DescribeDatasetImportJob")
+        .dataset_import_job
+        .and_then(|j| j.status)
+        .unwrap_or_default()
+}
+
+/// DescribeSolution's solution.
+pub async fn describe_solution(
+    cp: &ControlPlane,
+    arn: &str,
+) -> aws_sdk_personalize::types::Solution {
+    cp.describe_solution()
+        .solution_arn(arn)
+        .send()
+        .await
+        .expect("DescribeSolution")
+        .solution
+        .expect("solution")
 }
