@@ -167,7 +167,7 @@ aws kinesis wait stream-exists --stream-name "$stream"
 
 step "4/7 starting personalize-local, the operator, the ingest sidecar and the gateway"
 setsid "$bin/personalize-local" --listen "127.0.0.1:$local_port" --data-dir "$state/local" \
-  --transition-ms 1000 --s3-endpoint "$moto" </dev/null >"$state/local.log" 2>&1 &
+  --transition-ms 1000 --s3-endpoint "$moto" --cloudwatch-endpoint "$moto" </dev/null >"$state/local.log" 2>&1 &
 echo $! >"$state/local.pid"
 deadline=$(($(date +%s) + 30))
 until curl -fs "$AWS_ENDPOINT_URL/health" >/dev/null; do
