@@ -118,7 +118,9 @@ impl Harness {
         let mut config = personalize_local::Config::for_tests(Some(data.clone()));
         config.transition = transition;
         // Metric attributions publish to CloudWatch: moto's.
-        let moto = personalize_testkit::Moto::shared().await.expect("moto starts");
+        let moto = personalize_testkit::Moto::shared()
+            .await
+            .expect("moto starts");
         config.cloudwatch_endpoint = Some(moto.endpoint().to_owned());
         for fault in faults {
             config.faults.add(fault).expect("valid fault spec");

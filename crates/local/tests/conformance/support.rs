@@ -171,7 +171,13 @@ where
 /// Waits (at most 30 s) for import job `arn` to finish; its status, ACTIVE or CREATE FAILED.
 pub async fn wait_import(cp: &ControlPlane, arn: &str) -> String {
     let done = ["ACTIVE", "CREATE FAILED"];
-    wait_status(arn, Duration::from_secs(30), || import_status(cp, arn), &done).await
+    wait_status(
+        arn,
+        Duration::from_secs(30),
+        || import_status(cp, arn),
+        &done,
+    )
+    .await
 }
 
 /// A dataset group with interactions (+ items) imported and ACTIVE; returns
