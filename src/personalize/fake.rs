@@ -457,7 +457,7 @@ impl Personalize for Fake {
     async fn create_dataset(&self, req: &NewDataset) -> Result<String, AwsError> {
         let mut state = self.enter("CreateDataset")?;
         let group = req.dataset_group_arn.rsplit('/').next().unwrap_or_default();
-        let path = format!("dataset/{group}/{}", req.dataset_type);
+        let path = format!("dataset/{group}/{}", req.dataset_type.to_ascii_uppercase());
         let (parent, data) = (req.dataset_group_arn.clone(), Data::Dataset(req.clone()));
         state.insert(Kind::Dataset, path, Some(&parent), &Tags::new(), data)
     }

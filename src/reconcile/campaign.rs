@@ -10,7 +10,7 @@ use super::{
 };
 use crate::outcome::Outcome;
 use crate::personalize::{
-    CampaignConfig, CampaignDetails, NewCampaign, Observation, Status, region_of, short_id,
+    CampaignConfig, CampaignDetails, NewCampaign, Observation, Status, short_id,
 };
 use crate::resource::{At, AwsResource, Deletion, Plan, Updated, lifecycle_plan};
 
@@ -161,10 +161,7 @@ impl Managed for Campaign {
             config: self.spec.config.as_ref().map(campaign_config),
             tags: tags(self, &self.spec.tags),
         };
-        let arn = &mut status.resource.arn;
-        let synced = env
-            .sync_owned(self, region_of(&version), &desired, arn, None)
-            .await?;
+        let synced = env.sync_own(self, &desired, status).await?;
         let (outcome, observed) = settle(synced, || {
             format!("campaign serves version {}", short_id(&version))
         });

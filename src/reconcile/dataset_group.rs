@@ -145,10 +145,12 @@ fn lower(kind: DatasetType) -> &'static str {
     }
 }
 
-/// A dataset's ARN: `dataset/<group name>/<TYPE>` next to its group.
+/// A dataset's ARN: `dataset/<group name>/<TYPE>` next to its group, the type in capitals as
+/// Personalize writes it (`INTERACTIONS`).
 fn dataset_arn(group_arn: &str, dataset_type: &str) -> String {
     let group = group_arn.rsplit('/').next().unwrap_or_default();
-    sibling_arn(group_arn, &format!("dataset/{group}/{dataset_type}"))
+    let kind = dataset_type.to_ascii_uppercase();
+    sibling_arn(group_arn, &format!("dataset/{group}/{kind}"))
 }
 
 /// Where one dataset goes: its group (ARN and name) and its type; who may take over its

@@ -7,7 +7,7 @@ use personalize_api::{EventTracker, EventTrackerStatus};
 
 use super::publish::{Target, apply_owned};
 use super::{Context, Decided, Env, Error, Managed, aws_name, own_arn, settle, tags};
-use crate::personalize::{EventTrackerDetails, NewEventTracker, Observation, region_of};
+use crate::personalize::{EventTrackerDetails, NewEventTracker, Observation};
 use crate::resource::{AwsResource, Deletion, Plan, lifecycle_plan};
 
 /// Nothing of an event tracker changes in place.
@@ -20,16 +20,12 @@ impl AwsResource for NewEventTracker {
 impl Managed for EventTracker {
     async fn sync(&self, env: &Env<'_>, group: String, status: &mut EventTrackerStatus) -> Decided {
         status.dataset_group_arn = Some(group.clone());
-        let region = region_of(&group).map(str::to_owned);
         let desired = NewEventTracker {
             name: aws_name(self, self.spec.name.as_deref()),
             dataset_group_arn: group,
             tags: tags(self, &self.spec.tags),
         };
-        let arn = &mut status.resource.arn;
-        let synced = env
-            .sync_owned(self, region.as_deref(), &desired, arn, None)
-            .await?;
+        let synced = env.sync_own(self, &desired, status).await?;
         let (outcome, observed) = settle(synced, || {
             format!(
                 "event tracker {} is ACTIVE; tracking id in status.trackingId",

@@ -6,7 +6,6 @@ use personalize_api::{MetricAttribution, MetricAttributionStatus};
 use super::{Decided, Env, Error, Managed, aws_name, own_arn, settle, tags};
 use crate::personalize::{
     MetricAttributionChange, MetricAttributionDetails, NewMetricAttribution, Observation, Status,
-    region_of,
 };
 use crate::resource::{At, AwsResource, Deletion, Plan, Updated, lifecycle_plan};
 
@@ -75,7 +74,6 @@ impl Managed for MetricAttribution {
         status: &mut MetricAttributionStatus,
     ) -> Decided {
         status.dataset_group_arn = Some(group.clone());
-        let region = region_of(&group).map(str::to_owned);
         let mut metrics = self.spec.metrics.clone();
         metrics.sort();
         let desired = NewMetricAttribution {
@@ -85,10 +83,7 @@ impl Managed for MetricAttribution {
             output: self.spec.output.clone(),
             tags: tags(self, &self.spec.tags),
         };
-        let arn = &mut status.resource.arn;
-        let synced = env
-            .sync_owned(self, region.as_deref(), &desired, arn, None)
-            .await?;
+        let synced = env.sync_own(self, &desired, status).await?;
         let (outcome, observed) = settle(synced, || {
             format!(
                 "metric attribution {} is ACTIVE with {} metrics",

@@ -262,6 +262,20 @@ impl<'a> Env<'a> {
         Ok(resource::sync(api.as_ref(), desired, &ownership, arn, known, changes).await?)
     }
 
+    /// Syncs the object's own resource (its ARN in `status.arn`) in the region of the ARN it
+    /// derives from (`desired`'s anchor): what most kinds' `sync` does.
+    pub async fn sync_own<K: Managed, R: AwsResource>(
+        &self,
+        obj: &K,
+        desired: &R,
+        status: &mut K::Status,
+    ) -> Result<Synced<R::Details>, Error> {
+        let region = desired.anchor().and_then(region_of).map(str::to_owned);
+        let arn = &mut status.resource_mut().arn;
+        self.sync_owned(obj, region.as_deref(), desired, arn, None)
+            .await
+    }
+
     /// One step of deleting the resource at `arn` (none: nothing was ever created).
     pub async fn delete_owned<R: AwsResource>(
         &self,

@@ -8,7 +8,7 @@ use personalize_api::{Recommender, RecommenderState, RecommenderStatus};
 
 use super::{Decided, Env, Error, Managed, aws_name, own_arn, settle, tags};
 use crate::personalize::{
-    NewRecommender, Observation, RecommenderDetails, RecommenderSettings, Status, region_of,
+    NewRecommender, Observation, RecommenderDetails, RecommenderSettings, Status,
 };
 use crate::resource::{At, AwsResource, Deletion, Plan, Updated, lifecycle_plan};
 
@@ -101,7 +101,6 @@ fn settings(spec: Option<&personalize_api::RecommenderConfig>) -> RecommenderSet
 impl Managed for Recommender {
     async fn sync(&self, env: &Env<'_>, group: String, status: &mut RecommenderStatus) -> Decided {
         status.dataset_group_arn = Some(group.clone());
-        let region = region_of(&group).map(str::to_owned);
         let desired = NewRecommender {
             name: aws_name(self, self.spec.name.as_deref()),
             dataset_group_arn: group,
@@ -110,10 +109,7 @@ impl Managed for Recommender {
             running: self.spec.state == RecommenderState::Active,
             tags: tags(self, &self.spec.tags),
         };
-        let arn = &mut status.resource.arn;
-        let synced = env
-            .sync_owned(self, region.as_deref(), &desired, arn, None)
-            .await?;
+        let synced = env.sync_own(self, &desired, status).await?;
         let (outcome, observed) = settle(synced, || {
             let state = if desired.running {
                 "ACTIVE"

@@ -150,8 +150,7 @@ impl Managed for Solution {
     async fn sync(&self, env: &Env<'_>, data: Data, status: &mut SolutionStatus) -> Decided {
         let region = region_of(&data.group_arn);
         let desired = desired(self, &data.group_arn);
-        let arn = &mut status.resource.arn;
-        let synced = env.sync_owned(self, region, &desired, arn, None).await?;
+        let synced = env.sync_own(self, &desired, status).await?;
         let (arn, observed) = match synced {
             Synced::Done(arn, observed) => (arn, observed),
             Synced::Pending(why, observed) => {

@@ -156,6 +156,7 @@ async fn movielens_example_becomes_ready_retrains_rolls_out_and_tears_down_clean
         "CreateCampaign",
         "UpdateCampaign",
         "CreateFilter",
+        "CreateMetricAttribution",
     ] {
         assert!(
             reasons.contains(reason),
@@ -170,6 +171,7 @@ async fn movielens_example_becomes_ready_retrains_rolls_out_and_tears_down_clean
         "20-campaign.yaml",
         "20-event-tracker.yaml",
         "20-filter.yaml",
+        "30-metric-attribution.yaml",
     ] {
         let mut delete = cp.kubectl();
         delete
