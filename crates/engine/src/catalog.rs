@@ -1,10 +1,12 @@
 //! The catalog: item and user records known now (training data plus PutItems / PutUsers),
-//! with the indexes recommendation-time code needs (categorical tokens for item similarity).
+//! with the indexes recommendation-time code needs (categorical tokens for item similarity), and
+//! the cache of cold-item representations built from them (see `cold`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cold::{ColdCache, ColdItems, WarmItems};
 use crate::data::{FieldValue, Record};
 
 /// Items and users known at request time. Built by personalize-local from the imported datasets
@@ -18,6 +20,9 @@ pub struct Catalog {
     /// (created, position) of items that have a creation time, for exploration.
     by_created: BTreeSet<(i64, usize)>,
     users: HashMap<String, Record>,
+    /// Cold-item representations per model, valid until an item changes.
+    #[serde(skip)]
+    cold: ColdCache,
 }
 
 impl Catalog {
@@ -35,6 +40,7 @@ impl Catalog {
 
     /// Adds or replaces an item (PutItems).
     pub fn upsert_item(&mut self, record: Record) {
+        self.cold.clear();
         let tokens = categorical_tokens(&record);
         let created = record.created;
         let pos = match self.item_pos.get(&record.id) {
@@ -88,6 +94,22 @@ impl Catalog {
         self.item_pos
             .get(id)
             .map(|&pos| self.tokens[pos].as_slice())
+    }
+
+    /// The catalog position of an item, if known.
+    pub(crate) fn position(&self, id: &str) -> Option<usize> {
+        self.item_pos.get(id).copied()
+    }
+
+    /// The item at a catalog position, with its categorical tokens.
+    pub(crate) fn item_at(&self, pos: usize) -> (&Record, &[String]) {
+        (&self.items[pos], &self.tokens[pos])
+    }
+
+    /// The items the model described by `warm` does not know, with their representations
+    /// (built on first use per model, then cached until an item changes).
+    pub(crate) fn cold_items(&self, warm: &WarmItems<'_>) -> std::sync::Arc<ColdItems> {
+        self.cold.get(self, warm)
     }
 
     /// Items created at or after `since` (epoch seconds), oldest first.

@@ -239,6 +239,7 @@ fn assemble(
         metrics,
         seed,
         corpus,
+        fingerprint: std::sync::OnceLock::new(),
     }
 }
 
