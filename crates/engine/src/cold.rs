@@ -18,7 +18,7 @@
 //! is never scored (exploration may still pick it).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use crate::catalog::{Catalog, jaccard};
 
@@ -194,7 +194,7 @@ impl ColdItems {
 /// The cold items of a catalog per model, built on first use (the catalog empties it when an
 /// item changes). Cloning a catalog starts an empty cache.
 #[derive(Debug, Default)]
-pub(crate) struct ColdCache(Mutex<Vec<(u64, Arc<ColdItems>)>>);
+pub(crate) struct ColdCache(RwLock<Vec<(u64, Arc<ColdItems>)>>);
 
 impl Clone for ColdCache {
     fn clone(&self) -> Self {
@@ -205,13 +205,14 @@ impl Clone for ColdCache {
 impl ColdCache {
     /// The cold items for the model `warm` describes, built now if not cached.
     pub(crate) fn get(&self, catalog: &Catalog, warm: &WarmItems<'_>) -> Arc<ColdItems> {
-        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, cold)) = lock().iter().find(|(k, _)| *k == warm.fingerprint) {
+        let cached = self.0.read().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, cold)) = cached.iter().find(|(k, _)| *k == warm.fingerprint) {
             return Arc::clone(cold);
         }
+        drop(cached);
         // Built outside the lock: two requests may both build it, with the same result.
         let cold = Arc::new(ColdItems::build(catalog, warm));
-        let mut cache = lock();
+        let mut cache = self.0.write().unwrap_or_else(|e| e.into_inner());
         if !cache.iter().any(|(k, _)| *k == warm.fingerprint) {
             if cache.len() == CACHED_MODELS {
                 cache.remove(0);
