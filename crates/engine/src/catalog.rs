@@ -101,9 +101,9 @@ impl Catalog {
         self.item_pos.get(id).copied()
     }
 
-    /// The item at a catalog position, with its categorical tokens.
-    pub(crate) fn item_at(&self, pos: usize) -> (&Record, &[String]) {
-        (&self.items[pos], &self.tokens[pos])
+    /// The item at a catalog position.
+    pub(crate) fn item_at(&self, pos: usize) -> &Record {
+        &self.items[pos]
     }
 
     /// The items the model described by `warm` does not know, with their representations
@@ -152,6 +152,51 @@ pub(crate) fn categorical_tokens(record: &Record) -> Vec<String> {
     tokens.sort();
     tokens.dedup();
     tokens
+}
+
+/// Words a text field needs to count as text (a shorter string is a categorical value).
+const TEXT_MIN_WORDS: usize = 3;
+/// Words shorter than this are left out of text tokens.
+const TEXT_MIN_WORD_LEN: usize = 3;
+/// Frequent English words left out of text tokens.
+const STOP_WORDS: [&str; 24] = [
+    "and", "are", "but", "for", "from", "has", "have", "her", "his", "its", "not", "one", "our",
+    "she", "that", "the", "their", "they", "this", "was", "were", "who", "with", "you",
+];
+
+/// The metadata of an item as cold items are represented from it: categorical tokens
+/// (`FIELD=value`, as [`categorical_tokens`] but without text) and text tokens (`FIELD~word`,
+/// lower-cased words of every string field of [`TEXT_MIN_WORDS`] words or more), each sorted.
+pub(crate) fn metadata_tokens(record: &Record) -> (Vec<String>, Vec<String>) {
+    let (mut categorical, mut text) = (Vec::new(), Vec::new());
+    for (name, value) in &record.fields {
+        let name = name.to_ascii_uppercase();
+        if name == "ITEM_ID" || name == "CREATION_TIMESTAMP" {
+            continue;
+        }
+        match value {
+            FieldValue::Str(s) if s.split_whitespace().count() >= TEXT_MIN_WORDS => {
+                let words = s
+                    .split(|c: char| !c.is_alphanumeric())
+                    .map(str::to_lowercase)
+                    .filter(|w| w.chars().count() >= TEXT_MIN_WORD_LEN)
+                    .filter(|w| !STOP_WORDS.contains(&w.as_str()));
+                text.extend(words.map(|w| format!("{name}~{w}")));
+            }
+            _ => categorical.extend(
+                value
+                    .categories()
+                    .into_iter()
+                    .filter(|c| !c.is_empty())
+                    .map(|c| format!("{name}={c}")),
+            ),
+        }
+    }
+    for tokens in [&mut categorical, &mut text] {
+        tokens.sort();
+        tokens.dedup();
+    }
+    (categorical, text)
 }
 
 /// Jaccard similarity of two sorted token lists.

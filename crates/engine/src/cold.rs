@@ -5,9 +5,13 @@
 //! recommended (the model decides); depends on the catalog's tokens only, no I/O.
 //!
 //! The representation of a cold item `c`:
-//! - candidates: for each of `c`'s categorical tokens, the [`CANDIDATES_PER_TOKEN`] most popular
-//!   warm items carrying it;
-//! - similarity `sim(c, j)` = Jaccard of the tokens times the closeness of creation times
+//! - metadata: categorical tokens (`FIELD=value` of categorical fields) and text tokens
+//!   (`FIELD~word` of text fields, strings of three words or more), see
+//!   `catalog::metadata_tokens`;
+//! - candidates: for each of `c`'s tokens, the [`CANDIDATES_PER_TOKEN`] most popular warm items
+//!   carrying it;
+//! - similarity `sim(c, j)` = Jaccard of the categorical tokens, of the text tokens, or their
+//!   mean when `c` has both kinds, times the closeness of creation times
 //!   (`0.5 + 0.5 * exp(-|created(c) - created(j)| / 1 year)`, where a warm item's creation time
 //!   is its catalog `CREATION_TIMESTAMP`, else its first interaction; 1 when `c` has none);
 //! - neighbours: the [`COLD_NEIGHBORS`] most similar candidates (ties: more popular, then lower
@@ -20,7 +24,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use crate::catalog::{Catalog, jaccard};
+use crate::catalog::{Catalog, jaccard, metadata_tokens};
 
 /// Warm neighbours kept per cold item.
 pub(crate) const COLD_NEIGHBORS: usize = 20;
@@ -33,6 +37,17 @@ pub(crate) const SHRINKAGE: f32 = 1.0;
 const AGE_SCALE_SECS: f64 = 365.0 * 86_400.0;
 /// The cold index of an item the model knows.
 const NOT_COLD: u32 = u32::MAX;
+/// Metadata similarity of a cold item to a warm one, from their (categorical, text) tokens: the
+/// Jaccard of the kinds the cold item has, averaged when it has both.
+fn similarity(cold: &(Vec<String>, Vec<String>), warm: &(Vec<String>, Vec<String>)) -> f32 {
+    match (cold.0.is_empty(), cold.1.is_empty()) {
+        (false, true) => jaccard(&cold.0, &warm.0),
+        (true, false) => jaccard(&cold.1, &warm.1),
+        (false, false) => 0.5 * (jaccard(&cold.0, &warm.0) + jaccard(&cold.1, &warm.1)),
+        (true, true) => 0.0,
+    }
+}
+
 /// Cold indexes kept per catalog (one per model serving from it).
 const CACHED_MODELS: usize = 4;
 
@@ -79,17 +94,20 @@ impl ColdItems {
         if cold.positions.is_empty() {
             return cold;
         }
-        // Warm items' tokens and creation times, and each token's carriers, most popular first.
-        let mut warm_tokens: Vec<&[String]> = vec![&[]; n];
+        // Every item's metadata; warm items' creation times, and each token's carriers, most
+        // popular first.
+        let metadata: Vec<(Vec<String>, Vec<String>)> =
+            catalog.items().map(metadata_tokens).collect();
+        let mut warm_metadata: Vec<Option<&(Vec<String>, Vec<String>)>> = vec![None; n];
         let mut warm_created: Vec<i64> = warm.first_seen.to_vec();
         let mut carriers: HashMap<&str, Vec<u32>> = HashMap::new();
-        for (record, tokens) in catalog.items_with_tokens() {
+        for (record, meta) in catalog.items().zip(&metadata) {
             if let Some(&j) = warm.index.get(&record.id) {
-                warm_tokens[j as usize] = tokens;
+                warm_metadata[j as usize] = Some(meta);
                 if let Some(created) = record.created {
                     warm_created[j as usize] = created;
                 }
-                for t in tokens {
+                for t in meta.0.iter().chain(&meta.1) {
                     carriers.entry(t.as_str()).or_default().push(j);
                 }
             }
@@ -107,19 +125,23 @@ impl ColdItems {
         let mut stamp = vec![u32::MAX; n];
         let mut scored: Vec<(f32, u32)> = Vec::new();
         for (c, &pos) in cold.positions.iter().enumerate() {
-            let (record, tokens) = catalog.item_at(pos as usize);
+            let record = catalog.item_at(pos as usize);
+            let meta = &metadata[pos as usize];
             scored.clear();
-            for t in tokens {
+            for t in meta.0.iter().chain(&meta.1) {
                 for &j in carriers.get(t.as_str()).map_or(&[][..], Vec::as_slice) {
                     if stamp[j as usize] == c as u32 {
                         continue;
                     }
                     stamp[j as usize] = c as u32;
+                    let Some(other) = warm_metadata[j as usize] else {
+                        continue;
+                    };
                     let closeness = record.created.map_or(1.0, |created| {
                         let apart = (created - warm_created[j as usize]).unsigned_abs() as f64;
                         0.5 + 0.5 * (-apart / AGE_SCALE_SECS).exp()
                     });
-                    let sim = jaccard(tokens, warm_tokens[j as usize]) * closeness as f32;
+                    let sim = similarity(meta, other) * closeness as f32;
                     if sim > 0.0 {
                         scored.push((sim, j));
                     }

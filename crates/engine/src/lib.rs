@@ -9,7 +9,8 @@
 //! [`Filter`] from [`parse_filter`].
 //!
 //! Items of the catalog without training interactions (cold items) are served from their
-//! metadata: represented as a mix of the known items sharing it, they count in a user's live
+//! metadata (categorical values, text words, creation time): represented as a mix of the known
+//! items sharing it, they count in a user's live
 //! session, are scored for users and are explored as new items (see docs/dev/engine-contract.md).
 //!
 //! Hyperparameters read from `TrainConfig::hyper_parameters` (Personalize's names where they

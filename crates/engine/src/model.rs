@@ -573,7 +573,7 @@ impl Model {
             })
             .collect();
         if let Some(cold) = cold {
-            let cold_id = |c: u32| req.catalog.item_at(cold.position(c)).0.id.as_str();
+            let cold_id = |c: u32| req.catalog.item_at(cold.position(c)).id.as_str();
             let no_popularity = vec![0.0f32; cold_scores.len()];
             let cold_ranked =
                 top_k_where(&cold_scores, &no_popularity, want, |c| allows(cold_id(c)))
@@ -676,7 +676,7 @@ impl Model {
         }
         if let Some((cold, scores)) = cold {
             for c in 0..cold.len() as u32 {
-                let record = req.catalog.item_at(cold.position(c)).0;
+                let record = req.catalog.item_at(cold.position(c));
                 if record.created.is_none() {
                     push(scores[c as usize], record.id.as_str());
                 }

@@ -1065,3 +1065,49 @@ fn warm_answers_do_not_change_without_cold_items() {
         }
     }
 }
+
+#[test]
+fn a_cold_item_with_only_a_description_is_represented_by_its_words() {
+    let d = synth();
+    const WORDS: [&str; 4] = [
+        "explosions, a car chase and a lone hero",
+        "jokes, laughs and a wedding gone wrong",
+        "a family in tears before the courtroom",
+        "ghosts haunt the blood-stained mansion",
+    ];
+    let describe = |r: &Record, words: &str| {
+        let mut r = r.clone();
+        r.fields
+            .insert("DESCRIPTION".into(), FieldValue::Str(words.into()));
+        r
+    };
+    let items: Vec<Record> = d
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, r)| describe(r, WORDS[genre_of(i)]))
+        .collect();
+    let mut cat = Catalog::new(items, d.users.clone());
+    // No genre: only a text that shares words with the horror items.
+    let mut ghost = Record::new("cold-3-text");
+    ghost.fields.insert(
+        "DESCRIPTION".into(),
+        FieldValue::Str("The ghosts of an old mansion".into()),
+    );
+    cat.upsert_item(ghost);
+    let m = train_without_metrics(&d, &cfg(Recipe::UserPersonalization)).expect("trains");
+    let before = m.recommend(&req("u0", &[], 10, &cat)).expect("ok");
+    let live = [Interaction::new(
+        "u0",
+        "cold-3-text",
+        T0 + 9_000_000,
+        "click",
+    )];
+    let after = m.recommend(&req("u0", &live, 10, &cat)).expect("ok");
+    assert!(
+        share_of(&after, 3) > share_of(&before, 3),
+        "{:?} -> {:?}",
+        ids(&before),
+        ids(&after)
+    );
+}
