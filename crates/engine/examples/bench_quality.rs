@@ -11,79 +11,13 @@ use std::time::Instant;
 
 use personalize_engine::metrics::{ndcg_at_k, precision_at_k, recall_at_k, reciprocal_rank_at_k};
 use personalize_engine::{
-    Catalog, Dataset, Exploration, FieldValue, Interaction, Model, Recipe, RecommendRequest,
-    Record, TrainConfig, train_without_metrics,
+    Catalog, Dataset, Interaction, Model, Recipe, TrainConfig, train_without_metrics,
 };
 use serde_json::{Value, json};
 
-type Seq = Vec<(i64, u32)>;
-
-struct Data {
-    by_user: BTreeMap<u32, Seq>,
-    items: Vec<Record>,
-    users: Vec<Record>,
-}
-
-fn load(dir: &str) -> Result<Data, String> {
-    let read = |name: &str| {
-        std::fs::read_to_string(format!("{dir}/{name}")).map_err(|e| format!("{dir}/{name}: {e}"))
-    };
-    let mut by_user: BTreeMap<u32, Seq> = BTreeMap::new();
-    for line in read("ml-100k.inter")?.lines().skip(1) {
-        let f: Vec<&str> = line.split('\t').collect();
-        let parse = |s: &str| s.parse::<f64>().map_err(|e| format!("{line}: {e}"));
-        let (u, i, t) = (
-            parse(f[0])? as u32,
-            parse(f[1])? as u32,
-            parse(f[3])? as i64,
-        );
-        by_user.entry(u).or_default().push((t, i));
-    }
-    for seq in by_user.values_mut() {
-        seq.sort_unstable();
-    }
-    let mut items = Vec::new();
-    for line in read("ml-100k.item")?.lines().skip(1) {
-        let f: Vec<&str> = line.split('\t').collect();
-        let mut r = Record::new(f[0]);
-        if let Some(genres) = f.get(3) {
-            r.fields.insert(
-                "GENRES".into(),
-                FieldValue::List(genres.split(' ').map(str::to_owned).collect()),
-            );
-        }
-        if let Some(year) = f.get(2).and_then(|y| y.parse::<f64>().ok()) {
-            r.fields.insert("YEAR".into(), FieldValue::Num(year));
-        }
-        items.push(r);
-    }
-    let mut users = Vec::new();
-    for line in read("ml-100k.user")?.lines().skip(1) {
-        let f: Vec<&str> = line.split('\t').collect();
-        let mut r = Record::new(f[0]);
-        if let Some(age) = f.get(1).and_then(|a| a.parse::<f64>().ok()) {
-            r.fields.insert("AGE".into(), FieldValue::Num(age));
-        }
-        users.push(r);
-    }
-    Ok(Data {
-        by_user,
-        items,
-        users,
-    })
-}
-
-fn tail_split(seq: &Seq) -> (Seq, Seq) {
-    let k = (seq.len() as f64 * 0.1).ceil() as usize;
-    let cut = seq.len() - k;
-    (seq[..cut].to_vec(), seq[cut..].to_vec())
-}
-
-fn interactions(user: u32, seq: &Seq) -> Vec<Interaction> {
-    seq.iter()
-        .map(|&(t, i)| Interaction::new(&user.to_string(), &i.to_string(), t, "rating"))
-        .collect()
-}
+#[path = "support/movielens.rs"]
+mod movielens;
+use movielens::{Data, Seq, arg, interactions, load, request, tail_split};
 
 #[derive(Default)]
 struct Scores {
@@ -106,24 +40,6 @@ impl Scores {
         let n = self.users.max(1) as f64;
         json!({"ndcg_at_10": self.ndcg10 / n, "recall_at_10": self.recall10 / n,
                "precision_at_10": self.precision10 / n, "mrr_at_25": self.mrr25 / n, "users": self.users})
-    }
-}
-
-fn request<'a>(
-    user: &'a str,
-    live: &'a [Interaction],
-    n: usize,
-    catalog: &'a Catalog,
-) -> RecommendRequest<'a> {
-    RecommendRequest {
-        user_id: Some(user),
-        item_id: None,
-        live,
-        num_results: n,
-        filter: None,
-        catalog,
-        exploration: Exploration::NONE,
-        now: 0,
     }
 }
 
@@ -291,13 +207,6 @@ fn run_variant(v: &Variant, data: &Data, catalog: &Catalog) -> Result<Value, Str
 
 fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
-}
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|p| args.get(p + 1))
-        .cloned()
 }
 
 fn main() -> Result<(), String> {

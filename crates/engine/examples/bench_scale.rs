@@ -9,21 +9,9 @@ use personalize_engine::{
     Catalog, Dataset, Exploration, Interaction, Recipe, RecommendRequest, TrainConfig, train,
 };
 
-struct Rng(u64);
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Zipf-like index in 0..n (exponent about 1).
-    fn power_law(&mut self, n: usize) -> usize {
-        let x = ((n as f64 + 1.0).ln() * self.next_f64()).exp() - 1.0;
-        (x as usize).min(n - 1)
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn arg(args: &[String], name: &str, default: usize) -> usize {
     args.iter()

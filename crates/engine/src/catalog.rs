@@ -1,10 +1,12 @@
 //! The catalog: item and user records known now (training data plus PutItems / PutUsers),
-//! with the indexes recommendation-time code needs (categorical tokens for item similarity).
+//! with the indexes recommendation-time code needs (categorical tokens for item similarity), and
+//! the cache of cold-item representations built from them (see `cold`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cold::{ColdCache, ColdItems, WarmItems};
 use crate::data::{FieldValue, Record};
 
 /// Items and users known at request time. Built by personalize-local from the imported datasets
@@ -18,6 +20,9 @@ pub struct Catalog {
     /// (created, position) of items that have a creation time, for exploration.
     by_created: BTreeSet<(i64, usize)>,
     users: HashMap<String, Record>,
+    /// Cold-item representations per model, valid until an item changes.
+    #[serde(skip)]
+    cold: ColdCache,
 }
 
 impl Catalog {
@@ -35,6 +40,7 @@ impl Catalog {
 
     /// Adds or replaces an item (PutItems).
     pub fn upsert_item(&mut self, record: Record) {
+        self.cold.clear();
         let tokens = categorical_tokens(&record);
         let created = record.created;
         let pos = match self.item_pos.get(&record.id) {
@@ -90,6 +96,22 @@ impl Catalog {
             .map(|&pos| self.tokens[pos].as_slice())
     }
 
+    /// The catalog position of an item, if known.
+    pub(crate) fn position(&self, id: &str) -> Option<usize> {
+        self.item_pos.get(id).copied()
+    }
+
+    /// The item at a catalog position.
+    pub(crate) fn item_at(&self, pos: usize) -> &Record {
+        &self.items[pos]
+    }
+
+    /// The items the model described by `warm` does not know, with their representations
+    /// (built on first use per model, then cached until an item changes).
+    pub(crate) fn cold_items(&self, warm: &WarmItems<'_>) -> std::sync::Arc<ColdItems> {
+        self.cold.get(self, warm)
+    }
+
     /// Items created at or after `since` (epoch seconds), oldest first.
     pub(crate) fn items_created_since(&self, since: i64) -> impl Iterator<Item = &Record> {
         self.by_created
@@ -130,6 +152,51 @@ pub(crate) fn categorical_tokens(record: &Record) -> Vec<String> {
     tokens.sort();
     tokens.dedup();
     tokens
+}
+
+/// Words a text field needs to count as text (a shorter string is a categorical value).
+const TEXT_MIN_WORDS: usize = 3;
+/// Words shorter than this are left out of text tokens.
+const TEXT_MIN_WORD_LEN: usize = 3;
+/// Frequent English words left out of text tokens.
+const STOP_WORDS: [&str; 24] = [
+    "and", "are", "but", "for", "from", "has", "have", "her", "his", "its", "not", "one", "our",
+    "she", "that", "the", "their", "they", "this", "was", "were", "who", "with", "you",
+];
+
+/// The metadata of an item as cold items are represented from it: categorical tokens
+/// (`FIELD=value`, as [`categorical_tokens`] but without text) and text tokens (`FIELD~word`,
+/// lower-cased words of every string field of [`TEXT_MIN_WORDS`] words or more), each sorted.
+pub(crate) fn metadata_tokens(record: &Record) -> (Vec<String>, Vec<String>) {
+    let (mut categorical, mut text) = (Vec::new(), Vec::new());
+    for (name, value) in &record.fields {
+        let name = name.to_ascii_uppercase();
+        if name == "ITEM_ID" || name == "CREATION_TIMESTAMP" {
+            continue;
+        }
+        match value {
+            FieldValue::Str(s) if s.split_whitespace().count() >= TEXT_MIN_WORDS => {
+                let words = s
+                    .split(|c: char| !c.is_alphanumeric())
+                    .map(str::to_lowercase)
+                    .filter(|w| w.chars().count() >= TEXT_MIN_WORD_LEN)
+                    .filter(|w| !STOP_WORDS.contains(&w.as_str()));
+                text.extend(words.map(|w| format!("{name}~{w}")));
+            }
+            _ => categorical.extend(
+                value
+                    .categories()
+                    .into_iter()
+                    .filter(|c| !c.is_empty())
+                    .map(|c| format!("{name}={c}")),
+            ),
+        }
+    }
+    for tokens in [&mut categorical, &mut text] {
+        tokens.sort();
+        tokens.dedup();
+    }
+    (categorical, text)
 }
 
 /// Jaccard similarity of two sorted token lists.

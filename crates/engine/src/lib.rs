@@ -8,6 +8,11 @@
 //! answer [`Model::recommend`] / [`Model::rank`] against a [`Catalog`], optionally through a
 //! [`Filter`] from [`parse_filter`].
 //!
+//! Items of the catalog without training interactions (cold items) are served from their
+//! metadata (categorical values, text words, creation time): represented as a mix of the known
+//! items sharing it, they count in a user's live
+//! session, are scored for users and are explored as new items (see docs/dev/engine-contract.md).
+//!
 //! Hyperparameters read from `TrainConfig::hyper_parameters` (Personalize's names where they
 //! exist, the engine's own otherwise; anything else is ignored):
 //!
@@ -30,6 +35,7 @@
 //! [`Model::hyper_parameters`] returns the values used.
 
 mod catalog;
+mod cold;
 mod corpus;
 mod data;
 mod filter;

@@ -3,29 +3,40 @@
 //!
 //! Rules applied to every user-based answer:
 //! - History = the user's training events plus the live events of the request, counting only
-//!   events the solution trains on (its eventType and eventValueThreshold).
+//!   events the solution trains on (its eventType and eventValueThreshold). A live event on a
+//!   cold item (in the catalog, without training interactions) counts through the item's
+//!   metadata representation (a mix of the known items sharing its metadata, see `cold`).
 //! - Items in that history are excluded (hyperparameter `exclude_interacted_items=false` keeps
 //!   them, and so does a filter whose applying INCLUDE expression selects by
 //!   `Interactions.EVENT_TYPE`: it asks for interacted items).
 //! - A user with no usable history gets popular items (unique users per item); ties in any list
 //!   are broken by popularity, then by item order, so answers are deterministic.
+//! - Cold items with a representation are candidates too (user-personalization and
+//!   personalized-ranking): their score is the weighted mix of their neighbours' scores for the
+//!   user, and a known item wins a tie with a cold one.
 //! - Scores are the model's positive scores normalised to sum to 1 over all candidate items.
 //! - Exploration (User-Personalization only): `round(weight * num_results)` slots, spread evenly
-//!   over the list, go to fresh items (created, or first seen, within `item_age_cut_off_days` of
-//!   `now`) that have few interactions (at most the model's cold threshold); weight 0 means none.
+//!   over the list, go to fresh items that have few interactions (at most the model's cold
+//!   threshold; cold items have none). Fresh means created (catalog `CREATION_TIMESTAMP`), else
+//!   first seen in training, within `item_age_cut_off_days` of `now`; a catalog item with
+//!   neither is new, hence fresh. Fresh items are taken best first by the user's score (cold
+//!   items by their representation), ties and items without a score in a per-user random order;
+//!   weight 0 means none.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::catalog::{Catalog, jaccard};
+use crate::cold::{ColdItems, WarmItems};
 use crate::corpus::{Corpus, EventRule};
 use crate::data::Interaction;
 use crate::filter::{BoundFilter, Filter, FilterValueError};
 use crate::recipe::Recipe;
-use crate::recipes::{Algorithm, Scorer};
+use crate::recipes::{Algorithm, Scorer, SessionItem};
 use crate::rng::hash_str;
 use crate::topk::top_k_where;
 
@@ -146,6 +157,10 @@ pub struct Model {
     pub(crate) serving: Serving,
     pub(crate) metrics: BTreeMap<String, f64>,
     pub(crate) seed: u64,
+    /// Identifies the items and their statistics (the key of the catalog's cold-item cache);
+    /// computed on first use.
+    #[serde(skip)]
+    pub(crate) fingerprint: OnceLock<u64>,
 }
 
 /// Weights of a history, oldest first: the newest item weighs 1, each older one `decay` times less.
@@ -228,6 +243,56 @@ pub(crate) fn top_indexes(scores: &[f32], popularity: &[f32], k: usize) -> Vec<u
     top_k_where(scores, popularity, k, |_| true)
 }
 
+/// What exploration orders fresh items by: the user's scores of the model's items (excluded
+/// ones `-inf`) and of the catalog's cold items.
+struct Candidates<'a> {
+    scores: &'a [f32],
+    cold: Option<(&'a ColdItems, &'a [f32])>,
+}
+
+/// Merges two best-first lists by score, keeping `k`; `first` wins ties.
+fn merge_ranked<'a>(
+    first: Vec<(f32, &'a str)>,
+    second: impl Iterator<Item = (f32, &'a str)>,
+    k: usize,
+) -> Vec<(f32, &'a str)> {
+    let mut out = Vec::with_capacity(k);
+    let mut first = first.into_iter().peekable();
+    let mut second = second.peekable();
+    while out.len() < k {
+        let take_first = match (first.peek(), second.peek()) {
+            (Some(a), Some(b)) => a.0 >= b.0,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        out.extend(if take_first {
+            first.next()
+        } else {
+            second.next()
+        });
+    }
+    out
+}
+
+/// One item of a session: a model item, or a cold item (its index in `ColdItems`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    Warm(u32),
+    Cold(u32),
+}
+
+/// A user's positive history at request time.
+struct Session<'a> {
+    /// The model items, oldest first, each once.
+    warm: Cow<'a, [u32]>,
+    /// The cold items, oldest first, each once.
+    cold: Vec<u32>,
+    /// Warm and cold items in time order when there are cold ones (empty otherwise: `warm` is
+    /// the history).
+    order: Vec<Entry>,
+}
+
 impl Model {
     /// GetSolutionMetrics, computed at training time (empty when training skipped them).
     pub fn metrics(&self) -> BTreeMap<String, f64> {
@@ -277,8 +342,15 @@ impl Model {
     }
 
     /// The user's positive history: model item indexes, oldest first, each item once (at its
-    /// latest event). Live events the model cannot score (unknown items) are left out.
-    fn history(&self, user_id: &str, live: &[Interaction]) -> Cow<'_, [u32]> {
+    /// latest event), plus the cold items (catalog items the model does not know, see `cold`)
+    /// of the live events that have a representation. Other live events on items the model does
+    /// not know are left out.
+    fn session<'a>(
+        &'a self,
+        user_id: &str,
+        live: &[Interaction],
+        cold: Option<(&Catalog, &ColdItems)>,
+    ) -> Session<'a> {
         let trained: &[u32] = match self.corpus.user_index.get(user_id) {
             Some(&u) => {
                 &self.positives
@@ -286,23 +358,111 @@ impl Model {
             }
             None => &[],
         };
-        let mut hist: Option<Vec<u32>> = None;
-        for e in live {
+        let entry = |e: &Interaction| -> Option<Entry> {
             if !self.rule.qualifies(&e.event_type, e.event_value) {
-                continue;
+                return None;
             }
             if let Some(&i) = self.corpus.item_index.get(&e.item_id) {
-                let h = hist.get_or_insert_with(|| trained.to_vec());
-                if let Some(pos) = h.iter().position(|&x| x == i) {
+                return Some(Entry::Warm(i));
+            }
+            // A cold item without a representation cannot be scored: left out like unknown ones.
+            let (catalog, cold) = cold?;
+            cold.of_position(catalog.position(&e.item_id)?)
+                .filter(|&c| !cold.representation(c).0.is_empty())
+                .map(Entry::Cold)
+        };
+        let mut order: Option<Vec<Entry>> = None;
+        for e in live {
+            if let Some(x) = entry(e) {
+                let h =
+                    order.get_or_insert_with(|| trained.iter().map(|&i| Entry::Warm(i)).collect());
+                if let Some(pos) = h.iter().position(|&y| y == x) {
                     h.remove(pos);
                 }
-                h.push(i);
+                h.push(x);
             }
         }
-        match hist {
-            Some(h) => Cow::Owned(h),
-            None => Cow::Borrowed(trained),
+        let Some(order) = order else {
+            return Session {
+                warm: Cow::Borrowed(trained),
+                cold: Vec::new(),
+                order: Vec::new(),
+            };
+        };
+        let warm = order
+            .iter()
+            .filter_map(|e| match *e {
+                Entry::Warm(i) => Some(i),
+                Entry::Cold(_) => None,
+            })
+            .collect();
+        let cold: Vec<u32> = order
+            .iter()
+            .filter_map(|e| match *e {
+                Entry::Cold(c) => Some(c),
+                Entry::Warm(_) => None,
+            })
+            .collect();
+        Session {
+            warm: Cow::Owned(warm),
+            order: if cold.is_empty() { Vec::new() } else { order },
+            cold,
         }
+    }
+
+    /// Raw scores over the model's items for a session (see [`score_history`]); cold items of
+    /// the session count through their representations.
+    fn score_session(&self, session: &Session<'_>, cold: Option<&ColdItems>, out: &mut [f32]) {
+        let decay = self.serving.recency_decay;
+        let Some(cold) = cold.filter(|_| !session.order.is_empty()) else {
+            return score_history(&self.scorer, &self.popularity, &session.warm, decay, out);
+        };
+        let order = &session.order[session
+            .order
+            .len()
+            .saturating_sub(scored_history_len(decay))..];
+        let mut items: Vec<SessionItem<'_>> = Vec::with_capacity(order.len());
+        let mut weights: Vec<f32> = Vec::with_capacity(order.len());
+        for (e, w) in order.iter().zip(history_weights(order.len(), decay)) {
+            let item = match *e {
+                Entry::Warm(i) => SessionItem::Item(i),
+                Entry::Cold(c) => {
+                    let (items, weights) = cold.representation(c);
+                    SessionItem::Mix { items, weights }
+                }
+            };
+            items.push(item);
+            weights.push(w);
+        }
+        if items.is_empty() && !self.scorer.is_static() {
+            out.copy_from_slice(&self.popularity);
+        } else {
+            self.scorer.score_session(&items, &weights, out);
+        }
+    }
+
+    /// The catalog's cold items for this model, for the recipes that score users' sessions
+    /// (not item-to-item nor the static ones); `None` when the catalog has none.
+    fn cold_items(&self, catalog: &Catalog) -> Option<Arc<ColdItems>> {
+        if self.recipe.is_item_based() || self.scorer.is_static() || catalog.item_count() == 0 {
+            return None;
+        }
+        let fingerprint = *self.fingerprint.get_or_init(|| {
+            let mut h = self.seed ^ self.corpus.n_items() as u64;
+            for (i, id) in self.corpus.item_ids.iter().enumerate() {
+                let stats = u64::from(self.popularity[i].to_bits())
+                    ^ (self.first_seen[i] as u64).rotate_left(32);
+                h = hash_str(h ^ stats, id);
+            }
+            h
+        });
+        let cold = catalog.cold_items(&WarmItems {
+            index: &self.corpus.item_index,
+            popularity: &self.popularity,
+            first_seen: &self.first_seen,
+            fingerprint,
+        });
+        (!cold.is_empty()).then_some(cold)
     }
 
     /// Ids of every item in the user's positive history, including live items the model does
@@ -373,16 +533,15 @@ impl Model {
         let user_id = req
             .user_id
             .ok_or(RecommendError::UserIdRequired { recipe })?;
-        let hist = self.history(user_id, req.live);
-        let n = self.corpus.n_items();
-        let mut scores = vec![0.0f32; n];
-        score_history(
-            &self.scorer,
-            &self.popularity,
-            &hist,
-            self.serving.recency_decay,
-            &mut scores,
-        );
+        let cold = self.cold_items(req.catalog);
+        let cold = cold.as_deref();
+        let session = self.session(user_id, req.live, cold.map(|c| (req.catalog, c)));
+        let hist = &session.warm;
+        let mut scores = vec![0.0f32; self.corpus.n_items()];
+        self.score_session(&session, cold, &mut scores);
+        // Cold items score from the warm scores before the history is excluded (a cold item
+        // like the items the user took is a good one).
+        let mut cold_scores = cold.map_or_else(Vec::new, |c| c.scores(&scores));
         let exclude_history = self.serving.exclude_history
             && !bound
                 .as_ref()
@@ -391,8 +550,11 @@ impl Model {
             for &i in hist.iter() {
                 scores[i as usize] = f32::NEG_INFINITY;
             }
+            for &c in &session.cold {
+                cold_scores[c as usize] = f32::NEG_INFINITY;
+            }
         }
-        let total = positive_sum(&scores);
+        let total = positive_sum(&scores) + positive_sum(&cold_scores);
         let want = req.num_results;
         let picked: Vec<u32> = if bound.as_ref().is_none_or(BoundFilter::is_empty) {
             top_indexes(&scores, &self.popularity, want)
@@ -401,6 +563,24 @@ impl Model {
                 allows(&self.corpus.item_ids[j as usize])
             })
         };
+        let mut ranked: Vec<(f32, &str)> = picked
+            .into_iter()
+            .map(|j| {
+                (
+                    scores[j as usize],
+                    self.corpus.item_ids[j as usize].as_str(),
+                )
+            })
+            .collect();
+        if let Some(cold) = cold {
+            let cold_id = |c: u32| req.catalog.item_at(cold.position(c)).id.as_str();
+            let no_popularity = vec![0.0f32; cold_scores.len()];
+            let cold_ranked =
+                top_k_where(&cold_scores, &no_popularity, want, |c| allows(cold_id(c)))
+                    .into_iter()
+                    .map(|c| (cold_scores[c as usize], cold_id(c)));
+            ranked = merge_ranked(ranked, cold_ranked, want);
+        }
         let norm = |s: f32| {
             if total > 0.0 {
                 f64::from(s.max(0.0)) / total
@@ -408,11 +588,11 @@ impl Model {
                 0.0
             }
         };
-        let mut out: Vec<Scored> = picked
+        let mut out: Vec<Scored> = ranked
             .into_iter()
-            .map(|j| Scored {
-                item_id: self.corpus.item_ids[j as usize].clone(),
-                score: norm(scores[j as usize]),
+            .map(|(s, id)| Scored {
+                item_id: id.to_owned(),
+                score: norm(s),
             })
             .collect();
         if self.recipe == Recipe::UserPersonalization && req.exploration.weight > 0.0 {
@@ -422,20 +602,28 @@ impl Model {
             let excluded = |id: &str| {
                 exclude_history
                     && hist_ids
-                        .get_or_init(|| self.history_ids(&hist, req.live))
+                        .get_or_init(|| self.history_ids(hist, req.live))
                         .contains(id)
             };
-            out = self.explore(out, user_id, req, &|id| !excluded(id) && allows(id));
+            let candidates = Candidates {
+                scores: &scores,
+                cold: cold.map(|c| (c, cold_scores.as_slice())),
+            };
+            out = self.explore(out, user_id, req, &candidates, &|id| {
+                !excluded(id) && allows(id)
+            });
         }
         Ok(out)
     }
 
-    /// Mixes fresh, little-seen items into `relevant`.
-    fn explore(
-        &self,
+    /// Mixes fresh, little-seen items into `relevant`: the ones the user's scores rank first,
+    /// ties (and items without a score) in a per-user random order.
+    fn explore<'a>(
+        &'a self,
         relevant: Vec<Scored>,
         user_id: &str,
-        req: &RecommendRequest<'_>,
+        req: &RecommendRequest<'a>,
+        candidates: &Candidates<'_>,
         ok: &dyn Fn(&str) -> bool,
     ) -> Vec<Scored> {
         let want = req.num_results;
@@ -446,17 +634,34 @@ impl Model {
         }
         let cut_off = req.now - (req.exploration.item_age_cut_off_days.max(0.0) * 86_400.0) as i64;
         let in_list: HashSet<&str> = relevant.iter().map(|s| s.item_id.as_str()).collect();
-        let mut fresh: Vec<(u64, &str)> = Vec::new();
+        let mut fresh: Vec<(f32, u64, &str)> = Vec::new();
         let mut seen: HashSet<&str> = HashSet::new();
         let user_seed = hash_str(self.seed, user_id);
+        let cold = candidates.cold;
+        let cold_score = |id: &str| -> f32 {
+            cold.and_then(|(cold, scores)| {
+                let c = cold.of_position(req.catalog.position(id)?)?;
+                Some(scores[c as usize])
+            })
+            .unwrap_or(f32::NEG_INFINITY)
+        };
+        let mut push = |score: f32, id: &'a str| {
+            if seen.insert(id) {
+                fresh.push((score, hash_str(user_seed, id), id));
+            }
+        };
         for record in req.catalog.items_created_since(cut_off) {
-            let known = self.corpus.item_index.get(&record.id).map(|&i| i as usize);
-            let little_seen = known.is_none_or(|i| self.popularity[i] <= self.cold_threshold);
-            if little_seen && seen.insert(record.id.as_str()) {
-                fresh.push((hash_str(user_seed, &record.id), record.id.as_str()));
+            let id = record.id.as_str();
+            match self.corpus.item_index.get(id).map(|&i| i as usize) {
+                Some(i) if self.popularity[i] <= self.cold_threshold => {
+                    push(candidates.scores[i], id);
+                }
+                Some(_) => {}
+                None => push(cold_score(id), id),
             }
         }
-        // Items without a catalog creation time: their first interaction counts as creation.
+        // Items without a catalog creation time: their first interaction counts as creation;
+        // catalog items with neither are new.
         for &i in &self.newest_first {
             let i = i as usize;
             if self.first_seen[i] < cut_off {
@@ -465,14 +670,21 @@ impl Model {
             let id = self.corpus.item_ids[i].as_str();
             if self.popularity[i] <= self.cold_threshold
                 && req.catalog.item(id).is_none_or(|r| r.created.is_none())
-                && seen.insert(id)
             {
-                fresh.push((hash_str(user_seed, id), id));
+                push(candidates.scores[i], id);
             }
         }
-        fresh.retain(|(_, id)| !in_list.contains(id) && ok(id));
-        fresh.sort_unstable();
-        let mut fresh = fresh.into_iter().map(|(_, id)| id);
+        if let Some((cold, scores)) = cold {
+            for c in 0..cold.len() as u32 {
+                let record = req.catalog.item_at(cold.position(c));
+                if record.created.is_none() {
+                    push(scores[c as usize], record.id.as_str());
+                }
+            }
+        }
+        fresh.retain(|(_, _, id)| !in_list.contains(id) && ok(id));
+        fresh.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2)));
+        let mut fresh = fresh.into_iter().map(|(_, _, id)| id);
         let mut relevant = relevant.into_iter();
         let mut out: Vec<Scored> = Vec::with_capacity(want);
         let mut explored = 0;
@@ -610,16 +822,18 @@ impl Model {
     }
 
     /// GetPersonalizedRanking with a filter: the items the filter rejects are left out, the
-    /// others ranked as [`Model::rank`] does. The filter sees the catalog, the user (for
-    /// `IF CurrentUser...`) and their interactions (training + live) like in `recommend`.
+    /// others ranked as [`Model::rank`] does, except that the catalog's cold items (see `cold`)
+    /// are scored like known items (from their metadata) and count in the user's live events.
+    /// The filter sees the catalog, the user (for `IF CurrentUser...`) and their interactions
+    /// (training + live) like in `recommend`.
     pub fn rank_filtered(&self, req: &RankRequest<'_>) -> Result<Vec<Scored>, RecommendError> {
         let Some((filter, values)) = req.filter else {
-            return Ok(self.rank(req.user_id, req.live, req.items));
+            return Ok(self.rank_in(req.user_id, req.live, req.items, Some(req.catalog)));
         };
         let user = req.catalog.user(req.user_id);
         let bound = filter.bind(values, Some(req.user_id), user)?;
         if bound.is_empty() {
-            return Ok(self.rank(req.user_id, req.live, req.items));
+            return Ok(self.rank_in(req.user_id, req.live, req.items, Some(req.catalog)));
         }
         let types = if bound.uses_interactions() {
             self.interaction_types(Some(req.user_id), req.live)
@@ -635,51 +849,64 @@ impl Model {
             })
             .cloned()
             .collect();
-        Ok(self.rank(req.user_id, req.live, &kept))
+        Ok(self.rank_in(req.user_id, req.live, &kept, Some(req.catalog)))
     }
 
     /// GetPersonalizedRanking: `items` ordered for the user, best first; items the model does
     /// not know come last, in their given order, with score 0. Scores of known items are their
     /// positive model scores normalised to sum to 1 over the list.
     pub fn rank(&self, user_id: &str, live: &[Interaction], items: &[String]) -> Vec<Scored> {
-        let hist = self.history(user_id, live);
+        self.rank_in(user_id, live, items, None)
+    }
+
+    /// [`Model::rank`], with the cold items of `catalog` scored and counted in the session.
+    fn rank_in(
+        &self,
+        user_id: &str,
+        live: &[Interaction],
+        items: &[String],
+        catalog: Option<&Catalog>,
+    ) -> Vec<Scored> {
+        let cold = catalog.and_then(|catalog| Some((catalog, self.cold_items(catalog)?)));
+        let cold = cold
+            .as_ref()
+            .map(|(catalog, cold)| (*catalog, cold.as_ref()));
+        let session = self.session(user_id, live, cold);
         let mut scores = vec![0.0f32; self.corpus.n_items()];
         // Item-to-item recipes score a history by summing its items' neighbour lists.
-        score_history(
-            &self.scorer,
-            &self.popularity,
-            &hist,
-            self.serving.recency_decay,
-            &mut scores,
-        );
-        let mut known: Vec<(usize, u32)> = Vec::new();
+        self.score_session(&session, cold.map(|(_, c)| c), &mut scores);
+        // (position in `items`, score, popularity); cold items have no popularity.
+        let mut known: Vec<(usize, f32, f32)> = Vec::new();
         let mut unknown: Vec<&String> = Vec::new();
         let mut seen: HashSet<&str> = HashSet::new();
         for (pos, id) in items.iter().enumerate() {
             if !seen.insert(id.as_str()) {
                 continue;
             }
-            match self.corpus.item_index.get(id) {
-                Some(&j) => known.push((pos, j)),
+            let scored = match self.corpus.item_index.get(id) {
+                Some(&j) => Some((scores[j as usize], self.popularity[j as usize])),
+                None => cold.and_then(|(catalog, cold)| {
+                    let c = cold.of_position(catalog.position(id)?)?;
+                    Some((cold.score(c, &scores)?, 0.0))
+                }),
+            };
+            match scored {
+                Some((s, p)) => known.push((pos, s, p)),
                 None => unknown.push(id),
             }
         }
         known.sort_by(|a, b| {
-            let (sa, sb) = (scores[a.1 as usize], scores[b.1 as usize]);
-            sb.total_cmp(&sa)
-                .then(self.popularity[b.1 as usize].total_cmp(&self.popularity[a.1 as usize]))
+            b.1.total_cmp(&a.1)
+                .then(b.2.total_cmp(&a.2))
                 .then(a.0.cmp(&b.0))
         });
-        let total: f64 = known
-            .iter()
-            .map(|&(_, j)| f64::from(scores[j as usize].max(0.0)))
-            .sum();
+        let total: f64 = known.iter().map(|&(_, s, _)| f64::from(s.max(0.0))).sum();
         let mut out: Vec<Scored> = known
             .into_iter()
-            .map(|(_, j)| Scored {
-                item_id: self.corpus.item_ids[j as usize].clone(),
+            .map(|(pos, s, _)| Scored {
+                item_id: items[pos].clone(),
                 score: if total > 0.0 {
-                    f64::from(scores[j as usize].max(0.0)) / total
+                    f64::from(s.max(0.0)) / total
                 } else {
                     0.0
                 },

@@ -260,6 +260,7 @@ fn assemble(
         metrics,
         seed,
         corpus,
+        fingerprint: std::sync::OnceLock::new(),
     }
 }
 

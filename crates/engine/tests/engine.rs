@@ -783,7 +783,10 @@ fn filters_apply_with_personalize_semantics() {
         .collect();
     let out = keep.recommend(&r).expect("ok");
     assert!(out.iter().all(|s| !watched.contains(&s.item_id)));
-    assert_eq!(out.len(), keep.item_count() - watched.len());
+    // Every catalog item is a candidate: the known ones and the few nobody interacted with
+    // (scored from their genre).
+    assert!(cat.item_count() > keep.item_count());
+    assert_eq!(out.len(), cat.item_count() - watched.len());
     // INCLUDE by interactions asks for interacted items: the history is not excluded then.
     let f = parse_filter("INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (\"watch\")")
         .expect("parses");
@@ -859,4 +862,252 @@ fn models_do_not_depend_on_the_thread_count() {
     for algorithm in ["ease", "ials"] {
         assert_eq!(run(1, algorithm), run(3, algorithm), "{algorithm}");
     }
+}
+
+/// An item of the catalog that no training interaction mentions.
+fn cold_item(id: &str, genre: usize) -> Record {
+    let mut r = Record::new(id);
+    r.fields.insert(
+        "GENRES".into(),
+        FieldValue::List(vec![GENRES[genre].into()]),
+    );
+    r
+}
+
+/// The genre of a synthetic item, or of a cold item named `cold-<genre>-<k>`.
+fn genre_of_id(id: &str) -> usize {
+    match id.strip_prefix("cold-") {
+        Some(rest) => rest[..1].parse().expect("cold-<genre>-<k>"),
+        None => genre_of(id[1..].parse().expect("synthetic id")),
+    }
+}
+
+fn share_of(list: &[Scored], genre: usize) -> f64 {
+    let hits = list
+        .iter()
+        .filter(|s| genre_of_id(&s.item_id) == genre)
+        .count();
+    hits as f64 / list.len().max(1) as f64
+}
+
+#[test]
+fn a_live_event_on_a_cold_item_moves_recommendations_towards_its_metadata() {
+    let d = synth();
+    let mut cat = catalog(&d);
+    for k in 0..3 {
+        cat.upsert_item(cold_item(&format!("cold-3-{k}"), 3));
+    }
+    for algorithm in ["ease", "ials"] {
+        let mut c = cfg(Recipe::UserPersonalization);
+        c.hyper_parameters
+            .insert("algorithm".into(), algorithm.into());
+        let m = train_without_metrics(&d, &c).expect("trains");
+        // u0 likes Action; three clicks on cold horror items.
+        let before = m.recommend(&req("u0", &[], 10, &cat)).expect("ok");
+        let live: Vec<Interaction> = (0..3)
+            .map(|k| Interaction::new("u0", &format!("cold-3-{k}"), T0 + 9_000_000 + k, "click"))
+            .collect();
+        let after = m.recommend(&req("u0", &live, 10, &cat)).expect("ok");
+        assert!(
+            share_of(&after, 3) >= share_of(&before, 3) + 0.3,
+            "{algorithm}: horror {:?} -> {:?}",
+            ids(&before),
+            ids(&after)
+        );
+        assert!(
+            after.iter().all(|s| !s.item_id.starts_with("cold-")),
+            "{algorithm}: the clicked cold items are excluded: {:?}",
+            ids(&after)
+        );
+        // The same clicks on items the catalog does not have change nothing.
+        let unknown: Vec<Interaction> = (0..3)
+            .map(|k| Interaction::new("u0", &format!("gone-{k}"), T0 + 9_000_000 + k, "click"))
+            .collect();
+        assert_eq!(
+            m.recommend(&req("u0", &unknown, 10, &cat)).expect("ok"),
+            before
+        );
+        // GetPersonalizedRanking counts them too.
+        let items: Vec<String> = (0..8).map(item_id).collect();
+        let rank = |live: &[Interaction]| {
+            let r = m.rank_filtered(&RankRequest {
+                user_id: "u0",
+                live,
+                items: &items,
+                filter: None,
+                catalog: &cat,
+            });
+            // The position of the best horror item.
+            let ranked = r.expect("ranks");
+            ranked
+                .iter()
+                .position(|s| genre_of_id(&s.item_id) == 3)
+                .expect("horror items are in the list")
+        };
+        assert!(rank(&live) < rank(&[]), "{algorithm}");
+    }
+}
+
+#[test]
+fn a_cold_item_whose_genre_matches_the_session_ranks_for_that_user() {
+    let d = synth();
+    let mut cat = catalog(&d);
+    for genre in 0..4 {
+        cat.upsert_item(cold_item(&format!("cold-{genre}-0"), genre));
+    }
+    let m = train_without_metrics(&d, &cfg(Recipe::UserPersonalization)).expect("trains");
+    for user in 0..4usize {
+        let u = format!("u{user}");
+        let top = m.recommend(&req(&u, &[], 10, &cat)).expect("ok");
+        let cold: Vec<String> = ids(&top)
+            .into_iter()
+            .filter(|id| id.starts_with("cold-"))
+            .collect();
+        assert_eq!(
+            cold,
+            vec![format!("cold-{}-0", user % 4)],
+            "{u}: {:?}",
+            ids(&top)
+        );
+        assert!(top.iter().all(|s| s.score >= 0.0));
+    }
+    // Ranked among known items of the other genres, it comes first.
+    let mut items: Vec<String> = (0..12).filter(|i| genre_of(*i) != 2).map(item_id).collect();
+    items.push("cold-2-0".into());
+    items.push("cold-0-0".into());
+    let ranked = m
+        .rank_filtered(&RankRequest {
+            user_id: "u2",
+            live: &[],
+            items: &items,
+            filter: None,
+            catalog: &cat,
+        })
+        .expect("ranks");
+    assert_eq!(ranked[0].item_id, "cold-2-0", "{:?}", ids(&ranked));
+    assert!(ranked[0].score > 0.0);
+    // `rank` without a catalog knows no cold item: they come last.
+    let plain = m.rank("u2", &[], &items);
+    assert_eq!(
+        ids(&plain[plain.len() - 2..]),
+        vec!["cold-2-0".to_owned(), "cold-0-0".to_owned()]
+    );
+}
+
+#[test]
+fn exploration_picks_cold_items_without_timestamps_best_first() {
+    let d = synth();
+    let mut cat = catalog(&d);
+    let m = train_without_metrics(&d, &cfg(Recipe::UserPersonalization)).expect("trains");
+    let now = T0 + 100 * 3600;
+    // Cold items without metadata: never scored, only explored.
+    let mut bare = Record::new("cold-bare");
+    cat.upsert_item(bare.clone());
+    bare.id = "cold-old".into();
+    bare.created = Some(now - 90 * 86_400);
+    cat.upsert_item(bare);
+    let mut r = req("u0", &[], 10, &cat);
+    r.now = now;
+    let plain = m.recommend(&r).expect("ok");
+    assert!(!ids(&plain).contains(&"cold-bare".to_owned()), "weight 0");
+    r.exploration = Exploration::default();
+    let explored = m.recommend(&r).expect("ok");
+    assert_eq!(explored.len(), 10);
+    assert!(
+        ids(&explored).contains(&"cold-bare".to_owned()),
+        "an item with neither a creation time nor interactions is new: {:?}",
+        ids(&explored)
+    );
+    assert!(
+        !ids(&explored).contains(&"cold-old".to_owned()),
+        "created before the cut-off"
+    );
+    // Among fresh items, the user's score decides (one result, weight 1: it is explored): an
+    // action fan (u0) gets the action cold item, a horror fan (u3) the horror one.
+    cat.upsert_item(cold_item("cold-0-x", 0));
+    cat.upsert_item(cold_item("cold-3-x", 3));
+    for (user, expected) in [("u0", "cold-0-x"), ("u3", "cold-3-x")] {
+        let mut r = req(user, &[], 1, &cat);
+        r.now = now;
+        r.exploration = Exploration {
+            weight: 1.0,
+            item_age_cut_off_days: 30.0,
+        };
+        assert_eq!(ids(&m.recommend(&r).expect("ok")), vec![expected], "{user}");
+    }
+}
+
+#[test]
+fn warm_answers_do_not_change_without_cold_items() {
+    let d = synth();
+    // The catalog of the items that have interactions: no cold item.
+    let interacted: HashSet<&str> = d.interactions.iter().map(|i| i.item_id.as_str()).collect();
+    let warm_items = Catalog::new(
+        d.items
+            .iter()
+            .filter(|r| interacted.contains(r.id.as_str()))
+            .cloned()
+            .collect(),
+        d.users.clone(),
+    );
+    assert!(warm_items.item_count() < N_ITEMS, "synth has cold items");
+    let empty = Catalog::default();
+    let mut bare_cold = warm_items.clone();
+    // A cold item without metadata has no representation; without exploration it changes nothing.
+    bare_cold.upsert_item(Record::new("cold-bare"));
+    for recipe in [Recipe::UserPersonalization, Recipe::PersonalizedRanking] {
+        let m = train_without_metrics(&d, &cfg(recipe)).expect("trains");
+        for u in ["u0", "u5", "u42", "nobody"] {
+            let live = [Interaction::new(u, "cold-bare", T0 + 9_000_000, "click")];
+            let a = m.recommend(&req(u, &[], 15, &warm_items)).expect("ok");
+            assert_eq!(a, m.recommend(&req(u, &[], 15, &empty)).expect("ok"));
+            assert_eq!(a, m.recommend(&req(u, &live, 15, &bare_cold)).expect("ok"));
+        }
+    }
+}
+
+#[test]
+fn a_cold_item_with_only_a_description_is_represented_by_its_words() {
+    let d = synth();
+    const WORDS: [&str; 4] = [
+        "explosions, a car chase and a lone hero",
+        "jokes, laughs and a wedding gone wrong",
+        "a family in tears before the courtroom",
+        "ghosts haunt the blood-stained mansion",
+    ];
+    let describe = |r: &Record, words: &str| {
+        let mut r = r.clone();
+        r.fields
+            .insert("DESCRIPTION".into(), FieldValue::Str(words.into()));
+        r
+    };
+    let items: Vec<Record> = d
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, r)| describe(r, WORDS[genre_of(i)]))
+        .collect();
+    let mut cat = Catalog::new(items, d.users.clone());
+    // No genre: only a text that shares words with the horror items.
+    let mut ghost = Record::new("cold-3-text");
+    ghost.fields.insert(
+        "DESCRIPTION".into(),
+        FieldValue::Str("The ghosts of an old mansion".into()),
+    );
+    cat.upsert_item(ghost);
+    let m = train_without_metrics(&d, &cfg(Recipe::UserPersonalization)).expect("trains");
+    let before = m.recommend(&req("u0", &[], 10, &cat)).expect("ok");
+    let live = [Interaction::new(
+        "u0",
+        "cold-3-text",
+        T0 + 9_000_000,
+        "click",
+    )];
+    let after = m.recommend(&req("u0", &live, 10, &cat)).expect("ok");
+    assert!(
+        share_of(&after, 3) > share_of(&before, 3),
+        "{:?} -> {:?}",
+        ids(&before),
+        ids(&after)
+    );
 }

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::Sequence;
+use crate::recipes::SessionItem;
 use crate::rng::SplitMix64;
 
 /// iALS settings.
@@ -75,21 +76,20 @@ fn gram(m: &[f32], f: usize) -> Vec<f64> {
     g
 }
 
-/// Solves one row: `(G + sum (c-1) v v^T + reg I) x = sum c v` over the given (index, weight).
-fn solve_row(
+/// Solves one row: `(G + sum (c-1) v v^T + reg I) x = sum c v` over the given (factor vector
+/// `v`, weight), `c = 1 + alpha * weight`.
+fn solve_row<'a>(
     g: &[f64],
-    other: &[f32],
     f: usize,
     reg: f64,
     alpha: f64,
-    entries: impl Iterator<Item = (u32, f32)>,
+    entries: impl Iterator<Item = (&'a [f32], f32)>,
     out: &mut [f32],
 ) {
     let mut a = g.to_vec();
     let mut rhs = vec![0.0f64; f];
-    for (idx, w) in entries {
+    for (v, w) in entries {
         let c = 1.0 + alpha * f64::from(w);
-        let v = &other[idx as usize * f..idx as usize * f + f];
         for p in 0..f {
             let vp = f64::from(v[p]);
             rhs[p] += c * vp;
@@ -282,15 +282,56 @@ impl Ials {
         }
     }
 
+    /// Item `j`'s factors.
+    fn row(&self, j: u32) -> &[f32] {
+        &self.y[j as usize * self.f..(j as usize + 1) * self.f]
+    }
+
     /// `out[j] += <x_u, y_j>` where `x_u` is folded in from the weighted history.
     pub(crate) fn score(&self, history: &[u32], weights: &[f32], out: &mut [f32]) {
-        let f = self.f;
-        let mut xu = vec![0.0f32; f];
-        let entries = history.iter().copied().zip(weights.iter().copied());
-        solve_row(
-            &self.yty, &self.y, f, self.reg, self.alpha, entries, &mut xu,
-        );
-        for (o, yj) in out.iter_mut().zip(self.y.chunks_exact(f)) {
+        let entries = history.iter().zip(weights).map(|(&h, &w)| (self.row(h), w));
+        self.add_folded_in(entries, out);
+    }
+
+    /// [`Ials::score`] for a session that may hold cold items: a mix is folded in as one
+    /// observation whose factors are the weighted sum of its items' factors.
+    pub(crate) fn score_session(
+        &self,
+        session: &[SessionItem<'_>],
+        weights: &[f32],
+        out: &mut [f32],
+    ) {
+        let mixes: Vec<Vec<f32>> = session
+            .iter()
+            .filter_map(|entry| match *entry {
+                SessionItem::Item(_) => None,
+                SessionItem::Mix { items, weights } => {
+                    let mut v = vec![0.0f32; self.f];
+                    for (&j, &share) in items.iter().zip(weights) {
+                        v.iter_mut()
+                            .zip(self.row(j))
+                            .for_each(|(x, y)| *x += share * y);
+                    }
+                    Some(v)
+                }
+            })
+            .collect();
+        let mut mixes = mixes.iter();
+        let entries = session.iter().zip(weights).filter_map(|(entry, &w)| {
+            let v: &[f32] = match *entry {
+                SessionItem::Item(i) => self.row(i),
+                SessionItem::Mix { .. } => mixes.next()?,
+            };
+            Some((v, w))
+        });
+        self.add_folded_in(entries, out);
+    }
+
+    /// `out[j] += <x_u, y_j>` for the user folded in from (factor vector, weight) observations.
+    fn add_folded_in<'a>(&self, entries: impl Iterator<Item = (&'a [f32], f32)>, out: &mut [f32]) {
+        let mut xu = vec![0.0f32; self.f];
+        solve_row(&self.yty, self.f, self.reg, self.alpha, entries, &mut xu);
+        for (o, yj) in out.iter_mut().zip(self.y.chunks_exact(self.f)) {
             *o += dot(&xu, yj);
         }
     }

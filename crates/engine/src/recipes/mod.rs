@@ -61,6 +61,17 @@ pub(crate) fn event_weight(weights: Option<&[Vec<f32>]>, u: usize, k: usize) -> 
         .unwrap_or(1.0)
 }
 
+/// One item of a user's session as scored: a model item, or a cold item represented by a mix of
+/// model items (see `cold`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SessionItem<'a> {
+    Item(u32),
+    Mix {
+        items: &'a [u32],
+        weights: &'a [f32],
+    },
+}
+
 /// A fitted algorithm.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum Scorer {
@@ -185,6 +196,38 @@ impl Scorer {
                 }
             }
         }
+    }
+
+    /// Like [`Scorer::score_user`] for a session that may hold cold items. A mix counts as its
+    /// items with their weights scaled by the session weight (linear scorers), and iALS folds it
+    /// in as one item whose factors are the mix of its items' factors.
+    pub(crate) fn score_session(
+        &self,
+        session: &[SessionItem<'_>],
+        weights: &[f32],
+        out: &mut [f32],
+    ) {
+        if let Scorer::Ials(m) = self {
+            return m.score_session(session, weights, out);
+        }
+        let mut items = Vec::with_capacity(session.len());
+        let mut expanded = Vec::with_capacity(session.len());
+        for (entry, &w) in session.iter().zip(weights) {
+            match *entry {
+                SessionItem::Item(i) => {
+                    items.push(i);
+                    expanded.push(w);
+                }
+                SessionItem::Mix {
+                    items: mix,
+                    weights: shares,
+                } => {
+                    items.extend_from_slice(mix);
+                    expanded.extend(shares.iter().map(|s| s * w));
+                }
+            }
+        }
+        self.score_user(&items, &expanded, out);
     }
 
     /// Adds the scores of items related to `item` to `out`.

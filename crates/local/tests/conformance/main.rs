@@ -5,6 +5,7 @@
 
 mod bench;
 mod boto3;
+mod cold_items;
 mod errors;
 mod lifecycle;
 mod metric_attribution;

@@ -41,33 +41,7 @@ async fn campaign(
         .item_exploration_config("explorationWeight", "0")
         .enable_metadata_with_recommendations(metadata)
         .build();
-    let arn = cp
-        .create_campaign()
-        .name(name)
-        .solution_version_arn(version)
-        .campaign_config(config)
-        .send()
-        .await
-        .expect("CreateCampaign")
-        .campaign_arn
-        .expect("arn");
-    wait_status(
-        name,
-        std::time::Duration::from_secs(60),
-        || async {
-            cp.describe_campaign()
-                .campaign_arn(&arn)
-                .send()
-                .await
-                .ok()
-                .and_then(|d| d.campaign)
-                .and_then(|c| c.status)
-                .unwrap_or_default()
-        },
-        &["ACTIVE"],
-    )
-    .await;
-    arn
+    create_campaign(cp, name, version, config).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

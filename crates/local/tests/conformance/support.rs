@@ -123,6 +123,42 @@ pub async fn http(
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// CreateCampaign with `config`, waiting for ACTIVE; the campaign's ARN.
+pub async fn create_campaign(
+    cp: &ControlPlane,
+    name: &str,
+    version: &str,
+    config: aws_sdk_personalize::types::CampaignConfig,
+) -> String {
+    let arn = cp
+        .create_campaign()
+        .name(name)
+        .solution_version_arn(version)
+        .campaign_config(config)
+        .send()
+        .await
+        .expect("CreateCampaign")
+        .campaign_arn
+        .expect("arn");
+    wait_status(
+        name,
+        Duration::from_secs(60),
+        || async {
+            cp.describe_campaign()
+                .campaign_arn(&arn)
+                .send()
+                .await
+                .ok()
+                .and_then(|d| d.campaign)
+                .and_then(|c| c.status)
+                .unwrap_or_default()
+        },
+        &["ACTIVE"],
+    )
+    .await;
+    arn
+}
+
 /// A fresh, empty directory under the system temp dir (kept after the test).
 pub fn temp_dir(name: &str) -> PathBuf {
     personalize_testkit::temp_dir(&format!("local-{name}")).expect("create temp dir")
