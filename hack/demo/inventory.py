@@ -22,6 +22,8 @@ KINDS = [
     ("campaigns", "list_campaigns", "campaigns", "name", True),
     ("event trackers", "list_event_trackers", "eventTrackers", "name", True),
     ("filters", "list_filters", "Filters", "name", True),
+    ("recommenders", "list_recommenders", "recommenders", "name", True),
+    ("metric attributions", "list_metric_attributions", "metricAttributions", "name", True),
     ("dataset import jobs", "list_dataset_import_jobs", "datasetImportJobs", "jobName", False),
 ]
 

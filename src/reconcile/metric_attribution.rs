@@ -227,13 +227,19 @@ mod tests {
         example("30-metric-attribution.yaml")
     }
 
-    #[tokio::test]
-    async fn creates_it_once_the_group_is_ready_tagged_and_idle_resyncs_cost_two_reads() {
+    /// A world with the example's metric attribution created (and its group Ready).
+    async fn created() -> (World, MetricAttribution) {
         let mut world = World::new();
         let mut attribution = example_attribution();
         world
             .created_once_the_group_is_ready(&mut attribution, "CreateMetricAttribution")
             .await;
+        (world, attribution)
+    }
+
+    #[tokio::test]
+    async fn creates_it_once_the_group_is_ready_tagged_and_idle_resyncs_cost_two_reads() {
+        let (world, mut attribution) = created().await;
         let arn = arn_of(&attribution);
         assert_eq!(
             world.fake.tags(&arn).get(OWNER_TAG).map(String::as_str),
@@ -253,11 +259,7 @@ mod tests {
 
     #[tokio::test]
     async fn metrics_and_output_change_in_place() {
-        let mut world = World::new();
-        let mut attribution = example_attribution();
-        world
-            .created_once_the_group_is_ready(&mut attribution, "CreateMetricAttribution")
-            .await;
+        let (world, mut attribution) = created().await;
         let arn = arn_of(&attribution);
         // A changed definition: removed by one update, added by the next.
         attribution.spec.metrics[0].event_type = "view".into();
@@ -287,11 +289,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_attribution_on_the_group_is_terminal_and_says_why() {
-        let mut world = World::new();
-        let mut first = example_attribution();
-        world
-            .created_once_the_group_is_ready(&mut first, "CreateMetricAttribution")
-            .await;
+        let (world, _first) = created().await;
         let mut second = example_attribution();
         second.metadata.name = Some("another".into());
         let (outcome, _) = world.sync(&mut second).await;
@@ -306,11 +304,7 @@ mod tests {
 
     #[tokio::test]
     async fn deleted_outside_is_created_again_and_cleanup_deletes_it() {
-        let mut world = World::new();
-        let mut attribution = example_attribution();
-        world
-            .created_once_the_group_is_ready(&mut attribution, "CreateMetricAttribution")
-            .await;
+        let (world, mut attribution) = created().await;
         world
             .removed_and_recreated(&mut attribution, "CreateMetricAttribution")
             .await;
