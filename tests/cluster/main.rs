@@ -3,6 +3,7 @@
 
 mod adopt;
 mod crds;
+mod events_config;
 mod filter;
 mod harness;
 mod leader;
