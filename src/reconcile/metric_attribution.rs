@@ -264,20 +264,10 @@ mod tests {
         // A changed definition: removed by one update, added by the next.
         attribution.spec.metrics[0].event_type = "view".into();
         attribution.spec.output.s3_path = Some("s3://personalize-demo/metrics/".into());
-        world
-            .expect(
-                &mut attribution,
-                "Updating",
-                Some("UpdateMetricAttribution"),
-            )
-            .await;
-        world
-            .expect(
-                &mut attribution,
-                "Updating",
-                Some("UpdateMetricAttribution"),
-            )
-            .await;
+        for _ in 0..2 {
+            let update = Some("UpdateMetricAttribution");
+            world.expect(&mut attribution, "Updating", update).await;
+        }
         world.expect(&mut attribution, "Active", None).await;
         assert_eq!(world.fake.calls("UpdateMetricAttribution"), 2);
         assert_eq!(arn_of(&attribution), arn, "the same metric attribution");
