@@ -142,6 +142,8 @@ fn lower(kind: DatasetType) -> &'static str {
         DatasetType::Interactions => "interactions",
         DatasetType::Items => "items",
         DatasetType::Users => "users",
+        DatasetType::Actions => "actions",
+        DatasetType::ActionInteractions => "action-interactions",
     }
 }
 
@@ -774,6 +776,36 @@ mod tests {
 
         fn is_ready(outcome: &Outcome) -> bool {
             matches!(outcome, Outcome::Ready { .. })
+        }
+
+        #[tokio::test]
+        async fn actions_and_action_interactions_datasets_are_created_with_their_capital_arns() {
+            let world = World::new();
+            let (mut group, ..) = movielens();
+            let dataset = |fields: serde_json::Value| {
+                serde_json::from_value::<personalize_api::dataset_group::DatasetSpec>(
+                    serde_json::json!({"schema": {"type": "record", "name": "N", "fields": fields}}),
+                )
+                .expect("a dataset spec")
+            };
+            let datasets = &mut group.spec.datasets;
+            datasets.actions = Some(dataset(serde_json::json!([
+                {"name": "ACTION_ID", "type": "string"}
+            ])));
+            datasets.action_interactions = Some(dataset(serde_json::json!([
+                {"name": "USER_ID", "type": "string"}, {"name": "ACTION_ID", "type": "string"},
+                {"name": "TIMESTAMP", "type": "long"}, {"name": "EVENT_TYPE", "type": "string"}
+            ])));
+            let (outcome, _) = world.sync(&mut group).await;
+            assert!(is_ready(&outcome), "{outcome:?}");
+            let status = group.status.clone().expect("status");
+            let arn = |s: Option<DatasetStatus>| s.and_then(|d| d.arn).expect("an ARN");
+            assert!(arn(status.datasets.actions).ends_with("/ACTIONS"));
+            assert!(arn(status.datasets.action_interactions).ends_with("/ACTION_INTERACTIONS"));
+            // Idle: still one ListDatasets.
+            let before = world.fake.total_calls();
+            world.sync(&mut group).await;
+            assert_eq!(world.fake.total_calls() - before, 1);
         }
 
         #[tokio::test]

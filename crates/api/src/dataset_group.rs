@@ -111,7 +111,13 @@ impl Domain {
         .field_path(".items"),
     validation = Rule::new("!has(self.users) || self.users.schema.fields.exists(f, f.name == 'USER_ID')")
         .message("spec.datasets.users.schema.fields must include USER_ID")
-        .field_path(".users")
+        .field_path(".users"),
+    validation = Rule::new("!has(self.actions) || self.actions.schema.fields.exists(f, f.name == 'ACTION_ID')")
+        .message("spec.datasets.actions.schema.fields must include ACTION_ID")
+        .field_path(".actions"),
+    validation = Rule::new("!has(self.actionInteractions) || ['USER_ID', 'ACTION_ID', 'TIMESTAMP', 'EVENT_TYPE'].all(r, self.actionInteractions.schema.fields.exists(f, f.name == r))")
+        .message("spec.datasets.actionInteractions.schema.fields must include USER_ID, ACTION_ID, TIMESTAMP and EVENT_TYPE")
+        .field_path(".actionInteractions")
 )]
 pub struct Datasets {
     /// The interactions dataset (required): who did what with which item, and when.
@@ -122,6 +128,14 @@ pub struct Datasets {
     /// The users dataset: user metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<DatasetSpec>,
+    /// The actions dataset (Next-Best-Action): the actions a user may be recommended, by
+    /// ACTION_ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<DatasetSpec>,
+    /// The action interactions dataset (Next-Best-Action): who took, viewed or ignored which
+    /// action, and when (Personalize's `Action_Interactions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_interactions: Option<DatasetSpec>,
 }
 
 /// The dataset types Personalize knows, in the order the operator creates them.
@@ -133,18 +147,31 @@ pub enum DatasetType {
     Items,
     /// `Users`.
     Users,
+    /// `Actions`.
+    Actions,
+    /// `Action_Interactions`.
+    ActionInteractions,
 }
 
 impl DatasetType {
     /// Every type, in creation order.
-    pub const ALL: [Self; 3] = [Self::Interactions, Self::Items, Self::Users];
+    pub const ALL: [Self; 5] = [
+        Self::Interactions,
+        Self::Items,
+        Self::Users,
+        Self::Actions,
+        Self::ActionInteractions,
+    ];
 
-    /// The `datasetType` value Personalize uses (`Interactions`, `Items`, `Users`).
+    /// The `datasetType` value Personalize uses (`Interactions`, `Items`, `Users`, `Actions`,
+    /// `Action_Interactions`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Interactions => "Interactions",
             Self::Items => "Items",
             Self::Users => "Users",
+            Self::Actions => "Actions",
+            Self::ActionInteractions => "Action_Interactions",
         }
     }
 }
@@ -156,6 +183,8 @@ impl Datasets {
             DatasetType::Interactions => Some(&self.interactions),
             DatasetType::Items => self.items.as_ref(),
             DatasetType::Users => self.users.as_ref(),
+            DatasetType::Actions => self.actions.as_ref(),
+            DatasetType::ActionInteractions => self.action_interactions.as_ref(),
         }
     }
 }
@@ -294,12 +323,20 @@ pub struct DatasetsStatus {
     /// The users dataset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<DatasetStatus>,
+    /// The actions dataset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<DatasetStatus>,
+    /// The action interactions dataset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_interactions: Option<DatasetStatus>,
 }
 
 impl DatasetsStatus {
     /// True when no dataset has been observed yet.
     pub fn is_empty(&self) -> bool {
-        self.interactions.is_none() && self.items.is_none() && self.users.is_none()
+        DatasetType::ALL
+            .into_iter()
+            .all(|kind| self.get(kind).is_none())
     }
 
     /// The status of a dataset type, if observed.
@@ -308,6 +345,8 @@ impl DatasetsStatus {
             DatasetType::Interactions => self.interactions.as_ref(),
             DatasetType::Items => self.items.as_ref(),
             DatasetType::Users => self.users.as_ref(),
+            DatasetType::Actions => self.actions.as_ref(),
+            DatasetType::ActionInteractions => self.action_interactions.as_ref(),
         }
     }
 
@@ -317,6 +356,8 @@ impl DatasetsStatus {
             DatasetType::Interactions => &mut self.interactions,
             DatasetType::Items => &mut self.items,
             DatasetType::Users => &mut self.users,
+            DatasetType::Actions => &mut self.actions,
+            DatasetType::ActionInteractions => &mut self.action_interactions,
         }
     }
 }

@@ -18,9 +18,10 @@ use crate::wire::names::{check_arn, check_name};
 pub fn normalise_type(dataset_type: &str) -> Result<String, ApiError> {
     let upper = dataset_type.to_ascii_uppercase();
     match upper.as_str() {
-        "INTERACTIONS" | "ITEMS" | "USERS" => Ok(upper),
+        "INTERACTIONS" | "ITEMS" | "USERS" | "ACTIONS" | "ACTION_INTERACTIONS" => Ok(upper),
         _ => Err(ApiError::InvalidInput(format!(
-            "Invalid datasetType {dataset_type}: must be one of Interactions, Items, Users"
+            "Invalid datasetType {dataset_type}: must be one of Interactions, Items, Users, \
+             Actions, Action_Interactions"
         ))),
     }
 }

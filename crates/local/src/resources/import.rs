@@ -445,6 +445,7 @@ fn parse_cell(column: &Column, raw: &str) -> Result<Option<Cell>, String> {
             || column.kind == ColumnKind::String
                 && column.name != "USER_ID"
                 && column.name != "ITEM_ID"
+                && column.name != "ACTION_ID"
         {
             return Ok(None);
         }
@@ -519,10 +520,10 @@ pub fn parse_csv(
     }
     let mut interactions = Vec::new();
     let mut recs = Vec::new();
-    let id_field = if dataset_type == "USERS" {
-        "USER_ID"
-    } else {
-        "ITEM_ID"
+    let id_field = match dataset_type {
+        "USERS" => "USER_ID",
+        "ACTIONS" | "ACTION_INTERACTIONS" => "ACTION_ID",
+        _ => "ITEM_ID",
     };
     for (index, record) in records.enumerate() {
         let line = index + 2;
@@ -552,11 +553,11 @@ pub fn parse_csv(
             Some(Cell::Num(n)) => Some(n),
             _ => None,
         };
-        if dataset_type == "INTERACTIONS" {
+        if dataset_type == "INTERACTIONS" || dataset_type == "ACTION_INTERACTIONS" {
             let user_id = text(&mut cells, "USER_ID")
                 .ok_or_else(|| format!("line {line}: USER_ID is missing"))?;
-            let item_id = text(&mut cells, "ITEM_ID")
-                .ok_or_else(|| format!("line {line}: ITEM_ID is missing"))?;
+            let item_id = text(&mut cells, id_field)
+                .ok_or_else(|| format!("line {line}: {id_field} is missing"))?;
             let timestamp = num(&mut cells, "TIMESTAMP")
                 .ok_or_else(|| format!("line {line}: TIMESTAMP is missing"))?;
             let event_type = text(&mut cells, "EVENT_TYPE");
@@ -593,7 +594,9 @@ pub fn parse_csv(
     }
     Ok(match dataset_type {
         "INTERACTIONS" => DatasetRows::Interactions(interactions),
+        "ACTION_INTERACTIONS" => DatasetRows::ActionInteractions(interactions),
         "USERS" => DatasetRows::Users(recs),
+        "ACTIONS" => DatasetRows::Actions(recs),
         _ => DatasetRows::Items(recs),
     })
 }

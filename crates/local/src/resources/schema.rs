@@ -104,6 +104,13 @@ pub fn check_for_type(columns: &[Column], dataset_type: &str) -> Result<(), Stri
         ],
         "ITEMS" => &[("ITEM_ID", &[ColumnKind::String])],
         "USERS" => &[("USER_ID", &[ColumnKind::String])],
+        "ACTIONS" => &[("ACTION_ID", &[ColumnKind::String])],
+        "ACTION_INTERACTIONS" => &[
+            ("USER_ID", &[ColumnKind::String]),
+            ("ACTION_ID", &[ColumnKind::String]),
+            ("TIMESTAMP", &[ColumnKind::Long, ColumnKind::Int]),
+            ("EVENT_TYPE", &[ColumnKind::String]),
+        ],
         _ => &[],
     };
     for (name, kinds) in required {

@@ -67,14 +67,21 @@ pub enum DatasetRows {
     Interactions(Vec<InteractionRow>),
     Items(Vec<RecordRow>),
     Users(Vec<RecordRow>),
+    /// Actions (Next-Best-Action), by ACTION_ID. No recipe served here trains on them.
+    Actions(Vec<RecordRow>),
+    /// Action interactions, `item_id` holding the ACTION_ID. No recipe served here trains on
+    /// them.
+    ActionInteractions(Vec<InteractionRow>),
 }
 
 impl DatasetRows {
     /// Number of rows.
     pub fn len(&self) -> usize {
         match self {
-            DatasetRows::Interactions(rows) => rows.len(),
-            DatasetRows::Items(rows) | DatasetRows::Users(rows) => rows.len(),
+            DatasetRows::Interactions(rows) | DatasetRows::ActionInteractions(rows) => rows.len(),
+            DatasetRows::Items(rows) | DatasetRows::Users(rows) | DatasetRows::Actions(rows) => {
+                rows.len()
+            }
         }
     }
 
@@ -86,9 +93,15 @@ impl DatasetRows {
     /// Appends `other` (INCREMENTAL import): interactions are added, records replace by id.
     pub fn append(&mut self, other: DatasetRows) {
         match (self, other) {
-            (DatasetRows::Interactions(rows), DatasetRows::Interactions(more)) => rows.extend(more),
+            (DatasetRows::Interactions(rows), DatasetRows::Interactions(more))
+            | (DatasetRows::ActionInteractions(rows), DatasetRows::ActionInteractions(more)) => {
+                rows.extend(more)
+            }
             (DatasetRows::Items(rows), DatasetRows::Items(more))
-            | (DatasetRows::Users(rows), DatasetRows::Users(more)) => upsert_records(rows, more),
+            | (DatasetRows::Users(rows), DatasetRows::Users(more))
+            | (DatasetRows::Actions(rows), DatasetRows::Actions(more)) => {
+                upsert_records(rows, more)
+            }
             (this, other) => *this = other,
         }
     }

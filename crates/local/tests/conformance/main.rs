@@ -3,6 +3,7 @@
 //! `tower::ServiceExt::oneshot`; durability is checked by SIGKILLing the real binary.
 //! One test binary for the crate (each links the AWS SDKs).
 
+mod action_datasets;
 mod bench;
 mod boto3;
 mod cold_items;
