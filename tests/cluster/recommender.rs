@@ -56,6 +56,8 @@ async fn video_on_demand_recommenders_serve_stop_start_update_and_tear_down() {
     assert_eq!(picks.len(), 10, "{picks:?}");
     let most = recommend(arn(&popular), "1").await.expect("most popular");
     let most_other = recommend(arn(&popular), "2").await.expect("most popular");
+    // What the example serves (shown with --nocapture).
+    println!("top-picks for user 1: {picks:?}\nmost-popular for user 1: {most:?}");
     // The most watched videos, less what each user watched already: mostly the same list.
     let shared = most.iter().filter(|i| most_other.contains(i)).count();
     assert!(
