@@ -1,7 +1,7 @@
 //! Wires the kinds into kube-runtime controllers: what each watches, the watches that wake
 //! dependents at once when what they reference changes (a DatasetGroup becoming Ready wakes its
 //! Solutions, EventTracker, Filters, Recommenders and MetricAttribution; a Solution's new version
-//! wakes its Campaigns), and the caches ([`References`]) the reconcilers resolve references from. Every watch is scoped to the
+//! wakes its Campaigns and batch jobs), and the caches ([`References`]) the reconcilers resolve references from. Every watch is scoped to the
 //! watched namespace, if any.
 
 use std::sync::Arc;
@@ -12,8 +12,8 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Resource};
 use personalize_api::{
-    Campaign, DatasetGroup, EventTracker, Filter, MetricAttribution, ObjectRef as SpecRef,
-    Recommender, Solution,
+    BatchInferenceJob, BatchSegmentJob, Campaign, DataDeletionJob, DatasetExportJob, DatasetGroup,
+    EventTracker, Filter, MetricAttribution, ObjectRef as SpecRef, Recommender, Solution,
 };
 use serde::de::DeserializeOwned;
 
@@ -73,6 +73,22 @@ fn woken_by_groups<K: InGroup + Managed>(
     })
 }
 
+/// Makes a change of a Solution (a new version) wake the objects of `controller` that
+/// reference it through `reference`.
+fn woken_by_solutions<K: Managed>(
+    controller: Controller<K>,
+    client: &kube::Client,
+    namespace: Option<&str>,
+    config: &watcher::Config,
+    reference: fn(&K) -> Option<&SpecRef>,
+) -> Controller<K> {
+    let store = controller.store();
+    let solutions = api::<Solution>(client, namespace);
+    controller.watches(solutions, config.clone(), move |solution| {
+        referrers(&store, &solution, reference)
+    })
+}
+
 /// Runs one kind's controller until a shutdown signal.
 async fn run_one<K: Managed>(controller: Controller<K>, ctx: Arc<Context>) {
     controller
@@ -99,6 +115,10 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
     let recommenders = Controller::new(api::<Recommender>(&client, namespace), config.clone());
     let attributions =
         Controller::new(api::<MetricAttribution>(&client, namespace), config.clone());
+    let inference = Controller::new(api::<BatchInferenceJob>(&client, namespace), config.clone());
+    let segments = Controller::new(api::<BatchSegmentJob>(&client, namespace), config.clone());
+    let exports = Controller::new(api::<DatasetExportJob>(&client, namespace), config.clone());
+    let deletions = Controller::new(api::<DataDeletionJob>(&client, namespace), config.clone());
     ctx.set_references(References {
         dataset_groups: dataset_groups.store(),
         solutions: solutions.store(),
@@ -124,9 +144,16 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
     let filters = woken_by_groups(filters, &client, namespace, &config);
     let recommenders = woken_by_groups(recommenders, &client, namespace, &config);
     let attributions = woken_by_groups(attributions, &client, namespace, &config);
-    let store = campaigns.store();
-    let campaigns = campaigns.watches(api::<Solution>(&client, namespace), config, move |sol| {
-        referrers(&store, &sol, |c: &Campaign| c.spec.solution_ref.as_ref())
+    let exports = woken_by_groups(exports, &client, namespace, &config);
+    let deletions = woken_by_groups(deletions, &client, namespace, &config);
+    let inference = woken_by_solutions(inference, &client, namespace, &config, |j| {
+        j.spec.solution_ref.as_ref()
+    });
+    let segments = woken_by_solutions(segments, &client, namespace, &config, |j| {
+        j.spec.solution_ref.as_ref()
+    });
+    let campaigns = woken_by_solutions(campaigns, &client, namespace, &config, |c| {
+        c.spec.solution_ref.as_ref()
     });
 
     tokio::join!(
@@ -136,6 +163,10 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
         run_one(trackers, ctx.clone()),
         run_one(filters, ctx.clone()),
         run_one(recommenders, ctx.clone()),
-        run_one(attributions, ctx),
+        run_one(attributions, ctx.clone()),
+        run_one(inference, ctx.clone()),
+        run_one(segments, ctx.clone()),
+        run_one(exports, ctx.clone()),
+        run_one(deletions, ctx),
     );
 }

@@ -381,6 +381,10 @@ pub fn operation_noun(kind: Kind) -> &'static str {
         Kind::Filter => "Filter",
         Kind::Recommender => "Recommender",
         Kind::MetricAttribution => "MetricAttribution",
+        Kind::BatchInferenceJob => "BatchInferenceJob",
+        Kind::BatchSegmentJob => "BatchSegmentJob",
+        Kind::DatasetExportJob => "DatasetExportJob",
+        Kind::DataDeletionJob => "DataDeletionJob",
     }
 }
 

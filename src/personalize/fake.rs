@@ -17,6 +17,9 @@ use super::{
     RecommenderDetails, RecommenderSettings, RecommenderUpdate, SolutionDetails, Status, Summary,
     Tags,
 };
+use super::{
+    JobDetails, NewBatchInferenceJob, NewBatchSegmentJob, NewDataDeletionJob, NewDatasetExportJob,
+};
 
 const PREFIX: &str = "arn:aws:personalize:us-east-1:000000000000";
 
@@ -59,6 +62,11 @@ enum Data {
     Filter(String),
     Recommender(RecommenderSettings, Option<RecommenderUpdate>),
     Metrics(MetricAttributionDetails),
+    /// A job: what it reads (solution version, dataset, file) and where it writes.
+    Job {
+        input: String,
+        output: Option<String>,
+    },
 }
 
 fn err(operation: &'static str, code: &str, message: impl Into<String>) -> AwsError {
@@ -137,6 +145,15 @@ impl Fake {
         self.state().resources.get(arn).map(|e| e.status.clone())
     }
 
+    /// What a job was created with: what it reads (solution version ARN for batch jobs, dataset
+    /// ARN for exports, the file for deletions) and where it writes.
+    pub fn job(&self, arn: &str) -> Option<(String, Option<String>)> {
+        match &self.state().resources.get(arn)?.data {
+            Data::Job { input, output } => Some((input.clone(), output.clone())),
+            _ => None,
+        }
+    }
+
     /// The tags of a resource.
     pub fn tags(&self, arn: &str) -> Tags {
         let state = self.state();
@@ -182,6 +199,26 @@ impl Fake {
         Ok(Observation::new(entry.status.clone(), found))
     }
 
+    /// Describe<Job>: its status, failure reason and times.
+    fn look_job(
+        &self,
+        operation: &'static str,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError> {
+        let mut state = self.enter(operation)?;
+        let entry = state.describe(arn)?;
+        let failed = entry.status == Status::CreateFailed || entry.status.as_str() == "FAILED";
+        Ok(Observation {
+            status: entry.status.clone(),
+            failure_reason: failed.then(|| "the input file does not exist".to_owned()),
+            details: JobDetails {
+                created: Some(entry.created),
+                last_updated: Some(entry.created),
+                num_deleted: None,
+            },
+        })
+    }
+
     /// Counts a call and fails it if a fault is queued for it.
     fn enter(&self, operation: &'static str) -> Result<MutexGuard<'_, State>, AwsError> {
         let mut state = self.state();
@@ -218,9 +255,13 @@ impl State {
         {
             return Err(not_found(operation, parent));
         }
-        let status = match self.steps {
-            0 => Status::Active,
-            _ => Status::CreatePending,
+        // Data deletion jobs have statuses of their own.
+        let deletion = kind == Kind::DataDeletionJob;
+        let status = match (self.steps, deletion) {
+            (0, false) => Status::Active,
+            (0, true) => Status::Other("COMPLETED".into()),
+            (_, false) => Status::CreatePending,
+            (_, true) => Status::Other("PENDING".into()),
         };
         let name = path.rsplit('/').next().unwrap_or_default().to_owned();
         self.resources.insert(
@@ -267,6 +308,9 @@ impl State {
             Status::CreatePending | Status::CreateInProgress => Status::Active,
             Status::StartPending | Status::StartInProgress => Status::Active,
             Status::StopPending | Status::StopInProgress => Status::Inactive,
+            Status::Other(ref s) if s == "PENDING" || s == "IN_PROGRESS" => {
+                Status::Other("COMPLETED".into())
+            }
             ref other => other.clone(),
         };
         if let Data::Recommender(config, Some(update)) = &mut entry.data
@@ -290,6 +334,13 @@ impl State {
             .iter()
             .filter(move |(_, e)| e.kind == kind && e.parent.as_deref() == Some(parent))
             .map(|(arn, e)| summary(arn, e))
+    }
+}
+
+fn job_data(input: &str, output: Option<&String>) -> Data {
+    Data::Job {
+        input: input.to_owned(),
+        output: output.cloned(),
     }
 }
 
@@ -866,5 +917,64 @@ impl Personalize for Fake {
             details.output = Some(output.clone());
         }
         Ok(())
+    }
+
+    async fn create_batch_inference_job(
+        &self,
+        r: &NewBatchInferenceJob,
+    ) -> Result<String, AwsError> {
+        let data = job_data(&r.solution_version_arn, Some(&r.output_path));
+        let mut state = self.enter("CreateBatchInferenceJob")?;
+        let (kind, parent) = (
+            Kind::BatchInferenceJob,
+            Some(r.solution_version_arn.as_str()),
+        );
+        state.insert(kind, kind.path(&r.name), parent, &r.tags, data)
+    }
+    async fn describe_batch_inference_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError> {
+        self.look_job("DescribeBatchInferenceJob", arn)
+    }
+    async fn create_batch_segment_job(&self, r: &NewBatchSegmentJob) -> Result<String, AwsError> {
+        let data = job_data(&r.solution_version_arn, Some(&r.output_path));
+        let mut state = self.enter("CreateBatchSegmentJob")?;
+        let (kind, parent) = (Kind::BatchSegmentJob, Some(r.solution_version_arn.as_str()));
+        state.insert(kind, kind.path(&r.name), parent, &r.tags, data)
+    }
+    async fn describe_batch_segment_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError> {
+        self.look_job("DescribeBatchSegmentJob", arn)
+    }
+    async fn create_dataset_export_job(&self, r: &NewDatasetExportJob) -> Result<String, AwsError> {
+        let data = job_data(&r.dataset_arn, Some(&r.output_path));
+        let mut state = self.enter("CreateDatasetExportJob")?;
+        let (kind, parent) = (Kind::DatasetExportJob, Some(r.dataset_arn.as_str()));
+        state.insert(kind, kind.path(&r.name), parent, &r.tags, data)
+    }
+    async fn describe_dataset_export_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError> {
+        self.look_job("DescribeDatasetExportJob", arn)
+    }
+    async fn create_data_deletion_job(&self, r: &NewDataDeletionJob) -> Result<String, AwsError> {
+        let data = job_data(&r.data_location, None);
+        let mut state = self.enter("CreateDataDeletionJob")?;
+        let (kind, parent) = (Kind::DataDeletionJob, Some(r.dataset_group_arn.as_str()));
+        state.insert(kind, kind.path(&r.name), parent, &r.tags, data)
+    }
+    async fn describe_data_deletion_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError> {
+        let mut observed = self.look_job("DescribeDataDeletionJob", arn)?;
+        if observed.status.as_str() == "COMPLETED" {
+            observed.details.num_deleted = Some(2);
+        }
+        Ok(observed)
     }
 }

@@ -4,6 +4,7 @@
 //! [`sdk`] implements it with `aws-sdk-personalize` (the only module that names SDK types);
 //! `fake` (tests only) implements it in memory. Nothing here knows Kubernetes.
 
+pub mod jobs;
 pub mod read_only;
 pub mod sdk;
 
@@ -17,6 +18,10 @@ use async_trait::async_trait;
 use k8s_openapi::jiff::Timestamp;
 use personalize_api::solution::{EventParameters, HpoConfig, TrainingDataConfig};
 use personalize_api::{Metric, MetricsOutput, aws_status};
+
+pub use jobs::{
+    JobDetails, NewBatchInferenceJob, NewBatchSegmentJob, NewDataDeletionJob, NewDatasetExportJob,
+};
 
 /// AWS tags, key to value.
 pub type Tags = BTreeMap<String, String>;
@@ -138,6 +143,41 @@ pub trait Personalize: Send + Sync {
         arn: &str,
         change: &MetricAttributionChange,
     ) -> Result<(), AwsError>;
+
+    /// CreateBatchInferenceJob.
+    async fn create_batch_inference_job(
+        &self,
+        req: &NewBatchInferenceJob,
+    ) -> Result<String, AwsError>;
+    /// DescribeBatchInferenceJob.
+    async fn describe_batch_inference_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError>;
+    /// CreateBatchSegmentJob.
+    async fn create_batch_segment_job(&self, req: &NewBatchSegmentJob) -> Result<String, AwsError>;
+    /// DescribeBatchSegmentJob.
+    async fn describe_batch_segment_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError>;
+    /// CreateDatasetExportJob.
+    async fn create_dataset_export_job(
+        &self,
+        req: &NewDatasetExportJob,
+    ) -> Result<String, AwsError>;
+    /// DescribeDatasetExportJob.
+    async fn describe_dataset_export_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError>;
+    /// CreateDataDeletionJob.
+    async fn create_data_deletion_job(&self, req: &NewDataDeletionJob) -> Result<String, AwsError>;
+    /// DescribeDataDeletionJob.
+    async fn describe_data_deletion_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError>;
 }
 
 /// The kinds of Personalize resource the operator deletes.
@@ -163,6 +203,14 @@ pub enum Kind {
     Recommender,
     /// A metric attribution.
     MetricAttribution,
+    /// A batch inference job (a run: never deleted).
+    BatchInferenceJob,
+    /// A batch segment job (a run: never deleted).
+    BatchSegmentJob,
+    /// A dataset export job (a run: never deleted).
+    DatasetExportJob,
+    /// A data deletion job (a run: never deleted).
+    DataDeletionJob,
 }
 
 impl Kind {
@@ -179,6 +227,10 @@ impl Kind {
             Self::Filter => "filter",
             Self::Recommender => "recommender",
             Self::MetricAttribution => "metric attribution",
+            Self::BatchInferenceJob => "batch inference job",
+            Self::BatchSegmentJob => "batch segment job",
+            Self::DatasetExportJob => "dataset export job",
+            Self::DataDeletionJob => "data deletion job",
         }
     }
 }
@@ -197,6 +249,10 @@ impl Kind {
             Self::Filter => "DeleteFilter",
             Self::Recommender => "DeleteRecommender",
             Self::MetricAttribution => "DeleteMetricAttribution",
+            Self::BatchInferenceJob => "DeleteBatchInferenceJob",
+            Self::BatchSegmentJob => "DeleteBatchSegmentJob",
+            Self::DatasetExportJob => "DeleteDatasetExportJob",
+            Self::DataDeletionJob => "DeleteDataDeletionJob",
         }
     }
 
@@ -214,6 +270,10 @@ impl Kind {
             Self::Filter => "filter",
             Self::Recommender => "recommender",
             Self::MetricAttribution => "metric-attribution",
+            Self::BatchInferenceJob => "batch-inference-job",
+            Self::BatchSegmentJob => "batch-segment-job",
+            Self::DatasetExportJob => "dataset-export-job",
+            Self::DataDeletionJob => "data-deletion-job",
         };
         format!("{segment}/{name}")
     }
@@ -289,6 +349,14 @@ requests! {
         |r| Some(&r.dataset_group_arn);
     NewMetricAttribution => MetricAttributionDetails, MetricAttribution,
         create_metric_attribution, describe_metric_attribution, |r| Some(&r.dataset_group_arn);
+    NewBatchInferenceJob => JobDetails, BatchInferenceJob, create_batch_inference_job,
+        describe_batch_inference_job, |r| Some(&r.solution_version_arn);
+    NewBatchSegmentJob => JobDetails, BatchSegmentJob, create_batch_segment_job,
+        describe_batch_segment_job, |r| Some(&r.solution_version_arn);
+    NewDatasetExportJob => JobDetails, DatasetExportJob, create_dataset_export_job,
+        describe_dataset_export_job, |r| Some(&r.dataset_arn);
+    NewDataDeletionJob => JobDetails, DataDeletionJob, create_data_deletion_job,
+        describe_data_deletion_job, |r| Some(&r.dataset_group_arn);
 }
 
 /// What to list.

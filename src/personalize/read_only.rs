@@ -15,6 +15,9 @@ use super::{
     NewRecommender, NewSchema, NewSolution, Observation, Personalize, RecommenderDetails,
     RecommenderSettings, SolutionDetails, Summary, Tags,
 };
+use super::{
+    JobDetails, NewBatchInferenceJob, NewBatchSegmentJob, NewDataDeletionJob, NewDatasetExportJob,
+};
 
 /// A [`Personalize`] that only reads.
 pub struct ReadOnly(pub Arc<dyn Personalize>);
@@ -166,5 +169,44 @@ impl Personalize for ReadOnly {
         _: &MetricAttributionChange,
     ) -> Result<(), AwsError> {
         Err(refused("UpdateMetricAttribution", arn))
+    }
+    async fn create_batch_inference_job(
+        &self,
+        r: &NewBatchInferenceJob,
+    ) -> Result<String, AwsError> {
+        Err(refused("CreateBatchInferenceJob", &r.name))
+    }
+    async fn describe_batch_inference_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError> {
+        self.0.describe_batch_inference_job(arn).await
+    }
+    async fn create_batch_segment_job(&self, r: &NewBatchSegmentJob) -> Result<String, AwsError> {
+        Err(refused("CreateBatchSegmentJob", &r.name))
+    }
+    async fn describe_batch_segment_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError> {
+        self.0.describe_batch_segment_job(arn).await
+    }
+    async fn create_dataset_export_job(&self, r: &NewDatasetExportJob) -> Result<String, AwsError> {
+        Err(refused("CreateDatasetExportJob", &r.name))
+    }
+    async fn describe_dataset_export_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError> {
+        self.0.describe_dataset_export_job(arn).await
+    }
+    async fn create_data_deletion_job(&self, r: &NewDataDeletionJob) -> Result<String, AwsError> {
+        Err(refused("CreateDataDeletionJob", &r.name))
+    }
+    async fn describe_data_deletion_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError> {
+        self.0.describe_data_deletion_job(arn).await
     }
 }

@@ -21,6 +21,9 @@ use super::{
     NewSolution, Observation, Personalize, RecommenderDetails, RecommenderSettings,
     RecommenderUpdate, SolutionDetails, Status, Summary, Tags,
 };
+use super::{
+    JobDetails, NewBatchInferenceJob, NewBatchSegmentJob, NewDataDeletionJob, NewDatasetExportJob,
+};
 use personalize_api::solution::{EventParameters, HpoConfig, TrainingDataConfig};
 use personalize_api::{Metric, MetricsOutput};
 
@@ -297,6 +300,45 @@ fn campaign_config(config: Option<&CampaignConfig>) -> Option<sdk::CampaignConfi
     )
 }
 
+/// An S3 location (path and optional KMS key) as the jobs take it.
+fn s3(path: &str, kms_key_arn: Option<&String>) -> Result<sdk::S3DataConfig, AwsError> {
+    sdk::S3DataConfig::builder()
+        .path(path)
+        .set_kms_key_arn(kms_key_arn.cloned())
+        .build()
+        .map_err(|e| AwsError::new("Create", "InvalidInputException", e.to_string()))
+}
+
+fn ranking_influence(
+    influence: &BTreeMap<String, f64>,
+) -> Option<HashMap<sdk::RankingInfluenceType, f64>> {
+    (!influence.is_empty()).then(|| {
+        influence
+            .iter()
+            .map(|(k, v)| (sdk::RankingInfluenceType::from(k.as_str()), *v))
+            .collect()
+    })
+}
+
+/// A job's Describe, as an observation: status, failure reason, times, records deleted.
+fn job(
+    state: Option<&str>,
+    failure: Option<&str>,
+    created: Option<&DateTime>,
+    updated: Option<&DateTime>,
+    num_deleted: Option<i32>,
+) -> Observation<JobDetails> {
+    Observation {
+        status: status(state),
+        failure_reason: owned(failure),
+        details: JobDetails {
+            created: time(created),
+            last_updated: time(updated),
+            num_deleted: num_deleted.map(i64::from),
+        },
+    }
+}
+
 fn recommender_config(config: &RecommenderSettings) -> sdk::RecommenderConfig {
     sdk::RecommenderConfig::builder()
         .set_min_recommendation_requests_per_second(config.min_requests_per_second)
@@ -494,10 +536,14 @@ impl Personalize for Sdk {
             ),
             Kind::Schema => deleted!("DeleteSchema", c.delete_schema().schema_arn(arn)),
             Kind::Dataset => deleted!("DeleteDataset", c.delete_dataset().dataset_arn(arn)),
-            Kind::DatasetImportJob => Err(AwsError::new(
-                "Delete",
+            Kind::DatasetImportJob
+            | Kind::BatchInferenceJob
+            | Kind::BatchSegmentJob
+            | Kind::DatasetExportJob
+            | Kind::DataDeletionJob => Err(AwsError::new(
+                kind.delete_operation(),
                 "InvalidInputException",
-                "dataset import jobs cannot be deleted",
+                format!("Personalize cannot delete a {}", kind.noun()),
             )),
             Kind::Solution => deleted!("DeleteSolution", c.delete_solution().solution_arn(arn)),
             Kind::Campaign => deleted!("DeleteCampaign", c.delete_campaign().campaign_arn(arn)),
@@ -1048,5 +1094,210 @@ impl Personalize for Sdk {
             .await
             .aws("UpdateMetricAttribution")
             .map(drop)
+    }
+
+    async fn create_batch_inference_job(
+        &self,
+        req: &NewBatchInferenceJob,
+    ) -> Result<String, AwsError> {
+        let input = sdk::BatchInferenceJobInput::builder()
+            .s3_data_source(s3(&req.input_path, None)?)
+            .build();
+        let output = sdk::BatchInferenceJobOutput::builder()
+            .s3_data_destination(s3(&req.output_path, req.output_kms_key_arn.as_ref())?)
+            .build();
+        let config =
+            (!req.item_exploration.is_empty() || !req.ranking_influence.is_empty()).then(|| {
+                sdk::BatchInferenceJobConfig::builder()
+                    .set_item_exploration_config(non_empty(&req.item_exploration))
+                    .set_ranking_influence(ranking_influence(&req.ranking_influence))
+                    .build()
+            });
+        let theme = match &req.theme_item_name {
+            Some(name) => Some(
+                sdk::ThemeGenerationConfig::builder()
+                    .fields_for_theme_generation(
+                        sdk::FieldsForThemeGeneration::builder()
+                            .item_name(name)
+                            .build()
+                            .map_err(|e| {
+                                AwsError::new(
+                                    "CreateBatchInferenceJob",
+                                    "InvalidInputException",
+                                    e.to_string(),
+                                )
+                            })?,
+                    )
+                    .build(),
+            ),
+            None => None,
+        };
+        let out = self
+            .0
+            .create_batch_inference_job()
+            .job_name(&req.name)
+            .solution_version_arn(&req.solution_version_arn)
+            .set_filter_arn(req.filter_arn.clone())
+            .set_num_results(req.num_results)
+            .job_input(input)
+            .job_output(output)
+            .role_arn(&req.role_arn)
+            .set_batch_inference_job_config(config)
+            .batch_inference_job_mode(sdk::BatchInferenceJobMode::from(req.mode.as_str()))
+            .set_theme_generation_config(theme)
+            .set_tags(sdk_tags(&req.tags))
+            .send()
+            .await
+            .aws("CreateBatchInferenceJob")?;
+        Ok(out.batch_inference_job_arn().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_batch_inference_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError> {
+        let out = self
+            .0
+            .describe_batch_inference_job()
+            .batch_inference_job_arn(arn)
+            .send()
+            .await
+            .aws("DescribeBatchInferenceJob")?;
+        let j = out.batch_inference_job();
+        Ok(job(
+            j.and_then(|j| j.status()),
+            j.and_then(|j| j.failure_reason()),
+            j.and_then(|j| j.creation_date_time()),
+            j.and_then(|j| j.last_updated_date_time()),
+            None,
+        ))
+    }
+
+    async fn create_batch_segment_job(&self, req: &NewBatchSegmentJob) -> Result<String, AwsError> {
+        let input = sdk::BatchSegmentJobInput::builder()
+            .s3_data_source(s3(&req.input_path, None)?)
+            .build();
+        let output = sdk::BatchSegmentJobOutput::builder()
+            .s3_data_destination(s3(&req.output_path, req.output_kms_key_arn.as_ref())?)
+            .build();
+        let out = self
+            .0
+            .create_batch_segment_job()
+            .job_name(&req.name)
+            .solution_version_arn(&req.solution_version_arn)
+            .set_filter_arn(req.filter_arn.clone())
+            .set_num_results(req.num_results)
+            .job_input(input)
+            .job_output(output)
+            .role_arn(&req.role_arn)
+            .set_tags(sdk_tags(&req.tags))
+            .send()
+            .await
+            .aws("CreateBatchSegmentJob")?;
+        Ok(out.batch_segment_job_arn().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_batch_segment_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError> {
+        let out = self
+            .0
+            .describe_batch_segment_job()
+            .batch_segment_job_arn(arn)
+            .send()
+            .await
+            .aws("DescribeBatchSegmentJob")?;
+        let j = out.batch_segment_job();
+        Ok(job(
+            j.and_then(|j| j.status()),
+            j.and_then(|j| j.failure_reason()),
+            j.and_then(|j| j.creation_date_time()),
+            j.and_then(|j| j.last_updated_date_time()),
+            None,
+        ))
+    }
+
+    async fn create_dataset_export_job(
+        &self,
+        req: &NewDatasetExportJob,
+    ) -> Result<String, AwsError> {
+        let output = sdk::DatasetExportJobOutput::builder()
+            .s3_data_destination(s3(&req.output_path, req.output_kms_key_arn.as_ref())?)
+            .build();
+        let out = self
+            .0
+            .create_dataset_export_job()
+            .job_name(&req.name)
+            .dataset_arn(&req.dataset_arn)
+            .ingestion_mode(sdk::IngestionMode::from(req.ingestion_mode.as_str()))
+            .role_arn(&req.role_arn)
+            .job_output(output)
+            .set_tags(sdk_tags(&req.tags))
+            .send()
+            .await
+            .aws("CreateDatasetExportJob")?;
+        Ok(out.dataset_export_job_arn().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_dataset_export_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError> {
+        let out = self
+            .0
+            .describe_dataset_export_job()
+            .dataset_export_job_arn(arn)
+            .send()
+            .await
+            .aws("DescribeDatasetExportJob")?;
+        let j = out.dataset_export_job();
+        Ok(job(
+            j.and_then(|j| j.status()),
+            j.and_then(|j| j.failure_reason()),
+            j.and_then(|j| j.creation_date_time()),
+            j.and_then(|j| j.last_updated_date_time()),
+            None,
+        ))
+    }
+
+    async fn create_data_deletion_job(&self, req: &NewDataDeletionJob) -> Result<String, AwsError> {
+        let out = self
+            .0
+            .create_data_deletion_job()
+            .job_name(&req.name)
+            .dataset_group_arn(&req.dataset_group_arn)
+            .data_source(
+                sdk::DataSource::builder()
+                    .data_location(&req.data_location)
+                    .build(),
+            )
+            .role_arn(&req.role_arn)
+            .set_tags(sdk_tags(&req.tags))
+            .send()
+            .await
+            .aws("CreateDataDeletionJob")?;
+        Ok(out.data_deletion_job_arn().unwrap_or_default().to_owned())
+    }
+
+    async fn describe_data_deletion_job(
+        &self,
+        arn: &str,
+    ) -> Result<Observation<JobDetails>, AwsError> {
+        let out = self
+            .0
+            .describe_data_deletion_job()
+            .data_deletion_job_arn(arn)
+            .send()
+            .await
+            .aws("DescribeDataDeletionJob")?;
+        let j = out.data_deletion_job();
+        Ok(job(
+            j.and_then(|j| j.status()),
+            j.and_then(|j| j.failure_reason()),
+            j.and_then(|j| j.creation_date_time()),
+            j.and_then(|j| j.last_updated_date_time()),
+            j.and_then(|j| j.num_deleted()),
+        ))
     }
 }

@@ -3,7 +3,7 @@
 //! exploration) through UpdateCampaign, never while an update is in flight.
 
 use personalize_api::campaign::CampaignUpdateStatus;
-use personalize_api::{Campaign, CampaignStatus, VersionPolicy};
+use personalize_api::{Campaign, CampaignStatus, ObjectRef, VersionPolicy};
 
 use super::{
     Decided, Env, Error, Managed, Resolve, aws_name, namespace, own_arn, settle, tags, waiting_for,
@@ -109,47 +109,64 @@ impl Resolve for Campaign {
     type Refs = String;
 
     async fn resolve(&self, env: &Env<'_>) -> Result<Result<String, Outcome>, Error> {
-        if self.spec.version_policy == VersionPolicy::Pinned {
-            return Ok(self
-                .spec
-                .solution_version_arn
-                .clone()
-                .ok_or(Outcome::Terminal {
-                    reason: "NoVersion",
-                    message: "spec.solutionVersionArn is required when versionPolicy is Pinned"
-                        .into(),
-                }));
-        }
-        let Some(r) = &self.spec.solution_ref else {
-            return Ok(Err(Outcome::Terminal {
-                reason: "NoSolution",
-                message: "spec.solutionRef is missing".into(),
-            }));
-        };
-        let ns = namespace(self)?;
-        let refs = env.references;
-        let Some(solution) = refs.resolve(&refs.solutions, r, &ns).await? else {
-            return Ok(Err(waiting_for(
-                "SolutionNotFound",
-                format!("Solution {}/{} does not exist", r.namespace_or(&ns), r.name),
-            )));
-        };
-        let status = solution.status.as_ref();
-        let promoted = self.spec.version_policy == VersionPolicy::Promoted;
-        let version = match promoted {
-            true => status.and_then(|s| s.promoted_version_arn.clone()),
-            false => status.and_then(|s| s.latest_version_arn.clone()),
-        };
-        Ok(version.ok_or_else(|| {
-            waiting_for(
-                "NoActiveVersion",
-                match promoted {
-                    true => format!("Solution {} has no promoted version yet", r.name),
-                    false => format!("Solution {} has no ACTIVE version yet", r.name),
-                },
-            )
-        }))
+        let spec = &self.spec;
+        let pinned = spec.solution_version_arn.as_ref();
+        selected_version(
+            env,
+            self,
+            spec.solution_ref.as_ref(),
+            spec.version_policy,
+            pinned,
+        )
+        .await
     }
+}
+
+/// The solution version a version policy selects: `pinned` (Pinned), or the newest ACTIVE
+/// (Latest) or promoted (Promoted) version of the referenced Solution. Campaigns and batch jobs
+/// select their version this way.
+pub async fn selected_version<K: kube::Resource>(
+    env: &Env<'_>,
+    obj: &K,
+    solution_ref: Option<&ObjectRef>,
+    policy: VersionPolicy,
+    pinned: Option<&String>,
+) -> Result<Result<String, Outcome>, Error> {
+    if policy == VersionPolicy::Pinned {
+        return Ok(pinned.cloned().ok_or(Outcome::Terminal {
+            reason: "NoVersion",
+            message: "spec.solutionVersionArn is required when versionPolicy is Pinned".into(),
+        }));
+    }
+    let Some(r) = solution_ref else {
+        return Ok(Err(Outcome::Terminal {
+            reason: "NoSolution",
+            message: "spec.solutionRef is missing".into(),
+        }));
+    };
+    let ns = namespace(obj)?;
+    let refs = env.references;
+    let Some(solution) = refs.resolve(&refs.solutions, r, &ns).await? else {
+        return Ok(Err(waiting_for(
+            "SolutionNotFound",
+            format!("Solution {}/{} does not exist", r.namespace_or(&ns), r.name),
+        )));
+    };
+    let status = solution.status.as_ref();
+    let promoted = policy == VersionPolicy::Promoted;
+    let version = match promoted {
+        true => status.and_then(|s| s.promoted_version_arn.clone()),
+        false => status.and_then(|s| s.latest_version_arn.clone()),
+    };
+    Ok(version.ok_or_else(|| {
+        waiting_for(
+            "NoActiveVersion",
+            match promoted {
+                true => format!("Solution {} has no promoted version yet", r.name),
+                false => format!("Solution {} has no ACTIVE version yet", r.name),
+            },
+        )
+    }))
 }
 
 impl Managed for Campaign {

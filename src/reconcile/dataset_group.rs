@@ -149,7 +149,7 @@ fn lower(kind: DatasetType) -> &'static str {
 
 /// A dataset's ARN: `dataset/<group name>/<TYPE>` next to its group, the type in capitals as
 /// Personalize writes it (`INTERACTIONS`).
-fn dataset_arn(group_arn: &str, dataset_type: &str) -> String {
+pub fn dataset_arn(group_arn: &str, dataset_type: &str) -> String {
     let group = group_arn.rsplit('/').next().unwrap_or_default();
     let kind = dataset_type.to_ascii_uppercase();
     sibling_arn(group_arn, &format!("dataset/{group}/{kind}"))
@@ -600,7 +600,9 @@ in_group!(
     personalize_api::EventTracker,
     personalize_api::Filter,
     personalize_api::Recommender,
-    personalize_api::MetricAttribution
+    personalize_api::MetricAttribution,
+    personalize_api::DatasetExportJob,
+    personalize_api::DataDeletionJob
 );
 
 /// A kind in a dataset group resolves to the group's ARN.

@@ -177,12 +177,7 @@ impl Managed for Filter {
 
     /// While retired filters wait for deletion: when the next one is due, or the poll interval
     /// while one is being deleted.
-    fn ready_requeue(
-        &self,
-        status: &FilterStatus,
-        now: Timestamp,
-        timing: Timing,
-    ) -> Option<Duration> {
+    fn requeue(&self, status: &FilterStatus, now: Timestamp, timing: Timing) -> Option<Duration> {
         let next = status.retired.iter().map(due).min()?;
         let wait = Duration::try_from(next.duration_since(now)).unwrap_or_default();
         Some(if wait.is_zero() { timing.poll } else { wait })
@@ -456,7 +451,7 @@ mod tests {
             Some(Status::Active),
             "kept for the grace"
         );
-        let wait = filter.ready_requeue(&status_now, now, timing());
+        let wait = filter.requeue(&status_now, now, timing());
         assert_eq!(wait, Some(Duration::from_secs(60)));
 
         world.now = Some(now + seconds(30));

@@ -6,13 +6,19 @@
 //! finalizer, `deletionPolicy: Retain`, status and conditions, Events for every change made in
 //! Personalize, and when to look again.
 
+pub mod batch;
+pub mod batch_inference_job;
+pub mod batch_segment_job;
 pub mod campaign;
+pub mod data_deletion_job;
+pub mod dataset_export_job;
 pub mod dataset_group;
 pub mod event_tracker;
 pub mod filter;
 pub mod metric_attribution;
 pub mod publish;
 pub mod recommender;
+pub mod runs;
 pub mod solution;
 pub mod training;
 
@@ -390,6 +396,34 @@ kinds!(
     personalize_api::MetricAttribution => personalize_api::MetricAttributionStatus, references: true;
 );
 
+/// The job kinds: runs stay in Personalize, which cannot delete jobs, so their deletion policy
+/// is always Retain; nothing is published.
+macro_rules! job_kinds {
+    ($($k:ty => $s:ty;)*) => {$(
+        impl HasStatus for $k {
+            type Status = $s;
+            fn status(&self) -> Option<&$s> { self.status.as_ref() }
+            fn status_mut(&mut self) -> &mut Option<$s> { &mut self.status }
+        }
+        impl HasResource for $s {
+            fn resource(&self) -> &ResourceStatus { &self.resource }
+            fn resource_mut(&mut self) -> &mut ResourceStatus { &mut self.resource }
+        }
+        impl Common for $k {
+            const REFERENCES: bool = true;
+            fn deletion_policy(&self) -> DeletionPolicy { DeletionPolicy::Retain }
+            fn spec_tags(&self) -> &Tags { &self.spec.tags }
+            fn publish(&self) -> Option<&personalize_api::Publish> { None }
+        }
+    )*};
+}
+job_kinds!(
+    personalize_api::BatchInferenceJob => personalize_api::BatchInferenceJobStatus;
+    personalize_api::BatchSegmentJob => personalize_api::BatchSegmentJobStatus;
+    personalize_api::DatasetExportJob => personalize_api::DatasetExportJobStatus;
+    personalize_api::DataDeletionJob => personalize_api::DataDeletionJobStatus;
+);
+
 /// What a kind's references resolve to, and how. A kind in a dataset group
 /// ([`dataset_group::InGroup`]) resolves to its group's ARN without code of its own.
 pub trait Resolve {
@@ -446,8 +480,10 @@ pub trait Managed:
         async { Ok(()) }
     }
 
-    /// Look again sooner than the resync when Ready (e.g. a retrain schedule). Default: never.
-    fn ready_requeue(
+    /// Look again at a time of its own (e.g. a schedule's next occurrence): sooner than the
+    /// resync when Ready, and at all when Terminal (a scheduled job whose last run failed still
+    /// runs at its next occurrence). Default: never.
+    fn requeue(
         &self,
         _status: &Self::Status,
         _now: Timestamp,
@@ -511,12 +547,15 @@ async fn apply<K: Managed>(obj: &K, ctx: &Context) -> Result<Action, Error> {
         obj.when_ready(ctx, &status).await?;
     }
     let sooner = match outcome {
-        Outcome::Ready { .. } => obj.ready_requeue(&status, env.now, ctx.timing),
+        Outcome::Ready { .. } | Outcome::Terminal { .. } => {
+            obj.requeue(&status, env.now, ctx.timing)
+        }
         _ => None,
     };
+    let terminal = matches!(outcome, Outcome::Terminal { .. });
     let action = finish(obj, ctx, status, outcome).await?;
     Ok(match sooner {
-        Some(wait) if wait < ctx.timing.resync => Action::requeue(wait),
+        Some(wait) if wait < ctx.timing.resync || terminal => Action::requeue(wait),
         _ => action,
     })
 }

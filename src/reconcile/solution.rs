@@ -185,7 +185,7 @@ impl Managed for Solution {
         delete_solution(api.as_ref(), &arn, changes).await
     }
 
-    fn ready_requeue(
+    fn requeue(
         &self,
         status: &SolutionStatus,
         now: Timestamp,

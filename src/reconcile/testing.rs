@@ -220,9 +220,15 @@ cached!(
 
 /// An object of the MovieLens example (`examples/movielens/<file>`), in [`NS`] with a uid.
 pub fn example<K: DeserializeOwned + Resource>(file: &str) -> K {
-    let path = format!("{}/examples/movielens/{file}", env!("CARGO_MANIFEST_DIR"));
+    example_in("movielens", file)
+}
+
+/// The last object of an example file (`examples/<dir>/<file>`), in [`NS`] with a uid.
+pub fn example_in<K: DeserializeOwned + Resource>(dir: &str, file: &str) -> K {
+    let path = format!("{}/examples/{dir}/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("example file");
-    let mut obj: K = serde_yaml::from_str(&text).expect("example parses");
+    let text = text.rsplit("\n---\n").next().unwrap_or_default();
+    let mut obj: K = serde_yaml::from_str(text).expect("example parses");
     obj.meta_mut().namespace = Some(NS.to_owned());
     obj.meta_mut().uid = Some(format!("uid-{file}"));
     obj

@@ -139,7 +139,9 @@ pub struct Datasets {
 }
 
 /// The dataset types Personalize knows, in the order the operator creates them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub enum DatasetType {
     /// `Interactions`.
     Interactions,

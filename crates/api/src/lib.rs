@@ -1,25 +1,36 @@
 //! The personalize-operator API (group `personalize-operator.dev`, version `v1alpha1`): the
 //! custom resource kinds (DatasetGroup, Solution, Campaign, EventTracker, Filter, Recommender,
-//! MetricAttribution), their shared status and condition types, and the generated CRDs.
+//! MetricAttribution, and the jobs BatchInferenceJob, BatchSegmentJob, DatasetExportJob,
+//! DataDeletionJob), their shared status and condition types, and the generated CRDs.
 //!
 //! Owns only types and constants: no I/O, no AWS SDK, no reconcile logic. Doc comments on fields
 //! become `kubectl explain` text; schemars attributes and CEL rules become admission-time
 //! validation.
 
+pub mod batch_inference_job;
+pub mod batch_segment_job;
 pub mod campaign;
 pub mod common;
+pub mod data_deletion_job;
+pub mod dataset_export_job;
 pub mod dataset_group;
 pub mod event_tracker;
 pub mod filter;
+pub mod jobs;
 pub mod metric_attribution;
 pub mod recommender;
 pub mod solution;
 
+pub use batch_inference_job::{BatchInferenceJob, BatchInferenceJobSpec, BatchInferenceJobStatus};
+pub use batch_segment_job::{BatchSegmentJob, BatchSegmentJobSpec, BatchSegmentJobStatus};
 pub use campaign::{Campaign, CampaignSpec, CampaignStatus, VersionPolicy};
 pub use common::{DeletionPolicy, ObjectRef, Publish, ResourceStatus, aws_status, conditions};
+pub use data_deletion_job::{DataDeletionJob, DataDeletionJobSpec, DataDeletionJobStatus};
+pub use dataset_export_job::{DatasetExportJob, DatasetExportJobSpec, DatasetExportJobStatus};
 pub use dataset_group::{DatasetGroup, DatasetGroupSpec, DatasetGroupStatus, DatasetType};
 pub use event_tracker::{EventTracker, EventTrackerSpec, EventTrackerStatus};
 pub use filter::{Filter, FilterSpec, FilterStatus, RetiredFilter};
+pub use jobs::{JobRun, RunPolicy, RunsStatus};
 pub use metric_attribution::{
     Metric, MetricAttribution, MetricAttributionSpec, MetricAttributionStatus, MetricsOutput,
 };
@@ -48,6 +59,10 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         Filter::crd(),
         Recommender::crd(),
         MetricAttribution::crd(),
+        BatchInferenceJob::crd(),
+        BatchSegmentJob::crd(),
+        DatasetExportJob::crd(),
+        DataDeletionJob::crd(),
     ]
 }
 

@@ -1,0 +1,83 @@
+//! What the batch job kinds share: their references (the solution version a policy selects, and
+//! an optional filter) and where a run writes.
+
+use k8s_openapi::jiff::Timestamp;
+use kube::Resource;
+use personalize_api::{ObjectRef, VersionPolicy};
+
+use super::campaign::selected_version;
+use super::{Env, Error, namespace, waiting_for};
+use crate::outcome::Outcome;
+use crate::references::HasReady;
+
+/// What a batch job's references resolve to.
+#[derive(Clone, Debug)]
+pub struct BatchRefs {
+    /// The solution version the runs use.
+    pub version: String,
+    /// The filter, if any.
+    pub filter: Option<String>,
+}
+
+/// Resolves the solution version (reference, policy, pinned ARN) and the filter (reference or
+/// ARN) of a batch job.
+pub async fn resolve_batch<K: Resource>(
+    env: &Env<'_>,
+    obj: &K,
+    (solution, policy, pinned): (Option<&ObjectRef>, VersionPolicy, Option<&String>),
+    (filter_ref, filter_arn): (Option<&ObjectRef>, Option<&String>),
+) -> Result<Result<BatchRefs, Outcome>, Error> {
+    let version = match selected_version(env, obj, solution, policy, pinned).await? {
+        Ok(version) => version,
+        Err(waiting) => return Ok(Err(waiting)),
+    };
+    let filter = match (filter_ref, filter_arn) {
+        (Some(r), _) => {
+            let ns = namespace(obj)?;
+            let refs = env.references;
+            let found = refs.resolve(&refs.filters, r, &ns).await?;
+            let arn = found
+                .filter(|f| f.is_ready())
+                .and_then(|f| f.status.as_ref()?.resource.arn.clone());
+            match arn {
+                Some(arn) => Some(arn),
+                None => {
+                    return Ok(Err(waiting_for(
+                        "FilterNotReady",
+                        format!("Filter {}/{} is not Ready yet", r.namespace_or(&ns), r.name),
+                    )));
+                }
+            }
+        }
+        (None, arn) => arn.cloned(),
+    };
+    Ok(Ok(BatchRefs { version, filter }))
+}
+
+/// Where a run writes: the spec's output path for a job that runs once, `<path>/<run name>/`
+/// for a scheduled run (each occurrence keeps its own output).
+pub fn output_path(path: &str, run: &str, scheduled: Option<Timestamp>) -> String {
+    match scheduled {
+        None => path.to_owned(),
+        Some(_) => format!("{}/{run}/", path.trim_end_matches('/')),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheduled_runs_write_under_their_own_prefix() {
+        let at = Timestamp::UNIX_EPOCH;
+        assert_eq!(output_path("s3://b/out/", "j-1", None), "s3://b/out/");
+        assert_eq!(
+            output_path("s3://b/out/", "j-1", Some(at)),
+            "s3://b/out/j-1/"
+        );
+        assert_eq!(
+            output_path("s3://b/out", "j-1", Some(at)),
+            "s3://b/out/j-1/"
+        );
+    }
+}

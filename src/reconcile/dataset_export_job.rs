@@ -1,0 +1,109 @@
+//! `DatasetExportJob`: its dataset group, then runs of CreateDatasetExportJob on one of its
+//! datasets, once per spec or on a schedule ([`super::runs`]).
+
+use k8s_openapi::jiff::Timestamp;
+use personalize_api::jobs::JobRun;
+use personalize_api::{DatasetExportJob, DatasetExportJobStatus};
+
+use super::batch::output_path;
+use super::dataset_group::dataset_arn;
+use super::runs::{Runs, job_plan, spec_hash, sync_runs, until_next};
+use super::{Decided, Env, Error, Managed, aws_name, tags};
+use crate::outcome::Timing;
+use crate::personalize::{JobDetails, NewDatasetExportJob, Observation};
+use crate::resource::{AwsResource, Deletion, Plan};
+
+/// A run: done once it finished.
+impl AwsResource for NewDatasetExportJob {
+    fn plan(&self, observed: &Observation<JobDetails>) -> Plan {
+        job_plan("dataset export job", observed)
+    }
+}
+
+impl Managed for DatasetExportJob {
+    async fn sync(
+        &self,
+        env: &Env<'_>,
+        group: String,
+        status: &mut DatasetExportJobStatus,
+    ) -> Decided {
+        let spec = &self.spec;
+        let dataset = dataset_arn(&group, spec.dataset_type.as_str());
+        status.dataset_arn = Some(dataset.clone());
+        let runs = Runs {
+            policy: &spec.run,
+            base: aws_name(self, spec.name.as_deref()),
+            spec_hash: spec_hash(spec),
+            noun: "dataset export job",
+        };
+        let request = |name: &str, scheduled: Option<Timestamp>| {
+            let output = output_path(&spec.output_path, name, scheduled);
+            let req = NewDatasetExportJob {
+                name: name.to_owned(),
+                dataset_arn: dataset.clone(),
+                ingestion_mode: spec.ingestion_mode.as_str().to_owned(),
+                output_path: output.clone(),
+                output_kms_key_arn: spec.output_kms_key_arn.clone(),
+                role_arn: spec.role_arn.clone(),
+                tags: tags(self, &spec.tags),
+            };
+            let run = JobRun {
+                output_path: Some(output),
+                ..JobRun::default()
+            };
+            (req, run)
+        };
+        sync_runs(
+            env,
+            self,
+            runs,
+            &mut status.resource,
+            &mut status.jobs,
+            request,
+        )
+        .await
+    }
+
+    /// Runs stay in Personalize, which cannot delete jobs (the deletion policy is Retain).
+    async fn cleanup(&self, _env: &Env<'_>) -> Result<Deletion, Error> {
+        Ok(Deletion::Gone)
+    }
+
+    /// At the next schedule occurrence.
+    fn requeue(
+        &self,
+        status: &DatasetExportJobStatus,
+        now: Timestamp,
+        _: Timing,
+    ) -> Option<std::time::Duration> {
+        until_next(&status.jobs, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::testing::{World, arn_of, example_in, ready_group_and_solution};
+
+    #[tokio::test]
+    async fn exports_the_dataset_of_its_type_at_each_occurrence() {
+        let mut world = World::new();
+        let (group, _) = ready_group_and_solution(&mut world).await;
+        let mut job: DatasetExportJob = example_in("jobs", "dataset-export-job.yaml");
+        job.metadata.creation_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                "2026-11-29T00:00:00Z".parse().expect("time"),
+            ));
+        world.now = Some("2026-11-30T06:00:10Z".parse().expect("time"));
+        world
+            .expect(&mut job, "Active", Some("CreateDatasetExportJob"))
+            .await;
+        let group_arn = group.status.and_then(|s| s.resource.arn).expect("group");
+        let (dataset, output) = world.fake.job(&arn_of(&job)).expect("a job");
+        assert_eq!(dataset, dataset_arn(&group_arn, "Interactions"));
+        assert!(dataset.ends_with("/INTERACTIONS"), "{dataset}");
+        let run = &job.status.clone().unwrap_or_default().jobs.runs[0];
+        assert_eq!(run.name, "team-interactions-weekly-20261130-0600");
+        assert_eq!(output, run.output_path);
+    }
+}
