@@ -25,7 +25,8 @@ HEALTH_LUA = CHART_ARGOCD / "health.lua"
 ARGOCD_CM = CHART_ARGOCD / "argocd-cm.yaml"
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
 GROUP = "personalize-operator.dev"
-KINDS = ["DatasetGroup", "Solution", "Campaign", "EventTracker", "Filter", "Recommender", "MetricAttribution"]
+KINDS = ["DatasetGroup", "Solution", "Campaign", "EventTracker", "Filter", "Recommender", "MetricAttribution",
+         "BatchInferenceJob", "BatchSegmentJob", "DatasetExportJob", "DataDeletionJob"]
 EXPECTED = "test.personalize-operator.dev/expected-health"
 EXPECTED_MESSAGE = "test.personalize-operator.dev/expected-message"
 
@@ -43,6 +44,9 @@ REASON_HEALTH = {
     "Recreating": "Progressing",
     "Training": "Progressing",
     "Updating": "Progressing",
+    "Running": "Progressing",
+    "FilterNotReady": "Progressing",
+    "RunFailed": "Degraded",
     "Replacing": "Progressing",
     "Starting": "Progressing",
     "Stopping": "Progressing",

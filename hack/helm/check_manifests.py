@@ -16,7 +16,7 @@ import sys
 
 import yaml
 
-KINDS = ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters", "recommenders", "metricattributions"]
+KINDS = ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters", "recommenders", "metricattributions", "batchinferencejobs", "batchsegmentjobs", "datasetexportjobs", "datadeletionjobs"]
 GROUP = "personalize-operator.dev"
 
 

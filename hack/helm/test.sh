@@ -212,7 +212,8 @@ sa=system:serviceaccount:$ns:$release-personalize-operator
   { cat "$work/install.log"; fail "helm install"; }
 grep -q "personalize-operator 0.1.0 is installed" "$work/install.log" || fail "helm install printed no NOTES"
 echo "ok   helm install; NOTES printed"
-for crd in datasetgroups solutions campaigns eventtrackers filters recommenders metricattributions; do
+for crd in datasetgroups solutions campaigns eventtrackers filters recommenders metricattributions \
+  batchinferencejobs batchsegmentjobs datasetexportjobs datadeletionjobs; do
   k wait --for condition=established --timeout=60s "crd/$crd.personalize-operator.dev" >/dev/null
 done
 echo "ok   the chart installed every CRD and they are Established"

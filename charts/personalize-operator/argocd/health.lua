@@ -1,5 +1,7 @@
 -- Argo CD health check for the personalize-operator.dev kinds (DatasetGroup, Solution, Campaign,
--- EventTracker, Filter, Recommender, MetricAttribution). It reads only what the operator writes
+-- EventTracker, Filter, Recommender, MetricAttribution, and the jobs BatchInferenceJob,
+-- BatchSegmentJob, DatasetExportJob, DataDeletionJob: Progressing while a run is in flight,
+-- Degraded when the newest run failed). It reads only what the operator writes
 -- (src/outcome.rs):
 --   Ready=True                                  -> Healthy
 --   Terminal=True, or Ready=False with a reason

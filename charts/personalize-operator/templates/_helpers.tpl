@@ -62,10 +62,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
      Recorder (create, then patch for a repeated event). */}}
 {{- define "personalize-operator.rules" -}}
 - apiGroups: ["personalize-operator.dev"]
-  resources: ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters", "recommenders", "metricattributions"]
+  resources: ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters", "recommenders", "metricattributions", "batchinferencejobs", "batchsegmentjobs", "datasetexportjobs", "datadeletionjobs"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["personalize-operator.dev"]
-  resources: ["datasetgroups/status", "solutions/status", "campaigns/status", "eventtrackers/status", "filters/status", "recommenders/status", "metricattributions/status"]
+  resources: ["datasetgroups/status", "solutions/status", "campaigns/status", "eventtrackers/status", "filters/status", "recommenders/status", "metricattributions/status", "batchinferencejobs/status", "batchsegmentjobs/status", "datasetexportjobs/status", "datadeletionjobs/status"]
   verbs: ["patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
