@@ -45,6 +45,7 @@ mod params;
 mod recipe;
 mod recipes;
 mod rng;
+mod segment;
 mod topk;
 mod train;
 
@@ -53,6 +54,9 @@ pub use data::{Dataset, FieldValue, Interaction, Record};
 pub use filter::{BoundFilter, Filter, FilterError, FilterValueError, parse_filter};
 pub use model::{Exploration, Model, RankRequest, RecommendError, RecommendRequest, Scored};
 pub use recipe::Recipe;
+pub use segment::{
+    ItemAttributes, ItemAttributesError, ScoredUser, SegmentError, SegmentOf, parse_item_attributes,
+};
 pub use train::{
     EventParameter, MIN_INTERACTIONS, MIN_USERS_WITH_TWO, TrainConfig, TrainError, UpdateError,
     train, train_without_metrics, update,

@@ -11,19 +11,25 @@ pub enum Recipe {
     TrendingNow,
     SimilarItems,
     Sims,
+    /// USER_SEGMENTATION: users for an item (batch segment jobs only).
+    ItemAffinity,
+    /// USER_SEGMENTATION: users for items with given attributes (batch segment jobs only).
+    ItemAttributeAffinity,
 }
 
 const PREFIX: &str = "arn:aws:personalize:::recipe/";
 
 impl Recipe {
     /// All recipes.
-    pub const ALL: [Recipe; 6] = [
+    pub const ALL: [Recipe; 8] = [
         Recipe::UserPersonalization,
         Recipe::PersonalizedRanking,
         Recipe::PopularityCount,
         Recipe::TrendingNow,
         Recipe::SimilarItems,
         Recipe::Sims,
+        Recipe::ItemAffinity,
+        Recipe::ItemAttributeAffinity,
     ];
 
     /// Parses a recipe ARN (`arn:aws:personalize:::recipe/aws-sims`) or a bare recipe name.
@@ -40,6 +46,8 @@ impl Recipe {
             "aws-trending-now" => Recipe::TrendingNow,
             "aws-similar-items" => Recipe::SimilarItems,
             "aws-sims" => Recipe::Sims,
+            "aws-item-affinity" => Recipe::ItemAffinity,
+            "aws-item-attribute-affinity" => Recipe::ItemAttributeAffinity,
             _ => return None,
         })
     }
@@ -53,11 +61,20 @@ impl Recipe {
             Recipe::TrendingNow => "arn:aws:personalize:::recipe/aws-trending-now",
             Recipe::SimilarItems => "arn:aws:personalize:::recipe/aws-similar-items",
             Recipe::Sims => "arn:aws:personalize:::recipe/aws-sims",
+            Recipe::ItemAffinity => "arn:aws:personalize:::recipe/aws-item-affinity",
+            Recipe::ItemAttributeAffinity => {
+                "arn:aws:personalize:::recipe/aws-item-attribute-affinity"
+            }
         }
     }
 
     /// Whether requests name an item (`itemId`) rather than a user.
     pub fn is_item_based(&self) -> bool {
         matches!(self, Recipe::SimilarItems | Recipe::Sims)
+    }
+
+    /// Whether it is a USER_SEGMENTATION recipe (answers batch segment jobs, not requests).
+    pub fn is_user_segmentation(&self) -> bool {
+        matches!(self, Recipe::ItemAffinity | Recipe::ItemAttributeAffinity)
     }
 }

@@ -332,7 +332,10 @@ fn candidates(
                 max_user_history: params.usize_in("max_user_history_length", 200, 2, 100_000)?,
             }))
         }
-        Recipe::UserPersonalization | Recipe::PersonalizedRanking => {
+        Recipe::UserPersonalization
+        | Recipe::PersonalizedRanking
+        | Recipe::ItemAffinity
+        | Recipe::ItemAttributeAffinity => {
             let budget_mb = params.f64_in("memory_budget_mb", 4096.0, 0.0, 1e9)?;
             let ease_fits = ease::fit_bytes(n) <= (budget_mb * 1024.0 * 1024.0) as u128;
             let use_ease = match params.str("algorithm").unwrap_or("auto") {

@@ -14,12 +14,13 @@ use axum::routing::{get, post};
 
 use crate::resources::resource::{describe, list};
 use crate::resources::{
-    AppState, campaign, dataset, dataset_group, event_tracker, events, filter, import,
-    metric_attribution, recipe, recommender, runtime, schema, solution, solution_version, tags,
+    AppState, batch_inference, batch_segment, campaign, dataset, dataset_group, event_tracker,
+    events, filter, import, metric_attribution, recipe, recommender, runtime, schema, solution,
+    solution_version, tags,
 };
 use crate::store::model::{
-    Campaign, Dataset, DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter,
-    MetricAttribution, Recommender, Solution, SolutionVersion,
+    BatchInferenceJob, BatchSegmentJob, Campaign, Dataset, DatasetGroup, DatasetImportJob,
+    DatasetSchema, EventTracker, Filter, MetricAttribution, Recommender, Solution, SolutionVersion,
 };
 use crate::wire::codec::{OpResult, run};
 use crate::wire::error::{ApiError, Protocol};
@@ -284,6 +285,13 @@ operations! {
     "ListMetricAttributions" => list::<MetricAttribution>,
     "DeleteMetricAttribution" => metric_attribution::delete,
     "ListMetricAttributionMetrics" => metric_attribution::list_metrics,
+    // Batch jobs.
+    "CreateBatchInferenceJob" => batch_inference::create,
+    "DescribeBatchInferenceJob" => describe::<BatchInferenceJob>,
+    "ListBatchInferenceJobs" => list::<BatchInferenceJob>,
+    "CreateBatchSegmentJob" => batch_segment::create,
+    "DescribeBatchSegmentJob" => describe::<BatchSegmentJob>,
+    "ListBatchSegmentJobs" => list::<BatchSegmentJob>,
     "ListRecipes" => recipe::list,
     "DescribeRecipe" => recipe::describe,
     "TagResource" => tags::tag,
@@ -378,7 +386,9 @@ async fn health(State(state): State<AppState>) -> Response {
             + store.event_trackers.len()
             + store.filters.len()
             + store.recommenders.len()
-            + store.metric_attributions.len();
+            + store.metric_attributions.len()
+            + store.batch_inference_jobs.len()
+            + store.batch_segment_jobs.len();
         let events: usize = store.live.values().map(|l| l.count()).sum();
         (resources, events)
     };

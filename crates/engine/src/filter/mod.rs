@@ -43,6 +43,21 @@ impl Filter {
         out
     }
 
+    /// Whether it is one INCLUDE expression on item fields alone: no `$PARAMETER`, no `IF`
+    /// guard, no interactions (an item-attribute query of a segment job).
+    pub(crate) fn is_item_condition(&self) -> bool {
+        fn on_items(c: &Condition) -> bool {
+            match c {
+                Condition::And(cs) | Condition::Or(cs) => cs.iter().all(on_items),
+                Condition::Predicate(p) => matches!(p.subject, Subject::Item(_)),
+            }
+        }
+        matches!(self.expressions.as_slice(), [e] if e.action == Action::Include
+            && e.guard.is_none()
+            && on_items(&e.condition))
+            && self.parameters().is_empty()
+    }
+
     /// Whether any expression looks at the user's interactions.
     pub fn uses_interactions(&self) -> bool {
         self.expressions

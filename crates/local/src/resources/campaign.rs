@@ -47,14 +47,26 @@ fn check_config(config: Option<&CampaignConfig>) -> Result<(), ApiError> {
     }
 }
 
-/// Refuses a `rankingInfluence` that would change anything: AWS applies POPULARITY and FRESHNESS
-/// only to campaigns of aws-semantic-similarity solutions, a recipe personalize-local does not
-/// serve. Weights of 0 (AWS's default) ask for nothing and are accepted.
+/// Refuses a campaign's `rankingInfluence` that would change anything (see
+/// [`refuse_ranking_influence`]).
 fn check_ranking_influence(config: Option<&CampaignConfig>) -> Result<(), ApiError> {
-    let influence = config.and_then(|c| c.ranking_influence.as_ref());
+    refuse_ranking_influence(
+        config.and_then(|c| c.ranking_influence.as_ref()),
+        "campaigns",
+    )
+}
+
+/// Refuses a `rankingInfluence` that would change anything: AWS applies POPULARITY and FRESHNESS
+/// only to `what` (campaigns, batch inference jobs) of aws-semantic-similarity solutions, a
+/// recipe personalize-local does not serve. Weights of 0 (AWS's default) ask for nothing and are
+/// accepted.
+pub(crate) fn refuse_ranking_influence(
+    influence: Option<&std::collections::BTreeMap<String, f64>>,
+    what: &str,
+) -> Result<(), ApiError> {
     if let Some((factor, weight)) = influence.into_iter().flatten().find(|(_, w)| **w != 0.0) {
         return Err(ApiError::InvalidInput(format!(
-            "rankingInfluence {factor}={weight} applies only to campaigns of \
+            "rankingInfluence {factor}={weight} applies only to {what} of \
              aws-semantic-similarity solutions, which personalize-local does not serve"
         )));
     }
@@ -82,6 +94,20 @@ pub fn check_exploration(
     Ok(())
 }
 
+/// A campaign cannot serve a USER_SEGMENTATION solution: those make user segments through
+/// batch segment jobs only.
+fn refuse_segmentation(recipe_arn: Option<&str>) -> Result<(), ApiError> {
+    let recipe = recipe_arn.and_then(personalize_engine::Recipe::from_arn);
+    if let Some(recipe) = recipe.filter(|r| r.is_user_segmentation()) {
+        return Err(ApiError::InvalidInput(format!(
+            "{} is a USER_SEGMENTATION recipe: its solution versions make user segments with \
+             CreateBatchSegmentJob and cannot be deployed in a campaign",
+            recipe.arn()
+        )));
+    }
+    Ok(())
+}
+
 /// Checks the version a campaign is to serve; returns its dataset group.
 fn check_version(store: &Store, arn: &str, sync: bool) -> Result<String, ApiError> {
     check_arn("solutionVersionArn", arn)?;
@@ -94,6 +120,7 @@ fn check_version(store: &Store, arn: &str, sync: bool) -> Result<String, ApiErro
     }
     if let Some(solution_arn) = arn.strip_suffix(LATEST) {
         let solution = get::<Solution>(store, solution_arn)?;
+        refuse_segmentation(solution.recipe_arn.as_deref())?;
         if latest_active(store, solution_arn).is_none() {
             return Err(ApiError::InUse(format!(
                 "Solution {solution_arn} has no ACTIVE solution version"
@@ -102,6 +129,7 @@ fn check_version(store: &Store, arn: &str, sync: bool) -> Result<String, ApiErro
         return Ok(solution.dataset_group_arn.clone());
     }
     let version = get::<SolutionVersion>(store, arn)?;
+    refuse_segmentation(version.recipe_arn.as_deref())?;
     if version.status != ACTIVE {
         return Err(ApiError::InUse(format!(
             "Solution version {arn} is in status {}, not ACTIVE",

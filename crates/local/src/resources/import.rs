@@ -364,7 +364,9 @@ async fn run(state: &AppState, arn: &str) -> Result<Imported, String> {
                 .data_dir
                 .clone()
                 .ok_or("no data directory configured to read s3:// locations from")?;
-            read_local(dir.join("s3").join(&bucket), &key, &location)?
+            read_local(dir.join("s3").join(&bucket), &key, &location, |p| {
+                p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+            })?
         }
     };
     tokio::task::spawn_blocking(move || {
@@ -394,11 +396,13 @@ async fn run(state: &AppState, arn: &str) -> Result<Imported, String> {
     .map_err(|e| format!("import worker failed: {e}"))?
 }
 
-/// Reads `<bucket_dir>/<key>`: one file, or every `.csv` file under a directory (sorted).
-fn read_local(
+/// Reads `<bucket_dir>/<key>`: one file, or every file `keep` accepts under a directory
+/// (sorted).
+pub(crate) fn read_local(
     bucket_dir: PathBuf,
     key: &str,
     location: &str,
+    keep: fn(&std::path::Path) -> bool,
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
     let path = bucket_dir.join(key.trim_start_matches('/'));
     let read = |p: &PathBuf| {
@@ -417,7 +421,7 @@ fn read_local(
                 let p = entry.path();
                 if p.is_dir() {
                     stack.push(p);
-                } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+                } else if keep(&p) {
                     files.push(p);
                 }
             }

@@ -4,6 +4,9 @@
 //! on the store and the wire layer; never on the router.
 
 pub mod auto_training;
+pub mod batch;
+pub mod batch_inference;
+pub mod batch_segment;
 pub mod campaign;
 pub mod cloudwatch;
 pub mod dataset;
@@ -149,5 +152,33 @@ fn resume_drivers(state: &AppState) {
     for arn in versions {
         tracing::info!(%arn, "resuming training interrupted by a restart");
         training::start(state, arn);
+    }
+    resume_batch_jobs(state);
+}
+
+/// Restarts batch inference and batch segment jobs interrupted by a restart (they re-run from
+/// the start and overwrite the same output objects).
+fn resume_batch_jobs(state: &AppState) {
+    let store = state.lock();
+    let inference: Vec<String> = store
+        .batch_inference_jobs
+        .values()
+        .filter(|j| is_creating(&j.status))
+        .map(|j| j.batch_inference_job_arn.clone())
+        .collect();
+    let segment: Vec<String> = store
+        .batch_segment_jobs
+        .values()
+        .filter(|j| is_creating(&j.status))
+        .map(|j| j.batch_segment_job_arn.clone())
+        .collect();
+    drop(store);
+    for arn in inference {
+        tracing::info!(%arn, "resuming batch inference job interrupted by a restart");
+        batch_inference::start(state, arn);
+    }
+    for arn in segment {
+        tracing::info!(%arn, "resuming batch segment job interrupted by a restart");
+        batch_segment::start(state, arn);
     }
 }

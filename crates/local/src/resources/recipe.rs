@@ -54,6 +54,17 @@ const RECIPES: &[(&str, &str, &str)] = &[
         "RELATED_ITEMS",
         "Items similar to a given item, from item-to-item co-occurrence.",
     ),
+    (
+        "aws-item-affinity",
+        "USER_SEGMENTATION",
+        "Segments of the users most likely to interact with an item (batch segment jobs).",
+    ),
+    (
+        "aws-item-attribute-affinity",
+        "USER_SEGMENTATION",
+        "Segments of the users most likely to interact with items of given attributes (batch \
+         segment jobs).",
+    ),
 ];
 
 /// Recipes exist since before any resource; a fixed timestamp keeps responses stable.

@@ -18,8 +18,9 @@ use crate::resources::campaign::solution_of;
 use crate::resources::lifecycle::{self, is_creating, is_deleting};
 use crate::resources::tags;
 use crate::store::model::{
-    Campaign, Dataset, DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter,
-    MetricAttribution, Recommender, Solution, SolutionVersion, Tag,
+    BatchInferenceJob, BatchSegmentJob, Campaign, Dataset, DatasetGroup, DatasetImportJob,
+    DatasetSchema, EventTracker, Filter, MetricAttribution, Recommender, Solution, SolutionVersion,
+    Tag,
 };
 use crate::store::{Entry, Store};
 use crate::wire::error::ApiError;
@@ -351,6 +352,12 @@ stored_resources! {
     MetricAttribution in metric_attributions: "Metric attribution", "metricAttribution", "metricAttributions",
         filter Some("datasetGroupArn") => itself(dataset_group_arn),
         summary [name, metricAttributionArn, status, creationDateTime, lastUpdatedDateTime, failureReason];
+    BatchInferenceJob in batch_inference_jobs: "Batch inference job", "batchInferenceJob", "batchInferenceJobs",
+        filter Some("solutionVersionArn") => itself(solution_version_arn),
+        summary [batchInferenceJobArn, jobName, status, creationDateTime, lastUpdatedDateTime, failureReason, solutionVersionArn, batchInferenceJobMode];
+    BatchSegmentJob in batch_segment_jobs: "Batch segment job", "batchSegmentJob", "batchSegmentJobs",
+        filter Some("solutionVersionArn") => itself(solution_version_arn),
+        summary [batchSegmentJobArn, jobName, status, creationDateTime, lastUpdatedDateTime, failureReason, solutionVersionArn];
 }
 
 #[cfg(test)]

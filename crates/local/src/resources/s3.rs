@@ -1,7 +1,7 @@
-//! Reading import data from an S3-compatible endpoint (moto in tests): path-style
-//! `GET /<bucket>/<key>` for one object, else `ListObjectsV2` under the prefix and every `.csv`
-//! object found; and writing metric attribution reports there (`PUT /<bucket>/<key>`), signed
-//! through `wire::outgoing`.
+//! Reading import and batch-job input from an S3-compatible endpoint (moto in tests): path-style
+//! `GET /<bucket>/<key>` for one object, else `ListObjectsV2` under the prefix and every object
+//! found that the caller keeps (`.csv` for imports); and writing metric attribution reports and
+//! batch-job output there (`PUT /<bucket>/<key>`), signed through `wire::outgoing`.
 //! Depends on the wire layer only.
 
 use percent_encoding::utf8_percent_encode;
@@ -57,6 +57,21 @@ pub async fn fetch(
     bucket: &str,
     key: &str,
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
+    fetch_where(endpoint, region, bucket, key, |k| {
+        k.to_ascii_lowercase().ends_with(".csv")
+    })
+    .await
+}
+
+/// Fetches the object `key`, or every object under prefix `key` whose key `keep` accepts,
+/// sorted by key.
+pub async fn fetch_where(
+    endpoint: &str,
+    region: &str,
+    bucket: &str,
+    key: &str,
+    keep: fn(&str) -> bool,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
     let client = Outgoing::default();
     let base = endpoint.trim_end_matches('/');
     if !key.is_empty() && !key.ends_with('/') {
@@ -89,11 +104,7 @@ pub async fn fetch(
             ));
         }
         let xml = String::from_utf8_lossy(&body);
-        keys.extend(
-            xml_values(&xml, "Key")
-                .into_iter()
-                .filter(|k| k.to_ascii_lowercase().ends_with(".csv")),
-        );
+        keys.extend(xml_values(&xml, "Key").into_iter().filter(|k| keep(k)));
         let truncated = xml_values(&xml, "IsTruncated").first().map(String::as_str) == Some("true");
         token = xml_values(&xml, "NextContinuationToken").into_iter().next();
         if !truncated || token.is_none() {
@@ -122,13 +133,25 @@ pub async fn fetch(
     Ok(files)
 }
 
-/// Writes object `key` of `bucket` (PutObject, path-style).
+/// Writes CSV object `key` of `bucket` (PutObject, path-style).
 pub async fn put(
     endpoint: &str,
     region: &str,
     bucket: &str,
     key: &str,
     body: String,
+) -> Result<(), String> {
+    put_typed(endpoint, region, bucket, key, "text/csv", body.into_bytes()).await
+}
+
+/// Writes object `key` of `bucket` with `content_type` (PutObject, path-style).
+pub async fn put_typed(
+    endpoint: &str,
+    region: &str,
+    bucket: &str,
+    key: &str,
+    content_type: &str,
+    body: Vec<u8>,
 ) -> Result<(), String> {
     let url = format!(
         "{}/{bucket}/{}",
@@ -141,8 +164,8 @@ pub async fn put(
             url: &url,
             service: "s3",
             region,
-            headers: &[("content-type", "text/csv")],
-            body: body.into_bytes(),
+            headers: &[("content-type", content_type)],
+            body,
         })
         .await
         .map_err(|e| format!("S3 PutObject s3://{bucket}/{key}: {e}"))?;

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
 use crate::store::model::{
-    CampaignConfig, DataSource, RecommenderConfig, SolutionConfig, SolutionUpdateConfig, Tag,
+    BatchInferenceJobConfig, BatchJobInput, BatchJobOutput, CampaignConfig, DataSource,
+    RecommenderConfig, SolutionConfig, SolutionUpdateConfig, Tag,
 };
 
 // Create and Update inputs.
@@ -64,6 +65,37 @@ pub struct CreateDatasetImportJob {
     pub tags: Option<Vec<Tag>>,
     pub import_mode: Option<String>,
     pub publish_attribution_metrics_to_s3: Option<bool>,
+}
+
+/// The input of `CreateBatchInferenceJob`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateBatchInferenceJob {
+    pub job_name: String,
+    pub solution_version_arn: String,
+    pub filter_arn: Option<String>,
+    pub num_results: Option<i64>,
+    pub job_input: BatchJobInput,
+    pub job_output: BatchJobOutput,
+    pub role_arn: String,
+    pub batch_inference_job_config: Option<BatchInferenceJobConfig>,
+    pub tags: Option<Vec<Tag>>,
+    pub batch_inference_job_mode: Option<String>,
+    pub theme_generation_config: Option<serde_json::Value>,
+}
+
+/// The input of `CreateBatchSegmentJob`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateBatchSegmentJob {
+    pub job_name: String,
+    pub solution_version_arn: String,
+    pub filter_arn: Option<String>,
+    pub num_results: Option<i64>,
+    pub job_input: BatchJobInput,
+    pub job_output: BatchJobOutput,
+    pub role_arn: String,
+    pub tags: Option<Vec<Tag>>,
 }
 
 /// The input of `CreateSolution`.

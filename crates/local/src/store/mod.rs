@@ -18,8 +18,9 @@ use crate::store::data::{
     DatasetRows, InteractionRow, LiveEvents, RecordRow, Tally, TallyKey, upsert_records,
 };
 use crate::store::model::{
-    Campaign, Dataset, DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter,
-    MetricAttribute, MetricAttribution, Recommender, Solution, SolutionVersion, Tag,
+    BatchInferenceJob, BatchSegmentJob, Campaign, Dataset, DatasetGroup, DatasetImportJob,
+    DatasetSchema, EventTracker, Filter, MetricAttribute, MetricAttribution, Recommender, Solution,
+    SolutionVersion, Tag,
 };
 
 /// What training produced, kept beside the public SolutionVersion.
@@ -47,6 +48,8 @@ pub enum Entry {
     Filter(Filter),
     Recommender(Recommender),
     MetricAttribution(MetricAttribution),
+    BatchInferenceJob(BatchInferenceJob),
+    BatchSegmentJob(BatchSegmentJob),
     /// The metrics of a metric attribution (all of them, as they now stand).
     AttributionMetrics {
         arn: String,
@@ -123,6 +126,8 @@ impl Entry {
             Entry::Filter(r) => &r.filter_arn,
             Entry::Recommender(r) => &r.recommender_arn,
             Entry::MetricAttribution(r) => &r.metric_attribution_arn,
+            Entry::BatchInferenceJob(r) => &r.batch_inference_job_arn,
+            Entry::BatchSegmentJob(r) => &r.batch_segment_job_arn,
             _ => return None,
         })
     }
@@ -140,6 +145,8 @@ impl Entry {
             Entry::Filter(r) => &r.status,
             Entry::Recommender(r) => &r.status,
             Entry::MetricAttribution(r) => &r.status,
+            Entry::BatchInferenceJob(r) => &r.status,
+            Entry::BatchSegmentJob(r) => &r.status,
             _ => return None,
         })
     }
@@ -163,6 +170,8 @@ impl Entry {
             Entry::Filter(r) => set!(r),
             Entry::Recommender(r) => set!(r),
             Entry::MetricAttribution(r) => set!(r),
+            Entry::BatchInferenceJob(r) => set!(r),
+            Entry::BatchSegmentJob(r) => set!(r),
             _ => {}
         }
     }
@@ -178,6 +187,8 @@ impl Entry {
             Entry::Filter(r) => r.failure_reason = reason,
             Entry::Recommender(r) => r.failure_reason = reason,
             Entry::MetricAttribution(r) => r.failure_reason = reason,
+            Entry::BatchInferenceJob(r) => r.failure_reason = reason,
+            Entry::BatchSegmentJob(r) => r.failure_reason = reason,
             _ => {}
         }
     }
@@ -198,6 +209,8 @@ pub struct Store {
     pub filters: BTreeMap<String, Filter>,
     pub recommenders: BTreeMap<String, Recommender>,
     pub metric_attributions: BTreeMap<String, MetricAttribution>,
+    pub batch_inference_jobs: BTreeMap<String, BatchInferenceJob>,
+    pub batch_segment_jobs: BTreeMap<String, BatchSegmentJob>,
     /// The metrics of each metric attribution, by its ARN.
     pub attribution_metrics: BTreeMap<String, Vec<MetricAttribute>>,
     /// Metric values attributed but not yet published, by metric attribution ARN.
@@ -295,6 +308,14 @@ impl Store {
             Entry::MetricAttribution(r) => {
                 self.metric_attributions
                     .insert(r.metric_attribution_arn.clone(), r);
+            }
+            Entry::BatchInferenceJob(r) => {
+                self.batch_inference_jobs
+                    .insert(r.batch_inference_job_arn.clone(), r);
+            }
+            Entry::BatchSegmentJob(r) => {
+                self.batch_segment_jobs
+                    .insert(r.batch_segment_job_arn.clone(), r);
             }
             Entry::AttributionMetrics { arn, metrics } => {
                 self.attribution_metrics.insert(arn, metrics);
@@ -463,6 +484,12 @@ impl Store {
         }
         if let Some(r) = self.metric_attributions.get(arn) {
             return Some(Entry::MetricAttribution(r.clone()));
+        }
+        if let Some(r) = self.batch_inference_jobs.get(arn) {
+            return Some(Entry::BatchInferenceJob(r.clone()));
+        }
+        if let Some(r) = self.batch_segment_jobs.get(arn) {
+            return Some(Entry::BatchSegmentJob(r.clone()));
         }
         self.filters.get(arn).map(|r| Entry::Filter(r.clone()))
     }

@@ -384,3 +384,69 @@ pub struct MetricAttribute {
     pub metric_name: String,
     pub expression: String,
 }
+
+// Batch jobs (CreateBatchInferenceJob, CreateBatchSegmentJob).
+
+/// `jobInput` of a batch job: where its JSON-lines input is read from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchJobInput {
+    pub s3_data_source: S3DataConfig,
+}
+
+/// `jobOutput` of a batch job: where its output files are written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchJobOutput {
+    pub s3_data_destination: S3DataConfig,
+}
+
+/// `batchInferenceJobConfig`.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchInferenceJobConfig {
+    pub item_exploration_config: Option<BTreeMap<String, String>>,
+    pub ranking_influence: Option<BTreeMap<String, f64>>,
+}
+
+/// The BatchInferenceJob shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchInferenceJob {
+    pub job_name: String,
+    pub batch_inference_job_arn: String,
+    pub filter_arn: Option<String>,
+    pub failure_reason: Option<String>,
+    pub solution_version_arn: String,
+    pub num_results: Option<i64>,
+    pub job_input: BatchJobInput,
+    pub job_output: BatchJobOutput,
+    pub batch_inference_job_config: Option<BatchInferenceJobConfig>,
+    pub role_arn: String,
+    pub batch_inference_job_mode: Option<String>,
+    pub theme_generation_config: Option<serde_json::Value>,
+    pub status: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+}
+
+/// The BatchSegmentJob shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchSegmentJob {
+    pub job_name: String,
+    pub batch_segment_job_arn: String,
+    pub filter_arn: Option<String>,
+    pub failure_reason: Option<String>,
+    pub solution_version_arn: String,
+    pub num_results: Option<i64>,
+    pub job_input: BatchJobInput,
+    pub job_output: BatchJobOutput,
+    pub role_arn: String,
+    pub status: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+}

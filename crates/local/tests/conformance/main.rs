@@ -4,6 +4,7 @@
 //! One test binary for the crate (each links the AWS SDKs).
 
 mod action_datasets;
+mod batch;
 mod bench;
 mod boto3;
 mod cold_items;

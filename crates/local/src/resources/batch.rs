@@ -1,0 +1,261 @@
+//! What batch inference and batch segment jobs share: checks of a Create request (solution
+//! version, S3 paths, numResults), reading the JSON-lines input from S3 (one object or every
+//! object under a prefix), writing each input object's output as `<output path><name>.out`, the
+//! job's state machine (`CREATE PENDING -> CREATE IN_PROGRESS -> ACTIVE | CREATE FAILED`, resumed
+//! after a restart: a re-run overwrites the same output objects) and the trained model it uses.
+//!
+//! S3 is the configured endpoint (moto in tests) or `<data-dir>/s3/<bucket>/<key>`, as for
+//! imports. `kmsKeyArn` is accepted (the model validates it) but nothing is encrypted: there is
+//! no KMS here. Depends on the store, the wire layer, `s3.rs` and the serving cache; never on the
+//! router.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::resources::AppState;
+use crate::resources::import::{parse_location, read_local};
+use crate::resources::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS};
+use crate::resources::resource::get;
+use crate::resources::serving::ModelRef;
+use crate::store::Store;
+use crate::store::model::{S3DataConfig, SolutionVersion};
+use crate::wire::error::ApiError;
+use crate::wire::names::check_arn;
+
+/// Checks `<member>.path`: an `s3://bucket/key-or-prefix` location.
+pub(crate) fn check_location(member: &str, config: &S3DataConfig) -> Result<(), ApiError> {
+    parse_location(&config.path)
+        .map(|_| ())
+        .map_err(|e| ApiError::InvalidInput(format!("{member}.path: {e}")))
+}
+
+/// `numResults` or its default, checked against `1..=max`.
+pub(crate) fn num_results(given: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
+    let n = given.unwrap_or(default);
+    if !(1..=max).contains(&n) {
+        return Err(ApiError::InvalidInput(format!(
+            "numResults {n} is out of range: it must be between 1 and {max}"
+        )));
+    }
+    Ok(n)
+}
+
+/// The solution version a job uses: it must exist and be ACTIVE. Returns it and its recipe.
+pub(crate) fn active_version(
+    store: &Store,
+    arn: &str,
+) -> Result<(SolutionVersion, personalize_engine::Recipe), ApiError> {
+    check_arn("solutionVersionArn", arn)?;
+    let version = get::<SolutionVersion>(store, arn)?;
+    if version.status != ACTIVE {
+        return Err(ApiError::InUse(format!(
+            "Solution version {arn} is in status {}, not ACTIVE",
+            version.status
+        )));
+    }
+    let recipe_arn = version.recipe_arn.clone().unwrap_or_default();
+    let recipe = personalize_engine::Recipe::from_arn(&recipe_arn)
+        .ok_or_else(|| ApiError::InvalidInput(format!("recipe {recipe_arn} is not supported")))?;
+    Ok((version.clone(), recipe))
+}
+
+/// Whether `key` names an input object (folder markers `.../` are not).
+fn is_object(key: &str) -> bool {
+    !key.ends_with('/')
+}
+
+/// Reads the job input at `path`: the object itself, or every object under the prefix (sorted
+/// by key). Each comes with its name.
+pub(crate) async fn read_input(
+    state: &AppState,
+    path: &str,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let (bucket, key) = parse_location(path)?;
+    let files = match &state.config.s3_endpoint {
+        Some(endpoint) => {
+            crate::resources::s3::fetch_where(
+                endpoint,
+                &state.config.region,
+                &bucket,
+                &key,
+                is_object,
+            )
+            .await?
+        }
+        None => {
+            let dir = state
+                .config
+                .data_dir
+                .clone()
+                .ok_or("no data directory configured to read s3:// locations from")?;
+            read_local(dir.join("s3").join(&bucket), &key, path, |p| p.is_file())?
+        }
+    };
+    if files.is_empty() {
+        return Err(format!("Input data not found at {path}"));
+    }
+    Ok(files)
+}
+
+/// The output key for input object `input_name` under output prefix `prefix`: the input's file
+/// name with `.out` appended (AWS's naming), in the output folder.
+pub(crate) fn output_key(prefix: &str, input_name: &str) -> String {
+    let file = input_name.rsplit('/').next().unwrap_or(input_name);
+    match prefix.trim_end_matches('/') {
+        "" => format!("{file}.out"),
+        p => format!("{p}/{file}.out"),
+    }
+}
+
+/// Writes one output object; returns its `s3://` location.
+pub(crate) async fn write_output(
+    state: &AppState,
+    destination: &str,
+    input_name: &str,
+    body: Vec<u8>,
+) -> Result<String, String> {
+    let (bucket, prefix) = parse_location(destination)?;
+    let key = output_key(&prefix, input_name);
+    match &state.config.s3_endpoint {
+        Some(endpoint) => {
+            crate::resources::s3::put_typed(
+                endpoint,
+                &state.config.region,
+                &bucket,
+                &key,
+                "application/json",
+                body,
+            )
+            .await?;
+        }
+        None => {
+            let dir = state
+                .config
+                .data_dir
+                .clone()
+                .ok_or("no data directory configured to write s3:// output to")?;
+            let file = dir.join("s3").join(&bucket).join(&key);
+            let written = match file.parent() {
+                Some(parent) => {
+                    std::fs::create_dir_all(parent).and_then(|()| std::fs::write(&file, &body))
+                }
+                None => std::fs::write(&file, &body),
+            };
+            written.map_err(|e| format!("writing s3://{bucket}/{key}: {e}"))?;
+        }
+    }
+    Ok(format!("s3://{bucket}/{key}"))
+}
+
+/// The input records of one object: its non-blank lines, in order.
+pub(crate) fn records(bytes: &[u8]) -> Vec<&str> {
+    // Invalid UTF-8 stays in the line (lossy decoding would shift nothing between lines), and
+    // the line's own parse reports it.
+    bytes
+        .split(|&b| b == b'\n')
+        .map(|l| std::str::from_utf8(l).unwrap_or("\u{fffd}"))
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
+
+/// An output line for a record that could not be answered: the input as given (as a string
+/// when it is not JSON), no output, and the reason.
+pub(crate) fn error_line(input: serde_json::Value, reason: &str) -> String {
+    serde_json::json!({"input": input, "output": null, "error": reason}).to_string()
+}
+
+/// The model of solution version `arn`: cached, or read from `<data-dir>/models/` (on a
+/// blocking thread, without the store lock).
+pub(crate) async fn model_of(state: &AppState, arn: &str) -> Result<ModelRef, String> {
+    if let Some(model) = state.serving.cached_model(arn) {
+        return Ok(model);
+    }
+    let file = state
+        .lock()
+        .trained
+        .get(arn)
+        .and_then(|m| m.model_file.clone())
+        .ok_or_else(|| format!("no trained model for {arn}"))?;
+    let state = Arc::clone(state);
+    let arn = arn.to_string();
+    tokio::task::spawn_blocking(move || {
+        state
+            .serving
+            .load_model(state.config.data_dir.as_deref(), &arn, &file)
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| format!("model loader failed: {e}"))?
+}
+
+/// Starts (or, after a restart, re-runs) the driver of batch job `arn`: pending, in progress,
+/// then `run`'s outcome: ACTIVE, or CREATE FAILED with its reason.
+pub(crate) fn start<F, Fut>(state: &AppState, arn: String, run: F)
+where
+    F: FnOnce(AppState, String) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let state = Arc::clone(state);
+    tokio::spawn(async move {
+        lifecycle::begin_job(&state, &arn).await;
+        let running = state
+            .lock()
+            .resource(&arn)
+            .is_some_and(|e| e.status() == Some(CREATE_IN_PROGRESS));
+        if !running {
+            return;
+        }
+        let outcome = run(Arc::clone(&state), arn.clone()).await;
+        lifecycle::pause(&state).await;
+        let mut store = state.lock();
+        let Some(mut entry) = store.resource(&arn) else {
+            return;
+        };
+        if entry.status() != Some(CREATE_IN_PROGRESS) {
+            return;
+        }
+        let now = store.now();
+        match outcome {
+            Ok(()) => {
+                tracing::info!(%arn, "batch job finished");
+                entry.set_status(ACTIVE, now);
+            }
+            Err(reason) => {
+                tracing::info!(%arn, %reason, "batch job failed");
+                entry.set_status(CREATE_FAILED, now);
+                entry.set_failure(&reason);
+            }
+        }
+        store.commit(entry);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_are_named_after_their_input_in_the_output_folder() {
+        assert_eq!(output_key("out/", "in/users.json"), "out/users.json.out");
+        assert_eq!(output_key("out", "users.json"), "out/users.json.out");
+        assert_eq!(output_key("", "a/b/c.txt"), "c.txt.out");
+    }
+
+    #[test]
+    fn records_are_the_non_blank_lines_in_order() {
+        assert_eq!(
+            records(b"{\"userId\":\"1\"}\r\n\n  \n{\"userId\":\"2\"}\nnot json"),
+            vec!["{\"userId\":\"1\"}", "{\"userId\":\"2\"}", "not json"]
+        );
+        assert!(records(b"").is_empty());
+    }
+
+    #[test]
+    fn num_results_has_a_default_and_limits() {
+        assert_eq!(num_results(None, 25, 500).expect("default"), 25);
+        assert_eq!(num_results(Some(500), 25, 500).expect("max"), 500);
+        assert!(num_results(Some(0), 25, 500).is_err());
+        assert!(num_results(Some(501), 25, 500).is_err());
+    }
+}

@@ -1,0 +1,245 @@
+//! Batch segment jobs: CreateBatchSegmentJob (Describe and List: `resource.rs`) and the job:
+//! for each input line, the users of the solution version (a USER_SEGMENTATION recipe) most
+//! likely to interact with an item or with the items of given attributes, best first (the
+//! engine's affinity, see `personalize_engine::segment`), written as JSON lines to
+//! `<output path><input name>.out` (see `batch.rs`).
+//!
+//! Input and output lines, as AWS documents them: aws-item-affinity `{"itemId": "105"}` ->
+//! `{"input": {"itemId": "105"}, "output": {"recommendedUsers": ["106", ...]}}`;
+//! aws-item-attribute-affinity `{"itemAttributes": "ITEMS.GENRES = \"Action\""}` ->
+//! `{"itemAttributes": "...", "output": {"recommendedUsers": [...]}}` (at most 10 queries per
+//! job). A line that cannot be answered gets `"output": null, "error": "<reason>"` and the job
+//! still finishes ACTIVE. Segments use the data of the solution version's training (AWS: "the
+//! data present at the last full solution version training"), not later live events.
+//! `filterArn` is refused: segment jobs take user filters (`UserID`), which personalize-local
+//! does not support (CreateFilter refuses them).
+//! Depends on the store, the wire layer, the engine and `batch.rs`; never on the router.
+
+use std::sync::Arc;
+
+use personalize_engine as engine;
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+use crate::resources::AppState;
+use crate::resources::batch::{self, error_line};
+use crate::resources::lifecycle::CREATE_PENDING;
+use crate::resources::resource::{Created, check_new};
+use crate::resources::shapes::CreateBatchSegmentJob;
+use crate::resources::tags;
+use crate::store::Entry;
+use crate::store::model::BatchSegmentJob;
+use crate::wire::error::ApiError;
+use crate::wire::names::check_name;
+
+/// Users per segment when numResults is not given, and the most (AWS: 5 million).
+pub const DEFAULT_NUM_RESULTS: i64 = 25;
+pub const MAX_NUM_RESULTS: i64 = 5_000_000;
+/// Most queries (input lines) of an aws-item-attribute-affinity job.
+pub const MAX_ATTRIBUTE_QUERIES: usize = 10;
+
+/// The output line for one input line of a job on `recipe` (a USER_SEGMENTATION recipe).
+pub fn answer(
+    model: &engine::Model,
+    catalog: &engine::Catalog,
+    recipe: engine::Recipe,
+    num_results: usize,
+    line: &str,
+) -> String {
+    let input: Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => {
+            return error_line(
+                Value::String(line.to_string()),
+                &format!("the input line is not JSON: {e}"),
+            );
+        }
+    };
+    let attributes = recipe == engine::Recipe::ItemAttributeAffinity;
+    let member = if attributes {
+        "itemAttributes"
+    } else {
+        "itemId"
+    };
+    let users = query(&input, member).and_then(|q| {
+        let of = if attributes {
+            let parsed = engine::parse_item_attributes(q).map_err(|e| e.to_string())?;
+            return model
+                .segment(engine::SegmentOf::Attributes(&parsed), catalog, num_results)
+                .map_err(|e| e.to_string());
+        } else {
+            engine::SegmentOf::Item(q)
+        };
+        model
+            .segment(of, catalog, num_results)
+            .map_err(|e| e.to_string())
+    });
+    match users {
+        Ok(users) => {
+            let ids: Vec<String> = users.into_iter().map(|u| u.user_id).collect();
+            let output = serde_json::json!({"recommendedUsers": ids});
+            match (attributes, input) {
+                (true, Value::Object(mut line)) => {
+                    line.insert("output".into(), output);
+                    Value::Object(line).to_string()
+                }
+                (_, input) => serde_json::json!({"input": input, "output": output}).to_string(),
+            }
+        }
+        Err(reason) => error_line(input, &reason),
+    }
+}
+
+/// The line's one member `member`, a non-empty string.
+fn query<'a>(input: &'a Value, member: &str) -> Result<&'a str, String> {
+    let Value::Object(line) = input else {
+        return Err("the input line is not a JSON object".into());
+    };
+    let line: &Map<String, Value> = line;
+    if let Some(foreign) = line.keys().find(|k| k.as_str() != member) {
+        return Err(format!(
+            "{foreign} is not an input of this recipe (it takes {member})"
+        ));
+    }
+    match line.get(member) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        Some(_) => Err(format!("{member} must be a non-empty string")),
+        None => Err(format!("{member} is required")),
+    }
+}
+
+pub fn create(
+    state: &AppState,
+    req: CreateBatchSegmentJob,
+) -> Result<Created<BatchSegmentJob>, ApiError> {
+    check_name("jobName", &req.job_name)?;
+    tags::check(req.tags.as_deref().unwrap_or_default())?;
+    batch::check_location("jobInput.s3DataSource", &req.job_input.s3_data_source)?;
+    batch::check_location(
+        "jobOutput.s3DataDestination",
+        &req.job_output.s3_data_destination,
+    )?;
+    let num_results = batch::num_results(req.num_results, DEFAULT_NUM_RESULTS, MAX_NUM_RESULTS)?;
+    if let Some(filter) = &req.filter_arn {
+        return Err(ApiError::InvalidInput(format!(
+            "filterArn {filter}: batch segment jobs filter users (UserID filters), which \
+             personalize-local does not support; leave filterArn out"
+        )));
+    }
+    let arn = state.arns.make("batch-segment-job", &req.job_name);
+    let mut store = state.lock();
+    check_new::<BatchSegmentJob>(&store, &arn, &req.job_name)?;
+    let (_, recipe) = batch::active_version(&store, &req.solution_version_arn)?;
+    if !recipe.is_user_segmentation() {
+        return Err(ApiError::InvalidInput(format!(
+            "Solution version {} uses {}: batch segment jobs need a USER_SEGMENTATION recipe \
+             (aws-item-affinity, aws-item-attribute-affinity); use CreateBatchInferenceJob",
+            req.solution_version_arn,
+            recipe.arn()
+        )));
+    }
+    let now = store.now();
+    store.commit(Entry::BatchSegmentJob(BatchSegmentJob {
+        job_name: req.job_name,
+        batch_segment_job_arn: arn.clone(),
+        filter_arn: None,
+        failure_reason: None,
+        solution_version_arn: req.solution_version_arn,
+        num_results: Some(num_results),
+        job_input: req.job_input,
+        job_output: req.job_output,
+        role_arn: req.role_arn,
+        status: CREATE_PENDING.into(),
+        creation_date_time: now,
+        last_updated_date_time: now,
+    }));
+    tags::set_on_create(&mut store, &arn, req.tags);
+    drop(store);
+    start(state, arn.clone());
+    Ok(Created::new(arn))
+}
+
+/// Starts (or, after a restart, re-runs) batch segment job `arn`.
+pub fn start(state: &AppState, arn: String) {
+    batch::start(
+        state,
+        arn,
+        |state, arn| async move { run(&state, &arn).await },
+    );
+}
+
+async fn run(state: &AppState, arn: &str) -> Result<(), String> {
+    let (job, recipe, catalog) = {
+        let store = state.lock();
+        let job = store
+            .batch_segment_jobs
+            .get(arn)
+            .cloned()
+            .ok_or("batch segment job vanished")?;
+        let version = store
+            .solution_versions
+            .get(&job.solution_version_arn)
+            .ok_or_else(|| format!("solution version {} was deleted", job.solution_version_arn))?;
+        let recipe_arn = version.recipe_arn.clone().unwrap_or_default();
+        let recipe = engine::Recipe::from_arn(&recipe_arn)
+            .filter(engine::Recipe::is_user_segmentation)
+            .ok_or_else(|| format!("recipe {recipe_arn} is not a USER_SEGMENTATION recipe"))?;
+        let catalog = state.serving.catalog(&store, &version.dataset_group_arn);
+        (job, recipe, catalog)
+    };
+    let model = batch::model_of(state, &job.solution_version_arn).await?;
+    let inputs = batch::read_input(state, &job.job_input.s3_data_source.path).await?;
+    if recipe == engine::Recipe::ItemAttributeAffinity {
+        let queries: usize = inputs.iter().map(|(_, b)| batch::records(b).len()).sum();
+        if queries > MAX_ATTRIBUTE_QUERIES {
+            return Err(format!(
+                "The input has {queries} queries; aws-item-attribute-affinity takes at most \
+                 {MAX_ATTRIBUTE_QUERIES}"
+            ));
+        }
+    }
+    let num_results = job.num_results.unwrap_or(DEFAULT_NUM_RESULTS) as usize;
+    let catalog = Arc::clone(&catalog);
+    let outputs = tokio::task::spawn_blocking(move || {
+        inputs
+            .iter()
+            .map(|(name, bytes)| {
+                let lines: Vec<String> = batch::records(bytes)
+                    .par_iter()
+                    .map(|line| answer(&model, &catalog, recipe, num_results, line))
+                    .collect();
+                let mut body = lines.join("\n");
+                body.push('\n');
+                (name.clone(), body.into_bytes())
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| format!("batch segment worker failed: {e}"))?;
+    let destination = &job.job_output.s3_data_destination.path;
+    for (name, body) in outputs {
+        let written = batch::write_output(state, destination, &name, body).await?;
+        tracing::info!(%arn, output = %written, "batch segment output written");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_name_one_member_of_the_recipe() {
+        let v: Value = serde_json::from_str(r#"{"itemId":"i1"}"#).expect("JSON");
+        assert_eq!(query(&v, "itemId"), Ok("i1"));
+        let v: Value = serde_json::from_str(r#"{"userId":"u1"}"#).expect("JSON");
+        assert!(query(&v, "itemId").expect_err("foreign").contains("userId"));
+        let v: Value = serde_json::from_str(r#"{}"#).expect("JSON");
+        assert_eq!(
+            query(&v, "itemAttributes"),
+            Err("itemAttributes is required".into())
+        );
+        let v: Value = serde_json::from_str(r#"{"itemId":""}"#).expect("JSON");
+        assert!(query(&v, "itemId").is_err());
+    }
+}
