@@ -18,8 +18,9 @@ use crate::resources::campaign::solution_of;
 use crate::resources::lifecycle::{self, is_creating, is_deleting};
 use crate::resources::tags;
 use crate::store::model::{
-    Campaign, Dataset, DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter,
-    MetricAttribution, Recommender, Solution, SolutionVersion, Tag,
+    Campaign, DataDeletionJob, Dataset, DatasetExportJob, DatasetGroup, DatasetImportJob,
+    DatasetSchema, EventTracker, Filter, MetricAttribution, Recommender, Solution, SolutionVersion,
+    Tag,
 };
 use crate::store::{Entry, Store};
 use crate::wire::error::ApiError;
@@ -351,6 +352,12 @@ stored_resources! {
     MetricAttribution in metric_attributions: "Metric attribution", "metricAttribution", "metricAttributions",
         filter Some("datasetGroupArn") => itself(dataset_group_arn),
         summary [name, metricAttributionArn, status, creationDateTime, lastUpdatedDateTime, failureReason];
+    DatasetExportJob in export_jobs: "Dataset export job", "datasetExportJob", "datasetExportJobs",
+        filter Some("datasetArn") => itself(dataset_arn),
+        summary [datasetExportJobArn, jobName, status, creationDateTime, lastUpdatedDateTime, failureReason];
+    DataDeletionJob in deletion_jobs: "Data deletion job", "dataDeletionJob", "dataDeletionJobs",
+        filter Some("datasetGroupArn") => itself(dataset_group_arn),
+        summary [dataDeletionJobArn, datasetGroupArn, jobName, status, creationDateTime, lastUpdatedDateTime, failureReason];
 }
 
 #[cfg(test)]

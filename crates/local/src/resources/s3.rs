@@ -122,26 +122,33 @@ pub async fn fetch(
     Ok(files)
 }
 
-/// Writes object `key` of `bucket` (PutObject, path-style).
+/// Writes object `key` of `bucket` (PutObject, path-style), encrypted with SSE-KMS under
+/// `kms_key` when one is given.
 pub async fn put(
     endpoint: &str,
     region: &str,
     bucket: &str,
     key: &str,
     body: String,
+    kms_key: Option<&str>,
 ) -> Result<(), String> {
     let url = format!(
         "{}/{bucket}/{}",
         endpoint.trim_end_matches('/'),
         encode_key(key)
     );
+    let mut headers = vec![("content-type", "text/csv")];
+    if let Some(kms_key) = kms_key {
+        headers.push(("x-amz-server-side-encryption", "aws:kms"));
+        headers.push(("x-amz-server-side-encryption-aws-kms-key-id", kms_key));
+    }
     let (status, _) = Outgoing::default()
         .send(Call {
             method: "PUT",
             url: &url,
             service: "s3",
             region,
-            headers: &[("content-type", "text/csv")],
+            headers: &headers,
             body: body.into_bytes(),
         })
         .await

@@ -2,7 +2,7 @@
 //! [`Store::commit`] of a journal [`Entry`], and read under one lock. Durability is in `journal`.
 //! Must not depend on HTTP, the resources' operations or the engine.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -18,8 +18,9 @@ use crate::store::data::{
     DatasetRows, InteractionRow, LiveEvents, RecordRow, Tally, TallyKey, upsert_records,
 };
 use crate::store::model::{
-    Campaign, Dataset, DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter,
-    MetricAttribute, MetricAttribution, Recommender, Solution, SolutionVersion, Tag,
+    Campaign, DataDeletionJob, Dataset, DatasetExportJob, DatasetGroup, DatasetImportJob,
+    DatasetSchema, EventTracker, Filter, MetricAttribute, MetricAttribution, Recommender, Solution,
+    SolutionVersion, Tag,
 };
 
 /// What training produced, kept beside the public SolutionVersion.
@@ -106,6 +107,16 @@ pub enum Entry {
         key: String,
         value: u64,
     },
+    // Dataset export and data deletion jobs.
+    ExportJob(DatasetExportJob),
+    DeletionJob(DataDeletionJob),
+    /// A finished data deletion job (COMPLETED) and the users it removes from its dataset
+    /// group's datasets and live events, applied atomically; applying it sets the job's
+    /// `numDeleted` to how many of them had data.
+    UsersDeleted {
+        job: DataDeletionJob,
+        users: Vec<String>,
+    },
 }
 
 impl Entry {
@@ -123,6 +134,8 @@ impl Entry {
             Entry::Filter(r) => &r.filter_arn,
             Entry::Recommender(r) => &r.recommender_arn,
             Entry::MetricAttribution(r) => &r.metric_attribution_arn,
+            Entry::ExportJob(r) => &r.dataset_export_job_arn,
+            Entry::DeletionJob(r) => &r.data_deletion_job_arn,
             _ => return None,
         })
     }
@@ -140,6 +153,8 @@ impl Entry {
             Entry::Filter(r) => &r.status,
             Entry::Recommender(r) => &r.status,
             Entry::MetricAttribution(r) => &r.status,
+            Entry::ExportJob(r) => &r.status,
+            Entry::DeletionJob(r) => &r.status,
             _ => return None,
         })
     }
@@ -163,6 +178,8 @@ impl Entry {
             Entry::Filter(r) => set!(r),
             Entry::Recommender(r) => set!(r),
             Entry::MetricAttribution(r) => set!(r),
+            Entry::ExportJob(r) => set!(r),
+            Entry::DeletionJob(r) => set!(r),
             _ => {}
         }
     }
@@ -178,6 +195,8 @@ impl Entry {
             Entry::Filter(r) => r.failure_reason = reason,
             Entry::Recommender(r) => r.failure_reason = reason,
             Entry::MetricAttribution(r) => r.failure_reason = reason,
+            Entry::ExportJob(r) => r.failure_reason = reason,
+            Entry::DeletionJob(r) => r.failure_reason = reason,
             _ => {}
         }
     }
@@ -198,6 +217,8 @@ pub struct Store {
     pub filters: BTreeMap<String, Filter>,
     pub recommenders: BTreeMap<String, Recommender>,
     pub metric_attributions: BTreeMap<String, MetricAttribution>,
+    pub export_jobs: BTreeMap<String, DatasetExportJob>,
+    pub deletion_jobs: BTreeMap<String, DataDeletionJob>,
     /// The metrics of each metric attribution, by its ARN.
     pub attribution_metrics: BTreeMap<String, Vec<MetricAttribute>>,
     /// Metric values attributed but not yet published, by metric attribution ARN.
@@ -205,6 +226,10 @@ pub struct Store {
     pub tags: BTreeMap<String, Vec<Tag>>,
     /// Rows by dataset ARN.
     pub data: HashMap<String, DatasetRows>,
+    /// Earlier versions of item and user records that a later import or put replaced, by
+    /// dataset ARN (kept for dataset export jobs: BULK and PUT export every version imported
+    /// that way, as AWS's do).
+    pub replaced: HashMap<String, Vec<RecordRow>>,
     /// Live events by dataset group ARN.
     pub live: HashMap<String, LiveEvents>,
     /// Training results by solution version ARN.
@@ -339,9 +364,22 @@ impl Store {
                 self.import_jobs
                     .insert(job.dataset_import_job_arn.clone(), job);
                 if full || !self.data.contains_key(&dataset_arn) {
-                    self.data.insert(dataset_arn.clone(), rows);
+                    // FULL overwrites the bulk data: earlier bulk versions go; what was put
+                    // stays exportable as PUT data.
+                    let old = self.data.insert(dataset_arn.clone(), rows);
+                    if let Some(
+                        DatasetRows::Items(old)
+                        | DatasetRows::Users(old)
+                        | DatasetRows::Actions(old),
+                    ) = old
+                    {
+                        let history = self.replaced.entry(dataset_arn.clone()).or_default();
+                        history.retain(|r| r.put);
+                        history.extend(old.into_iter().filter(|r| r.put));
+                    }
                 } else if let Some(existing) = self.data.get_mut(&dataset_arn) {
-                    existing.append(rows);
+                    let replaced = existing.append(rows);
+                    self.keep_replaced(&dataset_arn, replaced);
                 }
                 self.bump_catalog(&dataset_arn);
             }
@@ -372,7 +410,8 @@ impl Store {
                     }
                 });
                 if let DatasetRows::Items(rows) | DatasetRows::Users(rows) = rows {
-                    upsert_records(rows, records);
+                    let replaced = upsert_records(rows, records);
+                    self.keep_replaced(&dataset_arn, replaced);
                 }
                 self.bump_catalog(&dataset_arn);
             }
@@ -382,7 +421,65 @@ impl Store {
             Entry::Counter { key, value } => {
                 self.counters.insert(key, value);
             }
+            Entry::ExportJob(r) => {
+                self.export_jobs.insert(r.dataset_export_job_arn.clone(), r);
+            }
+            Entry::DeletionJob(r) => {
+                self.deletion_jobs
+                    .insert(r.data_deletion_job_arn.clone(), r);
+            }
+            Entry::UsersDeleted { mut job, users } => {
+                let users: HashSet<String> = users.into_iter().collect();
+                let found = self.delete_users(&job.dataset_group_arn, &users);
+                job.num_deleted = Some(found.len() as i64);
+                self.deletion_jobs
+                    .insert(job.data_deletion_job_arn.clone(), job);
+            }
         }
+    }
+
+    fn keep_replaced(&mut self, dataset_arn: &str, replaced: Vec<RecordRow>) {
+        if !replaced.is_empty() {
+            self.replaced
+                .entry(dataset_arn.to_string())
+                .or_default()
+                .extend(replaced);
+        }
+    }
+
+    /// Removes every row of `users` from the datasets of dataset group `dg` (interactions,
+    /// action interactions, user records and their earlier versions) and from its live events.
+    /// Returns the ids of the users that had any.
+    fn delete_users(&mut self, dg: &str, users: &HashSet<String>) -> HashSet<String> {
+        let mut found = HashSet::new();
+        let datasets: Vec<String> = self
+            .datasets
+            .values()
+            .filter(|d| d.dataset_group_arn == dg)
+            .map(|d| d.dataset_arn.clone())
+            .collect();
+        for arn in &datasets {
+            if let Some(rows) = self.data.get_mut(arn) {
+                found.extend(rows.remove_users(users));
+            }
+            if self
+                .datasets
+                .get(arn)
+                .is_some_and(|d| d.dataset_type == "USERS")
+                && let Some(history) = self.replaced.get_mut(arn)
+            {
+                history.retain(|r| !users.contains(&r.id));
+            }
+        }
+        if let Some(live) = self.live.get(dg) {
+            let (kept, had_events) = live.without_users(users);
+            found.extend(had_events);
+            self.live.insert(dg.to_string(), kept);
+        }
+        if let Some(arn) = datasets.first() {
+            self.bump_catalog(arn);
+        }
+        found
     }
 
     fn bump_catalog(&mut self, dataset_arn: &str) {
@@ -398,12 +495,16 @@ impl Store {
     fn remove(&mut self, arn: &str) {
         if self.dataset_groups.remove(arn).is_some() {
             self.live.remove(arn);
+            self.deletion_jobs.retain(|_, j| j.dataset_group_arn != arn);
         }
         self.schemas.remove(arn);
         if self.datasets.remove(arn).is_some() {
             self.data.remove(arn);
+            self.replaced.remove(arn);
             self.import_jobs.retain(|_, j| j.dataset_arn != arn);
+            self.export_jobs.retain(|_, j| j.dataset_arn != arn);
         }
+
         self.import_jobs.remove(arn);
         if self.solutions.remove(arn).is_some() {
             let versions: Vec<String> = self
@@ -463,6 +564,12 @@ impl Store {
         }
         if let Some(r) = self.metric_attributions.get(arn) {
             return Some(Entry::MetricAttribution(r.clone()));
+        }
+        if let Some(r) = self.export_jobs.get(arn) {
+            return Some(Entry::ExportJob(r.clone()));
+        }
+        if let Some(r) = self.deletion_jobs.get(arn) {
+            return Some(Entry::DeletionJob(r.clone()));
         }
         self.filters.get(arn).map(|r| Entry::Filter(r.clone()))
     }
