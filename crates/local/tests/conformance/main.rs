@@ -7,6 +7,7 @@ mod action_datasets;
 mod bench;
 mod boto3;
 mod cold_items;
+mod data_jobs;
 mod errors;
 mod lifecycle;
 mod metric_attribution;
