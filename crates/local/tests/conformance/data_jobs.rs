@@ -862,3 +862,134 @@ async fn describes_the_algorithm_and_feature_transformation_of_every_recipe() {
     }
     server.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_export_and_deletion_jobs_resume_after_restart() {
+    use crate::restart::{spawn_server, spawn_server_with};
+
+    let dir = temp_dir("data-jobs-restart");
+    put_object(&dir, "lists", "gone.csv", "USER_ID\nu0\nu1\n");
+    let (mut child, url) = spawn_server(&dir);
+    let (cp, _, _) = clients(&url).await;
+    let (dg, interactions, items) = seed_dataset_group(&cp, &dir, "restart").await;
+    child.kill();
+
+    // Slow transitions: the jobs are still PENDING when the server is killed.
+    let (mut child, url) = spawn_server_with(&dir, 10_000);
+    let (cp, _, _) = clients(&url).await;
+    let export_arn = cp
+        .create_dataset_export_job()
+        .job_name("restart-items")
+        .dataset_arn(&items)
+        .ingestion_mode(IngestionMode::Bulk)
+        .role_arn(ROLE_ARN)
+        .job_output(output("s3://out/restart/"))
+        .send()
+        .await
+        .expect("CreateDatasetExportJob")
+        .dataset_export_job_arn
+        .expect("arn");
+    let mut deletions = Vec::new();
+    for n in 0..6 {
+        let created = cp
+            .create_data_deletion_job()
+            .job_name(format!("restart-{n}"))
+            .dataset_group_arn(&dg)
+            .role_arn(ROLE_ARN)
+            .data_source(
+                DataSource::builder()
+                    .data_location("s3://lists/gone.csv")
+                    .build(),
+            )
+            .send()
+            .await;
+        if n < 5 {
+            deletions.push(
+                created
+                    .expect("CreateDataDeletionJob")
+                    .data_deletion_job_arn
+                    .expect("arn"),
+            );
+        } else {
+            // At most 5 PENDING per dataset group.
+            assert_eq!(
+                code_of(created, "a sixth PENDING job"),
+                "LimitExceededException"
+            );
+        }
+    }
+    let status = cp
+        .describe_data_deletion_job()
+        .data_deletion_job_arn(&deletions[0])
+        .send()
+        .await
+        .expect("DescribeDataDeletionJob")
+        .data_deletion_job
+        .and_then(|j| j.status);
+    assert_eq!(status.as_deref(), Some("PENDING"));
+    child.kill();
+
+    let (mut child, url) = spawn_server(&dir);
+    let (cp, _, _) = clients(&url).await;
+    let status = wait_status(
+        "resumed export",
+        Duration::from_secs(30),
+        || export_status(&cp, &export_arn),
+        &["ACTIVE", "CREATE FAILED"],
+    )
+    .await;
+    assert_eq!(status, "ACTIVE");
+    let written = std::fs::read_to_string(dir.join("s3/out/restart/restart-items/part-00000.csv"))
+        .expect("the export file");
+    assert_eq!(rows_of(&written), rows_of(&items_csv()));
+    let mut deleted = 0;
+    for arn in &deletions {
+        let describe = || async {
+            cp.describe_data_deletion_job()
+                .data_deletion_job_arn(arn)
+                .send()
+                .await
+                .expect("DescribeDataDeletionJob")
+                .data_deletion_job
+                .expect("job")
+        };
+        wait_status(
+            arn,
+            Duration::from_secs(30),
+            || async { describe().await.status.unwrap_or_default() },
+            &["COMPLETED"],
+        )
+        .await;
+        deleted += describe().await.num_deleted.unwrap_or_default();
+    }
+    assert_eq!(deleted, 2, "u0 and u1 deleted once");
+    let arn = cp
+        .create_dataset_export_job()
+        .job_name("restart-after")
+        .dataset_arn(&interactions)
+        .ingestion_mode(IngestionMode::All)
+        .role_arn(ROLE_ARN)
+        .job_output(output("s3://out/restart/"))
+        .send()
+        .await
+        .expect("CreateDatasetExportJob")
+        .dataset_export_job_arn
+        .expect("arn");
+    wait_status(
+        "export after deletion",
+        Duration::from_secs(30),
+        || export_status(&cp, &arn),
+        &["ACTIVE"],
+    )
+    .await;
+    let written = std::fs::read_to_string(dir.join("s3/out/restart/restart-after/part-00000.csv"))
+        .expect("the export file");
+    let rows = rows_of(&written);
+    assert_eq!(rows.len(), 1440 - 24);
+    assert!(
+        rows.iter()
+            .all(|l| !l.starts_with("u0,") && !l.starts_with("u1,"))
+    );
+    child.kill();
+    let _ = std::fs::remove_dir_all(dir);
+}
