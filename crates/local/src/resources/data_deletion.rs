@@ -16,13 +16,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::resources::AppState;
-use crate::resources::lifecycle::{self, ACTIVE};
+use crate::resources::dataset_group::require_active;
+use crate::resources::lifecycle;
 use crate::resources::objects::{self, parse_location};
-use crate::resources::resource::{Created, check_new, get};
+use crate::resources::resource::{Created, check_new};
 use crate::resources::shapes::CreateDataDeletionJob;
 use crate::resources::tags;
 use crate::store::Entry;
-use crate::store::model::{DataDeletionJob, DatasetGroup};
+use crate::store::model::DataDeletionJob;
 use crate::wire::error::ApiError;
 use crate::wire::names::{check_arn, check_name};
 
@@ -57,13 +58,7 @@ pub fn create(
     let arn = state.arns.make("data-deletion-job", &req.job_name);
     let mut store = state.lock();
     check_new::<DataDeletionJob>(&store, &arn, &req.job_name)?;
-    let group = get::<DatasetGroup>(&store, &req.dataset_group_arn)?;
-    if group.status != ACTIVE {
-        return Err(ApiError::InUse(format!(
-            "Dataset group {} is in status {}, not ACTIVE",
-            group.dataset_group_arn, group.status
-        )));
-    }
+    require_active(&store, &req.dataset_group_arn)?;
     let pending = store
         .deletion_jobs
         .values()

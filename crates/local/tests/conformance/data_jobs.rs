@@ -927,6 +927,11 @@ async fn interrupted_export_and_deletion_jobs_resume_after_restart() {
         .data_deletion_job
         .and_then(|j| j.status);
     assert_eq!(status.as_deref(), Some("PENDING"));
+    let busy = cp.delete_dataset().dataset_arn(&items).send().await;
+    assert_eq!(
+        code_of(busy, "a dataset being exported"),
+        "ResourceInUseException"
+    );
     child.kill();
 
     let (mut child, url) = spawn_server(&dir);
