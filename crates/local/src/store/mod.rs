@@ -604,3 +604,121 @@ pub(crate) fn test_dir(name: &str) -> std::path::PathBuf {
         std::process::id()
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::model::DataSource;
+
+    fn dataset(arn: &str, dataset_type: &str) -> Entry {
+        Entry::Dataset(Dataset {
+            name: arn.into(),
+            dataset_arn: arn.into(),
+            dataset_group_arn: "dg".into(),
+            dataset_type: dataset_type.into(),
+            schema_arn: "schema".into(),
+            status: "ACTIVE".into(),
+            creation_date_time: 0.0,
+            last_updated_date_time: 0.0,
+            latest_dataset_update: None,
+            tracking_id: None,
+        })
+    }
+
+    fn row(user: &str, item: &str) -> InteractionRow {
+        InteractionRow {
+            user_id: user.into(),
+            item_id: item.into(),
+            timestamp: 1,
+            event_type: Some("click".into()),
+            event_value: None,
+        }
+    }
+
+    fn user(id: &str, put: bool) -> RecordRow {
+        RecordRow {
+            id: id.into(),
+            fields: BTreeMap::new(),
+            created: None,
+            put,
+        }
+    }
+
+    fn job(status: &str) -> DataDeletionJob {
+        DataDeletionJob {
+            job_name: "job".into(),
+            data_deletion_job_arn: "job".into(),
+            dataset_group_arn: "dg".into(),
+            data_source: DataSource {
+                data_location: Some("s3://b/k.csv".into()),
+            },
+            role_arn: "role".into(),
+            status: status.into(),
+            num_deleted: None,
+            creation_date_time: 0.0,
+            last_updated_date_time: 0.0,
+            failure_reason: None,
+        }
+    }
+
+    #[test]
+    fn users_deleted_leave_no_row_anywhere_in_the_group() {
+        let mut store = Store::default();
+        for (arn, kind) in [
+            ("ix", "INTERACTIONS"),
+            ("us", "USERS"),
+            ("ax", "ACTION_INTERACTIONS"),
+        ] {
+            store.apply(dataset(arn, kind));
+        }
+        store.data.insert(
+            "ix".into(),
+            DatasetRows::Interactions(vec![row("a", "i1"), row("b", "i1"), row("c", "i2")]),
+        );
+        store.data.insert(
+            "ax".into(),
+            DatasetRows::ActionInteractions(vec![row("a", "act"), row("d", "act")]),
+        );
+        store.data.insert(
+            "us".into(),
+            DatasetRows::Users(vec![user("a", false), user("b", false)]),
+        );
+        // "b" was put again (its imported version is kept for BULK exports), "e" only lives.
+        store.apply(Entry::Records {
+            dataset_arn: "us".into(),
+            records: vec![user("b", true)],
+        });
+        assert_eq!(store.replaced["us"], vec![user("b", false)]);
+        store.apply(Entry::Events {
+            dg: "dg".into(),
+            user: "e".into(),
+            events: vec![row("e", "i1")],
+        });
+        store.apply(Entry::Events {
+            dg: "dg".into(),
+            user: "c".into(),
+            events: vec![row("c", "i3")],
+        });
+        store.apply(Entry::UsersDeleted {
+            job: job("COMPLETED"),
+            users: vec!["a".into(), "b".into(), "d".into(), "e".into(), "z".into()],
+        });
+        assert_eq!(
+            store.deletion_jobs["job"].num_deleted,
+            Some(4),
+            "z had no data"
+        );
+        assert_eq!(
+            store.data["ix"],
+            DatasetRows::Interactions(vec![row("c", "i2")])
+        );
+        assert!(store.data["ax"].is_empty());
+        assert!(store.data["us"].is_empty());
+        assert!(store.replaced["us"].is_empty());
+        let live: Vec<String> = store.live["dg"]
+            .all()
+            .map(|e| e.user_id.to_string())
+            .collect();
+        assert_eq!(live, vec!["c"]);
+    }
+}

@@ -103,6 +103,34 @@ async fn seed_on_moto(
     (dg, interactions, items, users)
 }
 
+/// The server-side encryption and KMS key moto reports for an object (HEAD).
+async fn s3_encryption(endpoint: &str, bucket_key: &str) -> (Option<String>, Option<String>) {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    let client: hyper_util::client::legacy::Client<_, Full<Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    let request = hyper::Request::builder()
+        .method("HEAD")
+        .uri(format!("{endpoint}/{bucket_key}"))
+        .header("authorization", moto_authorization("s3"))
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let response = client.request(request).await.expect("moto answers");
+    assert_eq!(response.status().as_u16(), 200, "HEAD {bucket_key}");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    (
+        header("x-amz-server-side-encryption"),
+        header("x-amz-server-side-encryption-aws-kms-key-id"),
+    )
+}
+
 fn output(path: &str) -> DatasetExportJobOutput {
     DatasetExportJobOutput::builder()
         .s3_data_destination(S3DataConfig::builder().path(path).build().expect("path"))
@@ -317,6 +345,40 @@ async fn exports_bulk_put_and_all_data_as_csv() {
     assert_eq!(bulk.len(), 120);
     assert!(bulk.contains(&"u5,,t2|t0".to_string()), "empty AGE");
 
+    // A kmsKeyArn encrypts the export with that key (SSE-KMS).
+    let key = "arn:aws:kms:us-east-1:000000000000:key/export-key";
+    let arn = cp
+        .create_dataset_export_job()
+        .job_name("us-kms")
+        .dataset_arn(&users)
+        .role_arn(ROLE_ARN)
+        .job_output(
+            DatasetExportJobOutput::builder()
+                .s3_data_destination(
+                    S3DataConfig::builder()
+                        .path("s3://out/kms/")
+                        .kms_key_arn(key)
+                        .build()
+                        .expect("path"),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateDatasetExportJob")
+        .dataset_export_job_arn
+        .expect("arn");
+    wait_status(
+        "kms export",
+        Duration::from_secs(30),
+        || export_status(&cp, &arn),
+        &["ACTIVE"],
+    )
+    .await;
+    let (sse, key_id) = s3_encryption(&endpoint, "out/kms/us-kms/part-00000.csv").await;
+    assert_eq!(sse.as_deref(), Some("aws:kms"));
+    assert_eq!(key_id.as_deref(), Some(key));
+
     // List: by dataset, newest first, paged.
     let page = cp
         .list_dataset_export_jobs()
@@ -345,7 +407,7 @@ async fn exports_bulk_put_and_all_data_as_csv() {
         .send()
         .await
         .expect("all export jobs");
-    assert_eq!(everything.dataset_export_jobs().len(), 8);
+    assert_eq!(everything.dataset_export_jobs().len(), 9);
 
     // Refused as AWS refuses them.
     let again = cp
@@ -395,6 +457,39 @@ async fn exports_bulk_put_and_all_data_as_csv() {
         .await;
     assert_eq!(
         code_of(bad_mode, "unknown ingestionMode"),
+        "InvalidInputException"
+    );
+    // AWS cannot export Actions or Action interactions datasets.
+    let actions_schema = cp
+        .create_schema()
+        .name("export-actions")
+        .schema(r#"{"type":"record","name":"Actions","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"ACTION_ID","type":"string"},{"name":"VALUE","type":["null","float"]}],"version":"1.0"}"#)
+        .send()
+        .await
+        .expect("CreateSchema")
+        .schema_arn
+        .expect("arn");
+    let actions = cp
+        .create_dataset()
+        .name("export-actions")
+        .dataset_group_arn(&dg)
+        .dataset_type("ACTIONS")
+        .schema_arn(actions_schema)
+        .send()
+        .await
+        .expect("CreateDataset")
+        .dataset_arn
+        .expect("arn");
+    let refused = cp
+        .create_dataset_export_job()
+        .job_name("actions")
+        .dataset_arn(&actions)
+        .role_arn(ROLE_ARN)
+        .job_output(output("s3://out/actions/"))
+        .send()
+        .await;
+    assert_eq!(
+        code_of(refused, "an Actions dataset"),
         "InvalidInputException"
     );
     let unknown = cp
