@@ -107,6 +107,11 @@ pub enum Entry {
         key: String,
         value: u64,
     },
+    /// The earlier record versions of a dataset as of a compaction (see [`Store::replaced`]).
+    Replaced {
+        dataset_arn: String,
+        records: Vec<RecordRow>,
+    },
     // Dataset export and data deletion jobs.
     ExportJob(DatasetExportJob),
     DeletionJob(DataDeletionJob),
@@ -420,6 +425,12 @@ impl Store {
             }
             Entry::Counter { key, value } => {
                 self.counters.insert(key, value);
+            }
+            Entry::Replaced {
+                dataset_arn,
+                records,
+            } => {
+                self.replaced.insert(dataset_arn, records);
             }
             Entry::ExportJob(r) => {
                 self.export_jobs.insert(r.dataset_export_job_arn.clone(), r);

@@ -1091,5 +1091,30 @@ async fn interrupted_export_and_deletion_jobs_resume_after_restart() {
             .all(|l| !l.starts_with("u0,") && !l.starts_with("u1,"))
     );
     child.kill();
+
+    // Another restart (the journal was compacted at the last start): the jobs are all there.
+    let (mut child, url) = spawn_server(&dir);
+    let (cp, _, _) = clients(&url).await;
+    assert_eq!(export_status(&cp, &export_arn).await, "ACTIVE");
+    let listed = cp
+        .list_data_deletion_jobs()
+        .dataset_group_arn(&dg)
+        .send()
+        .await
+        .expect("ListDataDeletionJobs");
+    assert_eq!(listed.data_deletion_jobs().len(), 5);
+    assert!(
+        listed
+            .data_deletion_jobs()
+            .iter()
+            .all(|j| j.status.as_deref() == Some("COMPLETED"))
+    );
+    let exports = cp
+        .list_dataset_export_jobs()
+        .send()
+        .await
+        .expect("ListDatasetExportJobs");
+    assert_eq!(exports.dataset_export_jobs().len(), 2);
+    child.kill();
     let _ = std::fs::remove_dir_all(dir);
 }
