@@ -14,12 +14,13 @@ use axum::routing::{get, post};
 
 use crate::resources::resource::{describe, list};
 use crate::resources::{
-    AppState, batch_inference, batch_segment, campaign, dataset, dataset_group, event_tracker,
-    events, filter, import, metric_attribution, recipe, recommender, runtime, schema, solution,
-    solution_version, tags,
+    AppState, algorithm, batch_inference, batch_segment, campaign, data_deletion, dataset,
+    dataset_group, event_tracker, events, export, filter, import, metric_attribution, recipe,
+    recommender, runtime, schema, solution, solution_version, tags,
 };
 use crate::store::model::{
-    BatchInferenceJob, BatchSegmentJob, Campaign, Dataset, DatasetGroup, DatasetImportJob,
+    BatchInferenceJob, BatchSegmentJob, Campaign, DataDeletionJob, Dataset, DatasetExportJob,
+    DatasetGroup, DatasetImportJob,
     DatasetSchema, EventTracker, Filter, MetricAttribution, Recommender, Solution, SolutionVersion,
 };
 use crate::wire::codec::{OpResult, run};
@@ -294,6 +295,15 @@ operations! {
     "ListBatchSegmentJobs" => list::<BatchSegmentJob>,
     "ListRecipes" => recipe::list,
     "DescribeRecipe" => recipe::describe,
+    // Dataset export and data deletion jobs; algorithms and feature transformations.
+    "CreateDatasetExportJob" => export::create,
+    "DescribeDatasetExportJob" => describe::<DatasetExportJob>,
+    "ListDatasetExportJobs" => list::<DatasetExportJob>,
+    "CreateDataDeletionJob" => data_deletion::create,
+    "DescribeDataDeletionJob" => describe::<DataDeletionJob>,
+    "ListDataDeletionJobs" => list::<DataDeletionJob>,
+    "DescribeAlgorithm" => algorithm::describe,
+    "DescribeFeatureTransformation" => algorithm::describe_feature_transformation,
     "TagResource" => tags::tag,
     "UntagResource" => tags::untag,
     "ListTagsForResource" => tags::list,
@@ -388,7 +398,9 @@ async fn health(State(state): State<AppState>) -> Response {
             + store.recommenders.len()
             + store.metric_attributions.len()
             + store.batch_inference_jobs.len()
-            + store.batch_segment_jobs.len();
+            + store.batch_segment_jobs.len()
+            + store.export_jobs.len()
+            + store.deletion_jobs.len();
         let events: usize = store.live.values().map(|l| l.count()).sum();
         (resources, events)
     };

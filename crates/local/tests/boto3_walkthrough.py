@@ -62,6 +62,32 @@ wait(cp.describe_dataset_import_job, "datasetImportJob", "datasetImportJobArn", 
 jobs = cp.list_dataset_import_jobs(datasetArn=dataset)["datasetImportJobs"]
 assert [j["jobName"] for j in jobs] == ["py-import"], jobs
 
+# Export (BULK: the import above) and a data deletion job whose file is not a USER_ID list.
+export = cp.create_dataset_export_job(
+    jobName="py-export",
+    datasetArn=dataset,
+    ingestionMode="BULK",
+    roleArn="arn:aws:iam::000000000000:role/personalize",
+    jobOutput={"s3DataDestination": {"path": "s3://seed/py-export/"}},
+)["datasetExportJobArn"]
+wait(cp.describe_dataset_export_job, "datasetExportJob", "datasetExportJobArn", export, timeout=60)
+exports = cp.list_dataset_export_jobs(datasetArn=dataset)["datasetExportJobs"]
+assert [j["jobName"] for j in exports] == ["py-export"], exports
+deletion = cp.create_data_deletion_job(
+    jobName="py-delete",
+    datasetGroupArn=dg,
+    dataSource={"dataLocation": location},
+    roleArn="arn:aws:iam::000000000000:role/personalize",
+)["dataDeletionJobArn"]
+wait(cp.describe_data_deletion_job, "dataDeletionJob", "dataDeletionJobArn", deletion, done=("FAILED",))
+failed = cp.list_data_deletion_jobs(datasetGroupArn=dg)["dataDeletionJobs"][0]
+assert "USER_ID" in failed["failureReason"], failed
+recipe = cp.describe_recipe(recipeArn="arn:aws:personalize:::recipe/aws-user-personalization")["recipe"]
+algorithm = cp.describe_algorithm(algorithmArn=recipe["algorithmArn"])["algorithm"]
+assert algorithm["defaultHyperParameters"]["hidden_dimension"] == "64", algorithm
+ft = cp.describe_feature_transformation(featureTransformationArn=recipe["featureTransformationArn"])
+assert ft["featureTransformation"]["status"] == "ACTIVE", ft
+
 solution = cp.create_solution(
     name="py-up",
     datasetGroupArn=dg,

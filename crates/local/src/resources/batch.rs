@@ -5,15 +5,15 @@
 //! after a restart: a re-run overwrites the same output objects) and the trained model it uses.
 //!
 //! S3 is the configured endpoint (moto in tests) or `<data-dir>/s3/<bucket>/<key>`, as for
-//! imports. `kmsKeyArn` is accepted (the model validates it) but nothing is encrypted: there is
-//! no KMS here. Depends on the store, the wire layer, `s3.rs` and the serving cache; never on the
+//! imports. The output is encrypted with SSE-KMS under `kmsKeyArn` through S3 (the file-backed
+//! store has no KMS). Depends on the store, the wire layer, `s3.rs` and the serving cache; never on the
 //! router.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use crate::resources::AppState;
-use crate::resources::import::{parse_location, read_local};
+use crate::resources::objects::{self, parse_location};
 use crate::resources::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS};
 use crate::resources::resource::get;
 use crate::resources::serving::ModelRef;
@@ -70,27 +70,7 @@ pub(crate) async fn read_input(
     state: &AppState,
     path: &str,
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let (bucket, key) = parse_location(path)?;
-    let files = match &state.config.s3_endpoint {
-        Some(endpoint) => {
-            crate::resources::s3::fetch_where(
-                endpoint,
-                &state.config.region,
-                &bucket,
-                &key,
-                is_object,
-            )
-            .await?
-        }
-        None => {
-            let dir = state
-                .config
-                .data_dir
-                .clone()
-                .ok_or("no data directory configured to read s3:// locations from")?;
-            read_local(dir.join("s3").join(&bucket), &key, path, |p| p.is_file())?
-        }
-    };
+    let files = objects::read_where(state, path, is_object).await?;
     if files.is_empty() {
         return Err(format!("Input data not found at {path}"));
     }
@@ -107,43 +87,18 @@ pub(crate) fn output_key(prefix: &str, input_name: &str) -> String {
     }
 }
 
-/// Writes one output object; returns its `s3://` location.
+/// Writes one output object (encrypted under `kms_key` when given); returns its `s3://`
+/// location.
 pub(crate) async fn write_output(
     state: &AppState,
     destination: &str,
+    kms_key: Option<&str>,
     input_name: &str,
     body: Vec<u8>,
 ) -> Result<String, String> {
     let (bucket, prefix) = parse_location(destination)?;
     let key = output_key(&prefix, input_name);
-    match &state.config.s3_endpoint {
-        Some(endpoint) => {
-            crate::resources::s3::put_typed(
-                endpoint,
-                &state.config.region,
-                &bucket,
-                &key,
-                "application/json",
-                body,
-            )
-            .await?;
-        }
-        None => {
-            let dir = state
-                .config
-                .data_dir
-                .clone()
-                .ok_or("no data directory configured to write s3:// output to")?;
-            let file = dir.join("s3").join(&bucket).join(&key);
-            let written = match file.parent() {
-                Some(parent) => {
-                    std::fs::create_dir_all(parent).and_then(|()| std::fs::write(&file, &body))
-                }
-                None => std::fs::write(&file, &body),
-            };
-            written.map_err(|e| format!("writing s3://{bucket}/{key}: {e}"))?;
-        }
-    }
+    objects::write_typed(state, &bucket, &key, "application/json", body, kms_key).await?;
     Ok(format!("s3://{bucket}/{key}"))
 }
 

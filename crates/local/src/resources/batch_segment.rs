@@ -216,9 +216,10 @@ async fn run(state: &AppState, arn: &str) -> Result<(), String> {
     })
     .await
     .map_err(|e| format!("batch segment worker failed: {e}"))?;
-    let destination = &job.job_output.s3_data_destination.path;
+    let destination = &job.job_output.s3_data_destination;
+    let kms_key = destination.kms_key_arn.as_deref();
     for (name, body) in outputs {
-        let written = batch::write_output(state, destination, &name, body).await?;
+        let written = batch::write_output(state, &destination.path, kms_key, &name, body).await?;
         tracing::info!(%arn, output = %written, "batch segment output written");
     }
     Ok(())

@@ -141,6 +141,16 @@ pub fn delete(state: &AppState, req: ByArn<Dataset>) -> Result<Empty, ApiError> 
             job.dataset_import_job_arn
         )));
     }
+    if let Some(job) = store
+        .export_jobs
+        .values()
+        .find(|j| j.dataset_arn == arn && is_creating(&j.status))
+    {
+        return Err(ApiError::InUse(format!(
+            "Dataset {arn} has an export job in progress: {}",
+            job.dataset_export_job_arn
+        )));
+    }
     lifecycle::start_delete(state, &mut store, &arn);
     Ok(Empty {})
 }

@@ -71,6 +71,14 @@ pub fn delete(state: &AppState, req: ByArn<DatasetGroup>) -> Result<Empty, ApiEr
              attributions)"
         )));
     }
+    if let Some(job) = store.deletion_jobs.values().find(|j| {
+        j.dataset_group_arn == arn && crate::resources::data_deletion::is_running(&j.status)
+    }) {
+        return Err(ApiError::InUse(format!(
+            "Dataset group {arn} has a data deletion job in progress: {}",
+            job.data_deletion_job_arn
+        )));
+    }
     lifecycle::start_delete(state, &mut store, &arn);
     Ok(Empty {})
 }

@@ -264,6 +264,7 @@ fn put_records(state: &AppState, dataset_arn: &str, kind: &str, list: Vec<ItemOr
             id,
             fields,
             created,
+            put: true,
         });
     }
     store.commit(Entry::Records {

@@ -1,14 +1,12 @@
 //! Dataset import jobs: CreateDatasetImportJob (Describe and List: `resource.rs`), the job
 //! driver, and CSV parsing against the dataset's schema.
 //!
-//! `dataLocation` `s3://bucket/key-or-prefix` is read through `s3.rs` when an S3 endpoint is
-//! configured, else from `<data-dir>/s3/<bucket>/<key-or-prefix>` (a file, or every `.csv` under a
-//! directory). FULL replaces the dataset's rows, INCREMENTAL appends; the rows and the job's ACTIVE
+//! `dataLocation` `s3://bucket/key-or-prefix` is read through `objects.rs` (a file, or every
+//! `.csv` under a prefix). FULL replaces the dataset's rows, INCREMENTAL appends; the rows and the job's ACTIVE
 //! status are journaled as one entry, so a restart either sees both or re-runs the job.
-//! Depends on the store, the wire layer and `s3.rs`; never on the router.
+//! Depends on the store, the wire layer and `objects.rs`; never on the router.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::resources::AppState;
@@ -16,6 +14,8 @@ use crate::resources::lifecycle::{
     self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING,
 };
 use crate::resources::metric_attribution::{self, Attributable, Horizon};
+use crate::resources::objects;
+use crate::resources::objects::parse_location;
 use crate::resources::resource::{Created, check_new, get};
 use crate::resources::schema::{Column, ColumnKind, parse_columns};
 use crate::resources::shapes::CreateDatasetImportJob;
@@ -25,18 +25,6 @@ use crate::store::model::{Dataset, DatasetImportJob, MetricAttribution};
 use crate::store::{Entry, Store};
 use crate::wire::error::ApiError;
 use crate::wire::names::{check_arn, check_name};
-
-/// Splits `s3://bucket/key` into bucket and key.
-pub fn parse_location(location: &str) -> Result<(String, String), String> {
-    let rest = location
-        .strip_prefix("s3://")
-        .ok_or_else(|| format!("dataLocation {location} must start with s3://"))?;
-    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-    if bucket.is_empty() {
-        return Err(format!("dataLocation {location} has no bucket"));
-    }
-    Ok((bucket.to_string(), key.to_string()))
-}
 
 pub fn create(
     state: &AppState,
@@ -267,27 +255,7 @@ async fn report(
             },
             metric_attribution::unix_now()
         );
-        match &state.config.s3_endpoint {
-            Some(endpoint) => {
-                crate::resources::s3::put(endpoint, &state.config.region, &bucket, &key, csv)
-                    .await?;
-            }
-            None => {
-                let dir = state
-                    .config
-                    .data_dir
-                    .clone()
-                    .ok_or("no data directory configured to write s3:// reports to")?;
-                let file = dir.join("s3").join(&bucket).join(&key);
-                let written = match file.parent() {
-                    Some(parent) => std::fs::create_dir_all(parent)
-                        .and_then(|()| std::fs::write(&file, csv.as_bytes())),
-                    None => std::fs::write(&file, csv.as_bytes()),
-                };
-                written
-                    .map_err(|e| format!("writing the metric report s3://{bucket}/{key}: {e}"))?;
-            }
-        }
+        objects::write(state, &bucket, &key, csv, None).await?;
         tracing::info!(%arn, report = %format!("s3://{bucket}/{key}"), "metric attribution report written");
     }
     Ok(cloudwatch.map(|tallies| (attribution, tallies)))
@@ -353,22 +321,7 @@ async fn run(state: &AppState, arn: &str) -> Result<Imported, String> {
             reporting(&store, job).is_some(),
         )
     };
-    let (bucket, key) = parse_location(&location)?;
-    let files = match &state.config.s3_endpoint {
-        Some(endpoint) => {
-            crate::resources::s3::fetch(endpoint, &state.config.region, &bucket, &key).await?
-        }
-        None => {
-            let dir = state
-                .config
-                .data_dir
-                .clone()
-                .ok_or("no data directory configured to read s3:// locations from")?;
-            read_local(dir.join("s3").join(&bucket), &key, &location, |p| {
-                p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-            })?
-        }
-    };
+    let files = objects::read(state, &location).await?;
     tokio::task::spawn_blocking(move || {
         let mut all: Option<DatasetRows> = None;
         let mut sources = attributed.then(Vec::new);
@@ -386,7 +339,10 @@ async fn run(state: &AppState, arn: &str) -> Result<Imported, String> {
             }
             match &mut all {
                 None => all = Some(rows),
-                Some(existing) => existing.append(rows),
+                Some(existing) => {
+                    // One import's own files: a later file's record wins outright.
+                    existing.append(rows);
+                }
             }
         }
         all.map(|rows| (rows, sources))
@@ -394,48 +350,6 @@ async fn run(state: &AppState, arn: &str) -> Result<Imported, String> {
     })
     .await
     .map_err(|e| format!("import worker failed: {e}"))?
-}
-
-/// Reads `<bucket_dir>/<key>`: one file, or every file `keep` accepts under a directory
-/// (sorted).
-pub(crate) fn read_local(
-    bucket_dir: PathBuf,
-    key: &str,
-    location: &str,
-    keep: fn(&std::path::Path) -> bool,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let path = bucket_dir.join(key.trim_start_matches('/'));
-    let read = |p: &PathBuf| {
-        std::fs::read(p).map_err(|e| format!("cannot read {location} ({}): {e}", p.display()))
-    };
-    if path.is_file() {
-        return Ok(vec![(key.to_string(), read(&path)?)]);
-    }
-    if path.is_dir() {
-        let mut files = Vec::new();
-        let mut stack = vec![path];
-        while let Some(dir) = stack.pop() {
-            let entries =
-                std::fs::read_dir(&dir).map_err(|e| format!("cannot list {location}: {e}"))?;
-            for entry in entries.flatten() {
-                let p = entry.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if keep(&p) {
-                    files.push(p);
-                }
-            }
-        }
-        files.sort();
-        return files
-            .iter()
-            .map(|p| Ok((p.display().to_string(), read(p)?)))
-            .collect();
-    }
-    Err(format!(
-        "Input data not found at {location} (looked in {})",
-        path.display()
-    ))
 }
 
 enum Cell {
@@ -593,6 +507,7 @@ pub fn parse_csv(
                 id,
                 fields,
                 created,
+                put: false,
             });
         }
     }
@@ -672,14 +587,5 @@ mod tests {
             FieldValue::List(vec!["Comedy".into(), "Drama".into()])
         );
         assert_eq!(items[0].fields["YEAR"], FieldValue::Num(1995.0));
-    }
-
-    #[test]
-    fn locations_split_into_bucket_and_key() {
-        assert_eq!(
-            parse_location("s3://b/k/x.csv").expect("valid"),
-            ("b".into(), "k/x.csv".into())
-        );
-        assert!(parse_location("http://b/k").is_err());
     }
 }

@@ -277,7 +277,7 @@ fn check_metrics(
 
 fn check_output(output: &MetricAttributionOutput) -> Result<(), ApiError> {
     if let Some(s3) = &output.s3_data_destination {
-        crate::resources::import::parse_location(&s3.path).map_err(|_| {
+        crate::resources::objects::parse_location(&s3.path).map_err(|_| {
             ApiError::InvalidInput(format!(
                 "metricsOutputConfig.s3DataDestination.path {} must be s3://bucket/prefix",
                 s3.path

@@ -3,21 +3,25 @@
 //! [`lifecycle`], the engine bridge ([`training`], [`serving`]) and the shared [`state`]. Depends
 //! on the store and the wire layer; never on the router.
 
+pub mod algorithm;
 pub mod auto_training;
 pub mod batch;
 pub mod batch_inference;
 pub mod batch_segment;
 pub mod campaign;
 pub mod cloudwatch;
+pub mod data_deletion;
 pub mod dataset;
 pub mod dataset_group;
 pub mod event_tracker;
 pub mod events;
+pub mod export;
 pub mod filter;
 pub mod import;
 pub mod item_metadata;
 pub mod lifecycle;
 pub mod metric_attribution;
+pub mod objects;
 pub mod promotion;
 pub mod recipe;
 pub mod recommender;
@@ -44,7 +48,8 @@ use lifecycle::{
 };
 pub use state::{AppState, Shared};
 
-/// Restarts the drivers of work interrupted by a restart (imports, training, transitions), and
+/// Restarts the drivers of work interrupted by a restart (imports, exports, data deletions,
+/// training, transitions), and
 /// starts the auto-training scheduler and the CloudWatch publisher of metric attributions.
 pub fn resume(state: &AppState) {
     resume_drivers(state);
@@ -95,6 +100,18 @@ fn resume_drivers(state: &AppState) {
             imports.push(job.dataset_import_job_arn.clone());
         }
     }
+    let exports: Vec<String> = store
+        .export_jobs
+        .values()
+        .filter(|j| is_creating(&j.status))
+        .map(|j| j.dataset_export_job_arn.clone())
+        .collect();
+    let deletions: Vec<String> = store
+        .deletion_jobs
+        .values()
+        .filter(|j| data_deletion::is_running(&j.status))
+        .map(|j| j.data_deletion_job_arn.clone())
+        .collect();
     for v in store.solution_versions.values() {
         if is_creating(&v.status) {
             versions.push(v.solution_version_arn.clone());
@@ -153,6 +170,7 @@ fn resume_drivers(state: &AppState) {
         tracing::info!(%arn, "resuming training interrupted by a restart");
         training::start(state, arn);
     }
+    resume_data_jobs(state, exports, deletions);
     resume_batch_jobs(state);
 }
 
@@ -180,5 +198,17 @@ fn resume_batch_jobs(state: &AppState) {
     for arn in segment {
         tracing::info!(%arn, "resuming batch segment job interrupted by a restart");
         batch_segment::start(state, arn);
+    }
+}
+
+/// Restarts dataset export and data deletion jobs interrupted by a restart.
+fn resume_data_jobs(state: &AppState, exports: Vec<String>, deletions: Vec<String>) {
+    for arn in exports {
+        tracing::info!(%arn, "resuming dataset export job interrupted by a restart");
+        export::start(state, arn);
+    }
+    for arn in deletions {
+        tracing::info!(%arn, "resuming data deletion job interrupted by a restart");
+        data_deletion::start(state, arn);
     }
 }

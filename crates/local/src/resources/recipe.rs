@@ -1,8 +1,9 @@
 //! Recipes: ListRecipes and DescribeRecipe for the recipes the engine supports and the domain
 //! use cases (`use_case.rs`) recommenders take.
-//! Depends on the wire layer only; never on the store or the router.
+//! Depends on the wire layer and the engine's recipe list only; never on the store or the router.
 
 use crate::resources::AppState;
+use crate::resources::algorithm::{algorithm_arn, feature_transformation_arn};
 use crate::resources::shapes::{
     DescribeRecipeRequest, DescribeRecipeResponse, ListRecipesRequest, ListRecipesResponse, Recipe,
     RecipeSummary,
@@ -68,7 +69,18 @@ const RECIPES: &[(&str, &str, &str)] = &[
 ];
 
 /// Recipes exist since before any resource; a fixed timestamp keeps responses stable.
-const RECIPE_DATE: f64 = 1_546_300_800.0;
+pub(crate) const RECIPE_DATE: f64 = 1_546_300_800.0;
+
+/// The engine recipe that trains recipe `name` (a custom recipe or a domain use case).
+pub fn engine_recipe_of(name: &str) -> Option<personalize_engine::Recipe> {
+    if RECIPES.iter().any(|(n, _, _)| *n == name) {
+        return personalize_engine::Recipe::from_arn(name);
+    }
+    USE_CASES
+        .iter()
+        .find(|u| u.name == name)
+        .and_then(|u| personalize_engine::Recipe::from_arn(u.engine_recipe))
+}
 
 fn arn_of(name: &str) -> String {
     format!("arn:aws:personalize:::recipe/{name}")
@@ -123,10 +135,8 @@ pub fn describe(
         recipe: Recipe {
             name: name.into(),
             recipe_arn: req.recipe_arn.clone(),
-            algorithm_arn: Some(format!("arn:aws:personalize:::algorithm/{name}")),
-            feature_transformation_arn: Some(format!(
-                "arn:aws:personalize:::feature-transformation/{name}"
-            )),
+            algorithm_arn: Some(algorithm_arn(name)),
+            feature_transformation_arn: Some(feature_transformation_arn(name)),
             status: "ACTIVE".into(),
             description: description.into(),
             creation_date_time: RECIPE_DATE,

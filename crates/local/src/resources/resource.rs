@@ -18,7 +18,7 @@ use crate::resources::campaign::solution_of;
 use crate::resources::lifecycle::{self, is_creating, is_deleting};
 use crate::resources::tags;
 use crate::store::model::{
-    BatchInferenceJob, BatchSegmentJob, Campaign, Dataset, DatasetGroup, DatasetImportJob,
+    BatchInferenceJob, BatchSegmentJob, Campaign, Dataset, DatasetGroup, DatasetImportJob, DataDeletionJob, DatasetExportJob,
     DatasetSchema, EventTracker, Filter, MetricAttribution, Recommender, Solution, SolutionVersion,
     Tag,
 };
@@ -358,6 +358,12 @@ stored_resources! {
     BatchSegmentJob in batch_segment_jobs: "Batch segment job", "batchSegmentJob", "batchSegmentJobs",
         filter Some("solutionVersionArn") => itself(solution_version_arn),
         summary [batchSegmentJobArn, jobName, status, creationDateTime, lastUpdatedDateTime, failureReason, solutionVersionArn];
+    DatasetExportJob in export_jobs: "Dataset export job", "datasetExportJob", "datasetExportJobs",
+        filter Some("datasetArn") => itself(dataset_arn),
+        summary [datasetExportJobArn, jobName, status, creationDateTime, lastUpdatedDateTime, failureReason];
+    DataDeletionJob in deletion_jobs: "Data deletion job", "dataDeletionJob", "dataDeletionJobs",
+        filter Some("datasetGroupArn") => itself(dataset_group_arn),
+        summary [dataDeletionJobArn, datasetGroupArn, jobName, status, creationDateTime, lastUpdatedDateTime, failureReason];
 }
 
 #[cfg(test)]

@@ -133,18 +133,22 @@ pub async fn fetch_where(
     Ok(files)
 }
 
-/// Writes CSV object `key` of `bucket` (PutObject, path-style).
+/// Writes CSV object `key` of `bucket` (PutObject, path-style), encrypted with SSE-KMS under
+/// `kms_key` when one is given.
 pub async fn put(
     endpoint: &str,
     region: &str,
     bucket: &str,
     key: &str,
     body: String,
+    kms_key: Option<&str>,
 ) -> Result<(), String> {
-    put_typed(endpoint, region, bucket, key, "text/csv", body.into_bytes()).await
+    let body = body.into_bytes();
+    put_typed(endpoint, region, bucket, key, "text/csv", body, kms_key).await
 }
 
-/// Writes object `key` of `bucket` with `content_type` (PutObject, path-style).
+/// Writes object `key` of `bucket` with `content_type` (PutObject, path-style), encrypted with
+/// SSE-KMS under `kms_key` when one is given.
 pub async fn put_typed(
     endpoint: &str,
     region: &str,
@@ -152,19 +156,25 @@ pub async fn put_typed(
     key: &str,
     content_type: &str,
     body: Vec<u8>,
+    kms_key: Option<&str>,
 ) -> Result<(), String> {
     let url = format!(
         "{}/{bucket}/{}",
         endpoint.trim_end_matches('/'),
         encode_key(key)
     );
+    let mut headers = vec![("content-type", content_type)];
+    if let Some(kms_key) = kms_key {
+        headers.push(("x-amz-server-side-encryption", "aws:kms"));
+        headers.push(("x-amz-server-side-encryption-aws-kms-key-id", kms_key));
+    }
     let (status, _) = Outgoing::default()
         .send(Call {
             method: "PUT",
             url: &url,
             service: "s3",
             region,
-            headers: &[("content-type", content_type)],
+            headers: &headers,
             body,
         })
         .await

@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
 use crate::store::model::{
-    BatchInferenceJobConfig, BatchJobInput, BatchJobOutput, CampaignConfig, DataSource,
-    RecommenderConfig, SolutionConfig, SolutionUpdateConfig, Tag,
+    BatchInferenceJobConfig, BatchJobInput, BatchJobOutput, CampaignConfig, DataSource, RecommenderConfig, SolutionConfig, SolutionUpdateConfig, Tag, DatasetExportJobOutput,
 };
 
 // Create and Update inputs.
@@ -439,4 +438,129 @@ pub struct ListTagsForResourceRequest {
 #[serde(rename_all = "camelCase")]
 pub struct ListTagsForResourceResponse {
     pub tags: Vec<Tag>,
+}
+
+// Dataset export and data deletion jobs; algorithms and feature transformations.
+
+/// The input of `CreateDatasetExportJob`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDatasetExportJob {
+    pub job_name: String,
+    pub dataset_arn: String,
+    pub ingestion_mode: Option<String>,
+    pub role_arn: String,
+    pub job_output: DatasetExportJobOutput,
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// The input of `CreateDataDeletionJob`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDataDeletionJob {
+    pub job_name: String,
+    pub dataset_group_arn: String,
+    pub data_source: DataSource,
+    pub role_arn: String,
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// The input of `DescribeAlgorithm`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeAlgorithmRequest {
+    pub algorithm_arn: String,
+}
+
+/// `algorithmImage` of an algorithm.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlgorithmImage {
+    pub name: String,
+    #[serde(rename = "dockerURI")]
+    pub docker_uri: String,
+}
+
+/// An integer hyperparameter's range.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefaultIntegerHyperParameterRange {
+    pub name: String,
+    pub min_value: i64,
+    pub max_value: i64,
+    pub is_tunable: bool,
+}
+
+/// A continuous hyperparameter's range.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefaultContinuousHyperParameterRange {
+    pub name: String,
+    pub min_value: f64,
+    pub max_value: f64,
+    pub is_tunable: bool,
+}
+
+/// A categorical hyperparameter's values.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefaultCategoricalHyperParameterRange {
+    pub name: String,
+    pub values: Vec<String>,
+    pub is_tunable: bool,
+}
+
+/// `defaultHyperParameterRanges` of an algorithm.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefaultHyperParameterRanges {
+    pub integer_hyper_parameter_ranges: Vec<DefaultIntegerHyperParameterRange>,
+    pub continuous_hyper_parameter_ranges: Vec<DefaultContinuousHyperParameterRange>,
+    pub categorical_hyper_parameter_ranges: Vec<DefaultCategoricalHyperParameterRange>,
+}
+
+/// The Algorithm shape.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Algorithm {
+    pub name: String,
+    pub algorithm_arn: String,
+    pub algorithm_image: AlgorithmImage,
+    pub default_hyper_parameters: BTreeMap<String, String>,
+    pub default_hyper_parameter_ranges: DefaultHyperParameterRanges,
+    pub training_input_mode: String,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+}
+
+/// The output of `DescribeAlgorithm`.
+#[derive(Serialize)]
+pub struct DescribeAlgorithmResponse {
+    pub algorithm: Algorithm,
+}
+
+/// The input of `DescribeFeatureTransformation`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeFeatureTransformationRequest {
+    pub feature_transformation_arn: String,
+}
+
+/// The FeatureTransformation shape.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeatureTransformation {
+    pub name: String,
+    pub feature_transformation_arn: String,
+    pub default_parameters: BTreeMap<String, String>,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub status: String,
+}
+
+/// The output of `DescribeFeatureTransformation`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeFeatureTransformationResponse {
+    pub feature_transformation: FeatureTransformation,
 }

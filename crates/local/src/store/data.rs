@@ -2,7 +2,7 @@
 //! live events received through PutEvents. Plain serde types, independent of the engine (the
 //! engine facade in `training.rs` / `serving.rs` converts them).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +59,10 @@ pub struct RecordRow {
     pub fields: BTreeMap<String, FieldValue>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<i64>,
+    /// Put through PutItems / PutUsers (else imported by a dataset import job): what a dataset
+    /// export job's `ingestionMode` selects on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub put: bool,
 }
 
 /// The rows of one dataset.
@@ -91,38 +95,74 @@ impl DatasetRows {
     }
 
     /// Appends `other` (INCREMENTAL import): interactions are added, records replace by id.
-    pub fn append(&mut self, other: DatasetRows) {
+    /// Returns the records replaced.
+    pub fn append(&mut self, other: DatasetRows) -> Vec<RecordRow> {
         match (self, other) {
             (DatasetRows::Interactions(rows), DatasetRows::Interactions(more))
             | (DatasetRows::ActionInteractions(rows), DatasetRows::ActionInteractions(more)) => {
-                rows.extend(more)
+                rows.extend(more);
+                Vec::new()
             }
             (DatasetRows::Items(rows), DatasetRows::Items(more))
             | (DatasetRows::Users(rows), DatasetRows::Users(more))
             | (DatasetRows::Actions(rows), DatasetRows::Actions(more)) => {
                 upsert_records(rows, more)
             }
-            (this, other) => *this = other,
+            (this, other) => {
+                *this = other;
+                Vec::new()
+            }
         }
+    }
+
+    /// Removes every row of the users in `users` (interactions and action interactions by
+    /// USER_ID, user records by id); returns the ids of the users that had rows.
+    pub fn remove_users(&mut self, users: &HashSet<String>) -> HashSet<String> {
+        let mut found = HashSet::new();
+        match self {
+            DatasetRows::Interactions(rows) | DatasetRows::ActionInteractions(rows) => {
+                rows.retain(|r| {
+                    let gone = users.contains(&r.user_id);
+                    if gone && !found.contains(&r.user_id) {
+                        found.insert(r.user_id.clone());
+                    }
+                    !gone
+                });
+            }
+            DatasetRows::Users(rows) => {
+                rows.retain(|r| {
+                    let gone = users.contains(&r.id);
+                    if gone {
+                        found.insert(r.id.clone());
+                    }
+                    !gone
+                });
+            }
+            DatasetRows::Items(_) | DatasetRows::Actions(_) => {}
+        }
+        found
     }
 }
 
-/// Replaces records with the same id, appends new ones, keeping first-seen order.
-pub fn upsert_records(rows: &mut Vec<RecordRow>, more: Vec<RecordRow>) {
+/// Replaces records with the same id, appends new ones, keeping first-seen order. Returns the
+/// records replaced.
+pub fn upsert_records(rows: &mut Vec<RecordRow>, more: Vec<RecordRow>) -> Vec<RecordRow> {
     let mut index: HashMap<String, usize> = rows
         .iter()
         .enumerate()
         .map(|(i, r)| (r.id.clone(), i))
         .collect();
+    let mut replaced = Vec::new();
     for record in more {
         match index.get(&record.id) {
-            Some(&i) => rows[i] = record,
+            Some(&i) => replaced.push(std::mem::replace(&mut rows[i], record)),
             None => {
                 index.insert(record.id.clone(), rows.len());
                 rows.push(record);
             }
         }
     }
+    replaced
 }
 
 /// Strings interned to dense `u32` indexes (user ids, item ids, event types of live events).
@@ -298,6 +338,28 @@ impl LiveEvents {
     pub fn count(&self) -> usize {
         self.count
     }
+
+    /// These events without those of the users in `users` (rebuilt, so that nothing of theirs,
+    /// not even their interned id, remains), keeping every sequence number; and the ids of the
+    /// users that had events.
+    pub fn without_users(&self, users: &HashSet<String>) -> (LiveEvents, HashSet<String>) {
+        let mut kept = LiveEvents::default();
+        let mut found = HashSet::new();
+        for (u, list) in self.by_user.iter().enumerate() {
+            let name = self.users.name(u as u32);
+            if users.contains(name) {
+                if !list.is_empty() {
+                    found.insert(name.to_string());
+                }
+                continue;
+            }
+            for e in list {
+                kept.insert(name, e.seq, &self.view(u as u32, e).to_row());
+            }
+        }
+        kept.seq = self.seq;
+        (kept, found)
+    }
 }
 
 impl EventView<'_> {
@@ -342,14 +404,53 @@ mod tests {
     }
 
     #[test]
+    fn without_users_drops_their_events_and_keeps_the_sequence() {
+        let mut live = LiveEvents::default();
+        live.push("u", vec![ev("a"), ev("b")]);
+        live.push("v", vec![ev("x")]);
+        live.push("w", vec![ev("y")]);
+        let gone: HashSet<String> = ["u".to_string(), "w".to_string(), "nobody".to_string()].into();
+        let (kept, found) = live.without_users(&gone);
+        assert_eq!(found, ["u".to_string(), "w".to_string()].into());
+        assert_eq!(kept.count(), 1);
+        assert_eq!(kept.seq, 4);
+        assert_eq!(kept.newer_than("u", 0).count(), 0);
+        let v: Vec<u64> = kept.by_user.iter().flatten().map(|e| e.seq).collect();
+        assert_eq!(v, vec![3]);
+        assert!(kept.users.get("u").is_none(), "no trace of a deleted user");
+    }
+
+    #[test]
+    fn remove_users_drops_interactions_and_user_records() {
+        let gone: HashSet<String> = ["u".to_string()].into();
+        let mut interactions = DatasetRows::Interactions(vec![ev("a"), ev("b")]);
+        assert_eq!(interactions.remove_users(&gone), gone);
+        assert!(interactions.is_empty());
+        let record = |id: &str| RecordRow {
+            id: id.into(),
+            fields: BTreeMap::new(),
+            created: None,
+            put: false,
+        };
+        let mut users = DatasetRows::Users(vec![record("u"), record("v")]);
+        assert_eq!(users.remove_users(&gone), gone);
+        assert_eq!(users.len(), 1);
+        let mut items = DatasetRows::Items(vec![record("u")]);
+        assert!(items.remove_users(&gone).is_empty(), "items are not users");
+        assert_eq!(items.len(), 1);
+    }
+
+    #[test]
     fn incremental_records_replace_by_id() {
         let r = |id: &str, n: f64| RecordRow {
             id: id.into(),
             fields: [("N".to_string(), FieldValue::Num(n))].into(),
             created: None,
+            put: false,
         };
         let mut rows = DatasetRows::Items(vec![r("a", 1.0), r("b", 1.0)]);
-        rows.append(DatasetRows::Items(vec![r("b", 2.0), r("c", 1.0)]));
+        let replaced = rows.append(DatasetRows::Items(vec![r("b", 2.0), r("c", 1.0)]));
+        assert_eq!(replaced, vec![r("b", 1.0)]);
         let DatasetRows::Items(items) = rows else {
             panic!("kind changed")
         };

@@ -79,6 +79,14 @@ fn write_snapshot(store: &Store, dir: &Path, out: &mut impl Write) -> io::Result
                 .values()
                 .cloned()
                 .map(Entry::MetricAttribution),
+        )
+        .chain(store.export_jobs.values().cloned().map(Entry::ExportJob))
+        .chain(
+            store
+                .deletion_jobs
+                .values()
+                .cloned()
+                .map(Entry::DeletionJob),
         );
     for entry in resources {
         line(out, &entry)?;
@@ -151,6 +159,16 @@ fn write_snapshot(store: &Store, dir: &Path, out: &mut impl Write) -> io::Result
             )?;
         }
     }
+    // After the data: a FULL import applied on replay drops earlier bulk versions.
+    for (dataset_arn, records) in &store.replaced {
+        line(
+            out,
+            &DataRef::Replaced {
+                dataset_arn,
+                records,
+            },
+        )?;
+    }
     let mut files = Vec::new();
     if store.live.values().any(|l| l.count() > 0) {
         std::fs::create_dir_all(dir.join(LIVE_DIR))?;
@@ -194,6 +212,10 @@ enum DataRef<'a> {
         rows: &'a DatasetRows,
     },
     Records {
+        dataset_arn: &'a str,
+        records: &'a [RecordRow],
+    },
+    Replaced {
         dataset_arn: &'a str,
         records: &'a [RecordRow],
     },
@@ -500,6 +522,104 @@ mod tests {
             assert_eq!(replayed.live["dg"].newer_than("u3", 4).count(), 1);
             store = Store::new(None);
             Journal::replay(&dir, &mut store).expect("replays");
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn jobs_and_replaced_records_survive_a_compaction() {
+        use crate::store::data::{FieldValue, RecordRow};
+        use crate::store::model::{
+            DataDeletionJob, DataSource, Dataset, DatasetExportJob, DatasetExportJobOutput,
+            S3DataConfig,
+        };
+        let dir = crate::store::test_dir("jobs");
+        let record = |year: f64, put: bool| RecordRow {
+            id: "i1".into(),
+            fields: [("YEAR".to_string(), FieldValue::Num(year))].into(),
+            created: None,
+            put,
+        };
+        let mut store = Store::new(None);
+        store.apply(Entry::Dataset(Dataset {
+            name: "items".into(),
+            dataset_arn: "items".into(),
+            dataset_group_arn: "dg".into(),
+            dataset_type: "ITEMS".into(),
+            schema_arn: "schema".into(),
+            status: "ACTIVE".into(),
+            creation_date_time: 1.0,
+            last_updated_date_time: 1.0,
+            latest_dataset_update: None,
+            tracking_id: None,
+        }));
+        store.apply(Entry::ImportApplied {
+            job: DatasetImportJob {
+                job_name: "import".into(),
+                dataset_import_job_arn: "import".into(),
+                dataset_arn: "items".into(),
+                data_source: DataSource {
+                    data_location: Some("s3://b/items.csv".into()),
+                },
+                role_arn: None,
+                status: "ACTIVE".into(),
+                creation_date_time: 1.0,
+                last_updated_date_time: 1.0,
+                failure_reason: None,
+                import_mode: "FULL".into(),
+                publish_attribution_metrics_to_s3: None,
+            },
+            dataset_arn: "items".into(),
+            full: true,
+            rows: DatasetRows::Items(vec![record(1995.0, false)]),
+        });
+        store.apply(Entry::Records {
+            dataset_arn: "items".into(),
+            records: vec![record(1996.0, true)],
+        });
+        store.apply(Entry::ExportJob(DatasetExportJob {
+            job_name: "export".into(),
+            dataset_export_job_arn: "export".into(),
+            dataset_arn: "items".into(),
+            ingestion_mode: "BULK".into(),
+            role_arn: "role".into(),
+            status: "CREATE PENDING".into(),
+            job_output: DatasetExportJobOutput {
+                s3_data_destination: S3DataConfig {
+                    path: "s3://b/out/".into(),
+                    kms_key_arn: None,
+                },
+            },
+            creation_date_time: 2.0,
+            last_updated_date_time: 2.0,
+            failure_reason: None,
+        }));
+        store.apply(Entry::DeletionJob(DataDeletionJob {
+            job_name: "delete".into(),
+            data_deletion_job_arn: "delete".into(),
+            dataset_group_arn: "dg".into(),
+            data_source: DataSource {
+                data_location: Some("s3://b/users.csv".into()),
+            },
+            role_arn: "role".into(),
+            status: "COMPLETED".into(),
+            num_deleted: Some(3),
+            creation_date_time: 3.0,
+            last_updated_date_time: 3.0,
+            failure_reason: None,
+        }));
+        for _ in 0..2 {
+            drop(Journal::start(&dir, false, &store).expect("compacts"));
+            let mut replayed = Store::new(None);
+            Journal::replay(&dir, &mut replayed).expect("replays");
+            assert_eq!(replayed.export_jobs["export"].status, "CREATE PENDING");
+            assert_eq!(replayed.deletion_jobs["delete"].num_deleted, Some(3));
+            assert_eq!(
+                replayed.data["items"],
+                DatasetRows::Items(vec![record(1996.0, true)])
+            );
+            assert_eq!(replayed.replaced["items"], vec![record(1995.0, false)]);
+            store = replayed;
         }
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -2,7 +2,7 @@
 //! [`Store::commit`] of a journal [`Entry`], and read under one lock. Durability is in `journal`.
 //! Must not depend on HTTP, the resources' operations or the engine.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use crate::store::data::{
     DatasetRows, InteractionRow, LiveEvents, RecordRow, Tally, TallyKey, upsert_records,
 };
 use crate::store::model::{
-    BatchInferenceJob, BatchSegmentJob, Campaign, Dataset, DatasetGroup, DatasetImportJob,
+    BatchInferenceJob, BatchSegmentJob, Campaign, Dataset, DatasetGroup, DatasetImportJob, DataDeletionJob, DatasetExportJob,
     DatasetSchema, EventTracker, Filter, MetricAttribute, MetricAttribution, Recommender, Solution,
     SolutionVersion, Tag,
 };
@@ -109,6 +109,21 @@ pub enum Entry {
         key: String,
         value: u64,
     },
+    /// The earlier record versions of a dataset as of a compaction (see [`Store::replaced`]).
+    Replaced {
+        dataset_arn: String,
+        records: Vec<RecordRow>,
+    },
+    // Dataset export and data deletion jobs.
+    ExportJob(DatasetExportJob),
+    DeletionJob(DataDeletionJob),
+    /// A finished data deletion job (COMPLETED) and the users it removes from its dataset
+    /// group's datasets and live events, applied atomically; applying it sets the job's
+    /// `numDeleted` to how many of them had data.
+    UsersDeleted {
+        job: DataDeletionJob,
+        users: Vec<String>,
+    },
 }
 
 impl Entry {
@@ -128,6 +143,8 @@ impl Entry {
             Entry::MetricAttribution(r) => &r.metric_attribution_arn,
             Entry::BatchInferenceJob(r) => &r.batch_inference_job_arn,
             Entry::BatchSegmentJob(r) => &r.batch_segment_job_arn,
+            Entry::ExportJob(r) => &r.dataset_export_job_arn,
+            Entry::DeletionJob(r) => &r.data_deletion_job_arn,
             _ => return None,
         })
     }
@@ -147,6 +164,8 @@ impl Entry {
             Entry::MetricAttribution(r) => &r.status,
             Entry::BatchInferenceJob(r) => &r.status,
             Entry::BatchSegmentJob(r) => &r.status,
+            Entry::ExportJob(r) => &r.status,
+            Entry::DeletionJob(r) => &r.status,
             _ => return None,
         })
     }
@@ -172,6 +191,8 @@ impl Entry {
             Entry::MetricAttribution(r) => set!(r),
             Entry::BatchInferenceJob(r) => set!(r),
             Entry::BatchSegmentJob(r) => set!(r),
+            Entry::ExportJob(r) => set!(r),
+            Entry::DeletionJob(r) => set!(r),
             _ => {}
         }
     }
@@ -189,6 +210,8 @@ impl Entry {
             Entry::MetricAttribution(r) => r.failure_reason = reason,
             Entry::BatchInferenceJob(r) => r.failure_reason = reason,
             Entry::BatchSegmentJob(r) => r.failure_reason = reason,
+            Entry::ExportJob(r) => r.failure_reason = reason,
+            Entry::DeletionJob(r) => r.failure_reason = reason,
             _ => {}
         }
     }
@@ -211,6 +234,8 @@ pub struct Store {
     pub metric_attributions: BTreeMap<String, MetricAttribution>,
     pub batch_inference_jobs: BTreeMap<String, BatchInferenceJob>,
     pub batch_segment_jobs: BTreeMap<String, BatchSegmentJob>,
+    pub export_jobs: BTreeMap<String, DatasetExportJob>,
+    pub deletion_jobs: BTreeMap<String, DataDeletionJob>,
     /// The metrics of each metric attribution, by its ARN.
     pub attribution_metrics: BTreeMap<String, Vec<MetricAttribute>>,
     /// Metric values attributed but not yet published, by metric attribution ARN.
@@ -218,6 +243,10 @@ pub struct Store {
     pub tags: BTreeMap<String, Vec<Tag>>,
     /// Rows by dataset ARN.
     pub data: HashMap<String, DatasetRows>,
+    /// Earlier versions of item and user records that a later import or put replaced, by
+    /// dataset ARN (kept for dataset export jobs: BULK and PUT export every version imported
+    /// that way, as AWS's do).
+    pub replaced: HashMap<String, Vec<RecordRow>>,
     /// Live events by dataset group ARN.
     pub live: HashMap<String, LiveEvents>,
     /// Training results by solution version ARN.
@@ -360,9 +389,22 @@ impl Store {
                 self.import_jobs
                     .insert(job.dataset_import_job_arn.clone(), job);
                 if full || !self.data.contains_key(&dataset_arn) {
-                    self.data.insert(dataset_arn.clone(), rows);
+                    // FULL overwrites the bulk data: earlier bulk versions go; what was put
+                    // stays exportable as PUT data.
+                    let old = self.data.insert(dataset_arn.clone(), rows);
+                    if let Some(
+                        DatasetRows::Items(old)
+                        | DatasetRows::Users(old)
+                        | DatasetRows::Actions(old),
+                    ) = old
+                    {
+                        let history = self.replaced.entry(dataset_arn.clone()).or_default();
+                        history.retain(|r| r.put);
+                        history.extend(old.into_iter().filter(|r| r.put));
+                    }
                 } else if let Some(existing) = self.data.get_mut(&dataset_arn) {
-                    existing.append(rows);
+                    let replaced = existing.append(rows);
+                    self.keep_replaced(&dataset_arn, replaced);
                 }
                 self.bump_catalog(&dataset_arn);
             }
@@ -393,7 +435,8 @@ impl Store {
                     }
                 });
                 if let DatasetRows::Items(rows) | DatasetRows::Users(rows) = rows {
-                    upsert_records(rows, records);
+                    let replaced = upsert_records(rows, records);
+                    self.keep_replaced(&dataset_arn, replaced);
                 }
                 self.bump_catalog(&dataset_arn);
             }
@@ -403,7 +446,71 @@ impl Store {
             Entry::Counter { key, value } => {
                 self.counters.insert(key, value);
             }
+            Entry::Replaced {
+                dataset_arn,
+                records,
+            } => {
+                self.replaced.insert(dataset_arn, records);
+            }
+            Entry::ExportJob(r) => {
+                self.export_jobs.insert(r.dataset_export_job_arn.clone(), r);
+            }
+            Entry::DeletionJob(r) => {
+                self.deletion_jobs
+                    .insert(r.data_deletion_job_arn.clone(), r);
+            }
+            Entry::UsersDeleted { mut job, users } => {
+                let users: HashSet<String> = users.into_iter().collect();
+                let found = self.delete_users(&job.dataset_group_arn, &users);
+                job.num_deleted = Some(found.len() as i64);
+                self.deletion_jobs
+                    .insert(job.data_deletion_job_arn.clone(), job);
+            }
         }
+    }
+
+    fn keep_replaced(&mut self, dataset_arn: &str, replaced: Vec<RecordRow>) {
+        if !replaced.is_empty() {
+            self.replaced
+                .entry(dataset_arn.to_string())
+                .or_default()
+                .extend(replaced);
+        }
+    }
+
+    /// Removes every row of `users` from the datasets of dataset group `dg` (interactions,
+    /// action interactions, user records and their earlier versions) and from its live events.
+    /// Returns the ids of the users that had any.
+    fn delete_users(&mut self, dg: &str, users: &HashSet<String>) -> HashSet<String> {
+        let mut found = HashSet::new();
+        let datasets: Vec<String> = self
+            .datasets
+            .values()
+            .filter(|d| d.dataset_group_arn == dg)
+            .map(|d| d.dataset_arn.clone())
+            .collect();
+        for arn in &datasets {
+            if let Some(rows) = self.data.get_mut(arn) {
+                found.extend(rows.remove_users(users));
+            }
+            if self
+                .datasets
+                .get(arn)
+                .is_some_and(|d| d.dataset_type == "USERS")
+                && let Some(history) = self.replaced.get_mut(arn)
+            {
+                history.retain(|r| !users.contains(&r.id));
+            }
+        }
+        if let Some(live) = self.live.get(dg) {
+            let (kept, had_events) = live.without_users(users);
+            found.extend(had_events);
+            self.live.insert(dg.to_string(), kept);
+        }
+        if let Some(arn) = datasets.first() {
+            self.bump_catalog(arn);
+        }
+        found
     }
 
     fn bump_catalog(&mut self, dataset_arn: &str) {
@@ -419,12 +526,16 @@ impl Store {
     fn remove(&mut self, arn: &str) {
         if self.dataset_groups.remove(arn).is_some() {
             self.live.remove(arn);
+            self.deletion_jobs.retain(|_, j| j.dataset_group_arn != arn);
         }
         self.schemas.remove(arn);
         if self.datasets.remove(arn).is_some() {
             self.data.remove(arn);
+            self.replaced.remove(arn);
             self.import_jobs.retain(|_, j| j.dataset_arn != arn);
+            self.export_jobs.retain(|_, j| j.dataset_arn != arn);
         }
+
         self.import_jobs.remove(arn);
         if self.solutions.remove(arn).is_some() {
             let versions: Vec<String> = self
@@ -491,6 +602,12 @@ impl Store {
         if let Some(r) = self.batch_segment_jobs.get(arn) {
             return Some(Entry::BatchSegmentJob(r.clone()));
         }
+        if let Some(r) = self.export_jobs.get(arn) {
+            return Some(Entry::ExportJob(r.clone()));
+        }
+        if let Some(r) = self.deletion_jobs.get(arn) {
+            return Some(Entry::DeletionJob(r.clone()));
+        }
         self.filters.get(arn).map(|r| Entry::Filter(r.clone()))
     }
 
@@ -523,4 +640,122 @@ pub(crate) fn test_dir(name: &str) -> std::path::PathBuf {
         "personalize-local-{name}-{}-{nanos}",
         std::process::id()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::model::DataSource;
+
+    fn dataset(arn: &str, dataset_type: &str) -> Entry {
+        Entry::Dataset(Dataset {
+            name: arn.into(),
+            dataset_arn: arn.into(),
+            dataset_group_arn: "dg".into(),
+            dataset_type: dataset_type.into(),
+            schema_arn: "schema".into(),
+            status: "ACTIVE".into(),
+            creation_date_time: 0.0,
+            last_updated_date_time: 0.0,
+            latest_dataset_update: None,
+            tracking_id: None,
+        })
+    }
+
+    fn row(user: &str, item: &str) -> InteractionRow {
+        InteractionRow {
+            user_id: user.into(),
+            item_id: item.into(),
+            timestamp: 1,
+            event_type: Some("click".into()),
+            event_value: None,
+        }
+    }
+
+    fn user(id: &str, put: bool) -> RecordRow {
+        RecordRow {
+            id: id.into(),
+            fields: BTreeMap::new(),
+            created: None,
+            put,
+        }
+    }
+
+    fn job(status: &str) -> DataDeletionJob {
+        DataDeletionJob {
+            job_name: "job".into(),
+            data_deletion_job_arn: "job".into(),
+            dataset_group_arn: "dg".into(),
+            data_source: DataSource {
+                data_location: Some("s3://b/k.csv".into()),
+            },
+            role_arn: "role".into(),
+            status: status.into(),
+            num_deleted: None,
+            creation_date_time: 0.0,
+            last_updated_date_time: 0.0,
+            failure_reason: None,
+        }
+    }
+
+    #[test]
+    fn users_deleted_leave_no_row_anywhere_in_the_group() {
+        let mut store = Store::default();
+        for (arn, kind) in [
+            ("ix", "INTERACTIONS"),
+            ("us", "USERS"),
+            ("ax", "ACTION_INTERACTIONS"),
+        ] {
+            store.apply(dataset(arn, kind));
+        }
+        store.data.insert(
+            "ix".into(),
+            DatasetRows::Interactions(vec![row("a", "i1"), row("b", "i1"), row("c", "i2")]),
+        );
+        store.data.insert(
+            "ax".into(),
+            DatasetRows::ActionInteractions(vec![row("a", "act"), row("d", "act")]),
+        );
+        store.data.insert(
+            "us".into(),
+            DatasetRows::Users(vec![user("a", false), user("b", false)]),
+        );
+        // "b" was put again (its imported version is kept for BULK exports), "e" only lives.
+        store.apply(Entry::Records {
+            dataset_arn: "us".into(),
+            records: vec![user("b", true)],
+        });
+        assert_eq!(store.replaced["us"], vec![user("b", false)]);
+        store.apply(Entry::Events {
+            dg: "dg".into(),
+            user: "e".into(),
+            events: vec![row("e", "i1")],
+        });
+        store.apply(Entry::Events {
+            dg: "dg".into(),
+            user: "c".into(),
+            events: vec![row("c", "i3")],
+        });
+        store.apply(Entry::UsersDeleted {
+            job: job("COMPLETED"),
+            users: vec!["a".into(), "b".into(), "d".into(), "e".into(), "z".into()],
+        });
+        assert_eq!(
+            store.deletion_jobs["job"].num_deleted,
+            Some(4),
+            "z had no data"
+        );
+        assert_eq!(
+            store.data["ix"],
+            DatasetRows::Interactions(vec![row("c", "i2")])
+        );
+        assert!(store.data["ax"].is_empty());
+        assert!(store.data["us"].is_empty());
+        assert!(store.replaced["us"].is_empty());
+        let live: Vec<String> = store.live["dg"]
+            .all()
+            .map(|e| e.user_id.to_string())
+            .collect();
+        assert_eq!(live, vec!["c"]);
+    }
 }

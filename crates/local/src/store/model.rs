@@ -450,3 +450,44 @@ pub struct BatchSegmentJob {
     pub creation_date_time: f64,
     pub last_updated_date_time: f64,
 }
+
+/// `jobOutput` of a dataset export job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetExportJobOutput {
+    pub s3_data_destination: S3DataConfig,
+}
+
+/// The DatasetExportJob shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetExportJob {
+    pub job_name: String,
+    pub dataset_export_job_arn: String,
+    pub dataset_arn: String,
+    pub ingestion_mode: String,
+    pub role_arn: String,
+    pub status: String,
+    pub job_output: DatasetExportJobOutput,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub failure_reason: Option<String>,
+}
+
+/// The DataDeletionJob shape.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataDeletionJob {
+    pub job_name: String,
+    pub data_deletion_job_arn: String,
+    pub dataset_group_arn: String,
+    pub data_source: DataSource,
+    pub role_arn: String,
+    pub status: String,
+    pub num_deleted: Option<i64>,
+    pub creation_date_time: f64,
+    pub last_updated_date_time: f64,
+    pub failure_reason: Option<String>,
+}

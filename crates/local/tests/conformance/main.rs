@@ -8,6 +8,7 @@ mod batch;
 mod bench;
 mod boto3;
 mod cold_items;
+mod data_jobs;
 mod errors;
 mod lifecycle;
 mod metric_attribution;
