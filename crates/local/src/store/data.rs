@@ -19,6 +19,11 @@ pub struct InteractionRow {
     pub event_type: Option<String>,
     #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
     pub event_value: Option<f64>,
+    /// The other columns of an imported row (its schema's own fields, IMPRESSION,
+    /// RECOMMENDATION_ID, ...), as written in the CSV (empty ones left out): no recipe served
+    /// here trains on them; a dataset export job writes them back. None for PutEvents events.
+    #[serde(rename = "x", default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<Box<BTreeMap<String, String>>>,
 }
 
 /// What a metric value is attributed to: the metric's name, the event attribution source and the
@@ -371,6 +376,7 @@ impl EventView<'_> {
             timestamp: self.timestamp,
             event_type: self.event_type.map(str::to_string),
             event_value: self.event_value,
+            extra: None,
         }
     }
 }
@@ -386,6 +392,7 @@ mod tests {
             timestamp: 1,
             event_type: None,
             event_value: None,
+            extra: None,
         }
     }
 
