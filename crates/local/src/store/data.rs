@@ -150,7 +150,7 @@ impl DatasetRows {
 }
 
 /// Replaces records with the same id, appends new ones, keeping first-seen order. Returns the
-/// records replaced.
+/// records replaced (a record equal to the one it would replace is not).
 pub fn upsert_records(rows: &mut Vec<RecordRow>, more: Vec<RecordRow>) -> Vec<RecordRow> {
     let mut index: HashMap<String, usize> = rows
         .iter()
@@ -160,6 +160,8 @@ pub fn upsert_records(rows: &mut Vec<RecordRow>, more: Vec<RecordRow>) -> Vec<Re
     let mut replaced = Vec::new();
     for record in more {
         match index.get(&record.id) {
+            // The same record again replaces nothing (exports write it once anyway).
+            Some(&i) if rows[i] == record => {}
             Some(&i) => replaced.push(std::mem::replace(&mut rows[i], record)),
             None => {
                 index.insert(record.id.clone(), rows.len());
@@ -458,6 +460,8 @@ mod tests {
         let mut rows = DatasetRows::Items(vec![r("a", 1.0), r("b", 1.0)]);
         let replaced = rows.append(DatasetRows::Items(vec![r("b", 2.0), r("c", 1.0)]));
         assert_eq!(replaced, vec![r("b", 1.0)]);
+        let again = rows.append(DatasetRows::Items(vec![r("b", 2.0)]));
+        assert!(again.is_empty(), "an identical record replaces nothing");
         let DatasetRows::Items(items) = rows else {
             panic!("kind changed")
         };
