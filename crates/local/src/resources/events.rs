@@ -143,6 +143,7 @@ pub fn put_events(state: &AppState, body: &[u8]) -> OpResult {
                 timestamp: e.sent_at as i64,
                 event_type: Some(e.event_type),
                 event_value: e.event_value,
+                extra: None,
             })
         })
         .collect();

@@ -303,7 +303,11 @@ pub fn to_csv(columns: &[Column], id_field: &str, selected: &Selected) -> Result
                             .event_value
                             .map(|v| cell(c, Some(&FieldValue::Num(v))))
                             .unwrap_or_default(),
-                        _ => String::new(),
+                        name => r
+                            .extra
+                            .as_ref()
+                            .and_then(|x| x.get(name).cloned())
+                            .unwrap_or_default(),
                     })
                     .collect();
                 write(line)?;
@@ -359,6 +363,7 @@ mod tests {
             timestamp: t,
             event_type: Some("click".into()),
             event_value: None,
+            extra: None,
         }
     }
 
@@ -436,11 +441,16 @@ mod tests {
         let interactions = parse_columns(
             r#"{"type":"record","name":"I","fields":[{"name":"USER_ID","type":"string"},
             {"name":"ITEM_ID","type":"string"},{"name":"TIMESTAMP","type":"long"},
-            {"name":"EVENT_VALUE","type":["null","float"]}]}"#,
+            {"name":"EVENT_VALUE","type":["null","float"]},
+            {"name":"DEVICE","type":["null","string"],"categorical":true}]}"#,
         )
         .expect("schema");
         let mut valued = event("u", "a", 5);
         valued.event_value = Some(2.5);
+        valued.extra = Some(Box::new(BTreeMap::from([(
+            "DEVICE".to_string(),
+            "phone|tv".to_string(),
+        )])));
         let csv = to_csv(
             &interactions,
             "ITEM_ID",
@@ -449,7 +459,7 @@ mod tests {
         .expect("csv");
         assert_eq!(
             csv,
-            "USER_ID,ITEM_ID,TIMESTAMP,EVENT_VALUE\nu,a,5,2.5\n\"u, x\",b,6,\n"
+            "USER_ID,ITEM_ID,TIMESTAMP,EVENT_VALUE,DEVICE\nu,a,5,2.5,phone|tv\n\"u, x\",b,6,,\n"
         );
     }
 

@@ -397,6 +397,16 @@ fn parse_cell(column: &Column, raw: &str) -> Result<Option<Cell>, String> {
     }))
 }
 
+/// The columns of an interaction row kept in their own members (the others go to `extra`).
+const INTERACTION_FIELDS: [&str; 6] = [
+    "USER_ID",
+    "ITEM_ID",
+    "ACTION_ID",
+    "TIMESTAMP",
+    "EVENT_TYPE",
+    "EVENT_VALUE",
+];
+
 /// Parses CSV `bytes` whose header must name schema fields (all required ones present).
 /// Errors name the 1-based line (the header is line 1) and the reason.
 pub fn parse_csv(
@@ -443,6 +453,7 @@ pub fn parse_csv(
         "ACTIONS" | "ACTION_INTERACTIONS" => "ACTION_ID",
         _ => "ITEM_ID",
     };
+    let interactions_like = dataset_type == "INTERACTIONS" || dataset_type == "ACTION_INTERACTIONS";
     for (index, record) in records.enumerate() {
         let line = index + 2;
         let record = record.map_err(|e| format!("line {line}: unreadable CSV: {e}"))?;
@@ -457,7 +468,14 @@ pub fn parse_csv(
             ));
         }
         let mut cells: BTreeMap<&str, Cell> = BTreeMap::new();
+        let mut extra: BTreeMap<String, String> = BTreeMap::new();
         for (column, raw) in layout.iter().zip(record.iter()) {
+            if interactions_like
+                && !raw.is_empty()
+                && !INTERACTION_FIELDS.contains(&column.name.as_str())
+            {
+                extra.insert(column.name.clone(), raw.to_string());
+            }
             if let Some(cell) = parse_cell(column, raw).map_err(|e| format!("line {line}: {e}"))? {
                 cells.insert(column.name.as_str(), cell);
             }
@@ -471,7 +489,7 @@ pub fn parse_csv(
             Some(Cell::Num(n)) => Some(n),
             _ => None,
         };
-        if dataset_type == "INTERACTIONS" || dataset_type == "ACTION_INTERACTIONS" {
+        if interactions_like {
             let user_id = text(&mut cells, "USER_ID")
                 .ok_or_else(|| format!("line {line}: USER_ID is missing"))?;
             let item_id = text(&mut cells, id_field)
@@ -486,6 +504,7 @@ pub fn parse_csv(
                 timestamp: timestamp as i64,
                 event_type,
                 event_value,
+                extra: (!extra.is_empty()).then(|| Box::new(extra)),
             });
         } else {
             let id = text(&mut cells, id_field)
@@ -564,6 +583,30 @@ mod tests {
         let header = parse_csv(b"USER_ID,ITEM_ID\n1,10\n", &columns, "INTERACTIONS")
             .expect_err("missing column");
         assert!(header.contains("TIMESTAMP"), "{header}");
+    }
+
+    #[test]
+    fn interactions_keep_their_other_columns_as_written() {
+        let columns = parse_columns(
+            r#"{"type":"record","name":"I","fields":[{"name":"USER_ID","type":"string"},
+            {"name":"ITEM_ID","type":"string"},{"name":"TIMESTAMP","type":"long"},
+            {"name":"DEVICE","type":["null","string"],"categorical":true},
+            {"name":"IMPRESSION","type":["null","string"]}]}"#,
+        )
+        .expect("schema");
+        let rows = parse_csv(
+            b"USER_ID,ITEM_ID,TIMESTAMP,DEVICE,IMPRESSION\n1,10,100,phone|tv,10|11\n2,20,200,,\n",
+            &columns,
+            "INTERACTIONS",
+        )
+        .expect("valid");
+        let DatasetRows::Interactions(rows) = rows else {
+            panic!("interactions expected")
+        };
+        let extra = rows[0].extra.as_deref().expect("extra columns");
+        assert_eq!(extra["DEVICE"], "phone|tv");
+        assert_eq!(extra["IMPRESSION"], "10|11");
+        assert!(rows[1].extra.is_none(), "empty cells are not kept");
     }
 
     #[test]

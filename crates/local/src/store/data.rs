@@ -19,6 +19,11 @@ pub struct InteractionRow {
     pub event_type: Option<String>,
     #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
     pub event_value: Option<f64>,
+    /// The other columns of an imported row (its schema's own fields, IMPRESSION,
+    /// RECOMMENDATION_ID, ...), as written in the CSV (empty ones left out): no recipe served
+    /// here trains on them; a dataset export job writes them back. None for PutEvents events.
+    #[serde(rename = "x", default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<Box<BTreeMap<String, String>>>,
 }
 
 /// What a metric value is attributed to: the metric's name, the event attribution source and the
@@ -145,7 +150,7 @@ impl DatasetRows {
 }
 
 /// Replaces records with the same id, appends new ones, keeping first-seen order. Returns the
-/// records replaced.
+/// records replaced (a record equal to the one it would replace is not).
 pub fn upsert_records(rows: &mut Vec<RecordRow>, more: Vec<RecordRow>) -> Vec<RecordRow> {
     let mut index: HashMap<String, usize> = rows
         .iter()
@@ -155,6 +160,8 @@ pub fn upsert_records(rows: &mut Vec<RecordRow>, more: Vec<RecordRow>) -> Vec<Re
     let mut replaced = Vec::new();
     for record in more {
         match index.get(&record.id) {
+            // The same record again replaces nothing (exports write it once anyway).
+            Some(&i) if rows[i] == record => {}
             Some(&i) => replaced.push(std::mem::replace(&mut rows[i], record)),
             None => {
                 index.insert(record.id.clone(), rows.len());
@@ -371,6 +378,7 @@ impl EventView<'_> {
             timestamp: self.timestamp,
             event_type: self.event_type.map(str::to_string),
             event_value: self.event_value,
+            extra: None,
         }
     }
 }
@@ -386,6 +394,7 @@ mod tests {
             timestamp: 1,
             event_type: None,
             event_value: None,
+            extra: None,
         }
     }
 
@@ -451,6 +460,8 @@ mod tests {
         let mut rows = DatasetRows::Items(vec![r("a", 1.0), r("b", 1.0)]);
         let replaced = rows.append(DatasetRows::Items(vec![r("b", 2.0), r("c", 1.0)]));
         assert_eq!(replaced, vec![r("b", 1.0)]);
+        let again = rows.append(DatasetRows::Items(vec![r("b", 2.0)]));
+        assert!(again.is_empty(), "an identical record replaces nothing");
         let DatasetRows::Items(items) = rows else {
             panic!("kind changed")
         };

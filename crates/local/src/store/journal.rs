@@ -460,6 +460,7 @@ mod tests {
             timestamp: t,
             event_type: Some("click".into()),
             event_value: None,
+            extra: None,
         }
     }
 

@@ -669,6 +669,7 @@ mod tests {
             timestamp: 1,
             event_type: Some("click".into()),
             event_value: None,
+            extra: None,
         }
     }
 
