@@ -1,5 +1,6 @@
 //! personalize-engine: the recommender behind personalize-local. Recipes (user-personalization,
-//! personalized-ranking, popularity-count, trending-now, similar-items, SIMS), the filter
+//! personalized-ranking, popularity-count, trending-now, similar-items, SIMS, and
+//! next-best-action with its own model: [`train_actions`], [`ActionModel`]), the filter
 //! expression language, and offline metrics. Pure and synchronous: no I/O, no async, no network;
 //! deterministic for a seed. Depends on numeric crates only (faer, rayon).
 //!
@@ -41,6 +42,7 @@ mod data;
 mod filter;
 pub mod metrics;
 mod model;
+mod next_best_action;
 mod params;
 mod recipe;
 mod recipes;
@@ -52,6 +54,10 @@ pub use catalog::Catalog;
 pub use data::{Dataset, FieldValue, Interaction, Record};
 pub use filter::{BoundFilter, Filter, FilterError, FilterValueError, parse_filter};
 pub use model::{Exploration, Model, RankRequest, RecommendError, RecommendRequest, Scored};
+pub use next_best_action::{
+    ActionDataset, ActionEvent, ActionModel, ActionRecommendError, ActionRequest, ActionTrainError,
+    NEXT_BEST_ACTION_ARN, ScoredAction, optimization_period, train_actions,
+};
 pub use recipe::Recipe;
 pub use train::{
     EventParameter, MIN_INTERACTIONS, MIN_USERS_WITH_TWO, TrainConfig, TrainError, UpdateError,
