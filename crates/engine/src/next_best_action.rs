@@ -7,8 +7,9 @@
 //!   scores from): a user observed in that span (any TAKEN, NOT_TAKEN or VIEWED event) either took
 //!   an action (TAKEN) or did not.
 //! - A user's features: the items of their item interactions, the categorical values of those
-//!   items (Items dataset), their own categorical fields (Users dataset) and the other actions they
-//!   took. Non-categorical strings and numbers are not features, as AWS documents for actions.
+//!   items (Items dataset), their own categorical fields (Users dataset; categorical values are
+//!   `FieldValue::List`) and the other actions they took. Non-categorical strings and numbers are
+//!   not features (AWS: non-categorical string data is not used in training).
 //! - Per action, the base rate is the smoothed share of observed users who took it; each feature
 //!   shifts the log-odds by how much more (or less) often its holders took the action, shrunk
 //!   towards the base rate (smoothed naive Bayes). At request time the shifts of each feature
@@ -232,12 +233,14 @@ fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
+/// The categorical values of a record (`FieldValue::List`, as personalize-local gives the
+/// schema's categorical fields), as `FIELD=value` (value lower-cased).
 fn categories(record: &Record) -> Vec<String> {
     let mut out = Vec::new();
     for (name, value) in &record.fields {
-        let name = name.to_ascii_uppercase();
-        if let FieldValue::List(_) | FieldValue::Str(_) = value {
-            for v in value.categories() {
+        if let FieldValue::List(values) = value {
+            let name = name.to_ascii_uppercase();
+            for v in values {
                 out.push(format!("{name}={}", v.to_ascii_lowercase()));
             }
         }
@@ -730,7 +733,7 @@ mod tests {
                 let user = format!("{segment}-{u}");
                 data.users.push(record(
                     &user,
-                    &[("SEGMENT", FieldValue::Str(segment.into()))],
+                    &[("SEGMENT", FieldValue::List(vec![segment.into()]))],
                 ));
                 for k in 0..15 {
                     let item = format!("{segment}-item-{}", (u + k) % 20);
@@ -813,7 +816,7 @@ mod tests {
         // A new gold user: items and segment, no action interactions.
         data.users.push(record(
             "newcomer",
-            &[("SEGMENT", FieldValue::Str("gold".into()))],
+            &[("SEGMENT", FieldValue::List(vec!["gold".into()]))],
         ));
         for k in 0..10 {
             data.item_interactions.push(Interaction::new(

@@ -15,7 +15,8 @@ use axum::routing::{get, post};
 use crate::resources::resource::{describe, list};
 use crate::resources::{
     AppState, campaign, dataset, dataset_group, event_tracker, events, filter, import,
-    metric_attribution, recipe, recommender, runtime, schema, solution, solution_version, tags,
+    metric_attribution, next_best_action, recipe, recommender, runtime, schema, solution,
+    solution_version, tags,
 };
 use crate::store::model::{
     Campaign, Dataset, DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter,
@@ -32,6 +33,9 @@ pub fn router(state: AppState) -> Router {
         .route("/events", post(rest_events))
         .route("/items", post(rest_items))
         .route("/users", post(rest_users))
+        .route("/actions", post(rest_actions))
+        .route("/action-interactions", post(rest_action_interactions))
+        .route("/action-recommendations", post(rest_action_recommendations))
         .route("/recommendations", post(rest_recommendations))
         .route("/personalize-ranking", post(rest_ranking))
         .route("/health", get(health))
@@ -338,6 +342,39 @@ async fn rest_users(State(state): State<AppState>, request: Request) -> Response
         Service::Events,
         "PutUsers",
         events::put_users,
+    )
+    .await
+}
+
+async fn rest_actions(State(state): State<AppState>, request: Request) -> Response {
+    rest(
+        state,
+        request,
+        Service::Events,
+        "PutActions",
+        next_best_action::put_actions,
+    )
+    .await
+}
+
+async fn rest_action_interactions(State(state): State<AppState>, request: Request) -> Response {
+    rest(
+        state,
+        request,
+        Service::Events,
+        "PutActionInteractions",
+        next_best_action::put_action_interactions,
+    )
+    .await
+}
+
+async fn rest_action_recommendations(State(state): State<AppState>, request: Request) -> Response {
+    rest(
+        state,
+        request,
+        Service::Runtime,
+        "GetActionRecommendations",
+        next_best_action::get_action_recommendations,
     )
     .await
 }

@@ -568,6 +568,7 @@ pub fn parse_csv(
                 timestamp: timestamp as i64,
                 event_type,
                 event_value,
+                event_id: None,
             });
         } else {
             let id = text(&mut cells, id_field)

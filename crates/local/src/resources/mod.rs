@@ -15,6 +15,7 @@ pub mod import;
 pub mod item_metadata;
 pub mod lifecycle;
 pub mod metric_attribution;
+pub mod next_best_action;
 pub mod promotion;
 pub mod recipe;
 pub mod recommender;

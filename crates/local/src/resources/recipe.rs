@@ -54,6 +54,12 @@ const RECIPES: &[(&str, &str, &str)] = &[
         "RELATED_ITEMS",
         "Items similar to a given item, from item-to-item co-occurrence.",
     ),
+    (
+        "aws-next-best-action",
+        "PERSONALIZED_ACTIONS",
+        "The actions a user will most likely take within the action optimization period \
+         (GetActionRecommendations).",
+    ),
 ];
 
 /// Recipes exist since before any resource; a fixed timestamp keeps responses stable.

@@ -19,6 +19,10 @@ pub struct InteractionRow {
     pub event_type: Option<String>,
     #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
     pub event_value: Option<f64>,
+    /// The event's eventId (PutActionInteractions): later events with the same id are not
+    /// trained on.
+    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
 }
 
 /// What a metric value is attributed to: the metric's name, the event attribution source and the
@@ -67,10 +71,10 @@ pub enum DatasetRows {
     Interactions(Vec<InteractionRow>),
     Items(Vec<RecordRow>),
     Users(Vec<RecordRow>),
-    /// Actions (Next-Best-Action), by ACTION_ID. No recipe served here trains on them.
+    /// Actions (Next-Best-Action), by ACTION_ID.
     Actions(Vec<RecordRow>),
-    /// Action interactions, `item_id` holding the ACTION_ID. No recipe served here trains on
-    /// them.
+    /// Action interactions (Next-Best-Action), `item_id` holding the ACTION_ID: imported, then
+    /// appended by PutActionInteractions.
     ActionInteractions(Vec<InteractionRow>),
 }
 
@@ -309,6 +313,7 @@ impl EventView<'_> {
             timestamp: self.timestamp,
             event_type: self.event_type.map(str::to_string),
             event_value: self.event_value,
+            event_id: None,
         }
     }
 }
@@ -324,6 +329,7 @@ mod tests {
             timestamp: 1,
             event_type: None,
             event_value: None,
+            event_id: None,
         }
     }
 

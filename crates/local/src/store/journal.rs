@@ -22,7 +22,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::store::data::{DatasetRows, LiveEvents, RecordRow, Tally};
+use crate::store::data::{DatasetRows, InteractionRow, LiveEvents, RecordRow, Tally};
 use crate::store::model::DatasetImportJob;
 use crate::store::{Entry, Store};
 use crate::wire::error::ApiError;
@@ -141,7 +141,10 @@ fn write_snapshot(store: &Store, dir: &Path, out: &mut impl Write) -> io::Result
                     rows,
                 },
             )?;
-        } else if let DatasetRows::Items(records) | DatasetRows::Users(records) = rows {
+        } else if let DatasetRows::Items(records)
+        | DatasetRows::Users(records)
+        | DatasetRows::Actions(records) = rows
+        {
             line(
                 out,
                 &DataRef::Records {
@@ -149,6 +152,8 @@ fn write_snapshot(store: &Store, dir: &Path, out: &mut impl Write) -> io::Result
                     records,
                 },
             )?;
+        } else if let DatasetRows::ActionInteractions(rows) = rows {
+            line(out, &DataRef::ActionInteractions { dataset_arn, rows })?;
         }
     }
     let mut files = Vec::new();
@@ -196,6 +201,10 @@ enum DataRef<'a> {
     Records {
         dataset_arn: &'a str,
         records: &'a [RecordRow],
+    },
+    ActionInteractions {
+        dataset_arn: &'a str,
+        rows: &'a [InteractionRow],
     },
 }
 
@@ -438,6 +447,7 @@ mod tests {
             timestamp: t,
             event_type: Some("click".into()),
             event_value: None,
+            event_id: None,
         }
     }
 
@@ -463,6 +473,7 @@ mod tests {
         let untyped = InteractionRow {
             event_type: None,
             event_value: Some(2.5),
+            event_id: None,
             ..row("u1", "c", 4)
         };
         for (user, list) in [

@@ -11,6 +11,7 @@ mod errors;
 mod lifecycle;
 mod metric_attribution;
 mod model_errors;
+mod next_best_action;
 mod promotions;
 mod protocol;
 mod recipes;
