@@ -35,6 +35,7 @@ use thiserror::Error;
 use crate::data::{FieldValue, Interaction, Record};
 use crate::filter::{Filter, FilterValueError};
 use crate::metrics::SolutionMetrics;
+use crate::model::Exploration;
 use crate::rng::hash_str;
 
 /// The recipe's ARN.
@@ -178,6 +179,9 @@ pub struct ActionRequest<'a> {
     pub num_results: usize,
     /// A parsed `ActionID` filter and its `$PARAMETER` values.
     pub filter: Option<(&'a Filter, &'a BTreeMap<String, String>)>,
+    /// The campaign's `itemExplorationConfig`: the share of the list given to fresh unscored
+    /// actions (created within the cut-off, or without a creation time).
+    pub exploration: Exploration,
     /// Epoch seconds.
     pub now: i64,
 }
@@ -647,8 +651,69 @@ impl ActionModel {
                 })
                 .then_with(|| a.action_id.cmp(&b.action_id))
         });
-        out.truncate(req.num_results);
-        Ok(out.into_iter().map(|(s, _)| s).collect())
+        let ranked: Vec<ScoredAction> = out.into_iter().map(|(s, _)| s).collect();
+        Ok(self.explore(ranked, req))
+    }
+
+    /// Gives `round(weight * num_results)` slots, spread evenly over the list (as the item
+    /// recipes do), to fresh unscored actions: created (`CREATION_TIMESTAMP`) within the
+    /// exploration cut-off, or without a creation time. They score 0.0, as AWS documents for
+    /// actions recommended through exploration.
+    fn explore(&self, ranked: Vec<ScoredAction>, req: &ActionRequest<'_>) -> Vec<ScoredAction> {
+        let want = req.num_results;
+        let slots =
+            ((req.exploration.weight.clamp(0.0, 1.0) * want as f64).round() as usize).min(want);
+        let cut_off =
+            req.now - (req.exploration.item_age_cut_off_days.max(0.0) * DAY as f64) as i64;
+        let created: HashMap<&str, Option<i64>> = req
+            .actions
+            .iter()
+            .map(|a| (a.id.as_str(), a.created))
+            .collect();
+        let fresh: Vec<usize> = ranked
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                !self.is_scored(&s.action_id)
+                    && created
+                        .get(s.action_id.as_str())
+                        .copied()
+                        .flatten()
+                        .is_none_or(|t| t >= cut_off)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let mut fresh = fresh.into_iter();
+        let mut used = vec![false; ranked.len()];
+        let mut next_main = 0;
+        let mut order = Vec::with_capacity(want.min(ranked.len()));
+        let mut explored = 0;
+        while order.len() < want {
+            let pos = order.len();
+            let explore_now = explored < slots && (pos + 1) * slots >= (explored + 1) * want;
+            let explore_pick = if explore_now {
+                fresh.by_ref().find(|&i| !used[i])
+            } else {
+                None
+            };
+            let pick = match explore_pick {
+                Some(i) => {
+                    explored += 1;
+                    Some(i)
+                }
+                None => {
+                    while next_main < ranked.len() && used[next_main] {
+                        next_main += 1;
+                    }
+                    (next_main < ranked.len()).then_some(next_main)
+                }
+            };
+            let Some(i) = pick else { break };
+            used[i] = true;
+            order.push(i);
+        }
+        let mut ranked: Vec<Option<ScoredAction>> = ranked.into_iter().map(Some).collect();
+        order.into_iter().filter_map(|i| ranked[i].take()).collect()
     }
 
     /// Metrics of this model (fitted without the `held_out` users) on those users: their
@@ -767,6 +832,7 @@ mod tests {
                 live_actions: &[],
                 num_results: 10,
                 filter: None,
+                exploration: Exploration::NONE,
                 now: NOW,
             })
             .expect("recommends")
@@ -892,6 +958,7 @@ mod tests {
                 live_actions: &live,
                 num_results: 10,
                 filter: None,
+                exploration: Exploration::NONE,
                 now: NOW,
             })
             .expect("recommends");
@@ -906,6 +973,7 @@ mod tests {
                 live_actions: &live,
                 num_results: 10,
                 filter: None,
+                exploration: Exploration::NONE,
                 now: NOW + 8 * DAY,
             })
             .expect("recommends");
@@ -929,6 +997,7 @@ mod tests {
             live_actions: &[],
             num_results: 10,
             filter: Some((filter, &values)),
+            exploration: Exploration::NONE,
             now: NOW,
         };
         let list = model.recommend(&req(&filter)).expect("recommends");
@@ -943,6 +1012,42 @@ mod tests {
             model.recommend(&req(&items)).err(),
             Some(ActionRecommendError::NotAnActionFilter)
         );
+    }
+
+    #[test]
+    fn exploration_slots_go_to_fresh_unscored_actions() {
+        let mut data = segments();
+        data.actions.push(action("fresh", 0.0));
+        let mut old = action("old", 0.0);
+        old.created = Some(NOW - 60 * DAY);
+        data.actions.push(old);
+        let model = train_actions(&data, 14).expect("trains");
+        let ask = |weight: f64, n: usize| -> Vec<String> {
+            model
+                .recommend(&ActionRequest {
+                    user_id: "gold-1",
+                    user: None,
+                    actions: &data.actions,
+                    live_items: &[],
+                    live_actions: &[],
+                    num_results: n,
+                    filter: None,
+                    exploration: Exploration {
+                        weight,
+                        item_age_cut_off_days: 30.0,
+                    },
+                    now: NOW,
+                })
+                .expect("recommends")
+                .into_iter()
+                .map(|s| s.action_id)
+                .collect()
+        };
+        // Without exploration: scored first, then unscored by VALUE (card 5, then ids).
+        assert_eq!(ask(0.0, 10), ["enroll", "app", "card", "fresh", "old"]);
+        // Weight 0.5 of 4: slots at positions 2 and 4 (1-based), fresh unscored actions only
+        // (card has no creation time, so it is new; old was created 60 days ago).
+        assert_eq!(ask(0.5, 4), ["enroll", "card", "app", "fresh"]);
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! unscored until retrained); PutActionInteractions appends to the Action interactions dataset,
 //! and the rows after those a model was trained on are the user's live action interactions
 //! (a TAKEN event starts the action's repeat frequency at once). Events with an eventId seen
-//! before are kept but, as AWS documents, not trained on.
+//! before are kept but, as AWS documents, not trained on. The campaign's
+//! `itemExplorationConfig` gives its share of the list to fresh unscored actions (score 0.0).
 //! Depends on the store, the wire layer, the engine bridge and the runtime's shared helpers;
 //! never on the router.
 
@@ -23,7 +24,7 @@ use crate::resources::lifecycle::ACTIVE;
 use crate::resources::resource::get;
 use crate::resources::runtime::{active_filter, recommendation_id};
 use crate::resources::schema::parse_columns;
-use crate::resources::serving::live_interactions;
+use crate::resources::serving::{exploration, live_interactions};
 use crate::resources::shapes::{
     ActionInteraction, CreateSolution, GetActionRecommendationsRequest,
     GetActionRecommendationsResponse, PredictedAction, PutActionInteractionsRequest,
@@ -361,6 +362,7 @@ struct Gathered {
     live_items: Vec<engine::Interaction>,
     live_actions: Vec<engine::Interaction>,
     filter: Option<std::sync::Arc<engine::Filter>>,
+    exploration: engine::Exploration,
 }
 
 fn gather(
@@ -392,6 +394,12 @@ fn gather(
         )));
     }
     let dg = version.dataset_group_arn.clone();
+    let exploration = exploration(
+        campaign
+            .campaign_config
+            .as_ref()
+            .and_then(|c| c.item_exploration_config.as_ref()),
+    );
     let meta = store.trained.get(&version_arn);
     let trained_seq = meta.map_or(0, |m| m.trained_seq);
     let action_rows = meta.map_or(0, |m| m.action_rows) as usize;
@@ -421,6 +429,7 @@ fn gather(
         live_items,
         live_actions,
         filter,
+        exploration,
     })
 }
 
@@ -469,6 +478,7 @@ pub fn get_action_recommendations(state: &AppState, body: &[u8]) -> OpResult {
             live_actions: &gathered.live_actions,
             num_results: num_results as usize,
             filter: gathered.filter.as_deref().map(|f| (f, values)),
+            exploration: gathered.exploration,
             now,
         })
         .map_err(|e| ApiError::InvalidInput(e.to_string()))?;

@@ -4,7 +4,8 @@
 //! changing the answer at once. Quality: users of a segment take that segment's action, so it
 //! ranks first for a held-out user of the segment; expired actions are never returned; an action
 //! taken is not recommended again within its REPEAT_FREQUENCY; equally likely actions rank by
-//! VALUE. Plus the refusals AWS documents (data minimum, HPO, hyperparameter range, event types,
+//! VALUE; the campaign's exploration weight gives slots to fresh unscored actions. Plus the
+//! refusals AWS documents (data minimum, HPO, hyperparameter range, event types,
 //! non-NBA campaigns, item filters).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -358,13 +359,10 @@ async fn next_best_action_trains_serves_and_follows_live_actions_and_interaction
         .expect("GetSolutionMetrics");
     let metrics = metrics.metrics().expect("metrics");
     assert!(metrics.contains_key("precision_at_5"), "{metrics:?}");
-    let campaign = create_campaign(
-        &cp,
-        "nba-campaign",
-        &version,
-        CampaignConfig::builder().build(),
-    )
-    .await;
+    let no_exploration = CampaignConfig::builder()
+        .item_exploration_config("explorationWeight", "0")
+        .build();
+    let campaign = create_campaign(&cp, "nba-campaign", &version, no_exploration).await;
 
     // Quality: each held-out newcomer gets their segment's action first.
     let gold = actions_for(&rt, &campaign, "gold-new").await;
@@ -387,6 +385,15 @@ async fn next_best_action_trains_serves_and_follows_live_actions_and_interaction
             Some(("card", 0.0))
         );
     }
+    // Exploration: with weight 1 every slot goes first to a fresh unscored action (card has
+    // no creation time, so it is new), at score 0.0.
+    let explore = CampaignConfig::builder()
+        .item_exploration_config("explorationWeight", "1")
+        .build();
+    let exploring = create_campaign(&cp, "nba-explore", &version, explore).await;
+    let explored = actions_for(&rt, &exploring, "gold-new").await;
+    assert_eq!(explored[0], ("card".to_string(), 0.0), "{explored:?}");
+    assert_eq!(ids(&explored)[1..], ids(&gold)[..3], "{explored:?}");
     // Repeat frequency: silver-3 took survey (30 days) 3.5 days ago, app (none) too.
     let silver3 = actions_for(&rt, &campaign, "silver-3").await;
     assert!(!ids(&silver3).contains(&"survey"), "{silver3:?}");
