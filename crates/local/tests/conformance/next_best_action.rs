@@ -620,5 +620,16 @@ async fn next_best_action_trains_serves_and_follows_live_actions_and_interaction
         .unwrap_or_default();
     assert!(reason.contains("1000"), "{reason}");
 
+    // Durability: after a restart (journal replayed) and another (the compacted journal), the
+    // live actions and action interactions still shape the answer and the model loads from disk.
     server.stop().await.expect("server stops");
+    for round in 0..2 {
+        let server = Running::start(Config::for_tests(Some(dir.clone())))
+            .await
+            .expect("server restarts");
+        let (_, _, rt) = clients(&server.url()).await;
+        let again = actions_for(&rt, &campaign, "gold-new").await;
+        assert_eq!(ids(&again), ids(&updated), "restart {round}: {again:?}");
+        server.stop().await.expect("server stops");
+    }
 }
