@@ -29,6 +29,7 @@
 //! | `popularity_discount_factor` [0, 1], `min_cointeraction_count` | sims, similar-items | 0.5; 3 (sims), 1 (similar-items) |
 //! | `max_neighbors`, `max_user_history_length` | sims, similar-items | 250, 200 |
 //! | `metadata_weight_shrinkage` | similar-items | 10 |
+//! | `action_optimization_period` (7..=28 days; the only one accepted) | next-best-action | 14 |
 //!
 //! With `perform_hpo`, the values not given are searched on a validation split (see `train`).
 //! `TrainConfig::event_parameters` (`eventsConfig`) selects the event types trained on and

@@ -24,7 +24,7 @@
 //! Serving (see [`ActionModel::recommend`]): candidates are the actions of the Actions dataset
 //! now; expired ones (`ACTION_EXPIRATION_TIMESTAMP` at or before `now`) and ones the user took
 //! within their `REPEAT_FREQUENCY` days are never returned, and a filter (`ActionID` expressions)
-//! applies. Best first: score, then (for scores equal to 4 decimal places) the greater `VALUE`,
+//! applies (reading the user's newest 300 action interactions per event type). Best first: score, then (for scores equal to 4 decimal places) the greater `VALUE`,
 //! then the action id.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -60,6 +60,9 @@ const SHRINKAGE: f64 = 5.0;
 /// Features held by fewer observed users carry no weight.
 const MIN_FEATURE_SUPPORT: u32 = 2;
 const DAY: i64 = 86_400;
+/// AWS: filters consider up to 300 of the most recent action interactions per user per event
+/// type.
+const FILTER_HISTORY: usize = 300;
 
 /// The action interaction event types AWS documents (`Taken`, `Not Taken`, `Viewed`; any case,
 /// space or underscore).
@@ -589,6 +592,15 @@ impl ActionModel {
             }
         }
         let taken: BTreeSet<&str> = last_taken.keys().copied().collect();
+        // Filters read the newest FILTER_HISTORY action interactions per event type (AWS's quota).
+        let mut for_filters = had.clone();
+        for_filters.sort_by_key(|h| std::cmp::Reverse(h.3));
+        let mut per_type: HashMap<ActionEvent, usize> = HashMap::new();
+        for_filters.retain(|h| {
+            let n = per_type.entry(h.1).or_default();
+            *n += 1;
+            *n <= FILTER_HISTORY
+        });
         let mut items: BTreeSet<u32> = self
             .user_item_features
             .get(req.user_id)
@@ -620,7 +632,7 @@ impl ActionModel {
                 continue;
             }
             if let Some(bound) = &bound {
-                let events: Vec<&str> = had
+                let events: Vec<&str> = for_filters
                     .iter()
                     .filter(|h| h.0 == action.id)
                     .flat_map(|h| [h.1.name(), h.2])
@@ -1003,6 +1015,19 @@ mod tests {
         let list = model.recommend(&req(&filter)).expect("recommends");
         assert!(list.iter().all(|s| s.action_id != "card"), "{list:?}");
         assert_eq!(list.len(), 2);
+        // Only the newest 300 interactions per event type count: 300 newer NOT_TAKEN events on
+        // enroll push gold-1's NOT_TAKEN of card out.
+        let declined: Vec<Interaction> = (0..300)
+            .map(|k| Interaction::new("gold-1", "enroll", NOW - 100 + k, "NOT_TAKEN"))
+            .collect();
+        let list = model
+            .recommend(&ActionRequest {
+                live_actions: &declined,
+                ..req(&filter)
+            })
+            .expect("recommends");
+        let ids: Vec<&str> = list.iter().map(|s| s.action_id.as_str()).collect();
+        assert_eq!(ids, ["app", "card"]);
         let by_value = parse_filter("INCLUDE ActionID WHERE Actions.VALUE > 2").expect("parses");
         let list = model.recommend(&req(&by_value)).expect("recommends");
         assert_eq!(list.len(), 1);

@@ -297,7 +297,7 @@ async fn next_best_action_trains_serves_and_follows_live_actions_and_interaction
     let s = schema(&cp, "nba-interactions", INTERACTIONS_SCHEMA).await;
     import(&cp, &dir, &group, "Interactions", &s, &interactions).await;
     let s = schema(&cp, "nba-users", USERS_SCHEMA).await;
-    import(&cp, &dir, &group, "Users", &s, &users).await;
+    let users_dataset = import(&cp, &dir, &group, "Users", &s, &users).await;
     let s = schema(&cp, "nba-actions", ACTIONS_SCHEMA).await;
     let actions_dataset = import(&cp, &dir, &group, "Actions", &s, &actions).await;
     let s = schema(&cp, "nba-action-interactions", ACTION_INTERACTIONS_SCHEMA).await;
@@ -527,6 +527,32 @@ async fn next_best_action_trains_serves_and_follows_live_actions_and_interaction
         .send()
         .await;
     assert!(channel.is_ok(), "a schema field as a property: {channel:?}");
+    let wrong_dataset = events
+        .put_actions()
+        .dataset_arn(&users_dataset)
+        .actions(Action::builder().action_id("x").build().expect("action"))
+        .send()
+        .await;
+    assert_eq!(
+        code_of(wrong_dataset, "PutActions to a Users dataset"),
+        "InvalidInputException"
+    );
+    let unknown_property = events
+        .put_actions()
+        .dataset_arn(&actions_dataset)
+        .actions(
+            Action::builder()
+                .action_id("x")
+                .properties(r#"{"colour": "red"}"#)
+                .build()
+                .expect("action"),
+        )
+        .send()
+        .await;
+    assert_eq!(
+        code_of(unknown_property, "a property outside the Actions schema"),
+        "InvalidInputException"
+    );
     let unknown_tracker = events
         .put_action_interactions()
         .tracking_id("no-such-tracker")
