@@ -1,5 +1,6 @@
 //! personalize-engine: the recommender behind personalize-local. Recipes (user-personalization,
-//! personalized-ranking, popularity-count, trending-now, similar-items, SIMS), the filter
+//! personalized-ranking, popularity-count, trending-now, similar-items, SIMS, and
+//! next-best-action with its own model: [`train_actions`], [`ActionModel`]), the filter
 //! expression language, and offline metrics. Pure and synchronous: no I/O, no async, no network;
 //! deterministic for a seed. Depends on numeric crates only (faer, rayon).
 //!
@@ -28,6 +29,7 @@
 //! | `popularity_discount_factor` [0, 1], `min_cointeraction_count` | sims, similar-items | 0.5; 3 (sims), 1 (similar-items) |
 //! | `max_neighbors`, `max_user_history_length` | sims, similar-items | 250, 200 |
 //! | `metadata_weight_shrinkage` | similar-items | 10 |
+//! | `action_optimization_period` (7..=28 days; the only one accepted) | next-best-action | 14 |
 //!
 //! With `perform_hpo`, the values not given are searched on a validation split (see `train`).
 //! `TrainConfig::event_parameters` (`eventsConfig`) selects the event types trained on and
@@ -41,6 +43,7 @@ mod data;
 mod filter;
 pub mod metrics;
 mod model;
+mod next_best_action;
 mod params;
 mod recipe;
 mod recipes;
@@ -53,6 +56,10 @@ pub use catalog::Catalog;
 pub use data::{Dataset, FieldValue, Interaction, Record};
 pub use filter::{BoundFilter, Filter, FilterError, FilterValueError, parse_filter};
 pub use model::{Exploration, Model, RankRequest, RecommendError, RecommendRequest, Scored};
+pub use next_best_action::{
+    ActionDataset, ActionEvent, ActionModel, ActionRecommendError, ActionRequest, ActionTrainError,
+    NEXT_BEST_ACTION_ARN, ScoredAction, optimization_period, train_actions,
+};
 pub use recipe::Recipe;
 pub use segment::{
     ItemAttributes, ItemAttributesError, ScoredUser, SegmentError, SegmentOf, parse_item_attributes,

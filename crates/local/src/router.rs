@@ -15,13 +15,13 @@ use axum::routing::{get, post};
 use crate::resources::resource::{describe, list};
 use crate::resources::{
     AppState, algorithm, batch_inference, batch_segment, campaign, data_deletion, dataset,
-    dataset_group, event_tracker, events, export, filter, import, metric_attribution, recipe,
-    recommender, runtime, schema, solution, solution_version, tags,
+    dataset_group, event_tracker, events, export, filter, import, metric_attribution,
+    next_best_action, recipe, recommender, runtime, schema, solution, solution_version, tags,
 };
 use crate::store::model::{
     BatchInferenceJob, BatchSegmentJob, Campaign, DataDeletionJob, Dataset, DatasetExportJob,
-    DatasetGroup, DatasetImportJob,
-    DatasetSchema, EventTracker, Filter, MetricAttribution, Recommender, Solution, SolutionVersion,
+    DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter, MetricAttribution,
+    Recommender, Solution, SolutionVersion,
 };
 use crate::wire::codec::{OpResult, run};
 use crate::wire::error::{ApiError, Protocol};
@@ -34,6 +34,9 @@ pub fn router(state: AppState) -> Router {
         .route("/events", post(rest_events))
         .route("/items", post(rest_items))
         .route("/users", post(rest_users))
+        .route("/actions", post(rest_actions))
+        .route("/action-interactions", post(rest_action_interactions))
+        .route("/action-recommendations", post(rest_action_recommendations))
         .route("/recommendations", post(rest_recommendations))
         .route("/personalize-ranking", post(rest_ranking))
         .route("/health", get(health))
@@ -356,6 +359,39 @@ async fn rest_users(State(state): State<AppState>, request: Request) -> Response
         Service::Events,
         "PutUsers",
         events::put_users,
+    )
+    .await
+}
+
+async fn rest_actions(State(state): State<AppState>, request: Request) -> Response {
+    rest(
+        state,
+        request,
+        Service::Events,
+        "PutActions",
+        next_best_action::put_actions,
+    )
+    .await
+}
+
+async fn rest_action_interactions(State(state): State<AppState>, request: Request) -> Response {
+    rest(
+        state,
+        request,
+        Service::Events,
+        "PutActionInteractions",
+        next_best_action::put_action_interactions,
+    )
+    .await
+}
+
+async fn rest_action_recommendations(State(state): State<AppState>, request: Request) -> Response {
+    rest(
+        state,
+        request,
+        Service::Runtime,
+        "GetActionRecommendations",
+        next_best_action::get_action_recommendations,
     )
     .await
 }

@@ -23,6 +23,19 @@ use serde::{Deserialize, Serialize};
 pub struct Filter {
     source: String,
     expressions: Vec<Expression>,
+    /// Whether it selects items (`ItemID`) or actions (`ActionID`).
+    #[serde(default)]
+    target: Target,
+}
+
+/// What a filter selects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Target {
+    /// `ItemID` expressions over `Items` and `Interactions`.
+    #[default]
+    Items,
+    /// `ActionID` expressions over `Actions` and `Action_Interactions` (Next-Best-Action).
+    Actions,
 }
 
 impl Filter {
@@ -56,6 +69,10 @@ impl Filter {
             && e.guard.is_none()
             && on_items(&e.condition))
             && self.parameters().is_empty()
+    }
+    /// Whether it selects actions (`ActionID`, for Next-Best-Action) rather than items.
+    pub fn selects_actions(&self) -> bool {
+        self.target == Target::Actions
     }
 
     /// Whether any expression looks at the user's interactions.

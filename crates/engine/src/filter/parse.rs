@@ -1,10 +1,12 @@
 //! The filter expression parser: tokens with their positions, and a recursive-descent grammar
-//! `expr ('|' expr)*`, `expr := (INCLUDE|EXCLUDE) ItemID WHERE cond [IF user_cond]`,
+//! `expr ('|' expr)*`, `expr := (INCLUDE|EXCLUDE) (ItemID|ActionID) WHERE cond [IF user_cond]`,
 //! `cond := and (OR and)*`, `and := atom (AND atom)*`, `atom := '(' cond ')' | subject op values`.
+//! An `ItemID` expression reads `Items.<F>` and `Interactions.EVENT_TYPE`; an `ActionID` one
+//! reads `Actions.<F>` and `Action_Interactions.EVENT_TYPE`; one filter keeps to one of the two.
 
 use thiserror::Error;
 
-use super::{Action, Condition, Expression, Filter, Op, Operand, Predicate, Subject};
+use super::{Action, Condition, Expression, Filter, Op, Operand, Predicate, Subject, Target};
 
 /// Why an expression does not parse. Positions are 1-based character offsets.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -146,6 +148,8 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, FilterError> {
 struct Parser {
     toks: Vec<(Tok, usize)>,
     at: usize,
+    /// What the expressions so far select (set by the first).
+    target: Option<Target>,
 }
 
 impl Parser {
@@ -225,7 +229,25 @@ impl Parser {
                 message: "user filters (`UserID`) are not supported; use `ItemID`".to_owned(),
             });
         }
-        self.expect_word("ItemID")?;
+        let pos = self.pos();
+        let target = if self.is_word("ActionID") {
+            Target::Actions
+        } else {
+            self.expect_word("ItemID")?;
+            Target::Items
+        };
+        if target == Target::Actions {
+            self.bump();
+        }
+        match self.target {
+            Some(first) if first != target => {
+                return Err(FilterError::Syntax {
+                    position: pos,
+                    message: "one filter selects either ItemID or ActionID, not both".to_owned(),
+                });
+            }
+            _ => self.target = Some(target),
+        }
         self.expect_word("WHERE")?;
         let condition = self.or_condition(false)?;
         let guard = if self.is_word("IF") {
@@ -303,6 +325,8 @@ impl Parser {
                 self.at -= 1;
                 let what = if user {
                     "`CurrentUser.<FIELD>`"
+                } else if self.target == Some(Target::Actions) {
+                    "`Actions.<FIELD>` or `Action_Interactions.EVENT_TYPE`"
                 } else {
                     "`Items.<FIELD>` or `Interactions.EVENT_TYPE`"
                 };
@@ -321,11 +345,21 @@ impl Parser {
             position: pos,
             message,
         };
-        match (dataset.to_ascii_lowercase().as_str(), user) {
-            ("items", false) => Ok(Subject::Item(field)),
-            ("interactions", false) if field == "EVENT_TYPE" => Ok(Subject::InteractionEventType),
-            ("interactions", false) => Err(unsupported(format!(
-                "only Interactions.EVENT_TYPE is supported, not Interactions.{field}"
+        let actions = self.target == Some(Target::Actions);
+        let (records, events) = if actions {
+            ("actions", "action_interactions")
+        } else {
+            ("items", "interactions")
+        };
+        let dataset_lower = dataset.to_ascii_lowercase();
+        match (dataset_lower.as_str(), user) {
+            (d, false) if d == records && actions && field == "ACTION_ID" => {
+                Ok(Subject::Item("ITEM_ID".to_owned()))
+            }
+            (d, false) if d == records => Ok(Subject::Item(field)),
+            (d, false) if d == events && field == "EVENT_TYPE" => Ok(Subject::InteractionEventType),
+            (d, false) if d == events => Err(unsupported(format!(
+                "only {dataset}.EVENT_TYPE is supported, not {dataset}.{field}"
             ))),
             ("currentuser", true) => Ok(Subject::CurrentUser(field)),
             ("currentuser", false) => Err(FilterError::Syntax {
@@ -335,6 +369,13 @@ impl Parser {
             (_, true) => Err(FilterError::Syntax {
                 position: pos,
                 message: format!("expected `CurrentUser.<FIELD>` after IF, found `{dataset}`"),
+            }),
+            _ if actions => Err(FilterError::Syntax {
+                position: pos,
+                message: format!(
+                    "expected `Actions`, `Action_Interactions` or `CurrentUser` in an ActionID \
+                     expression, found `{dataset}`"
+                ),
             }),
             _ => Err(FilterError::Syntax {
                 position: pos,
@@ -390,11 +431,16 @@ impl Parser {
 /// Parses a Personalize filter expression.
 pub fn parse_filter(expression: &str) -> Result<Filter, FilterError> {
     let toks = tokenize(expression)?;
-    let mut p = Parser { toks, at: 0 };
+    let mut p = Parser {
+        toks,
+        at: 0,
+        target: None,
+    };
     let expressions = p.filter()?;
     Ok(Filter {
         source: expression.to_owned(),
         expressions,
+        target: p.target.unwrap_or_default(),
     })
 }
 
@@ -409,6 +455,36 @@ mod tests {
             ) => position,
             Ok(f) => panic!("{expr:?} parsed: {f:?}"),
         }
+    }
+
+    #[test]
+    fn action_filters_select_actions_and_read_action_data() {
+        for expr in [
+            "EXCLUDE ActionID WHERE Action_Interactions.EVENT_TYPE IN (\"NOT_TAKEN\")",
+            "INCLUDE ActionID WHERE Action_Interactions.EVENT_TYPE IN ($EVENT_TYPE)",
+            "EXCLUDE ActionID WHERE Actions.CATEGORY IN ($CATEGORY)",
+            "INCLUDE ActionID WHERE Actions.VALUE > $VALUE IF CurrentUser.MEMBERSHIP = $PREMIUM",
+        ] {
+            let f = parse_filter(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
+            assert!(f.selects_actions(), "{expr}");
+        }
+        assert!(
+            !parse_filter("EXCLUDE ItemID WHERE Items.X IN (\"a\")")
+                .expect("parses")
+                .selects_actions()
+        );
+        assert_eq!(err_pos("EXCLUDE ActionID WHERE Items.X IN (\"a\")"), 24);
+        assert_eq!(err_pos("EXCLUDE ItemID WHERE Actions.X IN (\"a\")"), 22);
+        assert_eq!(
+            err_pos(
+                "EXCLUDE ActionID WHERE Actions.X IN (\"a\") | EXCLUDE ItemID WHERE Items.X > 1"
+            ),
+            53
+        );
+        assert_eq!(
+            err_pos("EXCLUDE ActionID WHERE Action_Interactions.EVENT_VALUE > 1"),
+            24
+        );
     }
 
     #[test]

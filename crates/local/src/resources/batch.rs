@@ -13,8 +13,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::resources::AppState;
-use crate::resources::objects::{self, parse_location};
 use crate::resources::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS};
+use crate::resources::objects::{self, parse_location};
 use crate::resources::resource::get;
 use crate::resources::serving::ModelRef;
 use crate::store::Store;

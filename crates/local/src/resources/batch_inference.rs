@@ -464,7 +464,12 @@ async fn run(state: &AppState, arn: &str) -> Result<(), String> {
             .and_then(|c| c.item_exploration_config.as_ref()),
     );
     let destination = settings.job.job_output.s3_data_destination.path.clone();
-    let kms_key = settings.job.job_output.s3_data_destination.kms_key_arn.clone();
+    let kms_key = settings
+        .job
+        .job_output
+        .s3_data_destination
+        .kms_key_arn
+        .clone();
     let outputs = tokio::task::spawn_blocking(move || {
         let answerer = Answerer {
             model: &model,
@@ -493,7 +498,8 @@ async fn run(state: &AppState, arn: &str) -> Result<(), String> {
     .await
     .map_err(|e| format!("batch inference worker failed: {e}"))?;
     for (name, body) in outputs {
-        let written = batch::write_output(state, &destination, kms_key.as_deref(), &name, body).await?;
+        let written =
+            batch::write_output(state, &destination, kms_key.as_deref(), &name, body).await?;
         tracing::info!(%arn, output = %written, "batch inference output written");
     }
     Ok(())

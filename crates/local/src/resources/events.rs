@@ -144,6 +144,7 @@ pub fn put_events(state: &AppState, body: &[u8]) -> OpResult {
                 event_type: Some(e.event_type),
                 event_value: e.event_value,
                 extra: None,
+                event_id: None,
             })
         })
         .collect();
@@ -158,7 +159,7 @@ pub fn put_events(state: &AppState, body: &[u8]) -> OpResult {
     Ok(Vec::new())
 }
 
-/// An item or user id and its properties, as `put_records` handles both.
+/// An item, user or action id and its properties, as `put_records` handles them.
 type ItemOrUser = (String, Option<String>);
 
 fn normalise(name: &str) -> String {
@@ -168,8 +169,13 @@ fn normalise(name: &str) -> String {
         .collect()
 }
 
-/// `POST /items` and `POST /users`.
-fn put_records(state: &AppState, dataset_arn: &str, kind: &str, list: Vec<ItemOrUser>) -> OpResult {
+/// `POST /items`, `POST /users` and `POST /actions` (`next_best_action.rs`).
+pub(crate) fn put_records(
+    state: &AppState,
+    dataset_arn: &str,
+    kind: &str,
+    list: Vec<ItemOrUser>,
+) -> OpResult {
     check_arn("datasetArn", dataset_arn)?;
     if list.is_empty() || list.len() > 10 {
         return Err(ApiError::InvalidInput(format!(

@@ -364,6 +364,7 @@ mod tests {
             event_type: Some("click".into()),
             event_value: None,
             extra: None,
+            event_id: None,
         }
     }
 

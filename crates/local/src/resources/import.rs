@@ -505,6 +505,7 @@ pub fn parse_csv(
                 event_type,
                 event_value,
                 extra: (!extra.is_empty()).then(|| Box::new(extra)),
+                event_id: None,
             });
         } else {
             let id = text(&mut cells, id_field)

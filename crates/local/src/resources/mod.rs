@@ -21,6 +21,7 @@ pub mod import;
 pub mod item_metadata;
 pub mod lifecycle;
 pub mod metric_attribution;
+pub mod next_best_action;
 pub mod objects;
 pub mod promotion;
 pub mod recipe;

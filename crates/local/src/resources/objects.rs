@@ -22,7 +22,10 @@ pub fn parse_location(location: &str) -> Result<(String, String), String> {
 
 /// The `.csv` objects at `location` (`s3://bucket/key-or-prefix`): name and content of each.
 pub async fn read(state: &AppState, location: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
-    read_where(state, location, |k| k.to_ascii_lowercase().ends_with(".csv")).await
+    read_where(state, location, |k| {
+        k.to_ascii_lowercase().ends_with(".csv")
+    })
+    .await
 }
 
 /// The objects at `location` whose key `keep` accepts (a single object named exactly is always
@@ -73,8 +76,16 @@ pub async fn write_typed(
     match &state.config.s3_endpoint {
         Some(endpoint) => {
             let region = &state.config.region;
-            crate::resources::s3::put_typed(endpoint, region, bucket, key, content_type, body, kms_key)
-                .await
+            crate::resources::s3::put_typed(
+                endpoint,
+                region,
+                bucket,
+                key,
+                content_type,
+                body,
+                kms_key,
+            )
+            .await
         }
         None => {
             let dir = state

@@ -66,6 +66,12 @@ const RECIPES: &[(&str, &str, &str)] = &[
         "Segments of the users most likely to interact with items of given attributes (batch \
          segment jobs).",
     ),
+    (
+        "aws-next-best-action",
+        "PERSONALIZED_ACTIONS",
+        "The actions a user will most likely take within the action optimization period \
+         (GetActionRecommendations).",
+    ),
 ];
 
 /// Recipes exist since before any resource; a fixed timestamp keeps responses stable.

@@ -394,6 +394,7 @@ async fn train(
             metrics: model.metrics(),
             trained_seq: job.trained_seq,
             model_file,
+            action_rows: 0,
         };
         Ok(Trained { model, meta })
     })

@@ -18,9 +18,9 @@ use crate::resources::campaign::solution_of;
 use crate::resources::lifecycle::{self, is_creating, is_deleting};
 use crate::resources::tags;
 use crate::store::model::{
-    BatchInferenceJob, BatchSegmentJob, Campaign, Dataset, DatasetGroup, DatasetImportJob, DataDeletionJob, DatasetExportJob,
-    DatasetSchema, EventTracker, Filter, MetricAttribution, Recommender, Solution, SolutionVersion,
-    Tag,
+    BatchInferenceJob, BatchSegmentJob, Campaign, DataDeletionJob, Dataset, DatasetExportJob,
+    DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter, MetricAttribution,
+    Recommender, Solution, SolutionVersion, Tag,
 };
 use crate::store::{Entry, Store};
 use crate::wire::error::ApiError;

@@ -89,6 +89,17 @@ pub(crate) fn resolve(
     // with the lock released, so PutEvents and other requests do not wait on it.
     let mut store = state.lock();
     let mut version_arn = source.model_key(&store)?;
+    if let Some(recipe) = store
+        .solution_versions
+        .get(&version_arn)
+        .and_then(|v| v.recipe_arn.as_deref())
+        .filter(|r| training::recipe_is_next_best_action(r))
+    {
+        return Err(ApiError::InvalidInput(format!(
+            "The campaign deploys a solution version of {recipe} (PERSONALIZED_ACTIONS): call \
+             GetActionRecommendations"
+        )));
+    }
     let model = match state.serving.cached_model(&version_arn) {
         Some(model) => model,
         None => {
@@ -169,7 +180,7 @@ fn resolve_locked(
     };
     let filter = match wanted.filter_arn {
         None => None,
-        Some(arn) => Some(active_filter(state, store, dg, "filterArn", arn)?),
+        Some(arn) => Some(active_filter(state, store, dg, "filterArn", arn, false)?),
     };
     let promotion = match wanted.promotion {
         None => None,
@@ -178,7 +189,7 @@ fn resolve_locked(
             Some(promotion::Checked {
                 name: p.name.clone().unwrap_or_default(),
                 percent: p.percent_promoted_items.unwrap_or(0).clamp(0, 100) as u32,
-                filter: active_filter(state, store, dg, "promotions.1.filterArn", arn)?,
+                filter: active_filter(state, store, dg, "promotions.1.filterArn", arn, false)?,
                 filter_values: p.filter_values.clone().unwrap_or_default(),
             })
         }
@@ -198,13 +209,15 @@ fn resolve_locked(
     })
 }
 
-/// Filter `arn` (given as `member`), parsed: it must exist, be ACTIVE and belong to `dg`.
-fn active_filter(
+/// Filter `arn` (given as `member`), parsed: it must exist, be ACTIVE, belong to `dg` and
+/// select actions (`ActionID`) when `actions`, items (`ItemID`) otherwise.
+pub(crate) fn active_filter(
     state: &AppState,
     store: &Store,
     dg: &str,
     member: &str,
     arn: &str,
+    actions: bool,
 ) -> Result<Arc<engine::Filter>, ApiError> {
     let f = get::<Filter>(store, arn)?;
     let problem = if f.dataset_group_arn != dg {
@@ -212,7 +225,15 @@ fn active_filter(
     } else if f.status != ACTIVE {
         format!("is in status {}, not ACTIVE", f.status)
     } else {
-        return state.serving.filter(arn, &f.filter_expression);
+        let filter = state.serving.filter(arn, &f.filter_expression)?;
+        if filter.selects_actions() == actions {
+            return Ok(filter);
+        }
+        if actions {
+            "selects items (ItemID), not actions (ActionID)".to_string()
+        } else {
+            "selects actions (ActionID): use it with GetActionRecommendations".to_string()
+        }
     };
     Err(ApiError::InvalidInput(format!(
         "{member}: filter {arn} {problem}"

@@ -23,6 +23,8 @@ pub struct Cache {
     models: RwLock<HashMap<String, ModelRef>>,
     catalogs: RwLock<HashMap<String, (u64, Arc<engine::Catalog>)>>,
     filters: RwLock<HashMap<String, Arc<engine::Filter>>>,
+    /// Next-Best-Action models by solution version ARN.
+    action_models: RwLock<HashMap<String, Arc<engine::ActionModel>>>,
 }
 
 /// One scored item.
@@ -70,6 +72,33 @@ pub fn live_interactions<'a>(
 }
 
 impl Cache {
+    /// Remembers a freshly trained Next-Best-Action model.
+    pub fn insert_action_model(&self, arn: &str, model: Arc<engine::ActionModel>) {
+        write(&self.action_models).insert(arn.to_string(), model);
+    }
+
+    /// The Next-Best-Action model of solution version `arn`: cached, else read from `file`
+    /// under `<data-dir>/models/` (call without the store lock held).
+    pub fn action_model(
+        &self,
+        data_dir: Option<&Path>,
+        arn: &str,
+        file: Option<&str>,
+    ) -> Result<Arc<engine::ActionModel>, ApiError> {
+        if let Some(model) = read(&self.action_models).get(arn) {
+            return Ok(Arc::clone(model));
+        }
+        let (Some(dir), Some(file)) = (data_dir, file) else {
+            return Err(ApiError::Internal(format!("no trained model for {arn}")));
+        };
+        let model = Arc::new(
+            read_bincode::<engine::ActionModel>(&dir.join("models").join(file))
+                .map_err(|e| ApiError::Internal(format!("loading model {file}: {e}")))?,
+        );
+        write(&self.action_models).insert(arn.to_string(), Arc::clone(&model));
+        Ok(model)
+    }
+
     /// Remembers a freshly trained model.
     pub fn insert_model(&self, arn: &str, model: Arc<engine::Model>) {
         write(&self.models).insert(arn.to_string(), model);
@@ -153,6 +182,22 @@ pub fn write_model(path: &Path, model: &engine::Model) -> std::io::Result<()> {
             .map(|_| ())
             .map_err(std::io::Error::other)
     })
+}
+
+/// Writes any model durably as bincode (Next-Best-Action models).
+pub fn write_bincode<T: serde::Serialize>(path: &Path, model: &T) -> std::io::Result<()> {
+    crate::store::write_durably_with(path, |out| {
+        bincode::serde::encode_into_std_write(model, out, bincode::config::standard())
+            .map(|_| ())
+            .map_err(std::io::Error::other)
+    })
+}
+
+/// Reads a bincode model file written by [`write_bincode`].
+pub fn read_bincode<T: serde::de::DeserializeOwned>(path: &Path) -> std::io::Result<T> {
+    let mut input = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    bincode::serde::decode_from_std_read(&mut input, bincode::config::standard())
+        .map_err(std::io::Error::other)
 }
 
 /// Reads a model file: bincode, or JSON for a `.json` file written by earlier versions.

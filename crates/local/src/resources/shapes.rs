@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
 use crate::store::model::{
-    BatchInferenceJobConfig, BatchJobInput, BatchJobOutput, CampaignConfig, DataSource, RecommenderConfig, SolutionConfig, SolutionUpdateConfig, Tag, DatasetExportJobOutput,
+    BatchInferenceJobConfig, BatchJobInput, BatchJobOutput, CampaignConfig, DataSource,
+    DatasetExportJobOutput, RecommenderConfig, SolutionConfig, SolutionUpdateConfig, Tag,
 };
 
 // Create and Update inputs.
@@ -563,4 +564,68 @@ pub struct FeatureTransformation {
 #[serde(rename_all = "camelCase")]
 pub struct DescribeFeatureTransformationResponse {
     pub feature_transformation: FeatureTransformation,
+}
+// Next-Best-Action (personalize-events PutActions / PutActionInteractions, personalize-runtime
+// GetActionRecommendations).
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutActionsRequest {
+    pub dataset_arn: String,
+    pub actions: Vec<ActionRecord>,
+}
+
+/// An action with its properties (a JSON object as a string).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionRecord {
+    pub action_id: String,
+    pub properties: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutActionInteractionsRequest {
+    pub tracking_id: String,
+    pub action_interactions: Vec<ActionInteraction>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionInteraction {
+    pub action_id: String,
+    pub user_id: Option<String>,
+    pub session_id: String,
+    /// Epoch seconds.
+    pub timestamp: f64,
+    pub event_type: String,
+    pub event_id: Option<String>,
+    pub recommendation_id: Option<String>,
+    pub impression: Option<Vec<String>>,
+    /// A JSON object serialised as a string (not an object).
+    pub properties: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetActionRecommendationsRequest {
+    pub campaign_arn: Option<String>,
+    pub user_id: Option<String>,
+    pub num_results: Option<i64>,
+    pub filter_arn: Option<String>,
+    pub filter_values: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetActionRecommendationsResponse {
+    pub action_list: Vec<PredictedAction>,
+    pub recommendation_id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PredictedAction {
+    pub action_id: String,
+    pub score: f64,
 }

@@ -46,6 +46,9 @@ pub fn create(state: &AppState, req: CreateSolution) -> Result<Created<Solution>
     if let Some(config) = &req.solution_config {
         solution_config::check(&recipe_arn, config)?;
     }
+    if training::recipe_is_next_best_action(&recipe_arn) {
+        crate::resources::next_best_action::check_solution(&req)?;
+    }
     solution_config::check_incremental(req.perform_incremental_update)?;
     let mut config = req.solution_config.clone();
     let auto_training = req.perform_auto_training.unwrap_or(true);

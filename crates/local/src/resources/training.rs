@@ -13,13 +13,19 @@ use personalize_engine as engine;
 use crate::resources::AppState;
 use crate::resources::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS};
 use crate::resources::lifecycle::{CREATE_STOPPED, CREATE_STOPPING};
-use crate::resources::{solution_config, training_data};
+use crate::resources::{next_best_action, solution_config, training_data};
 use crate::store::data::{DatasetRows, FieldValue, InteractionRow, RecordRow};
 use crate::store::{Entry, Store, TrainedMeta};
 
 /// Whether `arn` names a recipe the engine serves.
 pub fn recipe_supported(arn: &str) -> bool {
-    engine::Recipe::from_arn(arn).is_some()
+    engine::Recipe::from_arn(arn).is_some() || recipe_is_next_best_action(arn)
+}
+
+/// Whether `arn` is aws-next-best-action (a PERSONALIZED_ACTIONS recipe, served by
+/// GetActionRecommendations only).
+pub fn recipe_is_next_best_action(arn: &str) -> bool {
+    arn == engine::NEXT_BEST_ACTION_ARN
 }
 
 /// Whether requests to this recipe name an item rather than a user.
@@ -194,6 +200,38 @@ fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job,
     })
 }
 
+/// What a solution version trains: an item model, or a Next-Best-Action model.
+enum Work {
+    Items(Job),
+    Actions(next_best_action::ActionJob),
+}
+
+/// A trained model of either kind.
+enum Trained {
+    Items(Box<engine::Model>),
+    Actions(Box<engine::ActionModel>),
+}
+
+impl Trained {
+    fn metrics(&self) -> BTreeMap<String, f64> {
+        match self {
+            Trained::Items(m) => m.metrics(),
+            Trained::Actions(m) => m.metrics(),
+        }
+    }
+}
+
+fn prepare_work(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Work, String> {
+    let solution = store
+        .solution_versions
+        .get(arn)
+        .and_then(|v| store.solutions.get(&v.solution_arn));
+    if solution.is_some_and(|s| recipe_is_next_best_action(s.recipe_arn.as_deref().unwrap_or(""))) {
+        return next_best_action::prepare(store, arn).map(Work::Actions);
+    }
+    prepare(state, store, arn, seed).map(Work::Items)
+}
+
 /// Starts (or, after a restart, re-runs) training of solution version `arn`.
 pub fn start(state: &AppState, arn: String) {
     tokio::spawn(drive(Arc::clone(state), arn));
@@ -206,7 +244,7 @@ async fn drive(state: AppState, arn: String) {
         let store = state.lock();
         match store.solution_versions.get(&arn).map(|v| v.status.clone()) {
             Some(status) if status == CREATE_IN_PROGRESS => {
-                prepare(&state, &store, &arn, state.config.seed)
+                prepare_work(&state, &store, &arn, state.config.seed)
             }
             Some(status) if status == CREATE_STOPPING => Err(String::new()),
             _ => return,
@@ -216,7 +254,29 @@ async fn drive(state: AppState, arn: String) {
     let file_name = format!("{:016x}.bin", crate::wire::names::stable_hash(&[&arn]));
     let outcome = match prepared {
         Err(reason) => Err(reason),
-        Ok(job) => {
+        Ok(Work::Actions(job)) => {
+            let file_name = file_name.clone();
+            tokio::task::spawn_blocking(move || {
+                let model = next_best_action::train(&job)?;
+                let model_file = match model_dir {
+                    Some(dir) => {
+                        crate::resources::serving::write_bincode(&dir.join(&file_name), &model)
+                            .map_err(|e| format!("writing the model failed: {e}"))?;
+                        Some(file_name)
+                    }
+                    None => None,
+                };
+                Ok((
+                    Trained::Actions(Box::new(model)),
+                    model_file,
+                    job.trained_seq,
+                    job.action_rows,
+                ))
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("training worker failed: {e}")))
+        }
+        Ok(Work::Items(job)) => {
             let trained_seq = job.trained_seq;
             let file_name = file_name.clone();
             let data_dir = state.config.data_dir.clone();
@@ -247,7 +307,7 @@ async fn drive(state: AppState, arn: String) {
                     }
                     None => None,
                 };
-                Ok((model, model_file, trained_seq))
+                Ok((Trained::Items(Box::new(model)), model_file, trained_seq, 0))
             })
             .await
             .unwrap_or_else(|e| Err(format!("training worker failed: {e}")))
@@ -270,7 +330,7 @@ async fn drive(state: AppState, arn: String) {
         return;
     }
     match outcome {
-        Ok((model, model_file, trained_seq)) => {
+        Ok((model, model_file, trained_seq, action_rows)) => {
             tracing::info!(%arn, seconds = hours * 3600.0, "training finished");
             store.commit(Entry::Trained {
                 arn: arn.clone(),
@@ -278,12 +338,18 @@ async fn drive(state: AppState, arn: String) {
                     metrics: model.metrics(),
                     trained_seq,
                     model_file,
+                    action_rows,
                 },
             });
             version.status = ACTIVE.into();
             version.training_hours = Some(hours);
             store.commit(Entry::SolutionVersion(version));
-            state.serving.insert_model(&arn, Arc::new(model));
+            match model {
+                Trained::Items(model) => state.serving.insert_model(&arn, Arc::new(*model)),
+                Trained::Actions(model) => {
+                    state.serving.insert_action_model(&arn, Arc::new(*model))
+                }
+            }
         }
         Err(reason) => {
             tracing::info!(%arn, %reason, "training failed");

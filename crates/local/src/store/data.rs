@@ -24,6 +24,10 @@ pub struct InteractionRow {
     /// here trains on them; a dataset export job writes them back. None for PutEvents events.
     #[serde(rename = "x", default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<Box<BTreeMap<String, String>>>,
+    /// The event's eventId (PutActionInteractions): later events with the same id are not
+    /// trained on.
+    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
 }
 
 /// What a metric value is attributed to: the metric's name, the event attribution source and the
@@ -76,10 +80,10 @@ pub enum DatasetRows {
     Interactions(Vec<InteractionRow>),
     Items(Vec<RecordRow>),
     Users(Vec<RecordRow>),
-    /// Actions (Next-Best-Action), by ACTION_ID. No recipe served here trains on them.
+    /// Actions (Next-Best-Action), by ACTION_ID.
     Actions(Vec<RecordRow>),
-    /// Action interactions, `item_id` holding the ACTION_ID. No recipe served here trains on
-    /// them.
+    /// Action interactions (Next-Best-Action), `item_id` holding the ACTION_ID: imported, then
+    /// appended by PutActionInteractions.
     ActionInteractions(Vec<InteractionRow>),
 }
 
@@ -379,6 +383,7 @@ impl EventView<'_> {
             event_type: self.event_type.map(str::to_string),
             event_value: self.event_value,
             extra: None,
+            event_id: None,
         }
     }
 }
@@ -395,6 +400,7 @@ mod tests {
             event_type: None,
             event_value: None,
             extra: None,
+            event_id: None,
         }
     }
 

@@ -22,7 +22,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::store::data::{DatasetRows, LiveEvents, RecordRow, Tally};
+use crate::store::data::{DatasetRows, InteractionRow, LiveEvents, RecordRow, Tally};
 use crate::store::model::DatasetImportJob;
 use crate::store::{Entry, Store};
 use crate::wire::error::ApiError;
@@ -149,7 +149,10 @@ fn write_snapshot(store: &Store, dir: &Path, out: &mut impl Write) -> io::Result
                     rows,
                 },
             )?;
-        } else if let DatasetRows::Items(records) | DatasetRows::Users(records) = rows {
+        } else if let DatasetRows::Items(records)
+        | DatasetRows::Users(records)
+        | DatasetRows::Actions(records) = rows
+        {
             line(
                 out,
                 &DataRef::Records {
@@ -157,6 +160,8 @@ fn write_snapshot(store: &Store, dir: &Path, out: &mut impl Write) -> io::Result
                     records,
                 },
             )?;
+        } else if let DatasetRows::ActionInteractions(rows) = rows {
+            line(out, &DataRef::ActionInteractions { dataset_arn, rows })?;
         }
     }
     // After the data: a FULL import applied on replay drops earlier bulk versions.
@@ -218,6 +223,10 @@ enum DataRef<'a> {
     Replaced {
         dataset_arn: &'a str,
         records: &'a [RecordRow],
+    },
+    ActionInteractions {
+        dataset_arn: &'a str,
+        rows: &'a [InteractionRow],
     },
 }
 
@@ -461,6 +470,7 @@ mod tests {
             event_type: Some("click".into()),
             event_value: None,
             extra: None,
+            event_id: None,
         }
     }
 
@@ -486,6 +496,7 @@ mod tests {
         let untyped = InteractionRow {
             event_type: None,
             event_value: Some(2.5),
+            event_id: None,
             ..row("u1", "c", 4)
         };
         for (user, list) in [

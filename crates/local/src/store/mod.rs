@@ -18,9 +18,9 @@ use crate::store::data::{
     DatasetRows, InteractionRow, LiveEvents, RecordRow, Tally, TallyKey, upsert_records,
 };
 use crate::store::model::{
-    BatchInferenceJob, BatchSegmentJob, Campaign, Dataset, DatasetGroup, DatasetImportJob, DataDeletionJob, DatasetExportJob,
-    DatasetSchema, EventTracker, Filter, MetricAttribute, MetricAttribution, Recommender, Solution,
-    SolutionVersion, Tag,
+    BatchInferenceJob, BatchSegmentJob, Campaign, DataDeletionJob, Dataset, DatasetExportJob,
+    DatasetGroup, DatasetImportJob, DatasetSchema, EventTracker, Filter, MetricAttribute,
+    MetricAttribution, Recommender, Solution, SolutionVersion, Tag,
 };
 
 /// What training produced, kept beside the public SolutionVersion.
@@ -31,6 +31,14 @@ pub struct TrainedMeta {
     pub trained_seq: u64,
     /// Model file name under `<data-dir>/models/` (None when running without a data dir).
     pub model_file: Option<String>,
+    /// Next-Best-Action: the number of Action interactions rows the model has seen (rows after
+    /// them are live PutActionInteractions events).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub action_rows: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One journal line: a resource written whole, a removal, or data.
@@ -100,6 +108,11 @@ pub enum Entry {
     Records {
         dataset_arn: String,
         records: Vec<RecordRow>,
+    },
+    /// Action interactions appended to an Action interactions dataset (PutActionInteractions).
+    ActionInteractions {
+        dataset_arn: String,
+        rows: Vec<InteractionRow>,
     },
     Trained {
         arn: String,
@@ -427,18 +440,31 @@ impl Store {
                     .get(&dataset_arn)
                     .map(|d| d.dataset_type.to_ascii_uppercase())
                     .unwrap_or_default();
-                let rows = self.data.entry(dataset_arn.clone()).or_insert_with(|| {
-                    if kind == "USERS" {
-                        DatasetRows::Users(Vec::new())
-                    } else {
-                        DatasetRows::Items(Vec::new())
-                    }
-                });
-                if let DatasetRows::Items(rows) | DatasetRows::Users(rows) = rows {
+                let rows =
+                    self.data
+                        .entry(dataset_arn.clone())
+                        .or_insert_with(|| match kind.as_str() {
+                            "USERS" => DatasetRows::Users(Vec::new()),
+                            "ACTIONS" => DatasetRows::Actions(Vec::new()),
+                            _ => DatasetRows::Items(Vec::new()),
+                        });
+                if let DatasetRows::Items(rows)
+                | DatasetRows::Users(rows)
+                | DatasetRows::Actions(rows) = rows
+                {
                     let replaced = upsert_records(rows, records);
                     self.keep_replaced(&dataset_arn, replaced);
                 }
                 self.bump_catalog(&dataset_arn);
+            }
+            Entry::ActionInteractions { dataset_arn, rows } => {
+                let existing = self
+                    .data
+                    .entry(dataset_arn)
+                    .or_insert_with(|| DatasetRows::ActionInteractions(Vec::new()));
+                if let DatasetRows::ActionInteractions(existing) = existing {
+                    existing.extend(rows);
+                }
             }
             Entry::Trained { arn, meta } => {
                 self.trained.insert(arn, meta);
@@ -670,6 +696,7 @@ mod tests {
             event_type: Some("click".into()),
             event_value: None,
             extra: None,
+            event_id: None,
         }
     }
 

@@ -13,6 +13,7 @@ mod errors;
 mod lifecycle;
 mod metric_attribution;
 mod model_errors;
+mod next_best_action;
 mod promotions;
 mod protocol;
 mod recipes;
