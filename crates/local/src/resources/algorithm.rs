@@ -187,9 +187,33 @@ pub fn hyper_parameters(recipe: engine::Recipe) -> Vec<HyperParameter> {
     }
 }
 
-fn recipe_named<'a>(arn: &'a str, prefix: &str) -> Result<(&'a str, engine::Recipe), ApiError> {
-    arn.strip_prefix(prefix)
-        .and_then(|name| engine_recipe_of(name).map(|r| (name, r)))
+/// The Next-Best-Action recipe, whose model is not an [`engine::Recipe`].
+const NEXT_BEST_ACTION: &str = "aws-next-best-action";
+
+/// The hyperparameters of the Next-Best-Action model (`next_best_action.rs` checks them).
+fn next_best_action_parameters() -> Vec<HyperParameter> {
+    vec![hp(
+        "action_optimization_period",
+        Range::Integer(7, 28),
+        Some("14"),
+        false,
+    )]
+}
+
+/// The recipe an algorithm or feature-transformation ARN names, and the hyperparameters its
+/// model reads.
+fn recipe_named<'a>(
+    arn: &'a str,
+    prefix: &str,
+) -> Result<(&'a str, Vec<HyperParameter>), ApiError> {
+    let name = arn
+        .strip_prefix(prefix)
+        .ok_or_else(|| ApiError::not_found(arn))?;
+    if name == NEXT_BEST_ACTION {
+        return Ok((name, next_best_action_parameters()));
+    }
+    engine_recipe_of(name)
+        .map(|r| (name, hyper_parameters(r)))
         .ok_or_else(|| ApiError::not_found(arn))
 }
 
@@ -198,8 +222,7 @@ pub fn describe(
     req: DescribeAlgorithmRequest,
 ) -> Result<DescribeAlgorithmResponse, ApiError> {
     check_arn("algorithmArn", &req.algorithm_arn)?;
-    let (name, recipe) = recipe_named(&req.algorithm_arn, ALGORITHM_PREFIX)?;
-    let params = hyper_parameters(recipe);
+    let (name, params) = recipe_named(&req.algorithm_arn, ALGORITHM_PREFIX)?;
     let mut ranges = DefaultHyperParameterRanges {
         integer_hyper_parameter_ranges: Vec::new(),
         continuous_hyper_parameter_ranges: Vec::new(),
@@ -244,7 +267,7 @@ pub fn describe(
             name: name.to_string(),
             algorithm_arn: req.algorithm_arn.clone(),
             algorithm_image: AlgorithmImage {
-                name: format!("personalize-engine {recipe:?}"),
+                name: format!("personalize-engine {name}"),
                 docker_uri: format!("personalize-local/personalize-engine:{name}"),
             },
             default_hyper_parameters: defaults,
