@@ -25,6 +25,14 @@ pub(crate) const TIMEOUT: Duration = Duration::from_secs(180);
 pub(crate) fn write_data(data_dir: &Path) {
     let dir = data_dir.join("s3/personalize-demo/movielens");
     std::fs::create_dir_all(&dir).expect("bucket dir");
+    for (name, content) in data_files() {
+        std::fs::write(dir.join(name), content).expect(name);
+    }
+}
+
+/// The example's CSV files (name, content): 60 users in three taste clusters, 120 items whose
+/// GENRES follow the clusters (0-39 Drama, 40-79 Comedy, 80-119 Action).
+pub(crate) fn data_files() -> [(&'static str, String); 2] {
     let mut interactions = String::from("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n");
     for user in 0..60u32 {
         for k in 0..25u32 {
@@ -35,13 +43,58 @@ pub(crate) fn write_data(data_dir: &Path) {
             ));
         }
     }
-    std::fs::write(dir.join("interactions.csv"), interactions).expect("interactions");
     let mut items = String::from("ITEM_ID,GENRES,YEAR\n");
     for item in 0..120u32 {
         let genre = ["Drama", "Comedy", "Action"][(item / 40) as usize];
         items.push_str(&format!("{item},{genre},{}\n", 1990 + item % 20));
     }
-    std::fs::write(dir.join("items.csv"), items).expect("items");
+    [("interactions.csv", interactions), ("items.csv", items)]
+}
+
+/// PUT or GET over plain HTTP/1.0 (moto's S3, path-style): status and body, None when nothing
+/// answers. Requests carry an Authorization header (moto refuses anonymous object reads; it does
+/// not check signatures).
+pub(crate) async fn http(method: &str, url: &str, body: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = tokio::net::TcpStream::connect(host).await.ok()?;
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\nAuthorization: {AUTHORIZATION}\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.ok()?;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
+const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, \
+     SignedHeaders=host, Signature=0";
+
+/// Writes `s3://<bucket>/<key>` in moto (creating the bucket if needed).
+pub(crate) async fn s3_put(endpoint: &str, bucket: &str, key: &str, body: &str) {
+    let bucket_url = format!("{endpoint}/{bucket}");
+    let _ = http("PUT", &bucket_url, "").await;
+    let (status, answer) = http("PUT", &format!("{bucket_url}/{key}"), body)
+        .await
+        .expect("moto answers");
+    assert!(
+        (200..300).contains(&status),
+        "PUT s3://{bucket}/{key}: {status} {answer}"
+    );
+}
+
+/// Reads `s3://<bucket>/<key>` from moto; None when it is not there.
+pub(crate) async fn s3_get(endpoint: &str, bucket: &str, key: &str) -> Option<String> {
+    let (status, body) = http("GET", &format!("{endpoint}/{bucket}/{key}"), "").await?;
+    (status == 200).then_some(body)
 }
 
 pub(crate) async fn sdk_config(url: &str) -> aws_config::SdkConfig {
@@ -101,11 +154,34 @@ impl Harness {
         Self::start_with(prefix, faults, Duration::ZERO, true).await
     }
 
+    /// A harness whose personalize-local reads and writes S3 in moto (the example's data is
+    /// uploaded to `s3://personalize-demo/movielens/`), as it would with AWS.
+    pub(crate) async fn start_on_moto_s3(prefix: &str) -> Harness {
+        let moto = personalize_testkit::Moto::shared()
+            .await
+            .expect("moto starts");
+        for (name, content) in data_files() {
+            let key = format!("movielens/{name}");
+            s3_put(moto.endpoint(), "personalize-demo", &key, &content).await;
+        }
+        Self::start_full(prefix, &[], Duration::ZERO, true, true).await
+    }
+
     pub(crate) async fn start_with(
         prefix: &str,
         faults: &[&str],
         transition: Duration,
         in_process: bool,
+    ) -> Harness {
+        Self::start_full(prefix, faults, transition, in_process, false).await
+    }
+
+    async fn start_full(
+        prefix: &str,
+        faults: &[&str],
+        transition: Duration,
+        in_process: bool,
+        moto_s3: bool,
     ) -> Harness {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
@@ -122,6 +198,9 @@ impl Harness {
             .await
             .expect("moto starts");
         config.cloudwatch_endpoint = Some(moto.endpoint().to_owned());
+        if moto_s3 {
+            config.s3_endpoint = Some(moto.endpoint().to_owned());
+        }
         for fault in faults {
             config.faults.add(fault).expect("valid fault spec");
         }

@@ -6,6 +6,7 @@ mod crds;
 mod events_config;
 mod filter;
 mod harness;
+mod jobs;
 mod leader;
 mod metric_attribution;
 mod observe;
