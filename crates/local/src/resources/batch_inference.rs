@@ -17,7 +17,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use personalize_engine as engine;
-use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::resources::AppState;
@@ -169,6 +168,32 @@ pub fn parse_query(line: &Value, kind: LineKind, has_filter: bool) -> Result<Que
     })
 }
 
+/// The output line of an answered input line: the input as given (it is a JSON object),
+/// the items and their scores. Written directly (no JSON tree): this is the job's hot path.
+fn success_line(input: &str, list: &[engine::Scored]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(input.len() + 64 + list.len() * 32);
+    out.push_str("{\"input\":");
+    out.push_str(input.trim());
+    out.push_str(",\"output\":{\"recommendedItems\":[");
+    for (k, s) in list.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        // A string always serializes.
+        out.push_str(&serde_json::to_string(&s.item_id).unwrap_or_default());
+    }
+    out.push_str("],\"scores\":[");
+    for (k, s) in list.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{}", if s.score.is_finite() { s.score } else { 0.0 });
+    }
+    out.push_str("]},\"error\":null}");
+    out
+}
+
 /// What answering a job's lines takes (engine objects, the job's settings, users' live events).
 pub struct Answerer<'a> {
     pub model: &'a engine::Model,
@@ -200,16 +225,7 @@ impl Answerer<'_> {
         let scored =
             parse_query(&input, self.kind, self.filter.is_some()).and_then(|q| self.recommend(&q));
         match scored {
-            Ok(list) => {
-                let (items, scores): (Vec<String>, Vec<f64>) =
-                    list.into_iter().map(|s| (s.item_id, s.score)).unzip();
-                serde_json::json!({
-                    "input": input,
-                    "output": {"recommendedItems": items, "scores": scores},
-                    "error": null,
-                })
-                .to_string()
-            }
+            Ok(list) => success_line(line, &list),
             Err(reason) => error_line(input, &reason),
         }
     }
@@ -479,13 +495,8 @@ async fn run(state: &AppState, arn: &str) -> Result<(), String> {
         inputs
             .iter()
             .map(|(name, bytes)| {
-                let lines: Vec<String> = batch::records(bytes)
-                    .par_iter()
-                    .map(|line| answerer.answer(line))
-                    .collect();
-                let mut body = lines.join("\n");
-                body.push('\n');
-                (name.clone(), body.into_bytes())
+                let body = batch::answer_all(bytes, |line| answerer.answer(line));
+                (name.clone(), body)
             })
             .collect::<Vec<_>>()
     })

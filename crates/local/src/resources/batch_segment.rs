@@ -18,7 +18,6 @@
 use std::sync::Arc;
 
 use personalize_engine as engine;
-use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::resources::AppState;
@@ -204,13 +203,10 @@ async fn run(state: &AppState, arn: &str) -> Result<(), String> {
         inputs
             .iter()
             .map(|(name, bytes)| {
-                let lines: Vec<String> = batch::records(bytes)
-                    .par_iter()
-                    .map(|line| answer(&model, &catalog, recipe, num_results, line))
-                    .collect();
-                let mut body = lines.join("\n");
-                body.push('\n');
-                (name.clone(), body.into_bytes())
+                let body = batch::answer_all(bytes, |line| {
+                    answer(&model, &catalog, recipe, num_results, line)
+                });
+                (name.clone(), body)
             })
             .collect::<Vec<_>>()
     })
