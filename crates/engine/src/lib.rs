@@ -1,6 +1,7 @@
 //! personalize-engine: the recommender behind personalize-local. Recipes (user-personalization,
-//! personalized-ranking, popularity-count, trending-now, similar-items, SIMS), the filter
-//! expression language, and offline metrics. Pure and synchronous: no I/O, no async, no network;
+//! personalized-ranking, popularity-count, trending-now, similar-items, SIMS, and the
+//! USER_SEGMENTATION item-affinity and item-attribute-affinity, see [`Model::segment`]), the
+//! filter expression language, and offline metrics. Pure and synchronous: no I/O, no async, no network;
 //! deterministic for a seed. Depends on numeric crates only (faer, rayon).
 //!
 //! Surface (agreed with crates/local, see docs/dev/engine-contract.md): build a [`Dataset`],
