@@ -59,6 +59,25 @@ pub(crate) fn active_version(
     Ok((version.clone(), recipe))
 }
 
+/// A batch job still running on a solution version whose ARN starts with `version_prefix` (a
+/// solution with one cannot be deleted).
+pub(crate) fn running_job_of(store: &Store, version_prefix: &str) -> Option<String> {
+    let inference = store
+        .batch_inference_jobs
+        .values()
+        .filter(|j| lifecycle::is_creating(&j.status))
+        .map(|j| (&j.solution_version_arn, &j.batch_inference_job_arn));
+    let segment = store
+        .batch_segment_jobs
+        .values()
+        .filter(|j| lifecycle::is_creating(&j.status))
+        .map(|j| (&j.solution_version_arn, &j.batch_segment_job_arn));
+    inference
+        .chain(segment)
+        .find(|(version, _)| version.starts_with(version_prefix))
+        .map(|(_, job)| job.clone())
+}
+
 /// Whether `key` names an input object (folder markers `.../` are not).
 fn is_object(key: &str) -> bool {
     !key.ends_with('/')

@@ -432,26 +432,34 @@ fn settings(state: &AppState, arn: &str) -> Result<Settings, String> {
     })
 }
 
-/// The live events (after training) of the users named in `inputs`.
+/// The live events (after training) of the users named in `inputs` (the input is read for
+/// user ids only when there are such events).
 fn live_events(
     state: &AppState,
     settings: &Settings,
     inputs: &[(String, Vec<u8>)],
 ) -> HashMap<String, Vec<engine::Interaction>> {
+    let newer = |store: &crate::store::Store| {
+        store
+            .live
+            .get(&settings.dg)
+            .is_some_and(|l| l.seq > settings.trained_seq)
+    };
+    if settings.kind == LineKind::Item || !newer(&state.lock()) {
+        return HashMap::new();
+    }
     let mut users: Vec<String> = Vec::new();
-    if settings.kind != LineKind::Item {
-        for (_, bytes) in inputs {
-            for line in batch::records(bytes) {
-                if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(line)
-                    && let Some(Value::String(u)) = o.get("userId")
-                {
-                    users.push(u.clone());
-                }
+    for (_, bytes) in inputs {
+        for line in batch::records(bytes) {
+            if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(line)
+                && let Some(Value::String(u)) = o.get("userId")
+            {
+                users.push(u.clone());
             }
         }
     }
     let store = state.lock();
-    let Some(live) = store.live.get(&settings.dg).filter(|l| l.count() > 0) else {
+    let Some(live) = store.live.get(&settings.dg) else {
         return HashMap::new();
     };
     users
@@ -467,7 +475,6 @@ async fn run(state: &AppState, arn: &str) -> Result<(), String> {
     let settings = settings(state, arn)?;
     let model = batch::model_of(state, &settings.job.solution_version_arn).await?;
     let inputs = batch::read_input(state, &settings.job.job_input.s3_data_source.path).await?;
-    let live = live_events(state, &settings, &inputs);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -480,7 +487,9 @@ async fn run(state: &AppState, arn: &str) -> Result<(), String> {
             .and_then(|c| c.item_exploration_config.as_ref()),
     );
     let destination = settings.job.job_output.s3_data_destination.path.clone();
+    let state_for_live = Arc::clone(state);
     let outputs = tokio::task::spawn_blocking(move || {
+        let live = live_events(&state_for_live, &settings, &inputs);
         let answerer = Answerer {
             model: &model,
             catalog: &settings.catalog,
