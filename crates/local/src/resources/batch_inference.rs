@@ -9,7 +9,9 @@
 //! `{"input": {...}, "output": {"recommendedItems": [...], "scores": [...]}, "error": null}`; a
 //! line that cannot be answered (not JSON, a missing or foreign member, bad filter values) gets
 //! `{"input": ..., "output": null, "error": "<reason>"}` and the job still finishes ACTIVE.
-//! Users' live events (PutEvents after training) count as they do for a campaign. Personalized
+//! Users' live events (PutEvents after training) count for USER_PERSONALIZATION and
+//! PERSONALIZED_RANKING recipes, as AWS documents ("How new data influences batch
+//! recommendations"); other recipes answer from what the version trained on. Personalized
 //! ranking returns the whole list ranked unless `numResults` is given, which then caps it.
 //! Depends on the store, the wire layer, the engine and `batch.rs`; never on the router.
 
@@ -382,6 +384,9 @@ pub fn start(state: &AppState, arn: String) {
 struct Settings {
     job: BatchInferenceJob,
     kind: LineKind,
+    /// Whether users' live events count (AWS: USER_PERSONALIZATION and PERSONALIZED_RANKING
+    /// recipes consider new interactions; the others only what the version trained on).
+    live_counts: bool,
     dg: String,
     trained_seq: u64,
     catalog: Arc<engine::Catalog>,
@@ -400,9 +405,14 @@ fn settings(state: &AppState, arn: &str) -> Result<Settings, String> {
         .get(&job.solution_version_arn)
         .ok_or_else(|| format!("solution version {} was deleted", job.solution_version_arn))?;
     let recipe_arn = version.recipe_arn.clone().unwrap_or_default();
-    let kind = engine::Recipe::from_arn(&recipe_arn)
+    let recipe = engine::Recipe::from_arn(&recipe_arn);
+    let kind = recipe
         .and_then(LineKind::of)
         .ok_or_else(|| format!("recipe {recipe_arn} gives no batch recommendations"))?;
+    let live_counts = matches!(
+        recipe,
+        Some(engine::Recipe::UserPersonalization | engine::Recipe::PersonalizedRanking)
+    );
     let filter = match &job.filter_arn {
         None => None,
         Some(filter_arn) => {
@@ -427,6 +437,7 @@ fn settings(state: &AppState, arn: &str) -> Result<Settings, String> {
         catalog: state.serving.catalog(&store, &dg),
         dg,
         kind,
+        live_counts,
         filter,
         job,
     })
@@ -445,7 +456,7 @@ fn live_events(
             .get(&settings.dg)
             .is_some_and(|l| l.seq > settings.trained_seq)
     };
-    if settings.kind == LineKind::Item || !newer(&state.lock()) {
+    if !settings.live_counts || !newer(&state.lock()) {
         return HashMap::new();
     }
     let mut users: Vec<String> = Vec::new();
