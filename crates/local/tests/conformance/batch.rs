@@ -668,3 +668,44 @@ async fn an_interrupted_batch_job_resumes_after_restart() {
     }
     child.kill();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_attribute_affinity_needs_item_metadata() {
+    use personalize_testkit::personalize::{self as deploy, Data};
+    let dir = temp_dir("attr-no-items");
+    let server = Running::start(Config::for_tests(Some(dir.clone())))
+        .await
+        .expect("server starts");
+    let (cp, _, _) = clients(&server.url()).await;
+    let interactions = interactions_csv();
+    let data = Data {
+        interactions_csv: &interactions,
+        items: None,
+    };
+    let group = deploy::seed_dataset_group(&cp, &dir, "attr-no-items", data)
+        .await
+        .expect("dataset group with interactions only");
+    let failed = deploy::train(&cp, &group.arn, "attr-no-items", ATTRIBUTE_AFFINITY)
+        .await
+        .expect_err("no Items dataset");
+    assert!(failed.to_string().contains("CREATE FAILED"), "{failed}");
+    let versions = cp
+        .list_solution_versions()
+        .send()
+        .await
+        .expect("ListSolutionVersions");
+    let arn = versions.solution_versions()[0]
+        .solution_version_arn()
+        .expect("arn");
+    let reason = cp
+        .describe_solution_version()
+        .solution_version_arn(arn)
+        .send()
+        .await
+        .expect("DescribeSolutionVersion")
+        .solution_version
+        .and_then(|v| v.failure_reason)
+        .unwrap_or_default();
+    assert!(reason.contains("Items dataset"), "{reason}");
+    server.stop().await.expect("stops");
+}
