@@ -24,3 +24,14 @@ bench-local:
 	cargo build --release --quiet -p personalize-local --bin personalize-local; \
 	cargo run --release --quiet -p personalize-local --example bench_recommendations -- --data "$$dir"; \
 	cargo run --release --quiet -p personalize-local --example bench_memory -- --data "$$dir"
+
+## bench-batch: batch inference users/s vs the engine's in-process top-k rate for the same model
+## (MovieLens 100K end to end through a batch job, and a 1M-user synthetic set through the job's
+## line pipeline), and peak RSS. personalize-local is built at opt-level 2 (the engine and the
+## dependencies already are). Flags: crates/local/examples/bench_batch.rs
+.PHONY: bench-batch
+bench-batch:
+	@set -e; \
+	dir=$$(hack/data/movielens.sh); \
+	cargo run --quiet --config 'profile.dev.package.personalize-local.opt-level=2' \
+	  -p personalize-local --example bench_batch -- --data "$$dir"

@@ -1,5 +1,6 @@
 //! personalize-engine: the recommender behind personalize-local. Recipes (user-personalization,
-//! personalized-ranking, popularity-count, trending-now, similar-items, SIMS, and
+//! personalized-ranking, popularity-count, trending-now, similar-items, SIMS, the
+//! USER_SEGMENTATION item-affinity and item-attribute-affinity (see [`Model::segment`]), and
 //! next-best-action with its own model: [`train_actions`], [`ActionModel`]), the filter
 //! expression language, and offline metrics. Pure and synchronous: no I/O, no async, no network;
 //! deterministic for a seed. Depends on numeric crates only (faer, rayon).

@@ -59,6 +59,25 @@ pub(crate) fn active_version(
     Ok((version.clone(), recipe))
 }
 
+/// A batch job still running on a solution version whose ARN starts with `version_prefix` (a
+/// solution with one cannot be deleted).
+pub(crate) fn running_job_of(store: &Store, version_prefix: &str) -> Option<String> {
+    let inference = store
+        .batch_inference_jobs
+        .values()
+        .filter(|j| lifecycle::is_creating(&j.status))
+        .map(|j| (&j.solution_version_arn, &j.batch_inference_job_arn));
+    let segment = store
+        .batch_segment_jobs
+        .values()
+        .filter(|j| lifecycle::is_creating(&j.status))
+        .map(|j| (&j.solution_version_arn, &j.batch_segment_job_arn));
+    inference
+        .chain(segment)
+        .find(|(version, _)| version.starts_with(version_prefix))
+        .map(|(_, job)| job.clone())
+}
+
 /// Whether `key` names an input object (folder markers `.../` are not).
 fn is_object(key: &str) -> bool {
     !key.ends_with('/')
@@ -103,7 +122,7 @@ pub(crate) async fn write_output(
 }
 
 /// The input records of one object: its non-blank lines, in order.
-pub(crate) fn records(bytes: &[u8]) -> Vec<&str> {
+pub fn records(bytes: &[u8]) -> Vec<&str> {
     // Invalid UTF-8 stays in the line (lossy decoding would shift nothing between lines), and
     // the line's own parse reports it.
     bytes
@@ -112,6 +131,26 @@ pub(crate) fn records(bytes: &[u8]) -> Vec<&str> {
         .map(|l| l.trim_end_matches('\r'))
         .filter(|l| !l.trim().is_empty())
         .collect()
+}
+
+/// Lines answered per parallel step of [`answer_all`].
+const CHUNK: usize = 4096;
+
+/// The output object of one input object: `answer` of each record (in parallel, over rayon's
+/// pool), one line each, in order. Chunked, so that only one chunk's lines are held besides the
+/// output.
+pub fn answer_all(bytes: &[u8], answer: impl Fn(&str) -> String + Sync) -> Vec<u8> {
+    use rayon::prelude::*;
+    let lines = records(bytes);
+    let mut body = Vec::with_capacity(bytes.len() * 4);
+    for chunk in lines.chunks(CHUNK) {
+        let answered: Vec<String> = chunk.par_iter().map(|line| answer(line)).collect();
+        for line in answered {
+            body.extend_from_slice(line.as_bytes());
+            body.push(b'\n');
+        }
+    }
+    body
 }
 
 /// An output line for a record that could not be answered: the input as given (as a string
@@ -204,6 +243,20 @@ mod tests {
             vec!["{\"userId\":\"1\"}", "{\"userId\":\"2\"}", "not json"]
         );
         assert!(records(b"").is_empty());
+    }
+
+    #[test]
+    fn every_record_is_answered_in_order() {
+        let input: String = (0..10_000).map(|n| format!("{n}\n\n")).collect();
+        let out = answer_all(input.as_bytes(), |l| format!("<{l}>"));
+        let lines: Vec<&str> = std::str::from_utf8(&out).expect("UTF-8").lines().collect();
+        assert_eq!(lines.len(), 10_000);
+        assert!(
+            lines
+                .iter()
+                .enumerate()
+                .all(|(n, l)| *l == format!("<{n}>"))
+        );
     }
 
     #[test]

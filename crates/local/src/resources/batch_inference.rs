@@ -9,7 +9,9 @@
 //! `{"input": {...}, "output": {"recommendedItems": [...], "scores": [...]}, "error": null}`; a
 //! line that cannot be answered (not JSON, a missing or foreign member, bad filter values) gets
 //! `{"input": ..., "output": null, "error": "<reason>"}` and the job still finishes ACTIVE.
-//! Users' live events (PutEvents after training) count as they do for a campaign. Personalized
+//! Users' live events (PutEvents after training) count for USER_PERSONALIZATION and
+//! PERSONALIZED_RANKING recipes, as AWS documents ("How new data influences batch
+//! recommendations"); other recipes answer from what the version trained on. Personalized
 //! ranking returns the whole list ranked unless `numResults` is given, which then caps it.
 //! Depends on the store, the wire layer, the engine and `batch.rs`; never on the router.
 
@@ -17,7 +19,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use personalize_engine as engine;
-use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::resources::AppState;
@@ -169,6 +170,32 @@ pub fn parse_query(line: &Value, kind: LineKind, has_filter: bool) -> Result<Que
     })
 }
 
+/// The output line of an answered input line: the input as given (it is a JSON object),
+/// the items and their scores. Written directly (no JSON tree): this is the job's hot path.
+fn success_line(input: &str, list: &[engine::Scored]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(input.len() + 64 + list.len() * 32);
+    out.push_str("{\"input\":");
+    out.push_str(input.trim());
+    out.push_str(",\"output\":{\"recommendedItems\":[");
+    for (k, s) in list.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        // A string always serializes.
+        out.push_str(&serde_json::to_string(&s.item_id).unwrap_or_default());
+    }
+    out.push_str("],\"scores\":[");
+    for (k, s) in list.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{}", if s.score.is_finite() { s.score } else { 0.0 });
+    }
+    out.push_str("]},\"error\":null}");
+    out
+}
+
 /// What answering a job's lines takes (engine objects, the job's settings, users' live events).
 pub struct Answerer<'a> {
     pub model: &'a engine::Model,
@@ -200,16 +227,7 @@ impl Answerer<'_> {
         let scored =
             parse_query(&input, self.kind, self.filter.is_some()).and_then(|q| self.recommend(&q));
         match scored {
-            Ok(list) => {
-                let (items, scores): (Vec<String>, Vec<f64>) =
-                    list.into_iter().map(|s| (s.item_id, s.score)).unzip();
-                serde_json::json!({
-                    "input": input,
-                    "output": {"recommendedItems": items, "scores": scores},
-                    "error": null,
-                })
-                .to_string()
-            }
+            Ok(list) => success_line(line, &list),
             Err(reason) => error_line(input, &reason),
         }
     }
@@ -366,6 +384,9 @@ pub fn start(state: &AppState, arn: String) {
 struct Settings {
     job: BatchInferenceJob,
     kind: LineKind,
+    /// Whether users' live events count (AWS: USER_PERSONALIZATION and PERSONALIZED_RANKING
+    /// recipes consider new interactions; the others only what the version trained on).
+    live_counts: bool,
     dg: String,
     trained_seq: u64,
     catalog: Arc<engine::Catalog>,
@@ -384,9 +405,14 @@ fn settings(state: &AppState, arn: &str) -> Result<Settings, String> {
         .get(&job.solution_version_arn)
         .ok_or_else(|| format!("solution version {} was deleted", job.solution_version_arn))?;
     let recipe_arn = version.recipe_arn.clone().unwrap_or_default();
-    let kind = engine::Recipe::from_arn(&recipe_arn)
+    let recipe = engine::Recipe::from_arn(&recipe_arn);
+    let kind = recipe
         .and_then(LineKind::of)
         .ok_or_else(|| format!("recipe {recipe_arn} gives no batch recommendations"))?;
+    let live_counts = matches!(
+        recipe,
+        Some(engine::Recipe::UserPersonalization | engine::Recipe::PersonalizedRanking)
+    );
     let filter = match &job.filter_arn {
         None => None,
         Some(filter_arn) => {
@@ -411,31 +437,40 @@ fn settings(state: &AppState, arn: &str) -> Result<Settings, String> {
         catalog: state.serving.catalog(&store, &dg),
         dg,
         kind,
+        live_counts,
         filter,
         job,
     })
 }
 
-/// The live events (after training) of the users named in `inputs`.
+/// The live events (after training) of the users named in `inputs` (the input is read for
+/// user ids only when there are such events).
 fn live_events(
     state: &AppState,
     settings: &Settings,
     inputs: &[(String, Vec<u8>)],
 ) -> HashMap<String, Vec<engine::Interaction>> {
+    let newer = |store: &crate::store::Store| {
+        store
+            .live
+            .get(&settings.dg)
+            .is_some_and(|l| l.seq > settings.trained_seq)
+    };
+    if !settings.live_counts || !newer(&state.lock()) {
+        return HashMap::new();
+    }
     let mut users: Vec<String> = Vec::new();
-    if settings.kind != LineKind::Item {
-        for (_, bytes) in inputs {
-            for line in batch::records(bytes) {
-                if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(line)
-                    && let Some(Value::String(u)) = o.get("userId")
-                {
-                    users.push(u.clone());
-                }
+    for (_, bytes) in inputs {
+        for line in batch::records(bytes) {
+            if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(line)
+                && let Some(Value::String(u)) = o.get("userId")
+            {
+                users.push(u.clone());
             }
         }
     }
     let store = state.lock();
-    let Some(live) = store.live.get(&settings.dg).filter(|l| l.count() > 0) else {
+    let Some(live) = store.live.get(&settings.dg) else {
         return HashMap::new();
     };
     users
@@ -451,7 +486,6 @@ async fn run(state: &AppState, arn: &str) -> Result<(), String> {
     let settings = settings(state, arn)?;
     let model = batch::model_of(state, &settings.job.solution_version_arn).await?;
     let inputs = batch::read_input(state, &settings.job.job_input.s3_data_source.path).await?;
-    let live = live_events(state, &settings, &inputs);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -470,7 +504,9 @@ async fn run(state: &AppState, arn: &str) -> Result<(), String> {
         .s3_data_destination
         .kms_key_arn
         .clone();
+    let state_for_live = Arc::clone(state);
     let outputs = tokio::task::spawn_blocking(move || {
+        let live = live_events(&state_for_live, &settings, &inputs);
         let answerer = Answerer {
             model: &model,
             catalog: &settings.catalog,
@@ -485,13 +521,8 @@ async fn run(state: &AppState, arn: &str) -> Result<(), String> {
         inputs
             .iter()
             .map(|(name, bytes)| {
-                let lines: Vec<String> = batch::records(bytes)
-                    .par_iter()
-                    .map(|line| answerer.answer(line))
-                    .collect();
-                let mut body = lines.join("\n");
-                body.push('\n');
-                (name.clone(), body.into_bytes())
+                let body = batch::answer_all(bytes, |line| answerer.answer(line));
+                (name.clone(), body)
             })
             .collect::<Vec<_>>()
     })

@@ -18,7 +18,6 @@
 use std::sync::Arc;
 
 use personalize_engine as engine;
-use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::resources::AppState;
@@ -62,11 +61,10 @@ pub fn answer(
         "itemId"
     };
     let users = query(&input, member).and_then(|q| {
+        let parsed;
         let of = if attributes {
-            let parsed = engine::parse_item_attributes(q).map_err(|e| e.to_string())?;
-            return model
-                .segment(engine::SegmentOf::Attributes(&parsed), catalog, num_results)
-                .map_err(|e| e.to_string());
+            parsed = engine::parse_item_attributes(q).map_err(|e| e.to_string())?;
+            engine::SegmentOf::Attributes(&parsed)
         } else {
             engine::SegmentOf::Item(q)
         };
@@ -145,7 +143,7 @@ pub fn create(
         filter_arn: None,
         failure_reason: None,
         solution_version_arn: req.solution_version_arn,
-        num_results: Some(num_results),
+        num_results: req.num_results.map(|_| num_results),
         job_input: req.job_input,
         job_output: req.job_output,
         role_arn: req.role_arn,
@@ -204,13 +202,10 @@ async fn run(state: &AppState, arn: &str) -> Result<(), String> {
         inputs
             .iter()
             .map(|(name, bytes)| {
-                let lines: Vec<String> = batch::records(bytes)
-                    .par_iter()
-                    .map(|line| answer(&model, &catalog, recipe, num_results, line))
-                    .collect();
-                let mut body = lines.join("\n");
-                body.push('\n');
-                (name.clone(), body.into_bytes())
+                let body = batch::answer_all(bytes, |line| {
+                    answer(&model, &catalog, recipe, num_results, line)
+                });
+                (name.clone(), body)
             })
             .collect::<Vec<_>>()
     })

@@ -224,6 +224,11 @@ pub fn delete(state: &AppState, req: ByArn<Solution>) -> Result<Empty, ApiError>
             c.campaign_arn
         )));
     }
+    if let Some(job) = crate::resources::batch::running_job_of(&store, &prefix) {
+        return Err(ApiError::InUse(format!(
+            "Solution {arn} has a batch job in progress: {job}"
+        )));
+    }
     let version_arns: Vec<String> = versions
         .iter()
         .map(|v| v.solution_version_arn.clone())

@@ -142,6 +142,14 @@ fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job,
     let dg = &solution.dataset_group_arn;
     let (mut interactions, trained_seq) = interactions_of(store, dg);
     let (mut items, mut users) = records_of(store, dg);
+    if recipe == engine::Recipe::ItemAttributeAffinity
+        && !items.iter().any(|i| !i.fields.is_empty())
+    {
+        return Err(format!(
+            "{recipe_arn} needs an Items dataset with at least one metadata column (its \
+             segments are for item attributes)"
+        ));
+    }
     let config_of = solution.solution_config.as_ref();
     training_data::apply(
         config_of.and_then(|c| c.training_data_config.as_ref()),

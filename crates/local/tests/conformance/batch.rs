@@ -420,6 +420,49 @@ async fn batch_inference_reads_and_writes_s3() {
         .await
         .expect("ListBatchInferenceJobs");
     assert_eq!(all.batch_inference_jobs().len(), 4);
+
+    // Live events after training count, as they do for a campaign: u0 (genre0) clicks genre3
+    // items and its batch recommendations turn to genre3.
+    let (_, events, _) = clients(&server.url()).await;
+    let tracking_id = cp
+        .create_event_tracker()
+        .name("bi-tracker")
+        .dataset_group_arn(&dg)
+        .send()
+        .await
+        .expect("CreateEventTracker")
+        .tracking_id
+        .expect("trackingId");
+    let genre3: Vec<String> = (0..10).map(|k| format!("i{}", 3 + 6 * k)).collect();
+    put_clicks(&events, &tracking_id, "u0", &genre3).await;
+    put(
+        &format!("{endpoint}/batch/live.json"),
+        "{\"userId\":\"u0\"}\n".into(),
+    )
+    .await;
+    let job = create("bi-live", &up)
+        .job_input(input("s3://batch/live.json"))
+        .job_output(output("s3://batch/out/"))
+        .batch_inference_job_config(
+            BatchInferenceJobConfig::builder()
+                .item_exploration_config("explorationWeight", "0")
+                .build(),
+        )
+        .num_results(5)
+        .send()
+        .await
+        .expect("CreateBatchInferenceJob")
+        .batch_inference_job_arn
+        .expect("arn");
+    assert_eq!(wait_inference(&cp, &job).await.0, "ACTIVE");
+    let live = get_lines(&endpoint, "batch/out/live.json.out").await;
+    let items = strings(&live[0]["output"]["recommendedItems"]);
+    assert!(
+        items
+            .iter()
+            .all(|i| cluster_of_id(i) == 3 && !genre3.contains(i)),
+        "{items:?}"
+    );
     server.stop().await.expect("stops");
 }
 
@@ -595,6 +638,21 @@ async fn an_interrupted_batch_job_resumes_after_restart() {
     assert_eq!(inference_status(&cp, &job).await.0, "CREATE PENDING");
     child.kill();
     assert!(!dir.join("s3/batch/out/users.json.out").exists());
+    // Restarted with slow transitions again: killed once more while in progress (a solution
+    // with a running job cannot be deleted meanwhile).
+    let (mut child, url) = spawn_server_with(&dir, 400);
+    let (cp, _, _) = clients(&url).await;
+    wait_status(
+        "in progress",
+        Duration::from_secs(30),
+        || async { inference_status(&cp, &job).await.0 },
+        &["CREATE IN_PROGRESS"],
+    )
+    .await;
+    let solution = up.rsplit_once('/').expect("solution/<name>/<id>").0;
+    let deleted = cp.delete_solution().solution_arn(solution).send().await;
+    assert_eq!(code_of(deleted, "running job"), "ResourceInUseException");
+    child.kill();
     let (mut child, url) = spawn_server(&dir);
     let (cp, _, _) = clients(&url).await;
     assert_eq!(wait_inference(&cp, &job).await, ("ACTIVE".into(), None));
@@ -609,4 +667,45 @@ async fn an_interrupted_batch_job_resumes_after_restart() {
         assert_eq!(strings(&line["output"]["recommendedItems"]).len(), 25);
     }
     child.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_attribute_affinity_needs_item_metadata() {
+    use personalize_testkit::personalize::{self as deploy, Data};
+    let dir = temp_dir("attr-no-items");
+    let server = Running::start(Config::for_tests(Some(dir.clone())))
+        .await
+        .expect("server starts");
+    let (cp, _, _) = clients(&server.url()).await;
+    let interactions = interactions_csv();
+    let data = Data {
+        interactions_csv: &interactions,
+        items: None,
+    };
+    let group = deploy::seed_dataset_group(&cp, &dir, "attr-no-items", data)
+        .await
+        .expect("dataset group with interactions only");
+    let failed = deploy::train(&cp, &group.arn, "attr-no-items", ATTRIBUTE_AFFINITY)
+        .await
+        .expect_err("no Items dataset");
+    assert!(failed.to_string().contains("CREATE FAILED"), "{failed}");
+    let versions = cp
+        .list_solution_versions()
+        .send()
+        .await
+        .expect("ListSolutionVersions");
+    let arn = versions.solution_versions()[0]
+        .solution_version_arn()
+        .expect("arn");
+    let reason = cp
+        .describe_solution_version()
+        .solution_version_arn(arn)
+        .send()
+        .await
+        .expect("DescribeSolutionVersion")
+        .solution_version
+        .and_then(|v| v.failure_reason)
+        .unwrap_or_default();
+    assert!(reason.contains("Items dataset"), "{reason}");
+    server.stop().await.expect("stops");
 }
