@@ -8,7 +8,8 @@ them. Usage:
 
 DATA_DIR is the server's data dir (its file-backed S3 is DATA_DIR/s3/<bucket>/<key>: inputs are
 written and job outputs read there); STOP_ENDPOINT_URL is a second server whose steps take time,
-so that a solution version can be stopped while it is being created. Exits non-zero on the first
+so that a solution version can be stopped while it is being created (its data dir holds the same
+interactions object). Exits non-zero on the first
 mismatch. Run by the Rust test conformance::boto3."""
 
 import json
@@ -95,9 +96,11 @@ def wait(describe, key, arn_key, arn, done=("ACTIVE",), timeout=300):
         time.sleep(0.05)
 
 
-def import_csv(client, dataset, name, bucket_key, text):
-    """Writes `text` to the file-backed S3 and imports it into `dataset`, waiting for ACTIVE."""
-    put_object(bucket_key, text)
+def import_csv(client, dataset, name, bucket_key, text=None):
+    """Imports s3://`bucket_key` (first written with `text`, if any) into `dataset`, waiting for
+    ACTIVE."""
+    if text is not None:
+        put_object(bucket_key, text)
     job = client.create_dataset_import_job(
         jobName=name, datasetArn=dataset, dataSource={"dataLocation": f"s3://{bucket_key}"}, roleArn=ROLE
     )["datasetImportJobArn"]
@@ -435,9 +438,7 @@ nba_datasets = {
     kind: new_dataset(cp, nba, f"py-nba-{kind.lower().replace('_', '-')}", kind, arn)
     for kind, arn in nba_schemas.items()
 }
-import_csv(cp, nba_datasets["Interactions"], "py-nba-interactions", location[len("s3://"):], object_lines(
-    location[len("s3://"):]
-)[0] + "\n" + "\n".join(object_lines(location[len("s3://"):])[1:]) + "\n")
+import_csv(cp, nba_datasets["Interactions"], "py-nba-interactions", location[len("s3://") :])
 import_csv(cp, nba_datasets["Actions"], "py-nba-actions", "seed/py-nba/actions.csv",
            "ACTION_ID,VALUE,REPEAT_FREQUENCY\nenroll,1.0,\napp,1.0,30\n")
 rows = ["USER_ID,ACTION_ID,TIMESTAMP,EVENT_TYPE"]
@@ -483,7 +484,7 @@ slow_dg = slow.create_dataset_group(name="py-stop")["datasetGroupArn"]
 wait(slow.describe_dataset_group, "datasetGroup", "datasetGroupArn", slow_dg)
 slow_schema = slow.create_schema(name="py-stop", schema=SCHEMA)["schemaArn"]
 slow_dataset = new_dataset(slow, slow_dg, "py-stop", "Interactions", slow_schema)
-import_csv(slow, slow_dataset, "py-stop", location[len("s3://"):], "\n".join(object_lines(location[len("s3://"):])) + "\n")
+import_csv(slow, slow_dataset, "py-stop", location[len("s3://") :])
 slow_solution = slow.create_solution(
     name="py-stop",
     datasetGroupArn=slow_dg,
