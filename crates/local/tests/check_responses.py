@@ -151,6 +151,13 @@ def main():
         f"{len(checked)} operations checked ({skipped} to unknown operations skipped), "
         f"{len(violations)} violations"
     )
+    answered = {(service, op) for (service, op), _ in checked.items()}
+    modelled = {(name, op) for name, model in models.items() for op in model.operation_names}
+    unanswered = sorted(f"{service} {op}" for service, op in modelled - answered)
+    print(
+        f"check_responses: {len(modelled & answered)} of {len(modelled)} modelled operations "
+        f"have a recorded response" + (f"; none for: {', '.join(unanswered)}" if unanswered else "")
+    )
     for v in violations[:200]:
         print("  " + v)
     if total < args.min:

@@ -1,6 +1,8 @@
 //! The seed walkthrough with boto3 (an independent client that validates requests against the
-//! official service model): runs `tests/boto3_walkthrough.py` with the project venv's python
-//! (`hack/python/venv.sh`) against a server on 127.0.0.1:0 that verifies its signatures.
+//! official service model), which goes on to call every operation of the three models and
+//! asserts it did: runs `tests/boto3_walkthrough.py` with the project venv's python
+//! (`hack/python/venv.sh`) against a server on 127.0.0.1:0 that verifies its signatures, plus a
+//! second one with timed transitions for StopSolutionVersionCreation.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -41,13 +43,31 @@ async fn seed_lifecycle_with_boto3() {
     })
     .await
     .expect("server starts");
+    // StopSolutionVersionCreation needs a version still being created: every step takes 400 ms.
+    let stop_dir = temp_dir("boto3-stop");
+    put_object(
+        &stop_dir,
+        "seed",
+        "py/interactions.csv",
+        &interactions_csv(),
+    );
+    let stop_server = Running::start(Config {
+        verify_sigv4: true,
+        credentials: vec![("AKIDLOCALTEST".into(), "local-test-secret".into())],
+        transition: std::time::Duration::from_millis(400),
+        ..Config::for_tests(Some(stop_dir.clone()))
+    })
+    .await
+    .expect("server starts");
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/boto3_walkthrough.py");
-    let url = server.url();
+    let (url, stop_url, data_dir) = (server.url(), stop_server.url(), dir.clone());
     let output = tokio::task::spawn_blocking(move || {
         Command::new(python)
             .arg(script)
             .arg(url)
             .arg("s3://seed/py/interactions.csv")
+            .arg(data_dir)
+            .arg(stop_url)
             .env("AWS_ACCESS_KEY_ID", "AKIDLOCALTEST")
             .env("AWS_SECRET_ACCESS_KEY", "local-test-secret")
             .env("AWS_DEFAULT_REGION", "us-east-1")
@@ -63,6 +83,14 @@ async fn seed_lifecycle_with_boto3() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("boto3 called 79 of 79 operations"),
+        "boto3 did not call every operation:\n{stdout}"
+    );
+    println!("{}", stdout.trim());
     server.stop().await.expect("stops");
+    stop_server.stop().await.expect("stops");
     let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(stop_dir);
 }

@@ -10,6 +10,7 @@ mod boto3;
 mod cold_items;
 mod data_jobs;
 mod errors;
+mod every_operation;
 mod lifecycle;
 mod metric_attribution;
 mod model_errors;

@@ -19,16 +19,16 @@ use personalize_local::{Config, Running};
 
 use crate::support::*;
 
-const NBA: &str = "arn:aws:personalize:::recipe/aws-next-best-action";
+pub const NBA: &str = "arn:aws:personalize:::recipe/aws-next-best-action";
 const USER_PERSONALIZATION: &str = "arn:aws:personalize:::recipe/aws-user-personalization";
 const DAY: i64 = 86_400;
 
-const INTERACTIONS_SCHEMA: &str = r#"{"type":"record","name":"Interactions","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},{"name":"TIMESTAMP","type":"long"},{"name":"EVENT_TYPE","type":"string"}],"version":"1.0"}"#;
-const USERS_SCHEMA: &str = r#"{"type":"record","name":"Users","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"USER_ID","type":"string"},{"name":"SEGMENT","type":"string","categorical":true}],"version":"1.0"}"#;
-const ACTIONS_SCHEMA: &str = r#"{"type":"record","name":"Actions","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"ACTION_ID","type":"string"},{"name":"VALUE","type":["null","float"]},{"name":"ACTION_EXPIRATION_TIMESTAMP","type":["null","long"]},{"name":"REPEAT_FREQUENCY","type":["null","int"]}],"version":"1.0"}"#;
-const ACTION_INTERACTIONS_SCHEMA: &str = r#"{"type":"record","name":"ActionInteractions","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"USER_ID","type":"string"},{"name":"ACTION_ID","type":"string"},{"name":"TIMESTAMP","type":"long"},{"name":"EVENT_TYPE","type":"string"},{"name":"CHANNEL","type":["null","string"],"categorical":true}],"version":"1.0"}"#;
+pub const INTERACTIONS_SCHEMA: &str = r#"{"type":"record","name":"Interactions","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},{"name":"TIMESTAMP","type":"long"},{"name":"EVENT_TYPE","type":"string"}],"version":"1.0"}"#;
+pub const USERS_SCHEMA: &str = r#"{"type":"record","name":"Users","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"USER_ID","type":"string"},{"name":"SEGMENT","type":"string","categorical":true}],"version":"1.0"}"#;
+pub const ACTIONS_SCHEMA: &str = r#"{"type":"record","name":"Actions","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"ACTION_ID","type":"string"},{"name":"VALUE","type":["null","float"]},{"name":"ACTION_EXPIRATION_TIMESTAMP","type":["null","long"]},{"name":"REPEAT_FREQUENCY","type":["null","int"]}],"version":"1.0"}"#;
+pub const ACTION_INTERACTIONS_SCHEMA: &str = r#"{"type":"record","name":"ActionInteractions","namespace":"com.amazonaws.personalize.schema","fields":[{"name":"USER_ID","type":"string"},{"name":"ACTION_ID","type":"string"},{"name":"TIMESTAMP","type":"long"},{"name":"EVENT_TYPE","type":"string"},{"name":"CHANNEL","type":["null","string"],"categorical":true}],"version":"1.0"}"#;
 
-fn now() -> i64 {
+pub fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
@@ -41,7 +41,7 @@ fn now() -> i64 {
 /// taken, so the two are equally likely for silver and VALUE decides). Everyone declines `card`;
 /// gold users take `promo`, which expired yesterday. Returns (interactions, users, actions,
 /// action interactions) CSVs.
-fn data(now: i64) -> (String, String, String, String) {
+pub fn data(now: i64) -> (String, String, String, String) {
     let mut interactions = String::from("USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE\n");
     let mut users = String::from("USER_ID,SEGMENT\n");
     let mut action_interactions = String::from("USER_ID,ACTION_ID,TIMESTAMP,EVENT_TYPE,CHANNEL\n");
@@ -82,7 +82,7 @@ fn data(now: i64) -> (String, String, String, String) {
     (interactions, users, actions, action_interactions)
 }
 
-async fn schema(cp: &ControlPlane, name: &str, schema: &str) -> String {
+pub async fn schema(cp: &ControlPlane, name: &str, schema: &str) -> String {
     cp.create_schema()
         .name(name)
         .schema(schema)
@@ -94,7 +94,7 @@ async fn schema(cp: &ControlPlane, name: &str, schema: &str) -> String {
 }
 
 /// CreateDataset of `kind` with `schema`, then an import of `csv`; the dataset's ARN.
-async fn import(
+pub async fn import(
     cp: &ControlPlane,
     dir: &std::path::Path,
     group: &str,
@@ -138,7 +138,7 @@ async fn import(
     dataset
 }
 
-async fn dataset_group(cp: &ControlPlane, name: &str) -> String {
+pub async fn dataset_group(cp: &ControlPlane, name: &str) -> String {
     let arn = cp
         .create_dataset_group()
         .name(name)
@@ -167,7 +167,7 @@ async fn dataset_group(cp: &ControlPlane, name: &str) -> String {
 }
 
 /// CreateSolution (+ config) and CreateSolutionVersion; the version's ARN and final status.
-async fn solution_version(
+pub async fn solution_version(
     cp: &ControlPlane,
     group: &str,
     name: &str,
@@ -226,7 +226,7 @@ async fn solution_version(
 }
 
 /// GetActionRecommendations: (actionId, score) best first.
-async fn actions_for(rt: &Runtime, campaign: &str, user: &str) -> Vec<(String, f64)> {
+pub async fn actions_for(rt: &Runtime, campaign: &str, user: &str) -> Vec<(String, f64)> {
     let answer = rt
         .get_action_recommendations()
         .campaign_arn(campaign)
@@ -249,11 +249,11 @@ async fn actions_for(rt: &Runtime, campaign: &str, user: &str) -> Vec<(String, f
         .collect()
 }
 
-fn ids(list: &[(String, f64)]) -> Vec<&str> {
+pub fn ids(list: &[(String, f64)]) -> Vec<&str> {
     list.iter().map(|(id, _)| id.as_str()).collect()
 }
 
-fn taken(user: &str, action: &str, at: i64) -> ActionInteraction {
+pub fn taken(user: &str, action: &str, at: i64) -> ActionInteraction {
     ActionInteraction::builder()
         .action_id(action)
         .user_id(user)

@@ -107,7 +107,7 @@ async fn import(
 }
 
 /// A VIDEO_ON_DEMAND dataset group with Watch interactions and items (genre per cluster).
-async fn seed_vod(cp: &ControlPlane, dir: &Path) -> String {
+pub async fn seed_vod(cp: &ControlPlane, dir: &Path) -> String {
     seed(cp, dir, ("vod", Domain::VideoOnDemand), &watch_csv()).await
 }
 
