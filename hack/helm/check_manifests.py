@@ -16,7 +16,10 @@ import sys
 
 import yaml
 
-KINDS = ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters", "recommenders", "metricattributions", "batchinferencejobs", "batchsegmentjobs", "datasetexportjobs", "datadeletionjobs"]
+# Kinds that publish (spec.publish: owned ConfigMaps/Secrets, hence update on their finalizers).
+PUBLISHING = ["datasetgroups", "solutions", "campaigns", "eventtrackers", "filters", "recommenders", "metricattributions"]
+# The job kinds publish nothing.
+KINDS = PUBLISHING + ["batchinferencejobs", "batchsegmentjobs", "datasetexportjobs", "datadeletionjobs"]
 GROUP = "personalize-operator.dev"
 
 
@@ -117,7 +120,7 @@ def main() -> int:
         expected |= {("", "secrets", "create", ()), ("", "secrets", "patch", ()), (GROUP, "eventtrackers/finalizers", "update", ())}
     if values["rbac"].get("publish"):
         expected |= {("", r, v, ()) for r in ["configmaps", "secrets"] for v in ["create", "patch"]}
-        expected |= {(GROUP, f"{k}/finalizers", "update", ()) for k in KINDS}
+        expected |= {(GROUP, f"{k}/finalizers", "update", ()) for k in PUBLISHING}
     watch_ns = values["watchNamespace"]
     roles = by_kind.get("Role", [])
     cluster_roles = by_kind.get("ClusterRole", [])
