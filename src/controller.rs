@@ -147,10 +147,10 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
     let exports = woken_by_groups(exports, &client, namespace, &config);
     let deletions = woken_by_groups(deletions, &client, namespace, &config);
     let inference = woken_by_solutions(inference, &client, namespace, &config, |j| {
-        j.spec.solution_ref.as_ref()
+        j.spec.source.solution_ref.as_ref()
     });
     let segments = woken_by_solutions(segments, &client, namespace, &config, |j| {
-        j.spec.solution_ref.as_ref()
+        j.spec.source.solution_ref.as_ref()
     });
     let campaigns = woken_by_solutions(campaigns, &client, namespace, &config, |c| {
         c.spec.solution_ref.as_ref()

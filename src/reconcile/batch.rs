@@ -3,7 +3,7 @@
 
 use k8s_openapi::jiff::Timestamp;
 use kube::Resource;
-use personalize_api::{ObjectRef, VersionPolicy};
+use personalize_api::jobs::{BatchSource, JobRun};
 
 use super::campaign::selected_version;
 use super::{Env, Error, namespace, waiting_for};
@@ -19,14 +19,27 @@ pub struct BatchRefs {
     pub filter: Option<String>,
 }
 
+impl BatchRefs {
+    /// A run's entry in status: where it writes and the version it uses.
+    pub fn run(&self, output_path: String) -> JobRun {
+        JobRun {
+            output_path: Some(output_path),
+            solution_version_arn: Some(self.version.clone()),
+            ..JobRun::default()
+        }
+    }
+}
+
 /// Resolves the solution version (reference, policy, pinned ARN) and the filter (reference or
 /// ARN) of a batch job.
 pub async fn resolve_batch<K: Resource>(
     env: &Env<'_>,
     obj: &K,
-    (solution, policy, pinned): (Option<&ObjectRef>, VersionPolicy, Option<&String>),
-    (filter_ref, filter_arn): (Option<&ObjectRef>, Option<&String>),
+    source: &BatchSource,
 ) -> Result<Result<BatchRefs, Outcome>, Error> {
+    let (solution, policy) = (source.solution_ref.as_ref(), source.version_policy);
+    let pinned = source.solution_version_arn.as_ref();
+    let (filter_ref, filter_arn) = (source.filter_ref.as_ref(), source.filter_arn.as_ref());
     let version = match selected_version(env, obj, solution, policy, pinned).await? {
         Ok(version) => version,
         Err(waiting) => return Ok(Err(waiting)),

@@ -1,23 +1,22 @@
 //! `BatchInferenceJob`: the solution version its policy selects and its filter, then runs of
 //! CreateBatchInferenceJob, once per spec or on a schedule ([`super::runs`]).
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::jiff::Timestamp;
+use personalize_api::BatchInferenceJob;
 use personalize_api::jobs::JobRun;
-use personalize_api::{BatchInferenceJob, BatchInferenceJobStatus};
 
 use super::batch::{BatchRefs, output_path, resolve_batch};
-use super::runs::{Runs, job_plan, spec_hash, sync_runs, until_next};
-use super::{Decided, Env, Error, Managed, Resolve, aws_name, tags};
-use crate::outcome::{Outcome, Timing};
+use super::campaign::exploration_and_influence;
+use super::runs::{JobKind, job_kinds, job_plan};
+use super::{Env, Error, Resolve, tags};
+use crate::outcome::Outcome;
 use crate::personalize::{JobDetails, NewBatchInferenceJob, Observation};
-use crate::resource::{AwsResource, Deletion, Plan};
+use crate::resource::{AwsResource, Plan};
 
 /// A run: done once it finished.
 impl AwsResource for NewBatchInferenceJob {
     fn plan(&self, observed: &Observation<JobDetails>) -> Plan {
-        job_plan("batch inference job", observed)
+        job_plan(BatchInferenceJob::NOUN, observed)
     }
 }
 
@@ -25,105 +24,52 @@ impl Resolve for BatchInferenceJob {
     type Refs = BatchRefs;
 
     async fn resolve(&self, env: &Env<'_>) -> Result<Result<BatchRefs, Outcome>, Error> {
-        let s = &self.spec;
-        let version = (
-            s.solution_ref.as_ref(),
-            s.version_policy,
-            s.solution_version_arn.as_ref(),
-        );
-        resolve_batch(
-            env,
-            self,
-            version,
-            (s.filter_ref.as_ref(), s.filter_arn.as_ref()),
-        )
-        .await
+        resolve_batch(env, self, &self.spec.source).await
     }
 }
 
-impl Managed for BatchInferenceJob {
-    async fn sync(
+impl JobKind for BatchInferenceJob {
+    type Request = NewBatchInferenceJob;
+    const NOUN: &'static str = "batch inference job";
+
+    fn request(
         &self,
-        env: &Env<'_>,
-        refs: BatchRefs,
-        status: &mut BatchInferenceJobStatus,
-    ) -> Decided {
+        refs: &BatchRefs,
+        name: &str,
+        scheduled: Option<Timestamp>,
+    ) -> (NewBatchInferenceJob, JobRun) {
         let spec = &self.spec;
-        let runs = Runs {
-            policy: &spec.run,
-            base: aws_name(self, spec.name.as_deref()),
-            spec_hash: spec_hash(spec),
-            noun: "batch inference job",
-        };
+        let source = &spec.source;
         let config = spec.config.clone().unwrap_or_default();
-        let mut exploration = BTreeMap::new();
-        if let Some(weight) = config.exploration_weight {
-            exploration.insert("explorationWeight".to_owned(), weight.to_string());
-        }
-        if let Some(days) = config.exploration_item_age_cut_off {
-            exploration.insert("explorationItemAgeCutOff".to_owned(), days.to_string());
-        }
-        let influence = config.ranking_influence.as_ref();
-        let ranking_influence: BTreeMap<String, f64> = [
-            ("POPULARITY", influence.and_then(|r| r.popularity)),
-            ("FRESHNESS", influence.and_then(|r| r.freshness)),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| Some((k.to_owned(), v?)))
-        .collect();
-        let request = |name: &str, scheduled: Option<Timestamp>| {
-            let output = output_path(&spec.output_path, name, scheduled);
-            let req = NewBatchInferenceJob {
-                name: name.to_owned(),
-                solution_version_arn: refs.version.clone(),
-                filter_arn: refs.filter.clone(),
-                input_path: spec.input_path.clone(),
-                output_path: output.clone(),
-                output_kms_key_arn: spec.output_kms_key_arn.clone(),
-                role_arn: spec.role_arn.clone(),
-                num_results: spec.num_results,
-                item_exploration: exploration.clone(),
-                ranking_influence: ranking_influence.clone(),
-                mode: spec.mode.as_str().to_owned(),
-                theme_item_name: spec
-                    .theme_generation
-                    .as_ref()
-                    .map(|t| t.item_name_field.clone()),
-                tags: tags(self, &spec.tags),
-            };
-            let run = JobRun {
-                output_path: Some(output),
-                solution_version_arn: Some(refs.version.clone()),
-                ..JobRun::default()
-            };
-            (req, run)
+        let (item_exploration, ranking_influence) = exploration_and_influence(
+            config.exploration_weight,
+            config.exploration_item_age_cut_off,
+            config.ranking_influence.as_ref(),
+        );
+        let output = output_path(&source.output_path, name, scheduled);
+        let request = NewBatchInferenceJob {
+            name: name.to_owned(),
+            solution_version_arn: refs.version.clone(),
+            filter_arn: refs.filter.clone(),
+            input_path: source.input_path.clone(),
+            output_path: output.clone(),
+            output_kms_key_arn: source.output_kms_key_arn.clone(),
+            role_arn: source.role_arn.clone(),
+            num_results: spec.num_results,
+            item_exploration,
+            ranking_influence,
+            mode: spec.mode.as_str().to_owned(),
+            theme_item_name: spec
+                .theme_generation
+                .as_ref()
+                .map(|t| t.item_name_field.clone()),
+            tags: tags(self, &spec.tags),
         };
-        sync_runs(
-            env,
-            self,
-            runs,
-            &mut status.resource,
-            &mut status.jobs,
-            request,
-        )
-        .await
-    }
-
-    /// Runs stay in Personalize, which cannot delete jobs (the deletion policy is Retain).
-    async fn cleanup(&self, _env: &Env<'_>) -> Result<Deletion, Error> {
-        Ok(Deletion::Gone)
-    }
-
-    /// At the next schedule occurrence.
-    fn requeue(
-        &self,
-        status: &BatchInferenceJobStatus,
-        now: Timestamp,
-        _: Timing,
-    ) -> Option<std::time::Duration> {
-        until_next(&status.jobs, now)
+        (request, refs.run(output))
     }
 }
+
+job_kinds!(BatchInferenceJob);
 
 #[cfg(test)]
 mod tests {
@@ -133,8 +79,10 @@ mod tests {
     use personalize_api::Filter;
 
     use super::*;
+    use crate::outcome::Timing;
     use crate::personalize::fake::Fake;
     use crate::personalize::{Kind, Status};
+    use crate::reconcile::Managed;
     use crate::reconcile::testing::{World, arn_of, example, example_in, ready_group_and_solution};
 
     fn at(s: &str) -> Timestamp {

@@ -2,20 +2,20 @@
 //! CreateBatchSegmentJob, once per spec or on a schedule ([`super::runs`]).
 
 use k8s_openapi::jiff::Timestamp;
+use personalize_api::BatchSegmentJob;
 use personalize_api::jobs::JobRun;
-use personalize_api::{BatchSegmentJob, BatchSegmentJobStatus};
 
 use super::batch::{BatchRefs, output_path, resolve_batch};
-use super::runs::{Runs, job_plan, spec_hash, sync_runs, until_next};
-use super::{Decided, Env, Error, Managed, Resolve, aws_name, tags};
-use crate::outcome::{Outcome, Timing};
+use super::runs::{JobKind, job_kinds, job_plan};
+use super::{Env, Error, Resolve, tags};
+use crate::outcome::Outcome;
 use crate::personalize::{JobDetails, NewBatchSegmentJob, Observation};
-use crate::resource::{AwsResource, Deletion, Plan};
+use crate::resource::{AwsResource, Plan};
 
 /// A run: done once it finished.
 impl AwsResource for NewBatchSegmentJob {
     fn plan(&self, observed: &Observation<JobDetails>) -> Plan {
-        job_plan("batch segment job", observed)
+        job_plan(BatchSegmentJob::NOUN, observed)
     }
 }
 
@@ -23,82 +23,38 @@ impl Resolve for BatchSegmentJob {
     type Refs = BatchRefs;
 
     async fn resolve(&self, env: &Env<'_>) -> Result<Result<BatchRefs, Outcome>, Error> {
-        let s = &self.spec;
-        let version = (
-            s.solution_ref.as_ref(),
-            s.version_policy,
-            s.solution_version_arn.as_ref(),
-        );
-        resolve_batch(
-            env,
-            self,
-            version,
-            (s.filter_ref.as_ref(), s.filter_arn.as_ref()),
-        )
-        .await
+        resolve_batch(env, self, &self.spec.source).await
     }
 }
 
-impl Managed for BatchSegmentJob {
-    async fn sync(
-        &self,
-        env: &Env<'_>,
-        refs: BatchRefs,
-        status: &mut BatchSegmentJobStatus,
-    ) -> Decided {
-        let spec = &self.spec;
-        let runs = Runs {
-            policy: &spec.run,
-            base: aws_name(self, spec.name.as_deref()),
-            spec_hash: spec_hash(spec),
-            noun: "batch segment job",
-        };
-        let request = |name: &str, scheduled: Option<Timestamp>| {
-            let output = output_path(&spec.output_path, name, scheduled);
-            let req = NewBatchSegmentJob {
-                name: name.to_owned(),
-                solution_version_arn: refs.version.clone(),
-                filter_arn: refs.filter.clone(),
-                input_path: spec.input_path.clone(),
-                output_path: output.clone(),
-                output_kms_key_arn: spec.output_kms_key_arn.clone(),
-                role_arn: spec.role_arn.clone(),
-                num_results: spec.num_results,
-                tags: tags(self, &spec.tags),
-            };
-            let run = JobRun {
-                output_path: Some(output),
-                solution_version_arn: Some(refs.version.clone()),
-                ..JobRun::default()
-            };
-            (req, run)
-        };
-        sync_runs(
-            env,
-            self,
-            runs,
-            &mut status.resource,
-            &mut status.jobs,
-            request,
-        )
-        .await
-    }
+impl JobKind for BatchSegmentJob {
+    type Request = NewBatchSegmentJob;
+    const NOUN: &'static str = "batch segment job";
 
-    /// Runs stay in Personalize, which cannot delete jobs (the deletion policy is Retain).
-    async fn cleanup(&self, _env: &Env<'_>) -> Result<Deletion, Error> {
-        Ok(Deletion::Gone)
-    }
-
-    /// At the next schedule occurrence.
-    fn requeue(
+    fn request(
         &self,
-        status: &BatchSegmentJobStatus,
-        now: Timestamp,
-        _: Timing,
-    ) -> Option<std::time::Duration> {
-        until_next(&status.jobs, now)
+        refs: &BatchRefs,
+        name: &str,
+        scheduled: Option<Timestamp>,
+    ) -> (NewBatchSegmentJob, JobRun) {
+        let source = &self.spec.source;
+        let output = output_path(&source.output_path, name, scheduled);
+        let request = NewBatchSegmentJob {
+            name: name.to_owned(),
+            solution_version_arn: refs.version.clone(),
+            filter_arn: refs.filter.clone(),
+            input_path: source.input_path.clone(),
+            output_path: output.clone(),
+            output_kms_key_arn: source.output_kms_key_arn.clone(),
+            role_arn: source.role_arn.clone(),
+            num_results: self.spec.num_results,
+            tags: tags(self, &self.spec.tags),
+        };
+        (request, refs.run(output))
     }
 }
+
+job_kinds!(BatchSegmentJob);
 
 #[cfg(test)]
 mod tests {

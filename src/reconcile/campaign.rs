@@ -2,7 +2,9 @@
 //! or pinned), then the campaign on it, rolled to a newly selected version (or new TPS or
 //! exploration) through UpdateCampaign, never while an update is in flight.
 
-use personalize_api::campaign::CampaignUpdateStatus;
+use std::collections::BTreeMap;
+
+use personalize_api::campaign::{CampaignUpdateStatus, RankingInfluence};
 use personalize_api::{Campaign, CampaignStatus, ObjectRef, VersionPolicy};
 
 use super::{
@@ -79,23 +81,43 @@ impl AwsResource for NewCampaign {
     }
 }
 
-/// Personalize's campaignConfig for the spec's.
-fn campaign_config(spec: &personalize_api::campaign::CampaignConfig) -> CampaignConfig {
-    let mut exploration = std::collections::BTreeMap::new();
-    if let Some(weight) = spec.exploration_weight {
-        exploration.insert("explorationWeight".to_owned(), weight.to_string());
-    }
-    if let Some(days) = spec.exploration_item_age_cut_off {
-        exploration.insert("explorationItemAgeCutOff".to_owned(), days.to_string());
-    }
-    let influence = spec.ranking_influence.as_ref();
-    let ranking_influence = [
+/// Personalize's `itemExplorationConfig` and `rankingInfluence` for the spec's exploration
+/// weight, item age cut-off and ranking influence (campaigns and batch inference jobs).
+pub fn exploration_and_influence(
+    weight: Option<f64>,
+    age_cut_off: Option<i32>,
+    influence: Option<&RankingInfluence>,
+) -> (BTreeMap<String, String>, BTreeMap<String, f64>) {
+    let exploration = [
+        ("explorationWeight", weight.map(|w| w.to_string())),
+        (
+            "explorationItemAgeCutOff",
+            age_cut_off.map(|d| d.to_string()),
+        ),
+    ];
+    let influence = [
         ("POPULARITY", influence.and_then(|r| r.popularity)),
         ("FRESHNESS", influence.and_then(|r| r.freshness)),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| Some((k.to_owned(), v?)))
-    .collect();
+    ];
+    (
+        exploration
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+            .collect(),
+        influence
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+            .collect(),
+    )
+}
+
+/// Personalize's campaignConfig for the spec's.
+fn campaign_config(spec: &personalize_api::campaign::CampaignConfig) -> CampaignConfig {
+    let (exploration, ranking_influence) = exploration_and_influence(
+        spec.exploration_weight,
+        spec.exploration_item_age_cut_off,
+        spec.ranking_influence.as_ref(),
+    );
     CampaignConfig {
         item_exploration: exploration,
         enable_metadata: spec.enable_metadata_with_recommendations,

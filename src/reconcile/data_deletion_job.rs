@@ -5,70 +5,44 @@ use k8s_openapi::jiff::Timestamp;
 use personalize_api::jobs::JobRun;
 use personalize_api::{DataDeletionJob, DataDeletionJobStatus};
 
-use super::runs::{Runs, job_plan, spec_hash, sync_runs, until_next};
-use super::{Decided, Env, Error, Managed, aws_name, tags};
-use crate::outcome::Timing;
+use super::runs::{JobKind, job_kinds, job_plan};
+use super::tags;
 use crate::personalize::{JobDetails, NewDataDeletionJob, Observation};
-use crate::resource::{AwsResource, Deletion, Plan};
+use crate::resource::{AwsResource, Plan};
 
 /// A run: done once it finished (COMPLETED).
 impl AwsResource for NewDataDeletionJob {
     fn plan(&self, observed: &Observation<JobDetails>) -> Plan {
-        job_plan("data deletion job", observed)
+        job_plan(DataDeletionJob::NOUN, observed)
     }
 }
 
-impl Managed for DataDeletionJob {
-    async fn sync(
+impl JobKind for DataDeletionJob {
+    type Request = NewDataDeletionJob;
+    const NOUN: &'static str = "data deletion job";
+
+    fn request(
         &self,
-        env: &Env<'_>,
-        group: String,
-        status: &mut DataDeletionJobStatus,
-    ) -> Decided {
-        let spec = &self.spec;
+        group: &String,
+        name: &str,
+        _: Option<Timestamp>,
+    ) -> (NewDataDeletionJob, JobRun) {
+        let request = NewDataDeletionJob {
+            name: name.to_owned(),
+            dataset_group_arn: group.clone(),
+            data_location: self.spec.data_location.clone(),
+            role_arn: self.spec.role_arn.clone(),
+            tags: tags(self, &self.spec.tags),
+        };
+        (request, JobRun::default())
+    }
+
+    fn resolved(&self, group: &String, status: &mut DataDeletionJobStatus) {
         status.dataset_group_arn = Some(group.clone());
-        let runs = Runs {
-            policy: &spec.run,
-            base: aws_name(self, spec.name.as_deref()),
-            spec_hash: spec_hash(spec),
-            noun: "data deletion job",
-        };
-        let request = |name: &str, _: Option<Timestamp>| {
-            let req = NewDataDeletionJob {
-                name: name.to_owned(),
-                dataset_group_arn: group.clone(),
-                data_location: spec.data_location.clone(),
-                role_arn: spec.role_arn.clone(),
-                tags: tags(self, &spec.tags),
-            };
-            (req, JobRun::default())
-        };
-        sync_runs(
-            env,
-            self,
-            runs,
-            &mut status.resource,
-            &mut status.jobs,
-            request,
-        )
-        .await
-    }
-
-    /// Runs stay in Personalize, which cannot delete jobs (the deletion policy is Retain).
-    async fn cleanup(&self, _env: &Env<'_>) -> Result<Deletion, Error> {
-        Ok(Deletion::Gone)
-    }
-
-    /// At the next schedule occurrence.
-    fn requeue(
-        &self,
-        status: &DataDeletionJobStatus,
-        now: Timestamp,
-        _: Timing,
-    ) -> Option<std::time::Duration> {
-        until_next(&status.jobs, now)
     }
 }
+
+job_kinds!(DataDeletionJob);
 
 #[cfg(test)]
 mod tests {
@@ -76,6 +50,7 @@ mod tests {
     use crate::personalize::Kind;
     use crate::personalize::fake::Fake;
     use crate::reconcile::testing::{World, arn_of, example_in, ready_group_and_solution};
+    use crate::resource::Deletion;
 
     #[tokio::test]
     async fn deletes_the_listed_users_once_and_reports_how_many() {

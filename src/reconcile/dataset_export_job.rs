@@ -7,78 +7,53 @@ use personalize_api::{DatasetExportJob, DatasetExportJobStatus};
 
 use super::batch::output_path;
 use super::dataset_group::dataset_arn;
-use super::runs::{Runs, job_plan, spec_hash, sync_runs, until_next};
-use super::{Decided, Env, Error, Managed, aws_name, tags};
-use crate::outcome::Timing;
+use super::runs::{JobKind, job_kinds, job_plan};
+use super::tags;
 use crate::personalize::{JobDetails, NewDatasetExportJob, Observation};
-use crate::resource::{AwsResource, Deletion, Plan};
+use crate::resource::{AwsResource, Plan};
 
 /// A run: done once it finished.
 impl AwsResource for NewDatasetExportJob {
     fn plan(&self, observed: &Observation<JobDetails>) -> Plan {
-        job_plan("dataset export job", observed)
+        job_plan(DatasetExportJob::NOUN, observed)
     }
 }
 
-impl Managed for DatasetExportJob {
-    async fn sync(
+impl JobKind for DatasetExportJob {
+    type Request = NewDatasetExportJob;
+    const NOUN: &'static str = "dataset export job";
+
+    /// The dataset of the spec's type in the group (`refs`).
+    fn request(
         &self,
-        env: &Env<'_>,
-        group: String,
-        status: &mut DatasetExportJobStatus,
-    ) -> Decided {
+        group: &String,
+        name: &str,
+        scheduled: Option<Timestamp>,
+    ) -> (NewDatasetExportJob, JobRun) {
         let spec = &self.spec;
-        let dataset = dataset_arn(&group, spec.dataset_type.as_str());
-        status.dataset_arn = Some(dataset.clone());
-        let runs = Runs {
-            policy: &spec.run,
-            base: aws_name(self, spec.name.as_deref()),
-            spec_hash: spec_hash(spec),
-            noun: "dataset export job",
+        let output = output_path(&spec.output_path, name, scheduled);
+        let request = NewDatasetExportJob {
+            name: name.to_owned(),
+            dataset_arn: dataset_arn(group, spec.dataset_type.as_str()),
+            ingestion_mode: spec.ingestion_mode.as_str().to_owned(),
+            output_path: output.clone(),
+            output_kms_key_arn: spec.output_kms_key_arn.clone(),
+            role_arn: spec.role_arn.clone(),
+            tags: tags(self, &spec.tags),
         };
-        let request = |name: &str, scheduled: Option<Timestamp>| {
-            let output = output_path(&spec.output_path, name, scheduled);
-            let req = NewDatasetExportJob {
-                name: name.to_owned(),
-                dataset_arn: dataset.clone(),
-                ingestion_mode: spec.ingestion_mode.as_str().to_owned(),
-                output_path: output.clone(),
-                output_kms_key_arn: spec.output_kms_key_arn.clone(),
-                role_arn: spec.role_arn.clone(),
-                tags: tags(self, &spec.tags),
-            };
-            let run = JobRun {
-                output_path: Some(output),
-                ..JobRun::default()
-            };
-            (req, run)
+        let run = JobRun {
+            output_path: Some(output),
+            ..JobRun::default()
         };
-        sync_runs(
-            env,
-            self,
-            runs,
-            &mut status.resource,
-            &mut status.jobs,
-            request,
-        )
-        .await
+        (request, run)
     }
 
-    /// Runs stay in Personalize, which cannot delete jobs (the deletion policy is Retain).
-    async fn cleanup(&self, _env: &Env<'_>) -> Result<Deletion, Error> {
-        Ok(Deletion::Gone)
-    }
-
-    /// At the next schedule occurrence.
-    fn requeue(
-        &self,
-        status: &DatasetExportJobStatus,
-        now: Timestamp,
-        _: Timing,
-    ) -> Option<std::time::Duration> {
-        until_next(&status.jobs, now)
+    fn resolved(&self, group: &String, status: &mut DatasetExportJobStatus) {
+        status.dataset_arn = Some(dataset_arn(group, self.spec.dataset_type.as_str()));
     }
 }
+
+job_kinds!(DatasetExportJob);
 
 #[cfg(test)]
 mod tests {

@@ -14,7 +14,7 @@ use personalize_api::jobs::{ConcurrencyPolicy, JobRun, RunPolicy, RunsStatus};
 use personalize_api::{ResourceStatus, aws_status};
 use serde::Serialize;
 
-use super::{Env, Error, Managed};
+use super::{Env, Error, HasStatus, Managed};
 use crate::naming::{child_name, short_hash};
 use crate::outcome::Outcome;
 use crate::personalize::{JobDetails, Observation, found, region_of};
@@ -250,7 +250,113 @@ pub fn until_next(jobs: &RunsStatus, now: Timestamp) -> Option<Duration> {
     Some(Duration::try_from(wait).unwrap_or_default() + Duration::from_secs(1))
 }
 
-/// A job kind: its run policy, and the request of a new run.
+/// A job kind: its run policy and what one run creates. [`job_kinds!`] makes it [`Managed`]:
+/// `sync` is [`sync_job`], `cleanup` leaves the jobs (Personalize cannot delete them), and the
+/// object is looked at again at the next schedule occurrence.
+pub trait JobKind: Managed {
+    /// The create request of a run.
+    type Request: AwsResource<Details = JobDetails>;
+    /// What a run is called in messages, e.g. "batch inference job".
+    const NOUN: &'static str;
+
+    /// The request of the run `name` (for the occurrence `scheduled`, if scheduled) and its
+    /// entry in status (where it writes, what it reads).
+    fn request(
+        &self,
+        refs: &Self::Refs,
+        name: &str,
+        scheduled: Option<Timestamp>,
+    ) -> (Self::Request, JobRun);
+    /// Records what the references resolved to in `status` (default: nothing).
+    fn resolved(&self, _refs: &Self::Refs, _status: &mut Self::Status) {}
+}
+
+/// What every job kind's spec and status have: `spec.name`, `spec` with its run policy
+/// (`spec.run`), `status.resource` and `status.jobs`. [`job_kinds!`] implements it.
+pub trait JobParts: HasStatus {
+    /// `spec.name`, the prefix of the runs' names.
+    fn name_prefix(&self) -> Option<&str>;
+    /// When it runs.
+    fn policy(&self) -> &RunPolicy;
+    /// [`spec_hash`] of the spec: names the run of a job that runs once.
+    fn hash(&self) -> String;
+    /// The status blocks a run is reported in.
+    fn runs(status: &mut Self::Status) -> (&mut ResourceStatus, &mut RunsStatus);
+}
+
+/// A job kind's `sync`: [`sync_runs`] with its policy and requests.
+pub async fn sync_job<K: JobKind + JobParts>(
+    obj: &K,
+    env: &Env<'_>,
+    refs: K::Refs,
+    status: &mut K::Status,
+) -> Result<Outcome, Error> {
+    obj.resolved(&refs, status);
+    let runs = Runs {
+        policy: obj.policy(),
+        base: super::aws_name(obj, obj.name_prefix()),
+        spec_hash: obj.hash(),
+        noun: K::NOUN,
+    };
+    let (resource, jobs) = K::runs(status);
+    let request = |name: &str, scheduled| obj.request(&refs, name, scheduled);
+    sync_runs(env, obj, runs, resource, jobs, request).await
+}
+
+/// Implements [`Managed`] and [`JobParts`] for job kinds (see [`JobKind`]).
+macro_rules! job_kinds {
+    ($($k:ty),* $(,)?) => {$(
+        impl $crate::reconcile::runs::JobParts for $k {
+            fn name_prefix(&self) -> Option<&str> {
+                self.spec.name.as_deref()
+            }
+            fn policy(&self) -> &personalize_api::jobs::RunPolicy {
+                &self.spec.run
+            }
+            fn hash(&self) -> String {
+                $crate::reconcile::runs::spec_hash(&self.spec)
+            }
+            fn runs(
+                status: &mut <$k as $crate::reconcile::HasStatus>::Status,
+            ) -> (&mut personalize_api::ResourceStatus, &mut personalize_api::jobs::RunsStatus) {
+                (&mut status.resource, &mut status.jobs)
+            }
+        }
+
+        impl $crate::reconcile::Managed for $k {
+            async fn sync(
+                &self,
+                env: &$crate::reconcile::Env<'_>,
+                refs: <$k as $crate::reconcile::Resolve>::Refs,
+                status: &mut <$k as $crate::reconcile::HasStatus>::Status,
+            ) -> $crate::reconcile::Decided {
+                $crate::reconcile::runs::sync_job(self, env, refs, status).await
+            }
+
+            /// Runs stay in Personalize, which cannot delete jobs (the deletion policy of a job
+            /// kind is Retain).
+            async fn cleanup(
+                &self,
+                _env: &$crate::reconcile::Env<'_>,
+            ) -> Result<$crate::resource::Deletion, $crate::reconcile::Error> {
+                Ok($crate::resource::Deletion::Gone)
+            }
+
+            /// At the next schedule occurrence.
+            fn requeue(
+                &self,
+                status: &<$k as $crate::reconcile::HasStatus>::Status,
+                now: k8s_openapi::jiff::Timestamp,
+                _timing: $crate::outcome::Timing,
+            ) -> Option<std::time::Duration> {
+                $crate::reconcile::runs::until_next(&status.jobs, now)
+            }
+        }
+    )*};
+}
+pub(crate) use job_kinds;
+
+/// What [`sync_runs`] needs of a job kind.
 pub struct Runs<'a> {
     /// `spec` fields about when it runs.
     pub policy: &'a RunPolicy,

@@ -5,9 +5,8 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::campaign::VersionPolicy;
-use crate::common::{ObjectRef, ResourceStatus, Tags, patterns};
-use crate::jobs::{RunPolicy, RunsStatus, S3_PATH};
+use crate::common::{ResourceStatus, Tags, patterns};
+use crate::jobs::{BatchSource, RunPolicy, RunsStatus};
 
 /// A Personalize batch inference job: reads JSON lines (`{"userId": ...}`, `{"itemId": ...}`,
 /// or `{"userId": ..., "itemList": [...]}` for ranking) from `inputPath` and writes one JSON
@@ -35,20 +34,11 @@ use crate::jobs::{RunPolicy, RunsStatus, S3_PATH};
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
-    validation = Rule::new("has(self.solutionRef) || has(self.solutionVersionArn)")
-        .message("one of spec.solutionRef and spec.solutionVersionArn must be set"),
-    validation = Rule::new("self.versionPolicy != 'Pinned' || has(self.solutionVersionArn)")
-        .message("spec.solutionVersionArn is required when spec.versionPolicy is Pinned")
-        .field_path(".versionPolicy"),
-    validation = Rule::new("!has(self.solutionVersionArn) || self.versionPolicy == 'Pinned'")
-        .message("spec.solutionVersionArn is only used with spec.versionPolicy: Pinned")
-        .field_path(".solutionVersionArn"),
-    validation = Rule::new("self.versionPolicy == 'Pinned' || has(self.solutionRef)")
-        .message("spec.versionPolicy Latest or Promoted needs spec.solutionRef")
-        .field_path(".versionPolicy"),
-    validation = Rule::new("!(has(self.filterRef) && has(self.filterArn))")
-        .message("at most one of spec.filterRef and spec.filterArn may be set")
-        .field_path(".filterRef"),
+    validation = crate::common::version_rules::some_solution(),
+    validation = crate::common::version_rules::pinned_needs_arn(),
+    validation = crate::common::version_rules::arn_only_when_pinned(),
+    validation = crate::common::version_rules::policy_needs_solution(),
+    validation = crate::common::version_rules::one_filter(),
     validation = Rule::new("self.mode != 'ThemeGeneration' || has(self.themeGeneration)")
         .message("spec.themeGeneration is required when spec.mode is ThemeGeneration")
         .field_path(".mode"),
@@ -62,38 +52,9 @@ pub struct BatchInferenceJobSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 48), regex(pattern = patterns::AWS_NAME))]
     pub name: Option<String>,
-    /// The Solution whose version makes the recommendations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub solution_ref: Option<ObjectRef>,
-    /// Which version: the newest ACTIVE one (Latest), the newest that passed the Solution's
-    /// promotion gate (Promoted), or `solutionVersionArn` (Pinned). Resolved when a run starts.
-    #[serde(default)]
-    pub version_policy: VersionPolicy,
-    /// The solution version when `versionPolicy` is Pinned.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = patterns::SOLUTION_VERSION_ARN))]
-    pub solution_version_arn: Option<String>,
-    /// A Filter applied to every line's recommendations (its parameters come from each input
-    /// line's `filterValues`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filter_ref: Option<ObjectRef>,
-    /// ARN of a filter not managed by this operator (instead of `filterRef`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = patterns::PERSONALIZE_ARN))]
-    pub filter_arn: Option<String>,
-    /// The S3 object or prefix of JSON-lines input.
-    #[schemars(length(max = 256), regex(pattern = S3_PATH))]
-    pub input_path: String,
-    /// The S3 prefix the output is written under (ends with `/`).
-    #[schemars(length(max = 256), regex(pattern = S3_PATH))]
-    pub output_path: String,
-    /// KMS key to encrypt the output with.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 2048), regex(pattern = patterns::KMS_KEY_ARN))]
-    pub output_kms_key_arn: Option<String>,
-    /// IAM role Personalize assumes to read the input and write the output.
-    #[schemars(length(max = 256), regex(pattern = patterns::ROLE_ARN))]
-    pub role_arn: String,
+    /// The solution version, filter, input, output and role.
+    #[serde(flatten)]
+    pub source: BatchSource,
     /// Recommendations per input line (Personalize's default is 25).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 500))]

@@ -32,17 +32,10 @@ use crate::common::{DeletionPolicy, ObjectRef, Publish, ResourceStatus, Tags, pa
 #[x_kube(
     validation = crate::common::immutable_optional("name", "spec.name"),
     validation = crate::common::immutable_optional("solutionRef", "spec.solutionRef"),
-    validation = Rule::new("has(self.solutionRef) || has(self.solutionVersionArn)")
-        .message("one of spec.solutionRef and spec.solutionVersionArn must be set"),
-    validation = Rule::new("self.versionPolicy != 'Pinned' || has(self.solutionVersionArn)")
-        .message("spec.solutionVersionArn is required when spec.versionPolicy is Pinned")
-        .field_path(".versionPolicy"),
-    validation = Rule::new("!has(self.solutionVersionArn) || self.versionPolicy == 'Pinned'")
-        .message("spec.solutionVersionArn is only used with spec.versionPolicy: Pinned")
-        .field_path(".solutionVersionArn"),
-    validation = Rule::new("self.versionPolicy == 'Pinned' || has(self.solutionRef)")
-        .message("spec.versionPolicy Latest or Promoted needs spec.solutionRef")
-        .field_path(".versionPolicy"),
+    validation = crate::common::version_rules::some_solution(),
+    validation = crate::common::version_rules::pinned_needs_arn(),
+    validation = crate::common::version_rules::arn_only_when_pinned(),
+    validation = crate::common::version_rules::policy_needs_solution(),
     validation = Rule::new("!has(self.config) || !has(self.config.syncWithLatestSolutionVersion) || !self.config.syncWithLatestSolutionVersion || self.versionPolicy == 'Latest'")
         .message("spec.config.syncWithLatestSolutionVersion needs spec.versionPolicy: Latest")
         .field_path(".config")

@@ -178,3 +178,43 @@ pub(crate) fn immutable_optional(field: &str, path: &str) -> kube::core::Rule {
     )))
     .field_path(format!(".{field}"))
 }
+
+/// The CEL rules of a version policy (`solutionRef`, `versionPolicy`, `solutionVersionArn`), as
+/// Campaign and the batch jobs select their solution version.
+pub(crate) mod version_rules {
+    use kube::core::Rule;
+
+    /// A Solution or a pinned version.
+    pub fn some_solution() -> Rule {
+        Rule::new("has(self.solutionRef) || has(self.solutionVersionArn)")
+            .message("one of spec.solutionRef and spec.solutionVersionArn must be set")
+    }
+
+    /// Pinned needs the version.
+    pub fn pinned_needs_arn() -> Rule {
+        Rule::new("self.versionPolicy != 'Pinned' || has(self.solutionVersionArn)")
+            .message("spec.solutionVersionArn is required when spec.versionPolicy is Pinned")
+            .field_path(".versionPolicy")
+    }
+
+    /// The version only with Pinned.
+    pub fn arn_only_when_pinned() -> Rule {
+        Rule::new("!has(self.solutionVersionArn) || self.versionPolicy == 'Pinned'")
+            .message("spec.solutionVersionArn is only used with spec.versionPolicy: Pinned")
+            .field_path(".solutionVersionArn")
+    }
+
+    /// Latest and Promoted read the Solution.
+    pub fn policy_needs_solution() -> Rule {
+        Rule::new("self.versionPolicy == 'Pinned' || has(self.solutionRef)")
+            .message("spec.versionPolicy Latest or Promoted needs spec.solutionRef")
+            .field_path(".versionPolicy")
+    }
+
+    /// At most one filter.
+    pub fn one_filter() -> Rule {
+        Rule::new("!(has(self.filterRef) && has(self.filterArn))")
+            .message("at most one of spec.filterRef and spec.filterArn may be set")
+            .field_path(".filterRef")
+    }
+}

@@ -6,6 +6,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::campaign::VersionPolicy;
+use crate::common::{ObjectRef, patterns};
+
 /// When a job runs. Without `schedule`, it runs once per spec: a run is started for the spec as
 /// it is, and changing any field other than these (or `revision`) starts another. With
 /// `schedule`, a run starts at each occurrence of the cron schedule.
@@ -116,3 +119,41 @@ pub struct JobRun {
 
 /// The S3 location pattern of Personalize's job input and output.
 pub const S3_PATH: &str = r"^(s3|http|https)://.+$";
+
+/// What the batch jobs (BatchInferenceJob, BatchSegmentJob) read and where they write.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchSource {
+    /// The Solution whose version runs the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solution_ref: Option<ObjectRef>,
+    /// Which version: the newest ACTIVE one (Latest), the newest that passed the Solution's
+    /// promotion gate (Promoted), or `solutionVersionArn` (Pinned). Resolved when a run starts.
+    #[serde(default)]
+    pub version_policy: VersionPolicy,
+    /// The solution version when `versionPolicy` is Pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = patterns::SOLUTION_VERSION_ARN))]
+    pub solution_version_arn: Option<String>,
+    /// A Filter applied to every line's answer (its parameters come from each input line's
+    /// `filterValues`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter_ref: Option<ObjectRef>,
+    /// ARN of a filter not managed by this operator (instead of `filterRef`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = patterns::PERSONALIZE_ARN))]
+    pub filter_arn: Option<String>,
+    /// The S3 object or prefix of JSON-lines input.
+    #[schemars(length(max = 256), regex(pattern = S3_PATH))]
+    pub input_path: String,
+    /// The S3 prefix the output is written under (ends with `/`).
+    #[schemars(length(max = 256), regex(pattern = S3_PATH))]
+    pub output_path: String,
+    /// KMS key to encrypt the output with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048), regex(pattern = patterns::KMS_KEY_ARN))]
+    pub output_kms_key_arn: Option<String>,
+    /// IAM role Personalize assumes to read the input and write the output.
+    #[schemars(length(max = 256), regex(pattern = patterns::ROLE_ARN))]
+    pub role_arn: String,
+}
