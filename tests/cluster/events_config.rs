@@ -82,6 +82,11 @@ async fn event_weights_are_sent_on_create_and_changed_in_place() {
     let updated = wait_for("watch weighted 0.8, in place", || trained(0.8)).await;
     assert_eq!(updated, arn, "the same solution");
     assert_eq!(h.calls("CreateSolution"), 1);
-    assert!(h.calls("UpdateSolution") >= 1);
+    // The update is visible to a Describe before its own request is counted (it is answered
+    // once its journal line is on disk): wait for the count.
+    wait_for("UpdateSolution to be counted", || async {
+        (h.calls("UpdateSolution") >= 1).then_some(())
+    })
+    .await;
     h.stop().await;
 }
