@@ -619,6 +619,7 @@ async fn an_interrupted_batch_job_resumes_after_restart() {
     let (_, up) = train(&cp, &dg, "batch-resume", UP).await;
     let users: Vec<String> = (0..50).map(|u| format!(r#"{{"userId":"u{u}"}}"#)).collect();
     put_object(&dir, "batch", "in/users.json", &users.join("\n"));
+    durable(&cp, &dg).await; // the training finished before the kill
     child.kill();
     // Slow transitions: the job is still pending when the server is killed.
     let (mut child, url) = spawn_server_with(&dir, 400);

@@ -969,6 +969,7 @@ async fn interrupted_export_and_deletion_jobs_resume_after_restart() {
     let (mut child, url) = spawn_server(&dir);
     let (cp, _, _) = clients(&url).await;
     let (dg, interactions, items) = seed_dataset_group(&cp, &dir, "restart").await;
+    durable(&cp, &dg).await; // the imports finished before the kill
     child.kill();
 
     // Slow transitions: the jobs are still PENDING when the server is killed.

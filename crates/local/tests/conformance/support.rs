@@ -312,3 +312,15 @@ pub async fn describe_solution(
         .solution
         .expect("solution")
 }
+
+/// Returns once everything the server did so far is on disk (before a SIGKILL that must lose
+/// nothing): a mutating request is answered only after every journal line before it is durable,
+/// and an UntagResource of a key the resource does not have changes nothing else.
+pub async fn durable(cp: &ControlPlane, arn: &str) {
+    cp.untag_resource()
+        .resource_arn(arn)
+        .tag_keys("sync-point")
+        .send()
+        .await
+        .expect("UntagResource");
+}
