@@ -320,6 +320,22 @@ fn ranking_influence(
     })
 }
 
+/// A job's Describe output (`$out`, whose `$job()` is the job) as an observation; `$num_deleted`
+/// reads the records deleted (data deletion jobs).
+macro_rules! described_job {
+    ($out:expr, $job:ident, $num_deleted:expr) => {{
+        let out = $out;
+        let j = out.$job();
+        Ok(job(
+            j.and_then(|j| j.status()),
+            j.and_then(|j| j.failure_reason()),
+            j.and_then(|j| j.creation_date_time()),
+            j.and_then(|j| j.last_updated_date_time()),
+            j.and_then($num_deleted),
+        ))
+    }};
+}
+
 /// A job's Describe, as an observation: status, failure reason, times, records deleted.
 fn job(
     state: Option<&str>,
@@ -1161,16 +1177,12 @@ impl Personalize for Sdk {
             .describe_batch_inference_job()
             .batch_inference_job_arn(arn)
             .send()
-            .await
-            .aws("DescribeBatchInferenceJob")?;
-        let j = out.batch_inference_job();
-        Ok(job(
-            j.and_then(|j| j.status()),
-            j.and_then(|j| j.failure_reason()),
-            j.and_then(|j| j.creation_date_time()),
-            j.and_then(|j| j.last_updated_date_time()),
-            None,
-        ))
+            .await;
+        described_job!(
+            out.aws("DescribeBatchInferenceJob")?,
+            batch_inference_job,
+            |_| None::<i32>
+        )
     }
 
     async fn create_batch_segment_job(&self, req: &NewBatchSegmentJob) -> Result<String, AwsError> {
@@ -1206,16 +1218,12 @@ impl Personalize for Sdk {
             .describe_batch_segment_job()
             .batch_segment_job_arn(arn)
             .send()
-            .await
-            .aws("DescribeBatchSegmentJob")?;
-        let j = out.batch_segment_job();
-        Ok(job(
-            j.and_then(|j| j.status()),
-            j.and_then(|j| j.failure_reason()),
-            j.and_then(|j| j.creation_date_time()),
-            j.and_then(|j| j.last_updated_date_time()),
-            None,
-        ))
+            .await;
+        described_job!(
+            out.aws("DescribeBatchSegmentJob")?,
+            batch_segment_job,
+            |_| None::<i32>
+        )
     }
 
     async fn create_dataset_export_job(
@@ -1249,16 +1257,12 @@ impl Personalize for Sdk {
             .describe_dataset_export_job()
             .dataset_export_job_arn(arn)
             .send()
-            .await
-            .aws("DescribeDatasetExportJob")?;
-        let j = out.dataset_export_job();
-        Ok(job(
-            j.and_then(|j| j.status()),
-            j.and_then(|j| j.failure_reason()),
-            j.and_then(|j| j.creation_date_time()),
-            j.and_then(|j| j.last_updated_date_time()),
-            None,
-        ))
+            .await;
+        described_job!(
+            out.aws("DescribeDatasetExportJob")?,
+            dataset_export_job,
+            |_| None::<i32>
+        )
     }
 
     async fn create_data_deletion_job(&self, req: &NewDataDeletionJob) -> Result<String, AwsError> {
@@ -1289,15 +1293,11 @@ impl Personalize for Sdk {
             .describe_data_deletion_job()
             .data_deletion_job_arn(arn)
             .send()
-            .await
-            .aws("DescribeDataDeletionJob")?;
-        let j = out.data_deletion_job();
-        Ok(job(
-            j.and_then(|j| j.status()),
-            j.and_then(|j| j.failure_reason()),
-            j.and_then(|j| j.creation_date_time()),
-            j.and_then(|j| j.last_updated_date_time()),
-            j.and_then(|j| j.num_deleted()),
-        ))
+            .await;
+        described_job!(
+            out.aws("DescribeDataDeletionJob")?,
+            data_deletion_job,
+            |j| j.num_deleted()
+        )
     }
 }
