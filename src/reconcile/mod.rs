@@ -18,6 +18,7 @@ pub mod filter;
 pub mod metric_attribution;
 pub mod publish;
 pub mod recommender;
+pub mod rollout;
 pub mod runs;
 pub mod solution;
 pub mod training;
