@@ -67,6 +67,26 @@ pub async fn resolve_batch<K: Resource>(
     Ok(Ok(BatchRefs { version, filter }))
 }
 
+/// Resolves batch job kinds (`spec.source`) with [`resolve_batch`].
+macro_rules! batch_kinds {
+    ($($k:ty),*) => {$(
+        impl $crate::reconcile::Resolve for $k {
+            type Refs = $crate::reconcile::batch::BatchRefs;
+
+            async fn resolve(
+                &self,
+                env: &$crate::reconcile::Env<'_>,
+            ) -> Result<Result<Self::Refs, $crate::outcome::Outcome>, $crate::reconcile::Error> {
+                $crate::reconcile::batch::resolve_batch(env, self, &self.spec.source).await
+            }
+        }
+    )*};
+}
+batch_kinds!(
+    personalize_api::BatchInferenceJob,
+    personalize_api::BatchSegmentJob
+);
+
 /// Where a run writes: the spec's output path for a job that runs once, `<path>/<run name>/`
 /// for a scheduled run (each occurrence keeps its own output).
 pub fn output_path(path: &str, run: &str, scheduled: Option<Timestamp>) -> String {

@@ -5,28 +5,11 @@ use k8s_openapi::jiff::Timestamp;
 use personalize_api::BatchInferenceJob;
 use personalize_api::jobs::JobRun;
 
-use super::batch::{BatchRefs, output_path, resolve_batch};
+use super::batch::{BatchRefs, output_path};
 use super::campaign::exploration_and_influence;
-use super::runs::{JobKind, job_kinds, job_plan};
-use super::{Env, Error, Resolve, tags};
-use crate::outcome::Outcome;
-use crate::personalize::{JobDetails, NewBatchInferenceJob, Observation};
-use crate::resource::{AwsResource, Plan};
-
-/// A run: done once it finished.
-impl AwsResource for NewBatchInferenceJob {
-    fn plan(&self, observed: &Observation<JobDetails>) -> Plan {
-        job_plan(BatchInferenceJob::NOUN, observed)
-    }
-}
-
-impl Resolve for BatchInferenceJob {
-    type Refs = BatchRefs;
-
-    async fn resolve(&self, env: &Env<'_>) -> Result<Result<BatchRefs, Outcome>, Error> {
-        resolve_batch(env, self, &self.spec.source).await
-    }
-}
+use super::runs::{JobKind, job_kinds};
+use super::tags;
+use crate::personalize::NewBatchInferenceJob;
 
 impl JobKind for BatchInferenceJob {
     type Request = NewBatchInferenceJob;
@@ -69,7 +52,7 @@ impl JobKind for BatchInferenceJob {
     }
 }
 
-job_kinds!(BatchInferenceJob);
+job_kinds!(BatchInferenceJob => personalize_api::BatchInferenceJobStatus, NewBatchInferenceJob;);
 
 #[cfg(test)]
 mod tests {

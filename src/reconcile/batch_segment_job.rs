@@ -5,27 +5,10 @@ use k8s_openapi::jiff::Timestamp;
 use personalize_api::BatchSegmentJob;
 use personalize_api::jobs::JobRun;
 
-use super::batch::{BatchRefs, output_path, resolve_batch};
-use super::runs::{JobKind, job_kinds, job_plan};
-use super::{Env, Error, Resolve, tags};
-use crate::outcome::Outcome;
-use crate::personalize::{JobDetails, NewBatchSegmentJob, Observation};
-use crate::resource::{AwsResource, Plan};
-
-/// A run: done once it finished.
-impl AwsResource for NewBatchSegmentJob {
-    fn plan(&self, observed: &Observation<JobDetails>) -> Plan {
-        job_plan(BatchSegmentJob::NOUN, observed)
-    }
-}
-
-impl Resolve for BatchSegmentJob {
-    type Refs = BatchRefs;
-
-    async fn resolve(&self, env: &Env<'_>) -> Result<Result<BatchRefs, Outcome>, Error> {
-        resolve_batch(env, self, &self.spec.source).await
-    }
-}
+use super::batch::{BatchRefs, output_path};
+use super::runs::{JobKind, job_kinds};
+use super::tags;
+use crate::personalize::NewBatchSegmentJob;
 
 impl JobKind for BatchSegmentJob {
     type Request = NewBatchSegmentJob;
@@ -54,7 +37,7 @@ impl JobKind for BatchSegmentJob {
     }
 }
 
-job_kinds!(BatchSegmentJob);
+job_kinds!(BatchSegmentJob => personalize_api::BatchSegmentJobStatus, NewBatchSegmentJob;);
 
 #[cfg(test)]
 mod tests {

@@ -5,17 +5,9 @@ use k8s_openapi::jiff::Timestamp;
 use personalize_api::jobs::JobRun;
 use personalize_api::{DataDeletionJob, DataDeletionJobStatus};
 
-use super::runs::{JobKind, job_kinds, job_plan};
+use super::runs::{JobKind, job_kinds};
 use super::tags;
-use crate::personalize::{JobDetails, NewDataDeletionJob, Observation};
-use crate::resource::{AwsResource, Plan};
-
-/// A run: done once it finished (COMPLETED).
-impl AwsResource for NewDataDeletionJob {
-    fn plan(&self, observed: &Observation<JobDetails>) -> Plan {
-        job_plan(DataDeletionJob::NOUN, observed)
-    }
-}
+use crate::personalize::NewDataDeletionJob;
 
 impl JobKind for DataDeletionJob {
     type Request = NewDataDeletionJob;
@@ -42,7 +34,7 @@ impl JobKind for DataDeletionJob {
     }
 }
 
-job_kinds!(DataDeletionJob);
+job_kinds!(DataDeletionJob => personalize_api::DataDeletionJobStatus, NewDataDeletionJob;);
 
 #[cfg(test)]
 mod tests {

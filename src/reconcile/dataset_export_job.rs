@@ -7,17 +7,9 @@ use personalize_api::{DatasetExportJob, DatasetExportJobStatus};
 
 use super::batch::output_path;
 use super::dataset_group::dataset_arn;
-use super::runs::{JobKind, job_kinds, job_plan};
+use super::runs::{JobKind, job_kinds};
 use super::tags;
-use crate::personalize::{JobDetails, NewDatasetExportJob, Observation};
-use crate::resource::{AwsResource, Plan};
-
-/// A run: done once it finished.
-impl AwsResource for NewDatasetExportJob {
-    fn plan(&self, observed: &Observation<JobDetails>) -> Plan {
-        job_plan(DatasetExportJob::NOUN, observed)
-    }
-}
+use crate::personalize::NewDatasetExportJob;
 
 impl JobKind for DatasetExportJob {
     type Request = NewDatasetExportJob;
@@ -53,7 +45,7 @@ impl JobKind for DatasetExportJob {
     }
 }
 
-job_kinds!(DatasetExportJob);
+job_kinds!(DatasetExportJob => personalize_api::DatasetExportJobStatus, NewDatasetExportJob;);
 
 #[cfg(test)]
 mod tests {

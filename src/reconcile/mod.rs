@@ -368,17 +368,33 @@ pub trait Common: HasStatus {
     fn publish(&self) -> Option<&personalize_api::Publish>;
 }
 
+/// HasStatus and HasResource of a kind whose status has the shared `resource` block.
+macro_rules! statuses {
+    ($k:ty => $s:ty) => {
+        impl $crate::reconcile::HasStatus for $k {
+            type Status = $s;
+            fn status(&self) -> Option<&$s> {
+                self.status.as_ref()
+            }
+            fn status_mut(&mut self) -> &mut Option<$s> {
+                &mut self.status
+            }
+        }
+        impl $crate::reconcile::HasResource for $s {
+            fn resource(&self) -> &personalize_api::ResourceStatus {
+                &self.resource
+            }
+            fn resource_mut(&mut self) -> &mut personalize_api::ResourceStatus {
+                &mut self.resource
+            }
+        }
+    };
+}
+pub(crate) use statuses;
+
 macro_rules! kinds {
     ($($k:ty => $s:ty, references: $refs:literal;)*) => {$(
-        impl HasStatus for $k {
-            type Status = $s;
-            fn status(&self) -> Option<&$s> { self.status.as_ref() }
-            fn status_mut(&mut self) -> &mut Option<$s> { &mut self.status }
-        }
-        impl HasResource for $s {
-            fn resource(&self) -> &ResourceStatus { &self.resource }
-            fn resource_mut(&mut self) -> &mut ResourceStatus { &mut self.resource }
-        }
+        statuses!($k => $s);
         impl Common for $k {
             const REFERENCES: bool = $refs;
             fn deletion_policy(&self) -> DeletionPolicy { self.spec.deletion_policy }
@@ -395,34 +411,6 @@ kinds!(
     personalize_api::Filter => personalize_api::FilterStatus, references: true;
     personalize_api::Recommender => personalize_api::RecommenderStatus, references: true;
     personalize_api::MetricAttribution => personalize_api::MetricAttributionStatus, references: true;
-);
-
-/// The job kinds: runs stay in Personalize, which cannot delete jobs, so their deletion policy
-/// is always Retain; nothing is published.
-macro_rules! job_kinds {
-    ($($k:ty => $s:ty;)*) => {$(
-        impl HasStatus for $k {
-            type Status = $s;
-            fn status(&self) -> Option<&$s> { self.status.as_ref() }
-            fn status_mut(&mut self) -> &mut Option<$s> { &mut self.status }
-        }
-        impl HasResource for $s {
-            fn resource(&self) -> &ResourceStatus { &self.resource }
-            fn resource_mut(&mut self) -> &mut ResourceStatus { &mut self.resource }
-        }
-        impl Common for $k {
-            const REFERENCES: bool = true;
-            fn deletion_policy(&self) -> DeletionPolicy { DeletionPolicy::Retain }
-            fn spec_tags(&self) -> &Tags { &self.spec.tags }
-            fn publish(&self) -> Option<&personalize_api::Publish> { None }
-        }
-    )*};
-}
-job_kinds!(
-    personalize_api::BatchInferenceJob => personalize_api::BatchInferenceJobStatus;
-    personalize_api::BatchSegmentJob => personalize_api::BatchSegmentJobStatus;
-    personalize_api::DatasetExportJob => personalize_api::DatasetExportJobStatus;
-    personalize_api::DataDeletionJob => personalize_api::DataDeletionJobStatus;
 );
 
 /// What a kind's references resolve to, and how. A kind in a dataset group

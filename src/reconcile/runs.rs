@@ -303,9 +303,40 @@ pub async fn sync_job<K: JobKind + JobParts>(
     sync_runs(env, obj, runs, resource, jobs, request).await
 }
 
-/// Implements [`Managed`] and [`JobParts`] for job kinds (see [`JobKind`]).
+/// Makes job kinds (`Kind => Status, Request`) what the reconcile loop takes: their status
+/// accessors, [`Common`](super::Common) (a job kind's deletion policy is always Retain, since
+/// Personalize cannot delete jobs; nothing is published), the plan of a run ([`job_plan`]),
+/// [`JobParts`] and [`Managed`] (see [`JobKind`]).
 macro_rules! job_kinds {
-    ($($k:ty),* $(,)?) => {$(
+    ($($k:ty => $s:ty, $req:ty;)*) => {$(
+        $crate::reconcile::statuses!($k => $s);
+
+        impl $crate::reconcile::Common for $k {
+            const REFERENCES: bool = true;
+            fn deletion_policy(&self) -> personalize_api::DeletionPolicy {
+                personalize_api::DeletionPolicy::Retain
+            }
+            fn spec_tags(&self) -> &$crate::personalize::Tags {
+                &self.spec.tags
+            }
+            fn publish(&self) -> Option<&personalize_api::Publish> {
+                None
+            }
+        }
+
+        /// A run: done once it finished.
+        impl $crate::resource::AwsResource for $req {
+            fn plan(
+                &self,
+                observed: &$crate::personalize::Observation<$crate::personalize::JobDetails>,
+            ) -> $crate::resource::Plan {
+                $crate::reconcile::runs::job_plan(
+                    <$k as $crate::reconcile::runs::JobKind>::NOUN,
+                    observed,
+                )
+            }
+        }
+
         impl $crate::reconcile::runs::JobParts for $k {
             fn name_prefix(&self) -> Option<&str> {
                 self.spec.name.as_deref()
