@@ -23,7 +23,9 @@ pub mod solution;
 
 pub use batch_inference_job::{BatchInferenceJob, BatchInferenceJobSpec, BatchInferenceJobStatus};
 pub use batch_segment_job::{BatchSegmentJob, BatchSegmentJobSpec, BatchSegmentJobStatus};
-pub use campaign::{Campaign, CampaignSpec, CampaignStatus, VersionPolicy};
+pub use campaign::{
+    Campaign, CampaignSpec, CampaignStatus, Rollout, RolloutPhase, RolloutStatus, VersionPolicy,
+};
 pub use common::{DeletionPolicy, ObjectRef, Publish, ResourceStatus, aws_status, conditions};
 pub use data_deletion_job::{DataDeletionJob, DataDeletionJobSpec, DataDeletionJobStatus};
 pub use dataset_export_job::{DatasetExportJob, DatasetExportJobSpec, DatasetExportJobStatus};
