@@ -5,7 +5,7 @@
 //! one module per kind; [`resource`] the one algorithm every Personalize resource is synced and
 //! deleted by; [`personalize`] the seam to AWS (the SDK behind a trait); [`references`] what
 //! references resolve to and who references what; [`outcome`] the pure decisions about
-//! conditions and requeues; [`naming`] deterministic AWS identity; [`leader`] the leader lease;
+//! conditions and requeues; [`scrape`] reads the gateways' counts for rollouts; [`naming`] deterministic AWS identity; [`leader`] the leader lease;
 //! [`http`] probes and [`metrics`].
 
 pub mod controller;
@@ -18,6 +18,7 @@ pub mod personalize;
 pub mod reconcile;
 pub mod references;
 pub mod resource;
+pub mod scrape;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

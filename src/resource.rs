@@ -160,6 +160,8 @@ pub struct Change {
     pub action: String,
     /// What was done, for a person.
     pub note: String,
+    /// Worth a Warning Event (e.g. a rollout aborted), not a Normal one.
+    pub warning: bool,
 }
 
 /// The mutations of one reconcile, in order; recorded through a shared reference from
@@ -170,13 +172,24 @@ pub struct Changes(Mutex<Vec<Change>>);
 impl Changes {
     /// Records a mutation.
     pub fn record(&self, action: impl Into<String>, note: impl Into<String>) {
+        self.push(action.into(), note.into(), false);
+    }
+
+    /// Records a decision worth a Warning Event.
+    pub fn warn(&self, action: impl Into<String>, note: impl Into<String>) {
+        self.push(action.into(), note.into(), true);
+    }
+
+    fn push(&self, action: String, note: String, warning: bool) {
+        let change = Change {
+            action,
+            note,
+            warning,
+        };
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(Change {
-                action: action.into(),
-                note: note.into(),
-            });
+            .push(change);
     }
 
     /// Whether a mutation of this action was recorded.

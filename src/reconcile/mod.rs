@@ -61,6 +61,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// Poll and resync intervals.
     pub timing: Timing,
+    /// Reads the gateways' counts for rollout analyses.
+    pub scrape: Arc<dyn crate::scrape::Scrape>,
     /// The controllers' caches, set once the controllers are built.
     references: OnceLock<References>,
     /// Consecutive failures per object uid, for exponential backoff.
@@ -86,6 +88,7 @@ impl Context {
             personalize,
             recorder,
             timing,
+            scrape: Arc::new(crate::scrape::Http::default()),
             references: OnceLock::new(),
             failures: Mutex::default(),
             written: Mutex::default(),
@@ -186,16 +189,14 @@ impl Context {
         });
     }
 
-    /// Publishes a Normal Event for each change made in Personalize.
+    /// Publishes an Event for each change made (Warning for warnings, else Normal).
     fn publish<K: Resource<DynamicType = ()>>(&self, obj: &K, changes: Vec<Change>) {
         for change in changes {
-            self.event(
-                obj,
-                EventType::Normal,
-                &change.action,
-                &change.action,
-                change.note,
-            );
+            let type_ = match change.warning {
+                true => EventType::Warning,
+                false => EventType::Normal,
+            };
+            self.event(obj, type_, &change.action, &change.action, change.note);
         }
     }
 }
@@ -219,6 +220,8 @@ pub struct Env<'a> {
     observe: bool,
     /// The controllers' caches.
     pub references: &'a References,
+    /// Reads the gateways' counts (rollout analyses).
+    pub scrape: &'a dyn crate::scrape::Scrape,
     /// The current time (schedules).
     pub now: Timestamp,
     /// What was changed in Personalize, for Events.
@@ -227,11 +230,16 @@ pub struct Env<'a> {
 
 impl<'a> Env<'a> {
     /// An environment with nothing changed yet.
-    pub fn new(personalize: &'a dyn Backend, references: &'a References) -> Self {
+    pub fn new(
+        personalize: &'a dyn Backend,
+        references: &'a References,
+        scrape: &'a dyn crate::scrape::Scrape,
+    ) -> Self {
         Self {
             backend: personalize,
             observe: false,
             references,
+            scrape,
             now: Timestamp::now(),
             changes: Changes::default(),
         }
@@ -469,6 +477,16 @@ pub trait Managed:
         async { Ok(()) }
     }
 
+    /// Kubernetes-side work after every sync that did not fail (e.g. removing an annotation
+    /// that has been acted on). Default: none.
+    fn after_sync(
+        &self,
+        _ctx: &Context,
+        _status: &Self::Status,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        async { Ok(()) }
+    }
+
     /// Look again at a time of its own (e.g. a schedule's next occurrence): sooner than the
     /// resync when Ready, and at all when Terminal (a scheduled job whose last run failed still
     /// runs at its next occurrence). Default: never.
@@ -526,11 +544,17 @@ pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Act
 }
 
 async fn apply<K: Managed>(obj: &K, ctx: &Context) -> Result<Action, Error> {
-    let env = Env::new(ctx.personalize.as_ref(), ctx.references()?).observing(observe_only(obj));
+    let env = Env::new(
+        ctx.personalize.as_ref(),
+        ctx.references()?,
+        ctx.scrape.as_ref(),
+    )
+    .observing(observe_only(obj));
     let mut status = obj.status().cloned().unwrap_or_default();
     let synced = resolve_and_sync(obj, &env, &mut status).await;
     ctx.publish(obj, env.changes.take());
     let outcome = synced?;
+    obj.after_sync(ctx, &status).await?;
     if matches!(outcome, Outcome::Ready { .. }) {
         publish::publish(obj, ctx, &status).await?;
         obj.when_ready(ctx, &status).await?;
@@ -624,7 +648,11 @@ async fn cleanup<K: Managed>(obj: &K, ctx: &Context) -> Result<Action, Error> {
         );
         return Ok(Action::await_change());
     }
-    let env = Env::new(ctx.personalize.as_ref(), ctx.references()?);
+    let env = Env::new(
+        ctx.personalize.as_ref(),
+        ctx.references()?,
+        ctx.scrape.as_ref(),
+    );
     let step = obj.cleanup(&env).await;
     ctx.publish(obj, env.changes.take());
     match step {

@@ -1,7 +1,8 @@
-//! The pure decisions of a progressive rollout between two solution versions (issue #15): the
-//! analysis of one arm against the other, and the next step of a canary. No I/O; nothing calls
-//! them yet: the Campaign's `spec.rollout`, the candidate campaign and the gateway's split build on
-//! them.
+//! The pure decisions of a progressive rollout between two solution versions (a Campaign's
+//! `spec.rollout`): whether a rollout starts, goes on or ends ([`decide`]), the analysis of one
+//! arm against the other ([`analyse`], on the gateway's counts read by [`arm_counts`]), and the
+//! next step of a canary ([`next`]). No I/O: the Campaign's reconcile (`campaign.rs`) acts on
+//! them, and the gateway splits users with `personalize_api::campaign::on_candidate`.
 //!
 //! A canary moves the candidate's share of traffic through `steps` (each held for its pause).
 //! After each pause the analysis compares the candidate's click-through rate with the stable
@@ -10,6 +11,176 @@
 //! passed promotes. Manual controls (promote now, abort, pause) win over everything.
 
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use personalize_api::campaign::RolloutStrategy;
+use personalize_api::{Rollout, RolloutPhase, RolloutStatus};
+
+/// What a campaign's reconcile does about rollouts, given the spec, the rollout in status, the
+/// version the policy selects and the version the campaign serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// No rollout: serve the selected version directly (no spec.rollout, the first deployment,
+    /// or nothing new).
+    Direct,
+    /// Roll the selected version out, from the deployed one.
+    Start,
+    /// Go on with the rollout in status (or finish ending it: drain and delete the candidate).
+    Continue,
+    /// Keep the deployed version: the selected one was rejected by the last rollout.
+    Keep,
+    /// End the rollout in status without judging it.
+    Supersede {
+        /// Why, for the status.
+        why: String,
+    },
+}
+
+/// Decides what a campaign does about rollouts. Pure.
+pub fn decide(
+    spec: Option<&Rollout>,
+    state: Option<&RolloutStatus>,
+    selected: &str,
+    deployed: Option<&str>,
+) -> Decision {
+    if let Some(r) = state.filter(|r| r.phase.is_active()) {
+        return match () {
+            // A promotion under way finishes.
+            _ if r.phase == RolloutPhase::Promoting => Decision::Continue,
+            _ if spec.is_none() => Decision::Supersede {
+                why: "spec.rollout was removed".into(),
+            },
+            _ if r.candidate_version_arn != selected => Decision::Supersede {
+                why: format!(
+                    "version {} was selected",
+                    crate::personalize::short_id(selected)
+                ),
+            },
+            _ => Decision::Continue,
+        };
+    }
+    if state.is_some_and(|r| r.candidate_campaign_arn.is_some()) {
+        return Decision::Continue; // ended: the candidate is still to be deleted
+    }
+    let Some(deployed) = deployed else {
+        return Decision::Direct;
+    };
+    if spec.is_none() || deployed == selected {
+        return Decision::Direct;
+    }
+    let rejected = state.is_some_and(|r| {
+        r.candidate_version_arn == selected
+            && matches!(r.phase, RolloutPhase::Aborted | RolloutPhase::Concluded)
+    });
+    if rejected {
+        Decision::Keep
+    } else {
+        Decision::Start
+    }
+}
+
+/// A duration as Kubernetes writes them: `500ms`, `90s`, `5m`, `1h30m`. Pure.
+pub fn parse_duration(text: &str) -> Option<SignedDuration> {
+    let mut total = SignedDuration::ZERO;
+    let mut rest = text;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        let n: i64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit, len) = match () {
+            _ if rest.starts_with("ms") => (SignedDuration::from_millis(n), 2),
+            _ if rest.starts_with('s') => (SignedDuration::from_secs(n), 1),
+            _ if rest.starts_with('m') => (SignedDuration::from_mins(n), 1),
+            _ if rest.starts_with('h') => (SignedDuration::from_hours(n), 1),
+            _ => return None,
+        };
+        total = total.checked_add(unit)?;
+        rest = &rest[len..];
+    }
+    Some(total)
+}
+
+/// The steps of a rollout spec: a Canary's, or an Experiment's one split held for its
+/// duration. Err names the field of a duration that does not parse. Pure.
+pub fn steps_of(spec: &Rollout) -> Result<Vec<Step>, String> {
+    let steps: Vec<_> = match spec.strategy {
+        RolloutStrategy::Canary => spec.steps.iter().enumerate().collect(),
+        RolloutStrategy::Experiment => spec.experiment.iter().enumerate().collect(),
+    };
+    steps
+        .into_iter()
+        .map(|(i, step)| {
+            let pause = parse_duration(&step.pause).ok_or_else(|| match spec.strategy {
+                RolloutStrategy::Canary => format!("spec.rollout.steps[{i}].pause"),
+                RolloutStrategy::Experiment => "spec.rollout.experiment.pause".to_owned(),
+            })?;
+            Ok(Step {
+                weight: step.weight,
+                pause,
+            })
+        })
+        .collect()
+}
+
+/// The analysis of a rollout spec, if any.
+pub fn analysis_of(spec: &Rollout) -> Option<Analysis> {
+    spec.analysis.as_ref().map(|a| Analysis {
+        min_samples: u64::try_from(a.min_samples).unwrap_or(0),
+        max_regression: a.max_regression,
+        failure_limit: u32::try_from(a.failure_limit).unwrap_or(1),
+    })
+}
+
+/// Where a rollout in status stands in its steps (an unreadable start time counts as now).
+pub fn progress_of(state: &RolloutStatus, now: Timestamp) -> Progress {
+    let since = state
+        .step_started_time
+        .as_deref()
+        .and_then(|t| t.parse().ok());
+    Progress {
+        step: usize::try_from(state.step).unwrap_or(0),
+        since: since.unwrap_or(now),
+        failures: u32::try_from(state.failures).unwrap_or(0),
+    }
+}
+
+/// The stable and candidate arms' counts for one rollout of one campaign (`<namespace>/<name>`)
+/// in the gateway's Prometheus text: `personalize_gateway_recommendations_total` and
+/// `personalize_gateway_clicks_total` samples with those labels, added up. Pure.
+pub fn arm_counts(text: &str, campaign: &str, rollout: &str) -> (ArmCounts, ArmCounts) {
+    let mut stable = ArmCounts::default();
+    let mut candidate = ArmCounts::default();
+    for line in text.lines() {
+        let Some((name, rest)) = line.split_once('{') else {
+            continue;
+        };
+        let Some((labels, value)) = rest.rsplit_once("} ") else {
+            continue;
+        };
+        let label = |key: &str| {
+            let start = labels
+                .find(&format!("{key}=\""))
+                .map(|i| i + key.len() + 2)?;
+            labels[start..].split('"').next()
+        };
+        if label("campaign") != Some(campaign) || label("rollout") != Some(rollout) {
+            continue;
+        }
+        let arm = match label("arm") {
+            Some("stable") => &mut stable,
+            Some("candidate") => &mut candidate,
+            _ => continue,
+        };
+        let n = value.trim().parse::<f64>().unwrap_or(0.0) as u64;
+        match name {
+            "personalize_gateway_recommendations_total" => arm.impressions += n,
+            "personalize_gateway_clicks_total" => arm.clicks += n,
+            _ => {}
+        }
+    }
+    (stable, candidate)
+}
 
 /// Impressions (recommendations served) and clicks attributed to one arm.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -18,6 +189,17 @@ pub struct ArmCounts {
     pub impressions: u64,
     /// Clicks on them.
     pub clicks: u64,
+}
+
+impl std::ops::Add for ArmCounts {
+    type Output = ArmCounts;
+
+    fn add(self, other: ArmCounts) -> ArmCounts {
+        ArmCounts {
+            impressions: self.impressions + other.impressions,
+            clicks: self.clicks + other.clicks,
+        }
+    }
 }
 
 impl ArmCounts {
@@ -90,7 +272,7 @@ pub fn analyse(stable: ArmCounts, candidate: ArmCounts, analysis: &Analysis) -> 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Step {
     /// Percent of users (by a sticky hash of userId) the candidate serves.
-    pub weight: u8,
+    pub weight: i32,
     /// How long the step is held before it is analysed.
     pub pause: SignedDuration,
 }
@@ -208,15 +390,6 @@ pub fn next(
             to: progress.step + 1,
         },
     }
-}
-
-/// The arm a user is served by: the candidate for `weight` percent of users, by a stable hash
-/// of the user id (the same user stays on one arm for the whole step, and users on the
-/// candidate stay on it as the weight grows). Pure.
-pub fn on_candidate(user_id: &str, weight: u8) -> bool {
-    let hash = crate::naming::short_hash(user_id);
-    let bucket = u32::from_str_radix(&hash, 16).unwrap_or(0) % 100;
-    bucket < u32::from(weight)
 }
 
 #[cfg(test)]
@@ -399,18 +572,93 @@ mod tests {
     }
 
     #[test]
-    fn the_split_is_sticky_close_to_its_weight_and_grows_monotonically() {
-        let users: Vec<String> = (0..10_000).map(|u| format!("user-{u}")).collect();
-        let share = |weight| users.iter().filter(|u| on_candidate(u, weight)).count();
-        assert_eq!(share(0), 0);
-        assert_eq!(share(100), users.len());
-        let ten = share(10);
-        assert!((800..1200).contains(&ten), "{ten} of 10000 at 10%");
-        assert!(
-            users
-                .iter()
-                .all(|u| !on_candidate(u, 10) || on_candidate(u, 50)),
-            "a user on the candidate at 10% stays on it at 50%"
+    fn durations_parse_as_kubernetes_writes_them() {
+        assert_eq!(parse_duration("90s"), Some(SignedDuration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Some(SignedDuration::from_mins(90)));
+        assert_eq!(
+            parse_duration("500ms"),
+            Some(SignedDuration::from_millis(500))
         );
+        for bad in ["", "5", "m", "5d", "1h 30m", "-5s"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn arm_counts_add_up_the_samples_of_one_rollout_of_one_campaign() {
+        let text = r#"# HELP personalize_gateway_recommendations_total Lists served.
+# TYPE personalize_gateway_recommendations_total counter
+personalize_gateway_recommendations_total{campaign="team/movies",rollout="v2",arm="stable"} 900
+personalize_gateway_recommendations_total{campaign="team/movies",rollout="v2",arm="candidate"} 100
+personalize_gateway_recommendations_total{campaign="team/movies",rollout="v1",arm="candidate"} 7
+personalize_gateway_recommendations_total{campaign="team/other",rollout="v2",arm="candidate"} 5
+personalize_gateway_clicks_total{campaign="team/movies",rollout="v2",arm="stable"} 90
+personalize_gateway_clicks_total{campaign="team/movies",rollout="v2",arm="candidate"} 12
+personalize_gateway_recommendation_seconds_count{campaign="team/movies",arm="candidate"} 100
+"#;
+        let (stable, candidate) = arm_counts(text, "team/movies", "v2");
+        assert_eq!(stable, arm(900, 90));
+        assert_eq!(candidate, arm(100, 12));
+        assert_eq!(arm_counts(text, "team/none", "v2"), (arm(0, 0), arm(0, 0)));
+    }
+
+    #[test]
+    fn decide_starts_continues_supersedes_and_remembers_a_rejection() {
+        use personalize_api::campaign::RolloutStep;
+        let spec = Rollout {
+            strategy: RolloutStrategy::Canary,
+            steps: vec![RolloutStep {
+                weight: 10,
+                pause: "1m".into(),
+            }],
+            experiment: None,
+            analysis: None,
+        };
+        let state = |phase, candidate: &str, campaign: Option<&str>| RolloutStatus {
+            phase,
+            stable_version_arn: "v1".into(),
+            candidate_version_arn: candidate.into(),
+            candidate_campaign_arn: campaign.map(str::to_owned),
+            weight: 0,
+            step: 0,
+            step_started_time: None,
+            failures: 0,
+            finished_time: None,
+            message: None,
+            stable: None,
+            candidate: None,
+        };
+        use RolloutPhase::*;
+        let on = Some(&spec);
+        let running = state(Progressing, "v2", Some("c"));
+        let aborted = state(Aborted, "v2", None);
+        let draining = state(Aborted, "v2", Some("c"));
+        let promoting = state(Promoting, "v2", Some("c"));
+        let cases = [
+            (on, None, "v1", None, Decision::Direct), // the first deployment
+            (on, None, "v1", Some("v1"), Decision::Direct), // nothing new
+            (None, None, "v2", Some("v1"), Decision::Direct), // no spec.rollout
+            (on, None, "v2", Some("v1"), Decision::Start),
+            (on, Some(&running), "v2", Some("v1"), Decision::Continue),
+            (on, Some(&draining), "v2", Some("v1"), Decision::Continue),
+            (on, Some(&aborted), "v2", Some("v1"), Decision::Keep),
+            (on, Some(&aborted), "v3", Some("v1"), Decision::Start),
+            (None, Some(&promoting), "v2", Some("v1"), Decision::Continue),
+        ];
+        for (spec, state, selected, deployed, want) in cases {
+            assert_eq!(
+                decide(spec, state, selected, deployed),
+                want,
+                "{state:?} {selected} {deployed:?}"
+            );
+        }
+        assert!(matches!(
+            decide(on, Some(&running), "v3", Some("v1")),
+            Decision::Supersede { why } if why.contains("v3")
+        ));
+        assert!(matches!(
+            decide(None, Some(&running), "v2", Some("v1")),
+            Decision::Supersede { why } if why.contains("removed")
+        ));
     }
 }

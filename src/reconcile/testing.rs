@@ -33,6 +33,8 @@ pub struct World {
     attributions: reflector::store::Writer<MetricAttribution>,
     /// The time a reconcile sees (default: the real time).
     pub now: Option<Timestamp>,
+    /// What the gateways' /metrics say (rollout analyses).
+    pub scrape: crate::scrape::Fixed,
 }
 
 fn ready_store<K>() -> (Store<K>, reflector::store::Writer<K>)
@@ -80,12 +82,13 @@ impl World {
             recommenders,
             attributions,
             now: None,
+            scrape: crate::scrape::Fixed::default(),
         }
     }
 
     /// What a kind's `sync` and `cleanup` get.
     pub fn env(&self) -> Env<'_> {
-        let mut env = Env::new(&self.fake, &self.references);
+        let mut env = Env::new(&self.fake, &self.references, &self.scrape);
         env.now = self.now.unwrap_or(env.now);
         env
     }

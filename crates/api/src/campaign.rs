@@ -403,3 +403,24 @@ pub struct CampaignUpdateStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_split_is_sticky_close_to_its_weight_and_grows_monotonically() {
+        let users: Vec<String> = (0..10_000).map(|u| format!("user-{u}")).collect();
+        let share = |weight| users.iter().filter(|u| on_candidate(u, weight)).count();
+        assert_eq!(share(0), 0);
+        assert_eq!(share(100), users.len());
+        let ten = share(10);
+        assert!((800..1200).contains(&ten), "{ten} of 10000 at 10%");
+        assert!(
+            users
+                .iter()
+                .all(|u| !on_candidate(u, 10) || on_candidate(u, 50)),
+            "a user on the candidate at 10% stays on it at 50%"
+        );
+    }
+}
