@@ -40,6 +40,7 @@ REASON_HEALTH = {
     "CreatingDataset": "Progressing",
     "DeletingDataset": "Progressing",
     "Deploying": "Progressing",
+    "RollingOut": "Progressing",
     "Importing": "Progressing",
     "Recreating": "Progressing",
     "Training": "Progressing",

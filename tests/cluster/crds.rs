@@ -116,7 +116,11 @@ async fn printer_columns_make_kubectl_get_useful() {
     assert!(run(apply).status.success());
     // (kind, the columns of `kubectl get`, the ones `-o wide` adds)
     let expected = [
-        ("campaigns", "NAME READY STATUS VERSION MIN-TPS AGE", "ARN"),
+        (
+            "campaigns",
+            "NAME READY STATUS VERSION MIN-TPS ROLLOUT CANARY AGE",
+            "ARN",
+        ),
         (
             "solutions",
             "NAME READY STATUS RECIPE LATEST TRAINING AGE",

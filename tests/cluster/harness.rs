@@ -210,29 +210,10 @@ impl Harness {
         let sdk = sdk_config(&local.url()).await;
         let aws = aws_sdk_personalize::Client::new(&sdk);
         let kube = cp.client();
-        let reporter = Reporter {
-            controller: "personalize-operator-test".into(),
-            instance: None,
+        let operator = match in_process {
+            true => controllers(kube.clone(), sdk, &ns),
+            false => tokio::spawn(async {}),
         };
-        let recorder = Recorder::new(kube.clone(), reporter);
-        let timing = Timing {
-            poll: Duration::from_millis(250),
-            resync: Duration::from_secs(30),
-        };
-        let ctx = Arc::new(Context::new(
-            kube.clone(),
-            Arc::new(Clients::new(sdk)),
-            recorder,
-            timing,
-        ));
-        let operator = tokio::spawn({
-            let ns = ns.clone();
-            async move {
-                if in_process {
-                    personalize_operator::controller::run(ctx, Some(&ns)).await;
-                }
-            }
-        });
         Harness {
             cp,
             ns,
@@ -242,6 +223,14 @@ impl Harness {
             operator,
             data,
         }
+    }
+
+    /// Stops the in-process controllers (if still running) and starts new ones: an operator
+    /// restart, with nothing kept but what is in the apiserver.
+    pub(crate) async fn restart_operator(&mut self) {
+        self.operator.abort();
+        let sdk = sdk_config(&self.local.url()).await;
+        self.operator = controllers(self.kube.clone(), sdk, &self.ns);
     }
 
     pub(crate) fn apply(&self, path: &Path) {
@@ -287,6 +276,31 @@ impl Harness {
         self.local.stop().await.expect("personalize-local stops");
         let _ = std::fs::remove_dir_all(&self.data);
     }
+}
+
+/// The operator's controllers in this process, watching `ns`.
+fn controllers(
+    kube: kube::Client,
+    sdk: aws_config::SdkConfig,
+    ns: &str,
+) -> tokio::task::JoinHandle<()> {
+    let reporter = Reporter {
+        controller: "personalize-operator-test".into(),
+        instance: None,
+    };
+    let recorder = Recorder::new(kube.clone(), reporter);
+    let timing = Timing {
+        poll: Duration::from_millis(250),
+        resync: Duration::from_secs(30),
+    };
+    let ctx = Arc::new(Context::new(
+        kube,
+        Arc::new(Clients::new(sdk)),
+        recorder,
+        timing,
+    ));
+    let ns = ns.to_owned();
+    tokio::spawn(async move { personalize_operator::controller::run(ctx, Some(&ns)).await })
 }
 
 pub(crate) async fn wait_ready(h: &Harness) {

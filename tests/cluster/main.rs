@@ -13,4 +13,5 @@ mod observe;
 mod operator;
 mod pause;
 mod recommender;
+mod rollout;
 mod scale;

@@ -6,13 +6,15 @@
 --   Ready=True                                  -> Healthy
 --   Terminal=True, or Ready=False with a reason
 --   that is a failure (...Failed, InvalidInput,
---   NameTaken, ExpressionMismatch)              -> Degraded  (only a spec change can fix it)
+--   NameTaken, ExpressionMismatch; a Campaign
+--   whose rollout was aborted: RolloutAborted) -> Degraded  (only a spec change can fix it)
 --   Ready=False ObserveOnly (an observe-only
 --   object differs from Personalize)            -> Degraded  (the operator will not change it)
 --   the personalize-operator.dev/paused
 --   annotation is "true"                        -> Suspended (no AWS call until it is removed)
 --   anything else (Creating, Training, Importing,
---   Deploying, Updating, waiting for a reference,
+--   Deploying, Updating, RollingOut (a Campaign
+--   rollout), waiting for a reference,
 --   retrying after Throttled/AwsError, no status
 --   yet, a spec change not yet observed)        -> Progressing
 -- One script for every kind: argocd-cm maps each resource.customizations.health key to it.
