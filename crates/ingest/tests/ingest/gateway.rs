@@ -127,6 +127,7 @@ async fn a_filter_named_by_its_custom_resource_is_applied_with_its_values() {
         kube: Some(client.clone()),
         namespace: ns.clone(),
         default_stream: None,
+        arms: Default::default(),
     });
 
     for genre in 0..CLUSTERS {
