@@ -34,7 +34,7 @@ async fn get(app: &axum::Router, query: &str) -> (StatusCode, Value) {
 }
 
 /// Server-side applies an object of the operator's API and merges `status` into its status.
-async fn put<K>(api: &Api<K>, kind: &str, name: &str, spec: Value, status: Value)
+pub async fn put<K>(api: &Api<K>, kind: &str, name: &str, spec: Value, status: Value)
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
