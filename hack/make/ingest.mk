@@ -8,7 +8,8 @@
 # the figures measure the debug build, not the sidecar. Switching between the two rebuilds only
 # this crate. INGEST_BENCH_REPS (5), INGEST_BENCH_EVENTS (20000), INGEST_BENCH_WINDOW_RECORDS,
 # INGEST_BENCH_READ_AHEAD and INGEST_BENCH_BATCH_LIMIT tune the throughput benchmark;
-# SPLIT_BENCH_ROUNDS (6) and SPLIT_BENCH_REQUESTS (500) the split benchmark.
+# SPLIT_BENCH_ROUNDS (6) and SPLIT_BENCH_REQUESTS (500) the split benchmark (SPLIT_BENCH_CANDIDATE=stable:
+# the gateway's own cost, the rollout naming the stable campaign as its candidate).
 
 .PHONY: test-ingest bench-ingest bench-split
 

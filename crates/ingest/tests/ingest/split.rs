@@ -115,10 +115,15 @@ impl Setup {
     /// Writes `status.rollout` as the operator does while the candidate serves `weight`
     /// percent of users, or removes it (None).
     async fn set_rollout(&self, weight: Option<i32>) {
+        self.set_rollout_to(&self.candidate, weight).await;
+    }
+
+    /// [`Setup::set_rollout`] with `candidate` as the candidate campaign.
+    async fn set_rollout_to(&self, candidate: &str, weight: Option<i32>) {
         let rollout = weight.map(|weight| {
             json!({"phase": "Progressing", "stableVersionArn": self.stable_version,
                    "candidateVersionArn": self.candidate_version,
-                   "candidateCampaignArn": self.candidate, "weight": weight, "step": 0})
+                   "candidateCampaignArn": candidate, "weight": weight, "step": 0})
         });
         let status = json!({"status": {"rollout": rollout}});
         let written = self
@@ -397,7 +402,9 @@ async fn closed_loop(app: &axum::Router, n: usize, concurrency: usize) -> Vec<Du
 /// The gateway's latency with the split (rollout at weight 50) against without (no rollout),
 /// in alternating rounds: `SPLIT_BENCH_ROUNDS` (6) rounds of `SPLIT_BENCH_REQUESTS` (500)
 /// requests each way, 4 clients in a closed loop, the order of the two flipped every round.
-/// Run with `make bench-split`.
+/// With `SPLIT_BENCH_CANDIDATE=stable` the rollout names the stable campaign as its candidate:
+/// personalize-local then does the same work either way, and the ratio is the gateway's own
+/// cost. Run with `make bench-split`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark; run with make bench-split"]
 async fn split_latency() {
@@ -411,6 +418,12 @@ async fn split_latency() {
     let requests = env("SPLIT_BENCH_REQUESTS", 500).max(1);
     let concurrency = 4;
     let s = Setup::start("split-bench").await;
+    let same_campaign = std::env::var("SPLIT_BENCH_CANDIDATE").is_ok_and(|v| v == "stable");
+    let candidate = if same_campaign {
+        s.stable.clone()
+    } else {
+        s.candidate.clone()
+    };
     // Warm both campaigns' models and the connections.
     s.set_rollout(Some(50)).await;
     closed_loop(&s.app, USERS * 2, concurrency).await;
@@ -424,7 +437,7 @@ async fn split_latency() {
             [false, true]
         };
         for split in order {
-            s.set_rollout(split.then_some(50)).await;
+            s.set_rollout_to(&candidate, split.then_some(50)).await;
             let latencies = closed_loop(&s.app, requests, concurrency).await;
             let run = json!({"round": round, "split": split,
                              "p50_ms": percentile(&latencies, 0.5),
@@ -443,7 +456,7 @@ async fn split_latency() {
     println!(
         "{}",
         json!({"bench": "gateway_split_latency", "rounds": rounds, "requests": requests,
-               "concurrency": concurrency, "users": USERS,
+               "concurrency": concurrency, "users": USERS, "candidate_is_stable": same_campaign,
                "with_split": {"p50_ms": p50_with, "p99_ms": p99_with},
                "without_split": {"p50_ms": p50_without, "p99_ms": p99_without},
                "p50_ratio": p50_with / p50_without, "p99_ratio": p99_with / p99_without,
