@@ -30,7 +30,9 @@ pub const CLICK_WINDOW: Duration = Duration::from_secs(3600);
 /// The campaign that answers: the stable one, or the rollout's candidate.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum Arm {
+    /// The campaign's own (`status.arn`).
     Stable,
+    /// The rollout's candidate campaign (`status.rollout.candidateCampaignArn`).
     Candidate,
 }
 
@@ -55,6 +57,7 @@ impl EncodeLabelValue for Arm {
 pub struct Route {
     /// The campaign to call.
     pub arn: String,
+    /// Which of the two it is.
     pub arm: Arm,
     /// [`RolloutStatus::id`] when the request took part in a serving rollout's split, else
     /// empty.
@@ -100,6 +103,7 @@ pub struct ArmLabels {
     pub campaign: String,
     /// See [`Route::rollout`].
     pub rollout: String,
+    /// The arm that served.
     pub arm: Arm,
 }
 
@@ -113,9 +117,9 @@ struct LatencyLabels {
 /// One list served to a user.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Served {
-    pub labels: ArmLabels,
+    labels: ArmLabels,
     /// GetRecommendations' `recommendationId`.
-    pub recommendation_id: Option<String>,
+    recommendation_id: Option<String>,
     /// Hashes of the item ids ([`item_key`]): 8 bytes an item, whatever the ids' length.
     items: Vec<u64>,
     at: Instant,
@@ -153,7 +157,9 @@ pub struct Claim {
     seq: u64,
     /// The clicked item.
     pub item_id: String,
+    /// The counts the click goes to: those of the list's campaign, rollout and arm.
     pub labels: ArmLabels,
+    /// The list's `recommendationId`.
     pub recommendation_id: Option<String>,
 }
 
@@ -162,6 +168,8 @@ pub struct Claim {
 /// exceed the capacity, the one stored longest ago is evicted (a `BTreeMap` from number to user
 /// keeps that order), and entries older than the window are evicted from the same end as new
 /// ones are stored. A user's new list replaces the last one (and takes a new number).
+/// Items are kept as 64-bit hashes: with 25 items a list, about 0.5 KB a user, 50 MB when full
+/// (lists of 500 items, the most GetRecommendations returns, would take about 8 times that).
 #[derive(Debug)]
 pub struct ServedLists {
     by_user: HashMap<String, (u64, Served)>,
@@ -187,16 +195,6 @@ impl ServedLists {
             capacity: capacity.max(1),
             window,
         }
-    }
-
-    /// Users remembered.
-    pub fn len(&self) -> usize {
-        self.by_user.len()
-    }
-
-    /// No user is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.by_user.is_empty()
     }
 
     /// Remembers `served` as `user_id`'s last list; `served.at` is now.
@@ -375,7 +373,8 @@ impl Counts {
 /// What the gateway's handlers share about arms: the served lists and the counts.
 #[derive(Debug, Default)]
 pub struct Arms {
-    pub served: Mutex<ServedLists>,
+    served: Mutex<ServedLists>,
+    /// The per-arm counts.
     pub counts: Counts,
 }
 
@@ -463,7 +462,7 @@ mod tests {
         // a is served again: b is now the oldest.
         lists.remember("a", served(&["i1"], t0));
         lists.remember("c", served(&["i1"], t0));
-        assert_eq!(lists.len(), 2);
+        assert_eq!(lists.by_user.len(), 2);
         assert!(lists.find("b", ["i1"], t0).is_none());
         assert!(lists.find("a", ["i1"], t0).is_some());
         assert!(lists.find("c", ["i1"], t0).is_some());
@@ -483,7 +482,7 @@ mod tests {
         assert!(lists.find("a", ["i1"], t0 + CLICK_WINDOW).is_some());
         assert!(lists.find("a", ["i1"], late).is_none());
         lists.remember("b", served(&["i1"], late));
-        assert_eq!(lists.len(), 1, "a expired");
+        assert_eq!(lists.by_user.len(), 1, "a expired");
     }
 
     #[test]
@@ -502,13 +501,13 @@ mod tests {
         assert!(lists.take(&claim));
         assert!(!lists.take(&again));
         assert!(lists.find("a", ["i1"], t0).is_none());
-        assert!(lists.is_empty());
+        assert!(lists.by_user.is_empty());
         // A click found on a list replaced before it is counted does not count.
         lists.remember("a", served(&["i1"], t0));
         let stale = lists.find("a", ["i1"], t0).expect("served");
         lists.remember("a", served(&["i1"], t0));
         assert!(!lists.take(&stale));
-        assert_eq!(lists.len(), 1);
+        assert_eq!(lists.by_user.len(), 1);
     }
 
     #[test]

@@ -580,7 +580,10 @@ async fn get_recommendations(
         .await;
     if let Some(split) = &split {
         let took = started.elapsed();
-        (state.arms.counts).observe(&split.campaign, split.route.arm, took);
+        state
+            .arms
+            .counts
+            .observe(&split.campaign, split.route.arm, took);
     }
     let out = answer.map_err(|e| {
         let (status, message) = match &e {
