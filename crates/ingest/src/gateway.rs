@@ -3,22 +3,41 @@
 //! /getRecommendations` calls GetRecommendations (by `campaignArn`, or `campaign=<Campaign CR
 //! name>` resolved through the Kubernetes API) with the runtime parameters of [`Params`].
 //! [`app`] builds the router; errors map to responses in one place ([`ApiError`]).
+//!
+//! A Campaign named by its custom resource is read on every request, and its rollout followed
+//! (issue #15, [`crate::arms`]): while `status.rollout` has a candidate campaign serving, a
+//! request with a `userId` is answered by the candidate when the sticky split puts the user on
+//! it, else by `status.arn`; the answer says which in `x-personalize-arm: stable|candidate` (the
+//! body is the same either way). Requests by `campaignArn`, and those with only an `itemId`,
+//! are answered by the campaign they name (stable). For CR-named campaigns only, the gateway
+//! counts the lists each arm served and the clicks on them, and the latency of the
+//! GetRecommendations calls, on `GET /metrics` (Prometheus text: see [`crate::arms::Counts`]).
+//! A click is a `POST /data` event, put on Kinesis, whose `userId` was last served, within the
+//! hour, a list holding its `itemId`: it counts once per list, and the event is sent with that
+//! list's `recommendationId` when it names none, so Personalize's metric attribution credits
+//! the arm that served it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_personalizeruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Query, State, rejection::JsonRejection};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use personalize_api::{Campaign, Filter, Recommender};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::arms::{self, ArmLabels, Arms, Claim, Route, Served};
 use crate::record::{self, Origin};
+
+/// The response header naming the arm that answered a Campaign named by its custom resource.
+pub const ARM_HEADER: &str = "x-personalize-arm";
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -32,6 +51,8 @@ pub struct GatewayState {
     pub namespace: String,
     /// Stream used when a request has no `stream-name`.
     pub default_stream: Option<String>,
+    /// The rollout split's served lists and per-arm counts.
+    pub arms: Arc<Arms>,
 }
 
 /// Everything that can go wrong in a request, mapped to a status and `{"message": ...}`.
@@ -76,7 +97,13 @@ pub fn app(state: GatewayState) -> Router {
         .route("/data", post(put_data))
         .route("/getRecommendations", get(get_recommendations))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+async fn metrics(State(state): State<GatewayState>) -> Response {
+    let content_type = [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)];
+    (content_type, state.arms.counts.render()).into_response()
 }
 
 /// The partition key: the value of the `Data` field it names when there is one (so a user's
@@ -129,16 +156,15 @@ async fn put_data(
     let bytes = serde_json::to_vec(&Value::Object(data.clone()))
         .map_err(|e| ApiError::BadRequest(format!("Data: {e}")))?;
     // Refuse at the door what the sidecar would dead-letter.
-    let check = Origin {
-        shard_id: "gateway",
-        sequence_number: "0",
-    };
-    record::decode(&bytes, check).map_err(|e| ApiError::BadRequest(format!("Data: {e}")))?;
+    let events =
+        record::decode(&bytes, CHECK).map_err(|e| ApiError::BadRequest(format!("Data: {e}")))?;
+    let partition_key = partition_key(&key, &data);
+    let (click, bytes) = attribute(&state.arms, &events, data, bytes);
     let out = state
         .kinesis
         .put_record()
         .stream_name(&stream)
-        .partition_key(partition_key(&key, &data))
+        .partition_key(partition_key)
         .data(Blob::new(bytes))
         .send()
         .await
@@ -154,6 +180,12 @@ async fn put_data(
                 },
             }
         })?;
+    if let Some(click) = click {
+        let first = state.arms.served().take(&click);
+        if first {
+            state.arms.counts.clicked(&click.labels);
+        }
+    }
     Ok(Json(json!({
         "Message": "Event sent successfully",
         "data": {
@@ -162,6 +194,38 @@ async fn put_data(
             "ShardId": out.shard_id(),
         }
     })))
+}
+
+/// The origin events are decoded with when they are checked at the door.
+const CHECK: Origin<'static> = Origin {
+    shard_id: "gateway",
+    sequence_number: "0",
+};
+
+/// The click `events` make on the list last served to their user, if any, and the record to
+/// put: `data` with that list's `recommendationId` added to the clicking events that name none
+/// ([`arms::name_the_list`]), or `bytes` unchanged (no click, nothing to add, or a record the
+/// sidecar would refuse once named, e.g. over its size limit).
+fn attribute(
+    arms: &Arms,
+    events: &[record::Event],
+    mut data: serde_json::Map<String, Value>,
+    bytes: Vec<u8>,
+) -> (Option<Claim>, Vec<u8>) {
+    let user = events.first().and_then(|e| e.user_id.as_deref());
+    let items = events.iter().filter_map(|e| e.item_id.as_deref());
+    let Some(click) = user.and_then(|user| arms.served().find(user, items, Instant::now())) else {
+        return (None, bytes);
+    };
+    let named = match &click.recommendation_id {
+        Some(id) if arms::name_the_list(&mut data, &click.item_id, id) => {
+            serde_json::to_vec(&Value::Object(data))
+                .ok()
+                .filter(|named| record::decode(named, CHECK).is_ok())
+        }
+        _ => None,
+    };
+    (Some(click), named.unwrap_or(bytes))
 }
 
 /// The query parameters of `GET /getRecommendations`, checked: what GetRecommendations takes
@@ -378,11 +442,21 @@ where
         + std::fmt::Debug
         + Published,
 {
-    let name = match named {
-        Named::Absent => return Ok(None),
-        Named::Arn(arn) => return Ok(Some(arn.clone())),
-        Named::Object(name) => name,
-    };
+    match named {
+        Named::Absent => Ok(None),
+        Named::Arn(arn) => Ok(Some(arn.clone())),
+        Named::Object(name) => published(&read::<K>(state, name, ns).await?, name, ns).map(Some),
+    }
+}
+
+/// The custom resource `ns/name`.
+async fn read<K>(state: &GatewayState, name: &str, ns: &str) -> Result<K, ApiError>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + DeserializeOwned
+        + Clone
+        + std::fmt::Debug,
+{
     let kind = K::kind(&());
     let kube = state.kube.clone().ok_or_else(|| {
         ApiError::Unavailable(format!(
@@ -390,19 +464,32 @@ where
         ))
     })?;
     let api: kube::Api<K> = kube::Api::namespaced(kube, ns);
-    let object = api
-        .get_opt(name)
+    api.get_opt(name)
         .await
         .map_err(|e| ApiError::ReadObject {
             kind: kind.to_string(),
             name: format!("{ns}/{name}"),
             message: e.to_string(),
         })?
-        .ok_or_else(|| ApiError::NotFound(format!("{kind} {ns}/{name} not found")))?;
-    object
-        .published()
-        .map(Some)
-        .ok_or_else(|| ApiError::Unavailable(format!("{kind} {ns}/{name} has no ACTIVE ARN yet")))
+        .ok_or_else(|| ApiError::NotFound(format!("{kind} {ns}/{name} not found")))
+}
+
+/// The ARN `object` (`ns/name`) publishes, or why there is none to call yet.
+fn published<K>(object: &K, name: &str, ns: &str) -> Result<String, ApiError>
+where
+    K: kube::Resource<DynamicType = ()> + Published,
+{
+    object.published().ok_or_else(|| {
+        let kind = K::kind(&());
+        ApiError::Unavailable(format!("{kind} {ns}/{name} has no ACTIVE ARN yet"))
+    })
+}
+
+/// A Campaign named by its custom resource: `<namespace>/<name>` (its counts' `campaign`
+/// label) and the route its rollout gives this request.
+struct Split {
+    campaign: String,
+    route: Route,
 }
 
 /// Custom resources whose status publishes an ARN to call.
@@ -441,10 +528,20 @@ fn active_arn(status: &personalize_api::ResourceStatus) -> Option<String> {
 async fn get_recommendations(
     State(state): State<GatewayState>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let p = Params::parse(&q)?;
     let ns = p.namespace.as_deref().unwrap_or(&state.namespace);
-    let campaign_arn = arn_of::<Campaign>(&state, &p.campaign, ns).await?;
+    let (campaign_arn, split) = match &p.campaign {
+        Named::Object(name) => {
+            let campaign = read::<Campaign>(&state, name, ns).await?;
+            let stable = published(&campaign, name, ns)?;
+            let rollout = campaign.status.as_ref().and_then(|s| s.rollout.as_ref());
+            let route = arms::route(&stable, rollout, p.user_id.as_deref());
+            let campaign = format!("{ns}/{name}");
+            (Some(route.arn.clone()), Some(Split { campaign, route }))
+        }
+        named => (arn_of::<Campaign>(&state, named, ns).await?, None),
+    };
     let recommender_arn = arn_of::<Recommender>(&state, &p.recommender, ns).await?;
     let filter_arn = arn_of::<Filter>(&state, &p.filter, ns).await?;
     let promotions = match p.promotion {
@@ -465,12 +562,13 @@ async fn get_recommendations(
     let columns =
         (!p.metadata_columns.is_empty()).then(|| p.metadata_columns.into_iter().collect());
     let map = |m: BTreeMap<String, String>| (!m.is_empty()).then(|| m.into_iter().collect());
-    let out = state
+    let started = Instant::now();
+    let answer = state
         .runtime
         .get_recommendations()
         .set_campaign_arn(campaign_arn)
         .set_recommender_arn(recommender_arn)
-        .set_user_id(p.user_id)
+        .set_user_id(p.user_id.clone())
         .set_item_id(p.item_id)
         .set_num_results(p.num_results)
         .set_filter_arn(filter_arn)
@@ -479,21 +577,28 @@ async fn get_recommendations(
         .set_metadata_columns(columns)
         .set_promotions(promotions)
         .send()
-        .await
-        .map_err(|e| {
-            let (status, message) = match &e {
-                SdkError::ServiceError(se) => (
-                    se.raw().status().as_u16(),
-                    format!(
-                        "{}: {}",
-                        se.err().code().unwrap_or("Error"),
-                        se.err().message().unwrap_or_default()
-                    ),
+        .await;
+    if let Some(split) = &split {
+        let took = started.elapsed();
+        state
+            .arms
+            .counts
+            .observe(&split.campaign, split.route.arm, took);
+    }
+    let out = answer.map_err(|e| {
+        let (status, message) = match &e {
+            SdkError::ServiceError(se) => (
+                se.raw().status().as_u16(),
+                format!(
+                    "{}: {}",
+                    se.err().code().unwrap_or("Error"),
+                    se.err().message().unwrap_or_default()
                 ),
-                _ => (502, DisplayErrorContext(&e).to_string()),
-            };
-            ApiError::GetRecommendations { status, message }
-        })?;
+            ),
+            _ => (502, DisplayErrorContext(&e).to_string()),
+        };
+        ApiError::GetRecommendations { status, message }
+    })?;
     let items: Vec<Value> = out
         .item_list()
         .iter()
@@ -509,7 +614,7 @@ async fn get_recommendations(
         })
         .collect();
     use aws_sdk_personalizeruntime::operation::RequestId;
-    Ok(Json(json!({
+    let body = Json(json!({
         "$metadata": {
             "httpStatusCode": 200,
             "requestId": out.request_id(),
@@ -518,7 +623,23 @@ async fn get_recommendations(
         },
         "itemList": items,
         "recommendationId": out.recommendation_id(),
-    })))
+    }));
+    let Some(Split { campaign, route }) = split else {
+        return Ok(body.into_response());
+    };
+    let labels = ArmLabels {
+        campaign,
+        rollout: route.rollout,
+        arm: route.arm,
+    };
+    state.arms.counts.served(&labels);
+    if let Some(user) = &p.user_id {
+        let rid = out.recommendation_id().map(str::to_owned);
+        let items = out.item_list().iter().filter_map(|i| i.item_id());
+        let served = Served::new(labels, rid, items, Instant::now());
+        state.arms.served().remember(user, served);
+    }
+    Ok(([(ARM_HEADER, route.arm.as_str())], body).into_response())
 }
 
 #[cfg(test)]
@@ -548,6 +669,7 @@ mod tests {
             kube: None,
             namespace: "default".into(),
             default_stream: None,
+            arms: Arc::default(),
         }
     }
 

@@ -5,10 +5,12 @@
 //!
 //! Pure modules (no I/O): [`record`] (decode), [`batch`], [`event_id`], [`progress`]
 //! (checkpoint decisions), [`position`] (checkpoint positions and their stored form),
-//! [`shards`] (lineage), [`backoff`]. Thin I/O modules: [`kinesis`],
+//! [`shards`] (lineage), [`backoff`], [`arms`] (a rollout's split, click attribution and
+//! per-arm counts). Thin I/O modules: [`kinesis`],
 //! [`sink`], [`checkpoint_store`], [`leases`], [`dead_letter`], [`tracking`]; [`sidecar`] and [`gateway`]
 //! put them together. Depends on `personalize-api` for the CRD types, never on the operator.
 
+pub mod arms;
 pub mod backoff;
 pub mod batch;
 pub mod checkpoint_store;

@@ -324,6 +324,7 @@ async fn main() -> anyhow::Result<()> {
                 kube,
                 namespace,
                 default_stream: stream,
+                arms: Default::default(),
             });
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

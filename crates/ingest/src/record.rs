@@ -33,7 +33,8 @@ pub const MAX_INTERACTIONS: u64 = 100;
 const MAX_ID_LEN: usize = 256;
 const MAX_PROPERTIES_LEN: usize = 1024;
 const MAX_IMPRESSION: usize = 25;
-const MAX_RECOMMENDATION_ID_LEN: usize = 40;
+/// PutEvents' limit on `recommendationId`.
+pub const MAX_RECOMMENDATION_ID_LEN: usize = 40;
 const MAX_ATTRIBUTION_SOURCE_LEN: usize = 1024;
 /// Values of `sentAt` above this are milliseconds.
 const MILLIS_THRESHOLD: f64 = 1e11;
@@ -302,8 +303,9 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-/// An id: a non-empty string (or an integer, as the seed's producers sometimes send).
-fn id_value(v: &Value) -> Option<String> {
+/// An id: a string of 1 to 256 characters (or an integer, as the seed's producers sometimes
+/// send, taken as its digits).
+pub fn id_value(v: &Value) -> Option<String> {
     match v {
         Value::String(s) if !s.is_empty() && s.len() <= MAX_ID_LEN => Some(s.clone()),
         Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),

@@ -11,5 +11,6 @@ mod ingest {
     pub mod gateway;
     pub mod leases;
     pub mod reshard;
+    pub mod split;
     pub mod support;
 }

@@ -164,6 +164,7 @@ async fn gateway_attribution_reaches_personalize_local() {
         kube: None,
         namespace: "default".into(),
         default_stream: Some(stream.clone()),
+        arms: Default::default(),
     });
     let sent_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

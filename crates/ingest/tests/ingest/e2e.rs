@@ -197,6 +197,7 @@ async fn gateway_events_reach_personalize_local_and_change_recommendations() {
         kube: Some(client.clone()),
         namespace: ns.clone(),
         default_stream: None,
+        arms: Default::default(),
     });
 
     let (status, before) = call(&app, get_recs("campaign=movies&userId=u0&numResults=10")).await;
@@ -317,6 +318,7 @@ async fn the_seeds_curl_walkthrough_changes_user_429s_recommendations() {
         kube: None,
         namespace: "default".into(),
         default_stream: None,
+        arms: Default::default(),
     });
 
     let query = format!("campaignArn={}&userId=429&numResults=5", deployed.campaign);
@@ -378,6 +380,7 @@ async fn bench_freshness() {
         kube: None,
         namespace: "default".into(),
         default_stream: None,
+        arms: Default::default(),
     });
     let samples = std::env::var("INGEST_BENCH_SAMPLES")
         .ok()

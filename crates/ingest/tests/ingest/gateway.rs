@@ -34,7 +34,7 @@ async fn get(app: &axum::Router, query: &str) -> (StatusCode, Value) {
 }
 
 /// Server-side applies an object of the operator's API and merges `status` into its status.
-async fn put<K>(api: &Api<K>, kind: &str, name: &str, spec: Value, status: Value)
+pub async fn put<K>(api: &Api<K>, kind: &str, name: &str, spec: Value, status: Value)
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
@@ -127,6 +127,7 @@ async fn a_filter_named_by_its_custom_resource_is_applied_with_its_values() {
         kube: Some(client.clone()),
         namespace: ns.clone(),
         default_stream: None,
+        arms: Default::default(),
     });
 
     for genre in 0..CLUSTERS {

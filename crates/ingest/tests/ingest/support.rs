@@ -13,6 +13,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use personalize_ingest::backoff::Backoff;
 use personalize_ingest::checkpoint_store::{CheckpointStore, FileStore};
 use personalize_ingest::dead_letter::DeadLetter;
@@ -386,21 +387,24 @@ pub async fn start_sidecar_with_rate(
 }
 
 /// The shared control plane with the operator's CRDs applied, once per test binary (tests
-/// applying them concurrently would race to create them).
+/// applying them concurrently would race to create them). They are generated from the API
+/// types this crate reads, not read from `crds/`: that directory is regenerated from the same
+/// types (a test of the operator fails when it drifts) but can lag behind them within a change,
+/// and the apiserver would silently prune the status fields it does not know yet.
 pub async fn cluster_with_crds() -> &'static personalize_testkit::ControlPlane {
     static CRDS: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     let cluster = personalize_testkit::ControlPlane::shared()
         .await
         .expect("control plane");
     CRDS.get_or_init(|| async {
-        let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crds");
-        let out = cluster.kubectl().arg("apply").arg("-f").arg(&crds).output();
-        let out = out.expect("kubectl runs");
-        assert!(
-            out.status.success(),
-            "kubectl apply crds: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let api: kube::Api<CustomResourceDefinition> = kube::Api::all(cluster.client());
+        let pp = kube::api::PatchParams::apply("ingest-tests").force();
+        for crd in personalize_api::crds() {
+            let name = crd.metadata.name.clone().expect("a CRD has a name");
+            api.patch(&name, &pp, &kube::api::Patch::Apply(&crd))
+                .await
+                .unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
+        }
     })
     .await;
     cluster
