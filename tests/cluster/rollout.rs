@@ -313,6 +313,7 @@ async fn a_better_version_is_promoted_a_worse_one_aborted_and_a_restart_resumes(
         kube: Some(h.kube.clone()),
         namespace: h.ns.clone(),
         default_stream: None,
+        arms: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
