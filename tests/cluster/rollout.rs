@@ -6,8 +6,9 @@
 //! and click the first held-out item among them (a POST /data, as the seed's walkthrough
 //! does), so a better model really earns more clicks. The dataset is imported three times:
 //! item ids shuffled (v1, a useless model, deployed directly), the real interactions (v2: a
-//! better candidate, promoted), shuffled again (v3: a worse candidate, aborted at 10%). No
-//! request of the users may fail during any of it.
+//! better candidate, promoted), shuffled again (v3: a worse candidate, aborted at 10%), and the
+//! real interactions again (v4, promoted by annotation). No request of the users may fail during
+//! any of it.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -20,7 +21,10 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
+use personalize_api::campaign::ROLLOUT_ANNOTATION;
+use personalize_api::conditions::TERMINAL;
 use personalize_api::{Campaign, RolloutPhase};
 use serde_json::{Value, json};
 
@@ -395,6 +399,47 @@ async fn a_better_version_is_promoted_a_worse_one_aborted_and_a_restart_resumes(
     assert!(largest < 50, "aborted before 50%: reached {largest}%");
     let c = campaigns.get("movies").await.expect("campaign");
     assert_eq!(deployed(&c), Some(v2.clone()), "the campaign keeps v2");
+    let terminal = c
+        .status
+        .as_ref()
+        .and_then(|s| s.resource.condition(TERMINAL));
+    assert_eq!(
+        terminal.map(|t| (t.status.as_str(), t.reason.as_str())),
+        Some(("True", "RolloutAborted")),
+        "{terminal:?}"
+    );
+
+    // (d) By hand: v4 (the real data again) is promoted by annotation at its first step, and
+    // the annotation is removed once the rollout has ended.
+    import(&h, "good.csv", "4").await;
+    let v3 = aborted.candidate_version_arn.clone();
+    wait_for("the rollout of v4 to serve", || async {
+        let r = campaigns.get("movies").await.ok()?.status?.rollout?;
+        (r.candidate_version_arn != v3 && r.weight > 0).then_some(())
+    })
+    .await;
+    let annotate = json!({"metadata": {"annotations": {ROLLOUT_ANNOTATION: "promote"}}});
+    campaigns
+        .patch("movies", &PatchParams::default(), &Patch::Merge(&annotate))
+        .await
+        .expect("annotate");
+    let (by_hand, largest) = rollout_ended(&campaigns, &v3, RolloutPhase::Promoted, |_| {}).await;
+    assert_eq!(largest, 10, "promoted at the first step");
+    assert!(
+        by_hand
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("serves version"),
+        "{by_hand:?}"
+    );
+    wait_for("the promote annotation to be removed", || async {
+        let c = campaigns.get("movies").await.ok()?;
+        (!c.annotations().contains_key(ROLLOUT_ANNOTATION)).then_some(())
+    })
+    .await;
+    let c = campaigns.get("movies").await.expect("campaign");
+    assert_eq!(deployed(&c), Some(by_hand.candidate_version_arn.clone()));
 
     traffic.stop.store(true, Ordering::Relaxed);
     for session in sessions {

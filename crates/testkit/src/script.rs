@@ -27,9 +27,18 @@ pub enum ScriptError {
     Timeout { script: PathBuf, timeout: Duration },
 }
 
-/// The repository root: this crate lives in `<root>/crates/testkit`.
+/// The repository root. At run time, cargo names the tested package's directory in
+/// `CARGO_MANIFEST_DIR`; the root is the nearest ancestor holding `hack/kube/up.sh`. Only without
+/// it, this crate's own place (`<root>/crates/testkit`) at compile time: a target dir shared by
+/// several clones can hold a build of this crate made in another clone.
 pub(crate) fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let tested = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let found = tested.as_deref().and_then(|dir| {
+        dir.ancestors()
+            .find(|d| d.join("hack/kube/up.sh").is_file())
+            .map(Path::to_path_buf)
+    });
+    found.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
 /// A state directory private to this test process, under the gitignored `.cache/`.
