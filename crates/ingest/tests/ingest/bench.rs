@@ -151,14 +151,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark; run with --ignored"]
 async fn bench_throughput() {
-    let env = |name: &str, default: usize| {
-        std::env::var(name)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(default)
-    };
-    let events = env("INGEST_BENCH_EVENTS", 20_000);
-    let reps = env("INGEST_BENCH_REPS", 5).max(1);
+    let events = env_or("INGEST_BENCH_EVENTS", 20_000);
+    let reps = env_or("INGEST_BENCH_REPS", 5).max(1);
     let moto = moto().await;
     let k = kinesis(moto).await;
     let stream = unique("bench");

@@ -14,7 +14,7 @@ use personalize_api::{Campaign, EventTracker};
 use personalize_ingest::gateway::{self, GatewayState};
 use personalize_ingest::tracking::TrackingId;
 use personalize_local::{Config, Running};
-use personalize_testkit::personalize::{CLUSTERS, Data, ITEMS, USERS, deploy, interactions_csv};
+use personalize_testkit::personalize::{CLUSTERS, Data, ITEMS, USERS, deploy};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -31,20 +31,7 @@ pub async fn personalize_local_with(
     name: &str,
     tune: impl FnOnce(&mut Config),
 ) -> (Running, String, String, String) {
-    let dir = temp_dir(name);
-    let mut config = Config::for_tests(Some(dir.clone()));
-    tune(&mut config);
-    let server = Running::start(config)
-        .await
-        .expect("personalize-local starts");
-    let interactions = interactions_csv();
-    let data = Data {
-        interactions_csv: &interactions,
-        items: None,
-    };
-    let deployed = deploy(&server.url(), &dir, name, data)
-        .await
-        .expect("a trained campaign and an event tracker on personalize-local");
+    let (server, deployed) = deployed_local(name, tune).await;
     (
         server,
         deployed.campaign,

@@ -18,11 +18,9 @@ use kube::api::{Patch, PatchParams};
 use personalize_api::Campaign;
 use personalize_api::campaign::{on_candidate, rollout_id};
 use personalize_ingest::gateway::{self, ARM_HEADER, GatewayState};
+use personalize_local::Running;
 use personalize_local::resources::runtime::source_of_recommendation;
-use personalize_local::{Config, Running};
-use personalize_testkit::personalize::{
-    Data, USER_PERSONALIZATION, create_campaign, deploy, interactions_csv, train,
-};
+use personalize_testkit::personalize::{USER_PERSONALIZATION, create_campaign, train};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -58,18 +56,7 @@ impl Setup {
         })
         .await;
 
-        let dir = temp_dir(name);
-        let local = Running::start(Config::for_tests(Some(dir.clone())))
-            .await
-            .expect("personalize-local starts");
-        let interactions = interactions_csv();
-        let data = Data {
-            interactions_csv: &interactions,
-            items: None,
-        };
-        let deployed = deploy(&local.url(), &dir, name, data)
-            .await
-            .expect("a trained campaign");
+        let (local, deployed) = deployed_local(name, |_| {}).await;
         let config = sdk_config(&local.url(), "AKIDLOCALTEST", "local-test-secret").await;
         let control = aws_sdk_personalize::Client::new(&config);
         let candidate_name = format!("{name}-candidate");
@@ -185,28 +172,6 @@ fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix(&prefix))
         .map(|v| v.parse().expect("a number"))
-}
-
-/// The records on `stream`'s only shard, oldest first, as JSON.
-async fn records(k: &aws_sdk_kinesis::Client, stream: &str) -> Vec<Value> {
-    let shards = k
-        .list_shards()
-        .stream_name(stream)
-        .send()
-        .await
-        .expect("ListShards");
-    let shard = shards.shards()[0].shard_id().to_owned();
-    let it = trim_horizon(k, stream, &shard).await;
-    let out = k
-        .get_records()
-        .shard_iterator(it)
-        .send()
-        .await
-        .expect("GetRecords");
-    out.records()
-        .iter()
-        .map(|r| serde_json::from_slice(r.data().as_ref()).expect("a JSON record"))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,7 +310,7 @@ async fn a_rollout_splits_users_stickily_and_counts_each_arm() {
         assert_eq!(clicked, Some(1.0), "{arm}: {text}");
     }
     // The first click on each list names it; the others are sent as they came.
-    let sent = records(&s.kinesis, &s.stream).await;
+    let sent = stream_records(&s.kinesis, &s.stream).await;
     let named: Vec<Option<&str>> = sent
         .iter()
         .map(|r| r["recommendationId"].as_str())
@@ -408,14 +373,8 @@ async fn closed_loop(app: &axum::Router, n: usize, concurrency: usize) -> Vec<Du
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark; run with make bench-split"]
 async fn split_latency() {
-    let env = |name: &str, default: usize| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    let rounds = env("SPLIT_BENCH_ROUNDS", 6).max(1);
-    let requests = env("SPLIT_BENCH_REQUESTS", 500).max(1);
+    let rounds = env_or("SPLIT_BENCH_ROUNDS", 6).max(1);
+    let requests = env_or("SPLIT_BENCH_REQUESTS", 500).max(1);
     let concurrency = 4;
     let s = Setup::start("split-bench").await;
     let same_campaign = std::env::var("SPLIT_BENCH_CANDIDATE").is_ok_and(|v| v == "stable");

@@ -409,3 +409,59 @@ pub async fn cluster_with_crds() -> &'static personalize_testkit::ControlPlane {
     .await;
     cluster
 }
+
+/// personalize-local (its configuration changed by `tune` first) with a trained campaign and an
+/// event tracker on the generated interactions (no items).
+pub async fn deployed_local(
+    name: &str,
+    tune: impl FnOnce(&mut personalize_local::Config),
+) -> (
+    personalize_local::Running,
+    personalize_testkit::personalize::Deployed,
+) {
+    let dir = temp_dir(name);
+    let mut config = personalize_local::Config::for_tests(Some(dir.clone()));
+    tune(&mut config);
+    let server = personalize_local::Running::start(config)
+        .await
+        .expect("personalize-local starts");
+    let interactions = personalize_testkit::personalize::interactions_csv();
+    let data = personalize_testkit::personalize::Data {
+        interactions_csv: &interactions,
+        items: None,
+    };
+    let deployed = personalize_testkit::personalize::deploy(&server.url(), &dir, name, data)
+        .await
+        .expect("a trained campaign and an event tracker on personalize-local");
+    (server, deployed)
+}
+
+/// A benchmark's setting: env var `name` as a number, or `default`.
+pub fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Every record on the first shard of `stream`, as JSON (a test's few records: one GetRecords).
+pub async fn stream_records(k: &aws_sdk_kinesis::Client, stream: &str) -> Vec<Value> {
+    let shards = k
+        .list_shards()
+        .stream_name(stream)
+        .send()
+        .await
+        .expect("ListShards");
+    let shard = shards.shards()[0].shard_id().to_owned();
+    let it = trim_horizon(k, stream, &shard).await;
+    let out = k
+        .get_records()
+        .shard_iterator(it)
+        .send()
+        .await
+        .expect("GetRecords");
+    out.records()
+        .iter()
+        .map(|r| serde_json::from_slice(r.data().as_ref()).expect("a JSON record"))
+        .collect()
+}
