@@ -7,12 +7,12 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::Tags;
 
-/// CreateBatchInferenceJob's input.
+/// What CreateBatchInferenceJob and CreateBatchSegmentJob both take.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct NewBatchInferenceJob {
+pub struct BatchJob {
     /// Job name.
     pub name: String,
-    /// The solution version that recommends.
+    /// The solution version that recommends (or makes the segments).
     pub solution_version_arn: String,
     /// filterArn.
     pub filter_arn: Option<String>,
@@ -26,6 +26,16 @@ pub struct NewBatchInferenceJob {
     pub role_arn: String,
     /// numResults.
     pub num_results: Option<i32>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// CreateBatchInferenceJob's input: a [`BatchJob`] (its fields are read through it) and the
+/// inference settings.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewBatchInferenceJob {
+    /// What every batch job takes.
+    pub job: BatchJob,
     /// batchInferenceJobConfig.itemExplorationConfig (empty: not set).
     pub item_exploration: BTreeMap<String, String>,
     /// batchInferenceJobConfig.rankingInfluence (empty: not set).
@@ -34,31 +44,26 @@ pub struct NewBatchInferenceJob {
     pub mode: String,
     /// themeGenerationConfig.fieldsForThemeGeneration.itemName.
     pub theme_item_name: Option<String>,
-    /// Tags.
-    pub tags: Tags,
 }
 
-/// CreateBatchSegmentJob's input.
+/// CreateBatchSegmentJob's input: a [`BatchJob`].
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct NewBatchSegmentJob {
-    /// Job name.
-    pub name: String,
-    /// The solution version that makes the segments.
-    pub solution_version_arn: String,
-    /// filterArn.
-    pub filter_arn: Option<String>,
-    /// jobInput.s3DataSource.path.
-    pub input_path: String,
-    /// jobOutput.s3DataDestination.path.
-    pub output_path: String,
-    /// jobOutput.s3DataDestination.kmsKeyArn.
-    pub output_kms_key_arn: Option<String>,
-    /// roleArn.
-    pub role_arn: String,
-    /// numResults.
-    pub num_results: Option<i32>,
-    /// Tags.
-    pub tags: Tags,
+pub struct NewBatchSegmentJob(pub BatchJob);
+
+impl std::ops::Deref for NewBatchInferenceJob {
+    type Target = BatchJob;
+
+    fn deref(&self) -> &BatchJob {
+        &self.job
+    }
+}
+
+impl std::ops::Deref for NewBatchSegmentJob {
+    type Target = BatchJob;
+
+    fn deref(&self) -> &BatchJob {
+        &self.0
+    }
 }
 
 /// CreateDatasetExportJob's input.

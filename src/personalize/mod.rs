@@ -20,7 +20,8 @@ use personalize_api::solution::{EventParameters, HpoConfig, TrainingDataConfig};
 use personalize_api::{Metric, MetricsOutput, aws_status};
 
 pub use jobs::{
-    JobDetails, NewBatchInferenceJob, NewBatchSegmentJob, NewDataDeletionJob, NewDatasetExportJob,
+    BatchJob, JobDetails, NewBatchInferenceJob, NewBatchSegmentJob, NewDataDeletionJob,
+    NewDatasetExportJob,
 };
 
 /// AWS tags, key to value.

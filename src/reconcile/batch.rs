@@ -6,8 +6,9 @@ use kube::Resource;
 use personalize_api::jobs::{BatchSource, JobRun};
 
 use super::campaign::selected_version;
-use super::{Env, Error, namespace, waiting_for};
+use super::{Env, Error, namespace, tags, waiting_for};
 use crate::outcome::Outcome;
+use crate::personalize::{BatchJob, Tags};
 use crate::references::HasReady;
 
 /// What a batch job's references resolve to.
@@ -20,13 +21,34 @@ pub struct BatchRefs {
 }
 
 impl BatchRefs {
-    /// A run's entry in status: where it writes and the version it uses.
-    pub fn run(&self, output_path: String) -> JobRun {
-        JobRun {
-            output_path: Some(output_path),
+    /// What a batch job's run `name` (at `scheduled`, for a scheduled one) sends, and its entry
+    /// in status: where it writes and the version it uses.
+    pub fn job<K: Resource>(
+        &self,
+        obj: &K,
+        spec: (&BatchSource, Option<i32>, &Tags),
+        name: &str,
+        scheduled: Option<Timestamp>,
+    ) -> (BatchJob, JobRun) {
+        let (source, num_results, spec_tags) = spec;
+        let output = output_path(&source.output_path, name, scheduled);
+        let job = BatchJob {
+            name: name.to_owned(),
+            solution_version_arn: self.version.clone(),
+            filter_arn: self.filter.clone(),
+            input_path: source.input_path.clone(),
+            output_path: output.clone(),
+            output_kms_key_arn: source.output_kms_key_arn.clone(),
+            role_arn: source.role_arn.clone(),
+            num_results,
+            tags: tags(obj, spec_tags),
+        };
+        let run = JobRun {
+            output_path: Some(output),
             solution_version_arn: Some(self.version.clone()),
             ..JobRun::default()
-        }
+        };
+        (job, run)
     }
 }
 

@@ -5,10 +5,9 @@ use k8s_openapi::jiff::Timestamp;
 use personalize_api::BatchInferenceJob;
 use personalize_api::jobs::JobRun;
 
-use super::batch::{BatchRefs, output_path};
+use super::batch::BatchRefs;
 use super::campaign::exploration_and_influence;
 use super::runs::{JobKind, job_kinds};
-use super::tags;
 use crate::personalize::NewBatchInferenceJob;
 
 impl JobKind for BatchInferenceJob {
@@ -29,16 +28,10 @@ impl JobKind for BatchInferenceJob {
             config.exploration_item_age_cut_off,
             config.ranking_influence.as_ref(),
         );
-        let output = output_path(&source.output_path, name, scheduled);
+        let batch = (source, spec.num_results, &spec.tags);
+        let (job, run) = refs.job(self, batch, name, scheduled);
         let request = NewBatchInferenceJob {
-            name: name.to_owned(),
-            solution_version_arn: refs.version.clone(),
-            filter_arn: refs.filter.clone(),
-            input_path: source.input_path.clone(),
-            output_path: output.clone(),
-            output_kms_key_arn: source.output_kms_key_arn.clone(),
-            role_arn: source.role_arn.clone(),
-            num_results: spec.num_results,
+            job,
             item_exploration,
             ranking_influence,
             mode: spec.mode.as_str().to_owned(),
@@ -46,9 +39,8 @@ impl JobKind for BatchInferenceJob {
                 .theme_generation
                 .as_ref()
                 .map(|t| t.item_name_field.clone()),
-            tags: tags(self, &spec.tags),
         };
-        (request, refs.run(output))
+        (request, run)
     }
 }
 

@@ -5,9 +5,8 @@ use k8s_openapi::jiff::Timestamp;
 use personalize_api::BatchSegmentJob;
 use personalize_api::jobs::JobRun;
 
-use super::batch::{BatchRefs, output_path};
+use super::batch::BatchRefs;
 use super::runs::{JobKind, job_kinds};
-use super::tags;
 use crate::personalize::NewBatchSegmentJob;
 
 impl JobKind for BatchSegmentJob {
@@ -20,20 +19,10 @@ impl JobKind for BatchSegmentJob {
         name: &str,
         scheduled: Option<Timestamp>,
     ) -> (NewBatchSegmentJob, JobRun) {
-        let source = &self.spec.source;
-        let output = output_path(&source.output_path, name, scheduled);
-        let request = NewBatchSegmentJob {
-            name: name.to_owned(),
-            solution_version_arn: refs.version.clone(),
-            filter_arn: refs.filter.clone(),
-            input_path: source.input_path.clone(),
-            output_path: output.clone(),
-            output_kms_key_arn: source.output_kms_key_arn.clone(),
-            role_arn: source.role_arn.clone(),
-            num_results: self.spec.num_results,
-            tags: tags(self, &self.spec.tags),
-        };
-        (request, refs.run(output))
+        let spec = &self.spec;
+        let batch = (&spec.source, spec.num_results, &spec.tags);
+        let (job, run) = refs.job(self, batch, name, scheduled);
+        (NewBatchSegmentJob(job), run)
     }
 }
 
