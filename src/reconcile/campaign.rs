@@ -21,8 +21,8 @@ use personalize_api::{
 
 use super::rollout::{self, Analysis, ArmCounts, Controls, Decision, Next, Verdict};
 use super::{
-    Context, Decided, Env, Error, Managed, Resolve, aws_name, namespace, own_arn, settle, tags,
-    waiting_for,
+    Context, Decided, Env, Error, Managed, Resolve, aws_name, namespace, observe_only, own_arn,
+    settle, tags, waiting_for,
 };
 use crate::naming::child_name;
 use crate::outcome::Outcome;
@@ -210,6 +210,10 @@ pub async fn selected_version<K: kube::Resource>(
 
 impl Managed for Campaign {
     async fn sync(&self, env: &Env<'_>, version: String, status: &mut CampaignStatus) -> Decided {
+        if observe_only(self) {
+            // Only reports what differs: a rollout would create and delete campaigns.
+            return serve(self, env, &version, status).await;
+        }
         let spec = self.spec.rollout.as_ref();
         let deployed = status.deployed_version_arn.as_deref();
         match rollout::decide(spec, status.rollout.as_ref(), &version, deployed) {
@@ -1151,6 +1155,17 @@ mod tests {
                 assert_eq!(outcome.reason(), "Active", "{outcome:?}");
                 assert_eq!(deployed(&rig.campaign), rig.v1);
                 assert_eq!(rig.world.fake.calls("UpdateCampaign"), 0);
+            }
+
+            #[tokio::test]
+            async fn an_observe_only_campaign_never_rolls_out() {
+                let mut rig = Rig::new(canary()).await;
+                let annotations = rig.campaign.metadata.annotations.get_or_insert_default();
+                annotations.insert(crate::naming::OBSERVE_ANNOTATION.into(), "true".into());
+                rig.sync().await;
+                let status = rig.campaign.status.as_ref().expect("status");
+                assert_eq!(status.rollout, None);
+                assert_eq!(rig.world.fake.calls("CreateCampaign"), 1, "no candidate");
             }
 
             #[tokio::test]
