@@ -1,19 +1,18 @@
 //! What batch inference and batch segment jobs share: checks of a Create request (solution
 //! version, S3 paths, numResults), reading the JSON-lines input from S3 (one object or every
-//! object under a prefix), writing each input object's output as `<output path><name>.out`, the
-//! job's state machine (`CREATE PENDING -> CREATE IN_PROGRESS -> ACTIVE | CREATE FAILED`, resumed
-//! after a restart: a re-run overwrites the same output objects) and the trained model it uses.
+//! object under a prefix), writing each input object's output as `<output path><name>.out`, and
+//! the trained model it uses. Their driver is `job.rs`'s (a re-run after a restart overwrites the
+//! same output objects).
 //!
 //! S3 is the configured endpoint (moto in tests) or `<data-dir>/s3/<bucket>/<key>`, as for
 //! imports. The output is encrypted with SSE-KMS under `kmsKeyArn` through S3 (the file-backed
 //! store has no KMS). Depends on the store, the wire layer, `s3.rs` and the serving cache; never on the
 //! router.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use crate::resources::AppState;
-use crate::resources::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS};
+use crate::resources::lifecycle::{self, ACTIVE};
 use crate::resources::objects::{self, parse_location};
 use crate::resources::resource::get;
 use crate::resources::serving::ModelRef;
@@ -181,48 +180,6 @@ pub(crate) async fn model_of(state: &AppState, arn: &str) -> Result<ModelRef, St
     })
     .await
     .map_err(|e| format!("model loader failed: {e}"))?
-}
-
-/// Starts (or, after a restart, re-runs) the driver of batch job `arn`: pending, in progress,
-/// then `run`'s outcome: ACTIVE, or CREATE FAILED with its reason.
-pub(crate) fn start<F, Fut>(state: &AppState, arn: String, run: F)
-where
-    F: FnOnce(AppState, String) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
-{
-    let state = Arc::clone(state);
-    tokio::spawn(async move {
-        lifecycle::begin_job(&state, &arn).await;
-        let running = state
-            .lock()
-            .resource(&arn)
-            .is_some_and(|e| e.status() == Some(CREATE_IN_PROGRESS));
-        if !running {
-            return;
-        }
-        let outcome = run(Arc::clone(&state), arn.clone()).await;
-        lifecycle::pause(&state).await;
-        let mut store = state.lock();
-        let Some(mut entry) = store.resource(&arn) else {
-            return;
-        };
-        if entry.status() != Some(CREATE_IN_PROGRESS) {
-            return;
-        }
-        let now = store.now();
-        match outcome {
-            Ok(()) => {
-                tracing::info!(%arn, "batch job finished");
-                entry.set_status(ACTIVE, now);
-            }
-            Err(reason) => {
-                tracing::info!(%arn, %reason, "batch job failed");
-                entry.set_status(CREATE_FAILED, now);
-                entry.set_failure(&reason);
-            }
-        }
-        store.commit(entry);
-    });
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use serde_json::{Map, Value};
 use crate::resources::AppState;
 use crate::resources::batch::{self, error_line};
 use crate::resources::campaign::{check_exploration, refuse_ranking_influence};
+use crate::resources::job::{self, Job};
 use crate::resources::lifecycle::{ACTIVE, CREATE_PENDING};
 use crate::resources::resource::{Created, check_new, get};
 use crate::resources::serving;
@@ -348,7 +349,7 @@ pub fn create(
         }
     }
     let now = store.now();
-    store.commit(Entry::BatchInferenceJob(BatchInferenceJob {
+    let record = Entry::BatchInferenceJob(BatchInferenceJob {
         job_name: req.job_name,
         batch_inference_job_arn: arn.clone(),
         filter_arn: req.filter_arn,
@@ -364,20 +365,72 @@ pub fn create(
         status: CREATE_PENDING.into(),
         creation_date_time: now,
         last_updated_date_time: now,
-    }));
-    tags::set_on_create(&mut store, &arn, req.tags);
-    drop(store);
-    start(state, arn.clone());
-    Ok(Created::new(arn))
+    });
+    Ok(job::launch::<Driver>(state, store, arn, record, req.tags))
 }
 
-/// Starts (or, after a restart, re-runs) batch inference job `arn`.
-pub fn start(state: &AppState, arn: String) {
-    batch::start(
-        state,
-        arn,
-        |state, arn| async move { run(&state, &arn).await },
-    );
+/// The driver of batch inference jobs.
+pub struct Driver;
+
+impl Job for Driver {
+    type Record = BatchInferenceJob;
+    type Output = ();
+    const NAME: &'static str = "batch inference job";
+
+    /// Answers every input record and writes the output objects.
+    async fn run(state: &AppState, arn: &str) -> Result<(), String> {
+        let settings = settings(state, arn)?;
+        let model = batch::model_of(state, &settings.job.solution_version_arn).await?;
+        let inputs = batch::read_input(state, &settings.job.job_input.s3_data_source.path).await?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let exploration = serving::exploration(
+            settings
+                .job
+                .batch_inference_job_config
+                .as_ref()
+                .and_then(|c| c.item_exploration_config.as_ref()),
+        );
+        let destination = settings.job.job_output.s3_data_destination.path.clone();
+        let kms_key = settings
+            .job
+            .job_output
+            .s3_data_destination
+            .kms_key_arn
+            .clone();
+        let state_for_live = Arc::clone(state);
+        let outputs = tokio::task::spawn_blocking(move || {
+            let live = live_events(&state_for_live, &settings, &inputs);
+            let answerer = Answerer {
+                model: &model,
+                catalog: &settings.catalog,
+                filter: settings.filter.as_deref(),
+                kind: settings.kind,
+                num_results: settings.job.num_results.unwrap_or(DEFAULT_NUM_RESULTS) as usize,
+                num_results_given: settings.job.num_results.is_some(),
+                exploration,
+                now,
+                live: &live,
+            };
+            inputs
+                .iter()
+                .map(|(name, bytes)| {
+                    let body = batch::answer_all(bytes, |line| answerer.answer(line));
+                    (name.clone(), body)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| format!("batch inference worker failed: {e}"))?;
+        for (name, body) in outputs {
+            let written =
+                batch::write_output(state, &destination, kms_key.as_deref(), &name, body).await?;
+            tracing::info!(%arn, output = %written, "batch inference output written");
+        }
+        Ok(())
+    }
 }
 
 /// The job's settings, copied out of the store.
@@ -480,60 +533,6 @@ fn live_events(
             (!events.is_empty()).then_some((u, events))
         })
         .collect()
-}
-
-async fn run(state: &AppState, arn: &str) -> Result<(), String> {
-    let settings = settings(state, arn)?;
-    let model = batch::model_of(state, &settings.job.solution_version_arn).await?;
-    let inputs = batch::read_input(state, &settings.job.job_input.s3_data_source.path).await?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let exploration = serving::exploration(
-        settings
-            .job
-            .batch_inference_job_config
-            .as_ref()
-            .and_then(|c| c.item_exploration_config.as_ref()),
-    );
-    let destination = settings.job.job_output.s3_data_destination.path.clone();
-    let kms_key = settings
-        .job
-        .job_output
-        .s3_data_destination
-        .kms_key_arn
-        .clone();
-    let state_for_live = Arc::clone(state);
-    let outputs = tokio::task::spawn_blocking(move || {
-        let live = live_events(&state_for_live, &settings, &inputs);
-        let answerer = Answerer {
-            model: &model,
-            catalog: &settings.catalog,
-            filter: settings.filter.as_deref(),
-            kind: settings.kind,
-            num_results: settings.job.num_results.unwrap_or(DEFAULT_NUM_RESULTS) as usize,
-            num_results_given: settings.job.num_results.is_some(),
-            exploration,
-            now,
-            live: &live,
-        };
-        inputs
-            .iter()
-            .map(|(name, bytes)| {
-                let body = batch::answer_all(bytes, |line| answerer.answer(line));
-                (name.clone(), body)
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| format!("batch inference worker failed: {e}"))?;
-    for (name, body) in outputs {
-        let written =
-            batch::write_output(state, &destination, kms_key.as_deref(), &name, body).await?;
-        tracing::info!(%arn, output = %written, "batch inference output written");
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::resources::AppState;
 use crate::resources::batch::{self, error_line};
+use crate::resources::job::{self, Job};
 use crate::resources::lifecycle::CREATE_PENDING;
 use crate::resources::resource::{Created, check_new};
 use crate::resources::shapes::CreateBatchSegmentJob;
@@ -137,7 +138,7 @@ pub fn create(
         )));
     }
     let now = store.now();
-    store.commit(Entry::BatchSegmentJob(BatchSegmentJob {
+    let record = Entry::BatchSegmentJob(BatchSegmentJob {
         job_name: req.job_name,
         batch_segment_job_arn: arn.clone(),
         filter_arn: None,
@@ -150,74 +151,75 @@ pub fn create(
         status: CREATE_PENDING.into(),
         creation_date_time: now,
         last_updated_date_time: now,
-    }));
-    tags::set_on_create(&mut store, &arn, req.tags);
-    drop(store);
-    start(state, arn.clone());
-    Ok(Created::new(arn))
+    });
+    Ok(job::launch::<Driver>(state, store, arn, record, req.tags))
 }
 
-/// Starts (or, after a restart, re-runs) batch segment job `arn`.
-pub fn start(state: &AppState, arn: String) {
-    batch::start(
-        state,
-        arn,
-        |state, arn| async move { run(&state, &arn).await },
-    );
-}
+/// The driver of batch segment jobs.
+pub struct Driver;
 
-async fn run(state: &AppState, arn: &str) -> Result<(), String> {
-    let (job, recipe, catalog) = {
-        let store = state.lock();
-        let job = store
-            .batch_segment_jobs
-            .get(arn)
-            .cloned()
-            .ok_or("batch segment job vanished")?;
-        let version = store
-            .solution_versions
-            .get(&job.solution_version_arn)
-            .ok_or_else(|| format!("solution version {} was deleted", job.solution_version_arn))?;
-        let recipe_arn = version.recipe_arn.clone().unwrap_or_default();
-        let recipe = engine::Recipe::from_arn(&recipe_arn)
-            .filter(engine::Recipe::is_user_segmentation)
-            .ok_or_else(|| format!("recipe {recipe_arn} is not a USER_SEGMENTATION recipe"))?;
-        let catalog = state.serving.catalog(&store, &version.dataset_group_arn);
-        (job, recipe, catalog)
-    };
-    let model = batch::model_of(state, &job.solution_version_arn).await?;
-    let inputs = batch::read_input(state, &job.job_input.s3_data_source.path).await?;
-    if recipe == engine::Recipe::ItemAttributeAffinity {
-        let queries: usize = inputs.iter().map(|(_, b)| batch::records(b).len()).sum();
-        if queries > MAX_ATTRIBUTE_QUERIES {
-            return Err(format!(
-                "The input has {queries} queries; aws-item-attribute-affinity takes at most \
-                 {MAX_ATTRIBUTE_QUERIES}"
-            ));
+impl Job for Driver {
+    type Record = BatchSegmentJob;
+    type Output = ();
+    const NAME: &'static str = "batch segment job";
+
+    /// Answers every input record and writes the output objects.
+    async fn run(state: &AppState, arn: &str) -> Result<(), String> {
+        let (job, recipe, catalog) = {
+            let store = state.lock();
+            let job = store
+                .batch_segment_jobs
+                .get(arn)
+                .cloned()
+                .ok_or("batch segment job vanished")?;
+            let version = store
+                .solution_versions
+                .get(&job.solution_version_arn)
+                .ok_or_else(|| {
+                    format!("solution version {} was deleted", job.solution_version_arn)
+                })?;
+            let recipe_arn = version.recipe_arn.clone().unwrap_or_default();
+            let recipe = engine::Recipe::from_arn(&recipe_arn)
+                .filter(engine::Recipe::is_user_segmentation)
+                .ok_or_else(|| format!("recipe {recipe_arn} is not a USER_SEGMENTATION recipe"))?;
+            let catalog = state.serving.catalog(&store, &version.dataset_group_arn);
+            (job, recipe, catalog)
+        };
+        let model = batch::model_of(state, &job.solution_version_arn).await?;
+        let inputs = batch::read_input(state, &job.job_input.s3_data_source.path).await?;
+        if recipe == engine::Recipe::ItemAttributeAffinity {
+            let queries: usize = inputs.iter().map(|(_, b)| batch::records(b).len()).sum();
+            if queries > MAX_ATTRIBUTE_QUERIES {
+                return Err(format!(
+                    "The input has {queries} queries; aws-item-attribute-affinity takes at most \
+                     {MAX_ATTRIBUTE_QUERIES}"
+                ));
+            }
         }
+        let num_results = job.num_results.unwrap_or(DEFAULT_NUM_RESULTS) as usize;
+        let catalog = Arc::clone(&catalog);
+        let outputs = tokio::task::spawn_blocking(move || {
+            inputs
+                .iter()
+                .map(|(name, bytes)| {
+                    let body = batch::answer_all(bytes, |line| {
+                        answer(&model, &catalog, recipe, num_results, line)
+                    });
+                    (name.clone(), body)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| format!("batch segment worker failed: {e}"))?;
+        let destination = &job.job_output.s3_data_destination;
+        let kms_key = destination.kms_key_arn.as_deref();
+        for (name, body) in outputs {
+            let written =
+                batch::write_output(state, &destination.path, kms_key, &name, body).await?;
+            tracing::info!(%arn, output = %written, "batch segment output written");
+        }
+        Ok(())
     }
-    let num_results = job.num_results.unwrap_or(DEFAULT_NUM_RESULTS) as usize;
-    let catalog = Arc::clone(&catalog);
-    let outputs = tokio::task::spawn_blocking(move || {
-        inputs
-            .iter()
-            .map(|(name, bytes)| {
-                let body = batch::answer_all(bytes, |line| {
-                    answer(&model, &catalog, recipe, num_results, line)
-                });
-                (name.clone(), body)
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| format!("batch segment worker failed: {e}"))?;
-    let destination = &job.job_output.s3_data_destination;
-    let kms_key = destination.kms_key_arn.as_deref();
-    for (name, body) in outputs {
-        let written = batch::write_output(state, &destination.path, kms_key, &name, body).await?;
-        tracing::info!(%arn, output = %written, "batch segment output written");
-    }
-    Ok(())
 }
 
 #[cfg(test)]

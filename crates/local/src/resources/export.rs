@@ -12,20 +12,18 @@
 //! Depends on the store, the wire layer and `objects.rs`; never on the router.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use crate::resources::AppState;
-use crate::resources::lifecycle::{
-    self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING,
-};
+use crate::resources::job::{self, Job};
+use crate::resources::lifecycle::{ACTIVE, CREATE_PENDING};
 use crate::resources::objects::{self, parse_location};
 use crate::resources::resource::{Created, check_new, get};
 use crate::resources::schema::{Column, ColumnKind, parse_columns};
 use crate::resources::shapes::CreateDatasetExportJob;
 use crate::resources::tags;
-use crate::store::Entry;
 use crate::store::data::{DatasetRows, FieldValue, InteractionRow, RecordRow};
 use crate::store::model::{Dataset, DatasetExportJob};
+use crate::store::{Entry, Store};
 use crate::wire::error::ApiError;
 use crate::wire::names::{check_arn, check_name};
 
@@ -92,7 +90,7 @@ pub fn create(
         )));
     }
     let now = store.now();
-    store.commit(Entry::ExportJob(DatasetExportJob {
+    let record = Entry::ExportJob(DatasetExportJob {
         job_name: req.job_name,
         dataset_export_job_arn: arn.clone(),
         dataset_arn: req.dataset_arn,
@@ -103,108 +101,89 @@ pub fn create(
         creation_date_time: now,
         last_updated_date_time: now,
         failure_reason: None,
-    }));
-    tags::set_on_create(&mut store, &arn, req.tags);
-    drop(store);
-    start(state, arn.clone());
-    Ok(Created::new(arn))
+    });
+    Ok(job::launch::<Driver>(state, store, arn, record, req.tags))
 }
 
-/// Starts (or, after a restart, re-runs) the driver of export job `arn`.
-pub fn start(state: &AppState, arn: String) {
-    tokio::spawn(drive(Arc::clone(state), arn));
-}
+/// The driver of dataset export jobs.
+pub struct Driver;
 
-async fn drive(state: AppState, arn: String) {
-    lifecycle::begin_job(&state, &arn).await;
-    let outcome = run(&state, &arn).await;
-    lifecycle::pause(&state).await;
-    let mut store = state.lock();
-    let Some(mut job) = store.export_jobs.get(&arn).cloned() else {
-        return;
-    };
-    if job.status != CREATE_IN_PROGRESS {
-        return;
-    }
-    job.last_updated_date_time = store.now();
-    match outcome {
-        Ok(key) => {
-            tracing::info!(%arn, %key, "dataset export job finished");
-            job.status = ACTIVE.into();
-        }
-        Err(reason) => {
-            tracing::info!(%arn, %reason, "dataset export job failed");
-            job.status = CREATE_FAILED.into();
-            job.failure_reason = Some(reason);
-        }
-    }
-    store.commit(Entry::ExportJob(job));
-}
+impl Job for Driver {
+    type Record = DatasetExportJob;
+    /// The `s3://` location written.
+    type Output = String;
+    const NAME: &'static str = "dataset export job";
 
-/// Writes the export; returns the `s3://` location written.
-async fn run(state: &AppState, arn: &str) -> Result<String, String> {
-    let (selected, columns, id_field, destination, job_name) = {
-        let store = state.lock();
-        let job = store.export_jobs.get(arn).ok_or("export job vanished")?;
-        let dataset = store
-            .datasets
-            .get(&job.dataset_arn)
-            .ok_or("the dataset was deleted")?;
-        let schema = store
-            .schemas
-            .get(&dataset.schema_arn)
-            .ok_or("the dataset's schema was deleted")?;
-        let mode = Mode::parse(&job.ingestion_mode).ok_or("unknown ingestionMode")?;
-        let selected = if dataset.dataset_type == "INTERACTIONS" {
-            let bulk = match store.data.get(&dataset.dataset_arn) {
-                Some(DatasetRows::Interactions(rows)) => rows.as_slice(),
-                _ => &[],
+    /// Writes the export; returns the `s3://` location written.
+    async fn run(state: &AppState, arn: &str) -> Result<String, String> {
+        let (selected, columns, id_field, destination, job_name) = {
+            let store = state.lock();
+            let job = store.export_jobs.get(arn).ok_or("export job vanished")?;
+            let dataset = store
+                .datasets
+                .get(&job.dataset_arn)
+                .ok_or("the dataset was deleted")?;
+            let schema = store
+                .schemas
+                .get(&dataset.schema_arn)
+                .ok_or("the dataset's schema was deleted")?;
+            let mode = Mode::parse(&job.ingestion_mode).ok_or("unknown ingestionMode")?;
+            let selected = if dataset.dataset_type == "INTERACTIONS" {
+                let bulk = match store.data.get(&dataset.dataset_arn) {
+                    Some(DatasetRows::Interactions(rows)) => rows.as_slice(),
+                    _ => &[],
+                };
+                let live: Vec<InteractionRow> = store
+                    .live
+                    .get(&dataset.dataset_group_arn)
+                    .map(|l| l.all().map(|e| e.to_row()).collect())
+                    .unwrap_or_default();
+                Selected::Interactions(select_interactions(bulk, live, mode))
+            } else {
+                let current = match store.data.get(&dataset.dataset_arn) {
+                    Some(DatasetRows::Items(rows) | DatasetRows::Users(rows)) => rows.as_slice(),
+                    _ => &[],
+                };
+                let replaced = store
+                    .replaced
+                    .get(&dataset.dataset_arn)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                Selected::Records(select_records(current, replaced, mode))
             };
-            let live: Vec<InteractionRow> = store
-                .live
-                .get(&dataset.dataset_group_arn)
-                .map(|l| l.all().map(|e| e.to_row()).collect())
-                .unwrap_or_default();
-            Selected::Interactions(select_interactions(bulk, live, mode))
-        } else {
-            let current = match store.data.get(&dataset.dataset_arn) {
-                Some(DatasetRows::Items(rows) | DatasetRows::Users(rows)) => rows.as_slice(),
-                _ => &[],
+            let id_field = if dataset.dataset_type == "USERS" {
+                "USER_ID"
+            } else {
+                "ITEM_ID"
             };
-            let replaced = store
-                .replaced
-                .get(&dataset.dataset_arn)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            Selected::Records(select_records(current, replaced, mode))
+            (
+                selected,
+                parse_columns(&schema.schema)?,
+                id_field,
+                job.job_output.s3_data_destination.clone(),
+                job.job_name.clone(),
+            )
         };
-        let id_field = if dataset.dataset_type == "USERS" {
-            "USER_ID"
-        } else {
-            "ITEM_ID"
-        };
-        (
-            selected,
-            parse_columns(&schema.schema)?,
-            id_field,
-            job.job_output.s3_data_destination.clone(),
-            job.job_name.clone(),
+        let csv = tokio::task::spawn_blocking(move || to_csv(&columns, id_field, &selected))
+            .await
+            .map_err(|e| format!("export worker failed: {e}"))??;
+        let (bucket, prefix) = parse_location(&destination.path)?;
+        let key = output_key(&prefix, &job_name);
+        objects::write(
+            state,
+            &bucket,
+            &key,
+            csv,
+            destination.kms_key_arn.as_deref(),
         )
-    };
-    let csv = tokio::task::spawn_blocking(move || to_csv(&columns, id_field, &selected))
-        .await
-        .map_err(|e| format!("export worker failed: {e}"))??;
-    let (bucket, prefix) = parse_location(&destination.path)?;
-    let key = output_key(&prefix, &job_name);
-    objects::write(
-        state,
-        &bucket,
-        &key,
-        csv,
-        destination.kms_key_arn.as_deref(),
-    )
-    .await?;
-    Ok(format!("s3://{bucket}/{key}"))
+        .await?;
+        Ok(format!("s3://{bucket}/{key}"))
+    }
+
+    fn finish(store: &mut Store, arn: &str, job: Entry, key: String) {
+        tracing::info!(%arn, %key, "dataset export job finished");
+        store.commit(job);
+    }
 }
 
 /// The object an export job writes under the destination prefix.

@@ -7,19 +7,17 @@
 //! Depends on the store, the wire layer and `objects.rs`; never on the router.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use crate::resources::AppState;
-use crate::resources::lifecycle::{
-    self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING,
-};
+use crate::resources::job::{self, Job};
+use crate::resources::lifecycle::{self, ACTIVE, CREATE_PENDING};
 use crate::resources::metric_attribution::{self, Attributable, Horizon};
 use crate::resources::objects;
 use crate::resources::objects::parse_location;
 use crate::resources::resource::{Created, check_new, get};
 use crate::resources::schema::{Column, ColumnKind, parse_columns};
 use crate::resources::shapes::CreateDatasetImportJob;
-use crate::resources::tags::{self};
+use crate::resources::tags;
 use crate::store::data::{DatasetRows, FieldValue, InteractionRow, RecordRow, Tally};
 use crate::store::model::{Dataset, DatasetImportJob, MetricAttribution};
 use crate::store::{Entry, Store};
@@ -77,7 +75,7 @@ pub fn create(
         }
     }
     let now = store.now();
-    store.commit(Entry::ImportJob(DatasetImportJob {
+    let record = Entry::ImportJob(DatasetImportJob {
         job_name: req.job_name,
         dataset_import_job_arn: arn.clone(),
         dataset_arn: req.dataset_arn,
@@ -89,68 +87,55 @@ pub fn create(
         failure_reason: None,
         import_mode,
         publish_attribution_metrics_to_s3: req.publish_attribution_metrics_to_s3,
-    }));
-    tags::set_on_create(&mut store, &arn, req.tags);
-    drop(store);
-    start(state, arn.clone());
-    Ok(Created::new(arn))
+    });
+    Ok(job::launch::<Driver>(state, store, arn, record, req.tags))
 }
 
-/// Starts (or, after a restart, re-runs) the driver of import job `arn`.
-pub fn start(state: &AppState, arn: String) {
-    tokio::spawn(drive(Arc::clone(state), arn));
-}
+/// The driver of dataset import jobs.
+pub struct Driver;
 
-async fn drive(state: AppState, arn: String) {
-    lifecycle::begin_job(&state, &arn).await;
-    let outcome = run(&state, &arn).await;
-    // A metric attribution's reports of the imported interactions: values for CloudWatch
-    // (incremental imports) and the S3 report (publishAttributionMetricsToS3), written before
-    // the job is ACTIVE.
-    let outcome = match outcome {
-        Ok((rows, Some(sources))) => report(&state, &arn, &rows, &sources)
-            .await
-            .map(|tallies| (rows, tallies)),
-        Ok((rows, None)) => Ok((rows, None)),
-        Err(reason) => Err(reason),
-    };
-    lifecycle::pause(&state).await;
-    let mut store = state.lock();
-    let Some(mut job) = store.import_jobs.get(&arn).cloned() else {
-        return;
-    };
-    if job.status != CREATE_IN_PROGRESS {
-        return;
-    }
-    let now = store.now();
-    job.last_updated_date_time = now;
-    match outcome {
-        Ok((rows, tallies)) => {
-            tracing::info!(%arn, rows = rows.len(), "import job finished");
-            job.status = ACTIVE.into();
-            let dataset_arn = job.dataset_arn.clone();
-            let full = job.import_mode == "FULL";
-            store.commit(Entry::ImportApplied {
-                job,
-                dataset_arn,
-                full,
-                rows,
-            });
-            if let Some((attribution, tallies)) = tallies
-                && !tallies.is_empty()
-                && store.metric_attributions.contains_key(&attribution)
-            {
-                store.commit(Entry::Attributed {
-                    arn: attribution,
-                    tallies,
-                });
+impl Job for Driver {
+    type Record = DatasetImportJob;
+    /// The rows read and, when a metric attribution reports on them, its ARN and values for
+    /// CloudWatch.
+    type Output = (DatasetRows, Option<(String, Vec<Tally>)>);
+    const NAME: &'static str = "import job";
+
+    /// Reads the rows, then writes a metric attribution's reports of the imported
+    /// interactions: values for CloudWatch (incremental imports) and the S3 report
+    /// (publishAttributionMetricsToS3), before the job is ACTIVE.
+    async fn run(state: &AppState, arn: &str) -> Result<Self::Output, String> {
+        match run(state, arn).await? {
+            (rows, Some(sources)) => {
+                let tallies = report(state, arn, &rows, &sources).await?;
+                Ok((rows, tallies))
             }
+            (rows, None) => Ok((rows, None)),
         }
-        Err(reason) => {
-            tracing::info!(%arn, %reason, "import job failed");
-            job.status = CREATE_FAILED.into();
-            job.failure_reason = Some(reason);
-            store.commit(Entry::ImportJob(job));
+    }
+
+    /// Commits the rows with the ACTIVE job as one entry, then the attributed values.
+    fn finish(store: &mut Store, arn: &str, job: Entry, (rows, tallies): Self::Output) {
+        let Entry::ImportJob(job) = job else {
+            return;
+        };
+        tracing::info!(%arn, rows = rows.len(), "import job finished");
+        let dataset_arn = job.dataset_arn.clone();
+        let full = job.import_mode == "FULL";
+        store.commit(Entry::ImportApplied {
+            job,
+            dataset_arn,
+            full,
+            rows,
+        });
+        if let Some((attribution, tallies)) = tallies
+            && !tallies.is_empty()
+            && store.metric_attributions.contains_key(&attribution)
+        {
+            store.commit(Entry::Attributed {
+                arn: attribution,
+                tallies,
+            });
         }
     }
 }
