@@ -16,13 +16,30 @@ use crate::resources::lifecycle::{self, ACTIVE};
 use crate::resources::objects::{self, parse_location};
 use crate::resources::resource::get;
 use crate::resources::serving::ModelRef;
+use crate::resources::tags;
 use crate::store::Store;
-use crate::store::model::{S3DataConfig, SolutionVersion};
+use crate::store::model::{BatchJobInput, BatchJobOutput, S3DataConfig, SolutionVersion, Tag};
 use crate::wire::error::ApiError;
-use crate::wire::names::check_arn;
+use crate::wire::names::{check_arn, check_name};
+
+/// The checks every batch job's Create starts with, in order: `jobName`, the tags, `jobInput` and
+/// `jobOutput` locations and `numResults` (returned, or `default` when not given; at most `max`).
+pub(crate) fn check_request(
+    job_name: &str,
+    tags: Option<&[Tag]>,
+    input: &BatchJobInput,
+    output: &BatchJobOutput,
+    (num_results_given, default, max): (Option<i64>, i64, i64),
+) -> Result<i64, ApiError> {
+    check_name("jobName", job_name)?;
+    tags::check(tags.unwrap_or_default())?;
+    check_location("jobInput.s3DataSource", &input.s3_data_source)?;
+    check_location("jobOutput.s3DataDestination", &output.s3_data_destination)?;
+    num_results(num_results_given, default, max)
+}
 
 /// Checks `<member>.path`: an `s3://bucket/key-or-prefix` location.
-pub(crate) fn check_location(member: &str, config: &S3DataConfig) -> Result<(), ApiError> {
+fn check_location(member: &str, config: &S3DataConfig) -> Result<(), ApiError> {
     parse_location(&config.path)
         .map(|_| ())
         .map_err(|e| ApiError::InvalidInput(format!("{member}.path: {e}")))

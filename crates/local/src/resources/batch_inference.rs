@@ -26,14 +26,13 @@ use crate::resources::batch::{self, error_line};
 use crate::resources::campaign::{check_exploration, refuse_ranking_influence};
 use crate::resources::job::{self, Job};
 use crate::resources::lifecycle::{ACTIVE, CREATE_PENDING};
-use crate::resources::resource::{Created, check_new, get};
+use crate::resources::resource::{Created, get, reserve};
 use crate::resources::serving;
 use crate::resources::shapes::CreateBatchInferenceJob;
-use crate::resources::tags;
 use crate::store::Entry;
 use crate::store::model::{BatchInferenceJob, Filter};
 use crate::wire::error::ApiError;
-use crate::wire::names::{check_arn, check_name};
+use crate::wire::names::check_arn;
 
 /// numResults when not given, and its maximum.
 pub const DEFAULT_NUM_RESULTS: i64 = 25;
@@ -276,14 +275,13 @@ pub fn create(
     state: &AppState,
     req: CreateBatchInferenceJob,
 ) -> Result<Created<BatchInferenceJob>, ApiError> {
-    check_name("jobName", &req.job_name)?;
-    tags::check(req.tags.as_deref().unwrap_or_default())?;
-    batch::check_location("jobInput.s3DataSource", &req.job_input.s3_data_source)?;
-    batch::check_location(
-        "jobOutput.s3DataDestination",
-        &req.job_output.s3_data_destination,
+    let num_results = batch::check_request(
+        &req.job_name,
+        req.tags.as_deref(),
+        &req.job_input,
+        &req.job_output,
+        (req.num_results, DEFAULT_NUM_RESULTS, MAX_NUM_RESULTS),
     )?;
-    let num_results = batch::num_results(req.num_results, DEFAULT_NUM_RESULTS, MAX_NUM_RESULTS)?;
     let mode = req
         .batch_inference_job_mode
         .clone()
@@ -308,9 +306,8 @@ pub fn create(
     if let Some(filter) = &req.filter_arn {
         check_arn("filterArn", filter)?;
     }
-    let arn = state.arns.make("batch-inference-job", &req.job_name);
-    let mut store = state.lock();
-    check_new::<BatchInferenceJob>(&store, &arn, &req.job_name)?;
+    let (arn, mut store) =
+        reserve::<BatchInferenceJob>(state, "batch-inference-job", &req.job_name)?;
     let (version, recipe) = batch::active_version(&store, &req.solution_version_arn)?;
     if LineKind::of(recipe).is_none() {
         return Err(ApiError::InvalidInput(format!(

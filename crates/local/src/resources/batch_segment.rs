@@ -24,13 +24,11 @@ use crate::resources::AppState;
 use crate::resources::batch::{self, error_line};
 use crate::resources::job::{self, Job};
 use crate::resources::lifecycle::CREATE_PENDING;
-use crate::resources::resource::{Created, check_new};
+use crate::resources::resource::{Created, reserve};
 use crate::resources::shapes::CreateBatchSegmentJob;
-use crate::resources::tags;
 use crate::store::Entry;
 use crate::store::model::BatchSegmentJob;
 use crate::wire::error::ApiError;
-use crate::wire::names::check_name;
 
 /// Users per segment when numResults is not given, and the most (AWS: 5 million).
 pub const DEFAULT_NUM_RESULTS: i64 = 25;
@@ -111,23 +109,20 @@ pub fn create(
     state: &AppState,
     req: CreateBatchSegmentJob,
 ) -> Result<Created<BatchSegmentJob>, ApiError> {
-    check_name("jobName", &req.job_name)?;
-    tags::check(req.tags.as_deref().unwrap_or_default())?;
-    batch::check_location("jobInput.s3DataSource", &req.job_input.s3_data_source)?;
-    batch::check_location(
-        "jobOutput.s3DataDestination",
-        &req.job_output.s3_data_destination,
+    let num_results = batch::check_request(
+        &req.job_name,
+        req.tags.as_deref(),
+        &req.job_input,
+        &req.job_output,
+        (req.num_results, DEFAULT_NUM_RESULTS, MAX_NUM_RESULTS),
     )?;
-    let num_results = batch::num_results(req.num_results, DEFAULT_NUM_RESULTS, MAX_NUM_RESULTS)?;
     if let Some(filter) = &req.filter_arn {
         return Err(ApiError::InvalidInput(format!(
             "filterArn {filter}: batch segment jobs filter users (UserID filters), which \
              personalize-local does not support; leave filterArn out"
         )));
     }
-    let arn = state.arns.make("batch-segment-job", &req.job_name);
-    let mut store = state.lock();
-    check_new::<BatchSegmentJob>(&store, &arn, &req.job_name)?;
+    let (arn, mut store) = reserve::<BatchSegmentJob>(state, "batch-segment-job", &req.job_name)?;
     let (_, recipe) = batch::active_version(&store, &req.solution_version_arn)?;
     if !recipe.is_user_segmentation() {
         return Err(ApiError::InvalidInput(format!(

@@ -17,8 +17,8 @@ use std::collections::HashSet;
 use crate::resources::AppState;
 use crate::resources::dataset_group::require_active;
 use crate::resources::job::{self, Job, Statuses};
-use crate::resources::objects::{self, parse_location};
-use crate::resources::resource::{Created, check_new};
+use crate::resources::objects;
+use crate::resources::resource::{Created, reserve};
 use crate::resources::shapes::CreateDataDeletionJob;
 use crate::resources::tags;
 use crate::store::model::DataDeletionJob;
@@ -48,15 +48,8 @@ pub fn create(
     check_name("jobName", &req.job_name)?;
     check_arn("datasetGroupArn", &req.dataset_group_arn)?;
     tags::check(req.tags.as_deref().unwrap_or_default())?;
-    let location = req
-        .data_source
-        .data_location
-        .clone()
-        .ok_or_else(|| ApiError::InvalidInput("dataSource.dataLocation is required".into()))?;
-    parse_location(&location).map_err(ApiError::InvalidInput)?;
-    let arn = state.arns.make("data-deletion-job", &req.job_name);
-    let mut store = state.lock();
-    check_new::<DataDeletionJob>(&store, &arn, &req.job_name)?;
+    objects::check_data_source(&req.data_source)?;
+    let (arn, mut store) = reserve::<DataDeletionJob>(state, "data-deletion-job", &req.job_name)?;
     require_active(&store, &req.dataset_group_arn)?;
     let pending = store
         .deletion_jobs

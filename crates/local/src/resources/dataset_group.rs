@@ -4,7 +4,7 @@
 
 use crate::resources::AppState;
 use crate::resources::lifecycle;
-use crate::resources::resource::{ByArn, begin_delete, check_new, count_children, get, start_new};
+use crate::resources::resource::{ByArn, begin_delete, count_children, get, reserve, start_new};
 use crate::resources::shapes::CreateDatasetGroup;
 use crate::resources::shapes::CreateDatasetGroupResponse;
 use crate::resources::tags::{self};
@@ -34,9 +34,7 @@ pub fn create(
     check_name("name", &req.name)?;
     check_domain(req.domain.as_deref())?;
     tags::check(req.tags.as_deref().unwrap_or_default())?;
-    let arn = state.arns.make("dataset-group", &req.name);
-    let mut store = state.lock();
-    check_new::<DatasetGroup>(&store, &arn, &req.name)?;
+    let (arn, mut store) = reserve::<DatasetGroup>(state, "dataset-group", &req.name)?;
     let now = store.now();
     store.commit(Entry::DatasetGroup(DatasetGroup {
         name: req.name,

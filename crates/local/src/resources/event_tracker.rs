@@ -5,7 +5,7 @@
 use crate::resources::AppState;
 use crate::resources::dataset_group::require_active;
 use crate::resources::lifecycle::{self};
-use crate::resources::resource::{ByArn, begin_delete, check_new};
+use crate::resources::resource::{ByArn, begin_delete, reserve};
 use crate::resources::shapes::CreateEventTracker;
 use crate::resources::shapes::CreateEventTrackerResponse;
 use crate::resources::tags::{self};
@@ -22,9 +22,7 @@ pub fn create(
     check_name("name", &req.name)?;
     check_arn("datasetGroupArn", &req.dataset_group_arn)?;
     tags::check(req.tags.as_deref().unwrap_or_default())?;
-    let arn = state.arns.make("event-tracker", &req.name);
-    let mut store = state.lock();
-    check_new::<EventTracker>(&store, &arn, &req.name)?;
+    let (arn, mut store) = reserve::<EventTracker>(state, "event-tracker", &req.name)?;
     require_active(&store, &req.dataset_group_arn)?;
     if let Some(existing) = store
         .event_trackers

@@ -17,7 +17,7 @@ use crate::resources::AppState;
 use crate::resources::job::{self, Job};
 use crate::resources::lifecycle::{ACTIVE, CREATE_PENDING};
 use crate::resources::objects::{self, parse_location};
-use crate::resources::resource::{Created, check_new, get};
+use crate::resources::resource::{Created, get, reserve};
 use crate::resources::schema::{Column, ColumnKind, parse_columns};
 use crate::resources::shapes::CreateDatasetExportJob;
 use crate::resources::tags;
@@ -72,9 +72,7 @@ pub fn create(
             "jobOutput.s3DataDestination.path {path} must be an s3://bucket/folder path"
         )));
     }
-    let arn = state.arns.make("dataset-export-job", &req.job_name);
-    let mut store = state.lock();
-    check_new::<DatasetExportJob>(&store, &arn, &req.job_name)?;
+    let (arn, mut store) = reserve::<DatasetExportJob>(state, "dataset-export-job", &req.job_name)?;
     let dataset = get::<Dataset>(&store, &req.dataset_arn)?;
     if dataset.dataset_type == "ACTIONS" || dataset.dataset_type == "ACTION_INTERACTIONS" {
         return Err(ApiError::InvalidInput(format!(

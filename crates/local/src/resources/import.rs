@@ -14,7 +14,7 @@ use crate::resources::lifecycle::{self, ACTIVE, CREATE_PENDING};
 use crate::resources::metric_attribution::{self, Attributable, Horizon};
 use crate::resources::objects;
 use crate::resources::objects::parse_location;
-use crate::resources::resource::{Created, check_new, get};
+use crate::resources::resource::{Created, get, reserve};
 use crate::resources::schema::{Column, ColumnKind, parse_columns};
 use crate::resources::shapes::CreateDatasetImportJob;
 use crate::resources::tags;
@@ -31,21 +31,14 @@ pub fn create(
     check_name("jobName", &req.job_name)?;
     check_arn("datasetArn", &req.dataset_arn)?;
     tags::check(req.tags.as_deref().unwrap_or_default())?;
-    let location = req
-        .data_source
-        .data_location
-        .clone()
-        .ok_or_else(|| ApiError::InvalidInput("dataSource.dataLocation is required".into()))?;
-    parse_location(&location).map_err(ApiError::InvalidInput)?;
+    objects::check_data_source(&req.data_source)?;
     let import_mode = req.import_mode.clone().unwrap_or_else(|| "FULL".into());
     if import_mode != "FULL" && import_mode != "INCREMENTAL" {
         return Err(ApiError::InvalidInput(format!(
             "Invalid importMode {import_mode}: must be FULL or INCREMENTAL"
         )));
     }
-    let arn = state.arns.make("dataset-import-job", &req.job_name);
-    let mut store = state.lock();
-    check_new::<DatasetImportJob>(&store, &arn, &req.job_name)?;
+    let (arn, mut store) = reserve::<DatasetImportJob>(state, "dataset-import-job", &req.job_name)?;
     let dataset = get::<Dataset>(&store, &req.dataset_arn)?;
     if dataset.status != ACTIVE {
         return Err(ApiError::InUse(format!(

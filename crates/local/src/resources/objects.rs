@@ -2,11 +2,13 @@
 //! is configured, else in the file-backed store `<data-dir>/s3/<bucket>/<key>`. Reading a
 //! location gives one object, or every object under a prefix that the reader keeps (imports:
 //! `.csv` files; batch jobs: any object), sorted.
-//! Depends on the configuration and `s3.rs` only.
+//! Depends on the configuration, `s3.rs`, the store's shapes and the wire layer's errors.
 
 use std::path::PathBuf;
 
 use crate::resources::AppState;
+use crate::store::model::DataSource;
+use crate::wire::error::ApiError;
 
 /// Splits `s3://bucket/key` into bucket and key.
 pub fn parse_location(location: &str) -> Result<(String, String), String> {
@@ -18,6 +20,16 @@ pub fn parse_location(location: &str) -> Result<(String, String), String> {
         return Err(format!("dataLocation {location} has no bucket"));
     }
     Ok((bucket.to_string(), key.to_string()))
+}
+
+/// Checks the `dataSource` of a Create: `dataLocation` is given and an `s3://` location.
+pub fn check_data_source(source: &DataSource) -> Result<(), ApiError> {
+    let location = source
+        .data_location
+        .as_deref()
+        .ok_or_else(|| ApiError::InvalidInput("dataSource.dataLocation is required".into()))?;
+    parse_location(location).map_err(ApiError::InvalidInput)?;
+    Ok(())
 }
 
 /// The `.csv` objects at `location` (`s3://bucket/key-or-prefix`): name and content of each.
@@ -41,14 +53,12 @@ pub async fn read_where(
             crate::resources::s3::fetch_where(endpoint, &state.config.region, &bucket, &key, keep)
                 .await
         }
-        None => {
-            let dir = state
-                .config
-                .data_dir
-                .clone()
-                .ok_or("no data directory configured to read s3:// locations from")?;
-            read_local(dir.join("s3").join(&bucket), &key, location, keep)
-        }
+        None => read_local(
+            local_bucket(state, &bucket, "to read s3:// locations from")?,
+            &key,
+            location,
+            keep,
+        ),
     }
 }
 
@@ -88,12 +98,7 @@ pub async fn write_typed(
             .await
         }
         None => {
-            let dir = state
-                .config
-                .data_dir
-                .clone()
-                .ok_or("no data directory configured to write s3:// objects to")?;
-            let file = dir.join("s3").join(bucket).join(key);
+            let file = local_bucket(state, bucket, "to write s3:// objects to")?.join(key);
             let written = match file.parent() {
                 Some(parent) => {
                     std::fs::create_dir_all(parent).and_then(|()| std::fs::write(&file, &body))
@@ -103,6 +108,17 @@ pub async fn write_typed(
             written.map_err(|e| format!("writing s3://{bucket}/{key}: {e}"))
         }
     }
+}
+
+/// The directory of `bucket` in the file-backed store, `<data-dir>/s3/<bucket>`; without a data
+/// directory, an error saying what could not be done (`to read s3:// locations from`).
+fn local_bucket(state: &AppState, bucket: &str, to: &str) -> Result<PathBuf, String> {
+    let dir = state
+        .config
+        .data_dir
+        .as_ref()
+        .ok_or_else(|| format!("no data directory configured {to}"))?;
+    Ok(dir.join("s3").join(bucket))
 }
 
 /// Reads `<bucket_dir>/<key>`: one file, or every file under a directory whose path `keep`

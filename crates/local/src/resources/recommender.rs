@@ -26,7 +26,7 @@ use crate::resources::lifecycle::{
     pause, step,
 };
 use crate::resources::promotion;
-use crate::resources::resource::{ByArn, Created, begin_delete, check_new, get};
+use crate::resources::resource::{ByArn, Created, begin_delete, get, reserve};
 use crate::resources::runtime::{self, Source};
 use crate::resources::serving;
 use crate::resources::shapes::{
@@ -102,9 +102,7 @@ pub fn create(state: &AppState, req: CreateRecommender) -> Result<Created<Recomm
     tags::check(req.tags.as_deref().unwrap_or_default())?;
     let use_case = use_case_of(&req.recipe_arn)?;
     check_config(req.recommender_config.as_ref(), use_case)?;
-    let arn = state.arns.make("recommender", &req.name);
-    let mut store = state.lock();
-    check_new::<Recommender>(&store, &arn, &req.name)?;
+    let (arn, mut store) = reserve::<Recommender>(state, "recommender", &req.name)?;
     let group = require_active(&store, &req.dataset_group_arn)?;
     match group.domain.as_deref() {
         None => {

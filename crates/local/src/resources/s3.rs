@@ -50,19 +50,6 @@ fn xml_values(xml: &str, tag: &str) -> Vec<String> {
     out
 }
 
-/// Fetches the object `key`, or every `.csv` object under prefix `key`.
-pub async fn fetch(
-    endpoint: &str,
-    region: &str,
-    bucket: &str,
-    key: &str,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
-    fetch_where(endpoint, region, bucket, key, |k| {
-        k.to_ascii_lowercase().ends_with(".csv")
-    })
-    .await
-}
-
 /// Fetches the object `key`, or every object under prefix `key` whose key `keep` accepts,
 /// sorted by key.
 pub async fn fetch_where(
@@ -131,20 +118,6 @@ pub async fn fetch_where(
         files.push((k, body));
     }
     Ok(files)
-}
-
-/// Writes CSV object `key` of `bucket` (PutObject, path-style), encrypted with SSE-KMS under
-/// `kms_key` when one is given.
-pub async fn put(
-    endpoint: &str,
-    region: &str,
-    bucket: &str,
-    key: &str,
-    body: String,
-    kms_key: Option<&str>,
-) -> Result<(), String> {
-    let body = body.into_bytes();
-    put_typed(endpoint, region, bucket, key, "text/csv", body, kms_key).await
 }
 
 /// Writes object `key` of `bucket` with `content_type` (PutObject, path-style), encrypted with
