@@ -535,6 +535,7 @@ fn live_events(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::serving::test_model;
 
     fn parse(line: &str, kind: LineKind, has_filter: bool) -> Result<Query, String> {
         parse_query(&serde_json::from_str(line).expect("JSON"), kind, has_filter)
@@ -598,32 +599,9 @@ mod tests {
         assert_eq!(LineKind::of(ItemAffinity), None);
     }
 
-    /// 60 users with 20 distinct items each out of 80 (1,200 interactions).
-    fn model(recipe: &str) -> engine::Model {
-        let mut interactions = Vec::new();
-        for u in 0..60usize {
-            for k in 0..20usize {
-                let item = (u * 7 + k * (1 + u % 3)) % 80;
-                interactions.push(engine::Interaction::new(
-                    &format!("u{u}"),
-                    &format!("i{item}"),
-                    1_700_000_000 + (u * 20 + k) as i64,
-                    "click",
-                ));
-            }
-        }
-        let data = engine::Dataset {
-            interactions,
-            items: Vec::new(),
-            users: Vec::new(),
-        };
-        let recipe = engine::Recipe::from_arn(recipe).expect("a supported recipe");
-        engine::train_without_metrics(&data, &engine::TrainConfig::new(recipe)).expect("trains")
-    }
-
     #[test]
     fn lines_are_answered_like_requests_and_bad_ones_get_an_error() {
-        let model = model("aws-user-personalization");
+        let model = test_model("aws-user-personalization");
         let catalog = engine::Catalog::default();
         let live = HashMap::new();
         let answerer = Answerer {

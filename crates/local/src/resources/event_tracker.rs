@@ -4,16 +4,37 @@
 
 use crate::resources::AppState;
 use crate::resources::dataset_group::require_active;
-use crate::resources::lifecycle::{self};
+use crate::resources::lifecycle::{self, ACTIVE};
 use crate::resources::resource::{ByArn, begin_delete, reserve};
 use crate::resources::shapes::CreateEventTracker;
 use crate::resources::shapes::CreateEventTrackerResponse;
 use crate::resources::tags::{self};
-use crate::store::Entry;
 use crate::store::model::EventTracker;
+use crate::store::{Entry, Store};
 use crate::wire::codec::Empty;
 use crate::wire::error::ApiError;
 use crate::wire::names::{check_arn, check_name, stable_uuid};
+
+/// The dataset group of the event tracker with `tracking_id`, which must be ACTIVE; `unknown`
+/// makes the error for a tracking id no tracker has (each operation models its own).
+pub fn group_of_tracker(
+    store: &Store,
+    tracking_id: &str,
+    unknown: fn(String) -> ApiError,
+) -> Result<String, ApiError> {
+    let tracker = store
+        .event_trackers
+        .values()
+        .find(|t| t.tracking_id == tracking_id)
+        .ok_or_else(|| unknown(format!("No event tracker with trackingId {tracking_id}")))?;
+    if tracker.status != ACTIVE {
+        return Err(ApiError::InvalidInput(format!(
+            "Event tracker {} is in status {}, not ACTIVE",
+            tracker.event_tracker_arn, tracker.status
+        )));
+    }
+    Ok(tracker.dataset_group_arn.clone())
+}
 
 pub fn create(
     state: &AppState,

@@ -333,22 +333,13 @@ mod tests {
         }
     }
 
-    fn event(user: &str, item: &str, t: i64) -> InteractionRow {
-        InteractionRow {
-            user_id: user.into(),
-            item_id: item.into(),
-            timestamp: t,
-            event_type: Some("click".into()),
-            event_value: None,
-            extra: None,
-            event_id: None,
-        }
-    }
-
     #[test]
     fn modes_select_by_how_the_data_came() {
-        let bulk = vec![event("u", "a", 1), event("u", "b", 2)];
-        let live = vec![event("v", "c", 3)];
+        let bulk = vec![
+            InteractionRow::click("u", "a", 1),
+            InteractionRow::click("u", "b", 2),
+        ];
+        let live = vec![InteractionRow::click("v", "c", 3)];
         assert_eq!(select_interactions(&bulk, live.clone(), Mode::Bulk), bulk);
         assert_eq!(select_interactions(&bulk, live.clone(), Mode::Put), live);
         assert_eq!(select_interactions(&bulk, live, Mode::All).len(), 3);
@@ -423,7 +414,7 @@ mod tests {
             {"name":"DEVICE","type":["null","string"],"categorical":true}]}"#,
         )
         .expect("schema");
-        let mut valued = event("u", "a", 5);
+        let mut valued = InteractionRow::click("u", "a", 5);
         valued.event_value = Some(2.5);
         valued.extra = Some(Box::new(BTreeMap::from([(
             "DEVICE".to_string(),
@@ -432,7 +423,7 @@ mod tests {
         let csv = to_csv(
             &interactions,
             "ITEM_ID",
-            &Selected::Interactions(vec![valued, event("u, x", "b", 6)]),
+            &Selected::Interactions(vec![valued, InteractionRow::click("u, x", "b", 6)]),
         )
         .expect("csv");
         assert_eq!(

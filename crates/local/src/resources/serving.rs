@@ -290,34 +290,34 @@ fn scored(
         .map_err(|e| ApiError::InvalidInput(e.to_string()))
 }
 
+/// A model of `recipe` trained on 60 users with 20 distinct items each out of 80 (1,200
+/// interactions), for tests.
+#[cfg(test)]
+pub(crate) fn test_model(recipe: &str) -> engine::Model {
+    let mut interactions = Vec::new();
+    for u in 0..60usize {
+        for k in 0..20usize {
+            let item = (u * 7 + k * (1 + u % 3)) % 80;
+            interactions.push(engine::Interaction::new(
+                &format!("u{u}"),
+                &format!("i{item}"),
+                1_700_000_000 + (u * 20 + k) as i64,
+                "click",
+            ));
+        }
+    }
+    let data = engine::Dataset {
+        interactions,
+        items: Vec::new(),
+        users: Vec::new(),
+    };
+    let recipe = engine::Recipe::from_arn(recipe).expect("a supported recipe");
+    engine::train_without_metrics(&data, &engine::TrainConfig::new(recipe)).expect("trains")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// 60 users with 20 distinct items each out of 80 (1,200 interactions).
-    fn model() -> engine::Model {
-        let mut interactions = Vec::new();
-        for u in 0..60usize {
-            for k in 0..20usize {
-                let item = (u * 7 + k * (1 + u % 3)) % 80;
-                interactions.push(engine::Interaction::new(
-                    &format!("u{u}"),
-                    &format!("i{item}"),
-                    1_700_000_000 + (u * 20 + k) as i64,
-                    "click",
-                ));
-            }
-        }
-        let data = engine::Dataset {
-            interactions,
-            items: Vec::new(),
-            users: Vec::new(),
-        };
-        let recipe =
-            engine::Recipe::from_arn("arn:aws:personalize:::recipe/aws-user-personalization")
-                .expect("a supported recipe");
-        engine::train_without_metrics(&data, &engine::TrainConfig::new(recipe)).expect("trains")
-    }
 
     fn top(model: &engine::Model, user: &str) -> Vec<(String, f64)> {
         let catalog = engine::Catalog::default();
@@ -342,7 +342,7 @@ mod tests {
     #[test]
     fn models_are_written_as_bincode_and_json_models_still_load() {
         let dir = crate::store::test_dir("models");
-        let model = model();
+        let model = test_model("arn:aws:personalize:::recipe/aws-user-personalization");
         let bin = dir.join("m.bin");
         write_model(&bin, &model).expect("writes");
         let json = dir.join("m.json");

@@ -15,6 +15,7 @@ use crate::resources::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRES
 use crate::resources::lifecycle::{CREATE_STOPPED, CREATE_STOPPING};
 use crate::resources::{next_best_action, solution_config, training_data};
 use crate::store::data::{DatasetRows, FieldValue, InteractionRow, RecordRow};
+use crate::store::model::{Solution, SolutionVersion};
 use crate::store::{Entry, Store, TrainedMeta};
 
 /// Whether `arn` names a recipe the engine serves.
@@ -127,7 +128,11 @@ struct Job {
     base: Option<Base>,
 }
 
-fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job, String> {
+/// Solution version `arn` being trained and its solution.
+pub(crate) fn version_and_solution<'s>(
+    store: &'s Store,
+    arn: &str,
+) -> Result<(&'s SolutionVersion, &'s Solution), String> {
     let version = store
         .solution_versions
         .get(arn)
@@ -136,6 +141,11 @@ fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job,
         .solutions
         .get(&version.solution_arn)
         .ok_or("the solution was deleted")?;
+    Ok((version, solution))
+}
+
+fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job, String> {
+    let (version, solution) = version_and_solution(store, arn)?;
     let recipe_arn = solution.recipe_arn.clone().unwrap_or_default();
     let recipe = engine::Recipe::from_arn(&recipe_arn)
         .ok_or_else(|| format!("recipe {recipe_arn} is not supported"))?;
