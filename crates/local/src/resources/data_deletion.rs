@@ -36,11 +36,6 @@ const MAX_PENDING: usize = 5;
 /// The largest total size of a job's input files.
 const MAX_INPUT_BYTES: usize = 100 * 1024 * 1024;
 
-/// Whether a job is still to finish (its driver resumes after a restart).
-pub fn is_running(status: &str) -> bool {
-    status == PENDING || status == IN_PROGRESS
-}
-
 pub fn create(
     state: &AppState,
     req: CreateDataDeletionJob,

@@ -8,6 +8,7 @@ use crate::resources::resource::{ByArn, begin_delete, count_children, get, reser
 use crate::resources::shapes::CreateDatasetGroup;
 use crate::resources::shapes::CreateDatasetGroupResponse;
 use crate::resources::tags::{self};
+use crate::resources::{data_deletion, job};
 use crate::store::model::{
     Dataset, DatasetGroup, EventTracker, Filter, MetricAttribution, Recommender, Solution,
 };
@@ -69,12 +70,9 @@ pub fn delete(state: &AppState, req: ByArn<DatasetGroup>) -> Result<Empty, ApiEr
              attributions)"
         )));
     }
-    if let Some(job) = store.deletion_jobs.values().find(|j| {
-        j.dataset_group_arn == arn && crate::resources::data_deletion::is_running(&j.status)
-    }) {
+    if let Some(job) = job::running::<data_deletion::Driver>(&store, &arn) {
         return Err(ApiError::InUse(format!(
-            "Dataset group {arn} has a data deletion job in progress: {}",
-            job.data_deletion_job_arn
+            "Dataset group {arn} has a data deletion job in progress: {job}"
         )));
     }
     lifecycle::start_delete(state, &mut store, &arn);

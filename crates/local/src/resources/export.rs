@@ -14,6 +14,7 @@
 use std::collections::HashSet;
 
 use crate::resources::AppState;
+use crate::resources::dataset;
 use crate::resources::job::{self, Job};
 use crate::resources::lifecycle::{ACTIVE, CREATE_PENDING};
 use crate::resources::objects::{self, parse_location};
@@ -117,14 +118,7 @@ impl Job for Driver {
         let (selected, columns, id_field, destination, job_name) = {
             let store = state.lock();
             let job = store.export_jobs.get(arn).ok_or("export job vanished")?;
-            let dataset = store
-                .datasets
-                .get(&job.dataset_arn)
-                .ok_or("the dataset was deleted")?;
-            let schema = store
-                .schemas
-                .get(&dataset.schema_arn)
-                .ok_or("the dataset's schema was deleted")?;
+            let (dataset, schema) = dataset::with_schema(&store, &job.dataset_arn)?;
             let mode = Mode::parse(&job.ingestion_mode).ok_or("unknown ingestionMode")?;
             let selected = if dataset.dataset_type == "INTERACTIONS" {
                 let bulk = match store.data.get(&dataset.dataset_arn) {

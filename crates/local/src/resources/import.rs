@@ -9,8 +9,9 @@
 use std::collections::BTreeMap;
 
 use crate::resources::AppState;
+use crate::resources::dataset;
 use crate::resources::job::{self, Job};
-use crate::resources::lifecycle::{self, ACTIVE, CREATE_PENDING};
+use crate::resources::lifecycle::{ACTIVE, CREATE_PENDING};
 use crate::resources::metric_attribution::{self, Attributable, Horizon};
 use crate::resources::objects;
 use crate::resources::objects::parse_location;
@@ -46,14 +47,10 @@ pub fn create(
             dataset.dataset_arn, dataset.status
         )));
     }
-    if let Some(running) = store
-        .import_jobs
-        .values()
-        .find(|j| j.dataset_arn == req.dataset_arn && lifecycle::is_creating(&j.status))
-    {
+    if let Some(running) = job::running::<Driver>(&store, &req.dataset_arn) {
         return Err(ApiError::InUse(format!(
-            "Dataset {} already has an import job in progress: {}",
-            req.dataset_arn, running.dataset_import_job_arn
+            "Dataset {} already has an import job in progress: {running}",
+            req.dataset_arn
         )));
     }
     if req.publish_attribution_metrics_to_s3 == Some(true) {
@@ -284,14 +281,7 @@ async fn run(state: &AppState, arn: &str) -> Result<Imported, String> {
     let (location, dataset_type, columns, attributed) = {
         let store = state.lock();
         let job = store.import_jobs.get(arn).ok_or("import job vanished")?;
-        let dataset = store
-            .datasets
-            .get(&job.dataset_arn)
-            .ok_or("the dataset was deleted")?;
-        let schema = store
-            .schemas
-            .get(&dataset.schema_arn)
-            .ok_or("the dataset's schema was deleted")?;
+        let (dataset, schema) = dataset::with_schema(&store, &job.dataset_arn)?;
         (
             job.data_source.data_location.clone().unwrap_or_default(),
             dataset.dataset_type.clone(),

@@ -116,17 +116,24 @@ pub fn start<J: Job>(state: &AppState, arn: String) {
     });
 }
 
+/// A job of kind `J` still pending or in progress on `parent` (what its List filters on: the
+/// dataset of an import or export job, the dataset group of a data deletion job).
+pub fn running<J: Job>(store: &Store, parent: &str) -> Option<String> {
+    J::Record::table(store)
+        .iter()
+        .filter(|(_, job)| job.parent_arn() == parent)
+        .map(|(arn, _)| arn)
+        .find(|arn| is_unfinished::<J>(store, arn))
+        .cloned()
+}
+
 /// Restarts the driver of every job of kind `J` still pending or in progress (after a restart).
 pub fn resume<J: Job>(state: &AppState) {
-    let statuses = &J::STATUSES;
     let unfinished: Vec<String> = {
         let store = state.lock();
         J::Record::table(&store)
             .keys()
-            .filter(|arn| {
-                status_of(&store, arn)
-                    .is_some_and(|s| s == statuses.pending || s == statuses.in_progress)
-            })
+            .filter(|arn| is_unfinished::<J>(&store, arn))
             .cloned()
             .collect()
     };
@@ -134,6 +141,12 @@ pub fn resume<J: Job>(state: &AppState) {
         tracing::info!(%arn, "resuming {} interrupted by a restart", J::NAME);
         start::<J>(state, arn);
     }
+}
+
+/// Whether job `arn` of kind `J` is still pending or in progress.
+fn is_unfinished<J: Job>(store: &Store, arn: &str) -> bool {
+    let statuses = &J::STATUSES;
+    status_of(store, arn).is_some_and(|s| s == statuses.pending || s == statuses.in_progress)
 }
 
 /// The status of resource `arn`, if it has one.

@@ -380,14 +380,7 @@ async fn train(
     let model_dir = state.config.data_dir.as_ref().map(|d| d.join("models"));
     tokio::task::spawn_blocking(move || {
         let model = engine::train(&job.dataset, &job.config).map_err(|e| e.to_string())?;
-        let model_file = match model_dir {
-            Some(dir) => {
-                serving::write_model(&dir.join(&job.file_name), &model)
-                    .map_err(|e| format!("writing the model failed: {e}"))?;
-                Some(job.file_name)
-            }
-            None => None,
-        };
+        let model_file = serving::save_model(model_dir, job.file_name, &model)?;
         let meta = TrainedMeta {
             metrics: model.metrics(),
             trained_seq: job.trained_seq,

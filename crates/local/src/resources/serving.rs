@@ -4,7 +4,7 @@
 //! Depends on the store, the wire layer and the engine; never on the router.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use personalize_engine as engine;
@@ -175,16 +175,23 @@ pub fn item_number(catalog: &engine::Catalog, item_id: &str, column: &str) -> Op
     }
 }
 
-/// Writes a trained model file durably: bincode (`.bin`), streamed to disk.
-pub fn write_model(path: &Path, model: &engine::Model) -> std::io::Result<()> {
-    crate::store::write_durably_with(path, |out| {
-        bincode::serde::encode_into_std_write(model, out, bincode::config::standard())
-            .map(|_| ())
-            .map_err(std::io::Error::other)
-    })
+/// Writes trained model `model` as `<model_dir>/<file_name>` when there is a model directory
+/// (a server without a data directory keeps models in memory only); returns the file name
+/// written.
+pub fn save_model<T: serde::Serialize>(
+    model_dir: Option<PathBuf>,
+    file_name: String,
+    model: &T,
+) -> Result<Option<String>, String> {
+    let Some(dir) = model_dir else {
+        return Ok(None);
+    };
+    write_bincode(&dir.join(&file_name), model)
+        .map_err(|e| format!("writing the model failed: {e}"))?;
+    Ok(Some(file_name))
 }
 
-/// Writes any model durably as bincode (Next-Best-Action models).
+/// Writes a model file durably: bincode (`.bin`), streamed to disk.
 pub fn write_bincode<T: serde::Serialize>(path: &Path, model: &T) -> std::io::Result<()> {
     crate::store::write_durably_with(path, |out| {
         bincode::serde::encode_into_std_write(model, out, bincode::config::standard())
@@ -202,12 +209,11 @@ pub fn read_bincode<T: serde::de::DeserializeOwned>(path: &Path) -> std::io::Res
 
 /// Reads a model file: bincode, or JSON for a `.json` file written by earlier versions.
 pub fn read_model(path: &Path) -> std::io::Result<engine::Model> {
-    let mut input = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
     if path.extension().is_some_and(|e| e == "json") {
+        let input = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
         serde_json::from_reader(input).map_err(std::io::Error::other)
     } else {
-        bincode::serde::decode_from_std_read(&mut input, bincode::config::standard())
-            .map_err(std::io::Error::other)
+        read_bincode(path)
     }
 }
 
@@ -344,7 +350,7 @@ mod tests {
         let dir = crate::store::test_dir("models");
         let model = test_model("arn:aws:personalize:::recipe/aws-user-personalization");
         let bin = dir.join("m.bin");
-        write_model(&bin, &model).expect("writes");
+        write_bincode(&bin, &model).expect("writes");
         let json = dir.join("m.json");
         std::fs::write(&json, serde_json::to_vec(&model).expect("serialises")).expect("writes");
         assert!(
