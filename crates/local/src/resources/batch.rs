@@ -15,6 +15,7 @@ use crate::resources::AppState;
 use crate::resources::lifecycle::{self, ACTIVE};
 use crate::resources::objects::{self, parse_location};
 use crate::resources::resource::get;
+use crate::resources::s3::NewObject;
 use crate::resources::serving::ModelRef;
 use crate::resources::tags;
 use crate::store::Store;
@@ -133,7 +134,14 @@ pub(crate) async fn write_output(
 ) -> Result<String, String> {
     let (bucket, prefix) = parse_location(destination)?;
     let key = output_key(&prefix, input_name);
-    objects::write_typed(state, &bucket, &key, "application/json", body, kms_key).await?;
+    let object = NewObject {
+        bucket: &bucket,
+        key: &key,
+        content_type: "application/json",
+        body,
+        kms_key,
+    };
+    objects::write(state, object).await?;
     Ok(format!("s3://{bucket}/{key}"))
 }
 

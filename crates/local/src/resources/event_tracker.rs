@@ -5,7 +5,7 @@
 use crate::resources::AppState;
 use crate::resources::dataset_group::require_active;
 use crate::resources::lifecycle::{self, ACTIVE};
-use crate::resources::resource::{ByArn, begin_delete, reserve};
+use crate::resources::resource::{ByArn, begin_delete, first_child, reserve};
 use crate::resources::shapes::CreateEventTracker;
 use crate::resources::shapes::CreateEventTrackerResponse;
 use crate::resources::tags::{self};
@@ -45,11 +45,7 @@ pub fn create(
     tags::check(req.tags.as_deref().unwrap_or_default())?;
     let (arn, mut store) = reserve::<EventTracker>(state, "event-tracker", &req.name)?;
     require_active(&store, &req.dataset_group_arn)?;
-    if let Some(existing) = store
-        .event_trackers
-        .values()
-        .find(|t| t.dataset_group_arn == req.dataset_group_arn)
-    {
+    if let Some(existing) = first_child::<EventTracker>(&store, &req.dataset_group_arn) {
         return Err(ApiError::AlreadyExists(format!(
             "Dataset group {} already has an event tracker: {}",
             req.dataset_group_arn, existing.event_tracker_arn

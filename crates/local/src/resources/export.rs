@@ -19,6 +19,7 @@ use crate::resources::job::{self, Job};
 use crate::resources::lifecycle::{ACTIVE, CREATE_PENDING};
 use crate::resources::objects::{self, parse_location};
 use crate::resources::resource::{Created, get, reserve};
+use crate::resources::s3::NewObject;
 use crate::resources::schema::{Column, ColumnKind, parse_columns};
 use crate::resources::shapes::CreateDatasetExportJob;
 use crate::resources::tags;
@@ -161,14 +162,8 @@ impl Job for Driver {
             .map_err(|e| format!("export worker failed: {e}"))??;
         let (bucket, prefix) = parse_location(&destination.path)?;
         let key = output_key(&prefix, &job_name);
-        objects::write(
-            state,
-            &bucket,
-            &key,
-            csv,
-            destination.kms_key_arn.as_deref(),
-        )
-        .await?;
+        let object = NewObject::csv(&bucket, &key, csv, destination.kms_key_arn.as_deref());
+        objects::write(state, object).await?;
         Ok(format!("s3://{bucket}/{key}"))
     }
 

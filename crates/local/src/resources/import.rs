@@ -16,6 +16,7 @@ use crate::resources::metric_attribution::{self, Attributable, Horizon};
 use crate::resources::objects;
 use crate::resources::objects::parse_location;
 use crate::resources::resource::{Created, get, reserve};
+use crate::resources::s3::NewObject;
 use crate::resources::schema::{Column, ColumnKind, parse_columns};
 use crate::resources::shapes::CreateDatasetImportJob;
 use crate::resources::tags;
@@ -230,7 +231,7 @@ async fn report(
             },
             metric_attribution::unix_now()
         );
-        objects::write(state, &bucket, &key, csv, None).await?;
+        objects::write(state, NewObject::csv(&bucket, &key, csv, None)).await?;
         tracing::info!(%arn, report = %format!("s3://{bucket}/{key}"), "metric attribution report written");
     }
     Ok(cloudwatch.map(|tallies| (attribution, tallies)))

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use crate::resources::AppState;
+use crate::resources::s3::{self, NewObject};
 use crate::store::model::DataSource;
 use crate::wire::error::ApiError;
 
@@ -50,8 +51,7 @@ pub async fn read_where(
     let (bucket, key) = parse_location(location)?;
     match &state.config.s3_endpoint {
         Some(endpoint) => {
-            crate::resources::s3::fetch_where(endpoint, &state.config.region, &bucket, &key, keep)
-                .await
+            s3::fetch_where(endpoint, &state.config.region, &bucket, &key, keep).await
         }
         None => read_local(
             local_bucket(state, &bucket, "to read s3:// locations from")?,
@@ -62,42 +62,15 @@ pub async fn read_where(
     }
 }
 
-/// Writes object `key` of `bucket`; through S3, encrypted with SSE-KMS under `kms_key` when one
-/// is given (the file-backed store has no KMS: it keeps the bytes as written).
-pub async fn write(
-    state: &AppState,
-    bucket: &str,
-    key: &str,
-    body: String,
-    kms_key: Option<&str>,
-) -> Result<(), String> {
-    write_typed(state, bucket, key, "text/csv", body.into_bytes(), kms_key).await
-}
-
-/// Writes object `key` of `bucket` with `content_type`, as [`write`] does.
-pub async fn write_typed(
-    state: &AppState,
-    bucket: &str,
-    key: &str,
-    content_type: &str,
-    body: Vec<u8>,
-    kms_key: Option<&str>,
-) -> Result<(), String> {
+/// Writes `object`; through S3, encrypted with SSE-KMS under its KMS key when it has one (the
+/// file-backed store has no KMS: it keeps the bytes as written).
+pub async fn write(state: &AppState, object: NewObject<'_>) -> Result<(), String> {
     match &state.config.s3_endpoint {
-        Some(endpoint) => {
-            let region = &state.config.region;
-            crate::resources::s3::put_typed(
-                endpoint,
-                region,
-                bucket,
-                key,
-                content_type,
-                body,
-                kms_key,
-            )
-            .await
-        }
+        Some(endpoint) => s3::put(endpoint, &state.config.region, object).await,
         None => {
+            let NewObject {
+                bucket, key, body, ..
+            } = object;
             let file = local_bucket(state, bucket, "to write s3:// objects to")?.join(key);
             let written = match file.parent() {
                 Some(parent) => {

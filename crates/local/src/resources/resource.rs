@@ -81,6 +81,11 @@ pub fn check_deletable(kind: &str, arn: &str, status: &str) -> Result<(), ApiErr
     Ok(())
 }
 
+/// The first resource of kind `R` (in ARN order) whose List filters on parent `parent`.
+pub fn first_child<'s, R: Resource>(store: &'s Store, parent: &str) -> Option<&'s R> {
+    R::table(store).values().find(|r| r.parent_arn() == parent)
+}
+
 /// How many resources of kind `R` have `parent` as the parent their List filters on.
 pub fn count_children<R: Resource>(store: &Store, parent: &str) -> usize {
     R::table(store)
