@@ -363,14 +363,13 @@ pub fn create(
         creation_date_time: now,
         last_updated_date_time: now,
     });
-    Ok(job::launch::<Driver>(state, store, arn, record, req.tags))
+    Ok(job::launch::<BatchInferenceJob>(
+        state, store, arn, record, req.tags,
+    ))
 }
 
-/// The driver of batch inference jobs.
-pub struct Driver;
-
-impl Job for Driver {
-    type Record = BatchInferenceJob;
+/// How batch inference jobs run (the driver is [`job`]'s).
+impl Job for BatchInferenceJob {
     type Output = ();
     const NAME: &'static str = "batch inference job";
 

@@ -147,14 +147,13 @@ pub fn create(
         creation_date_time: now,
         last_updated_date_time: now,
     });
-    Ok(job::launch::<Driver>(state, store, arn, record, req.tags))
+    Ok(job::launch::<BatchSegmentJob>(
+        state, store, arn, record, req.tags,
+    ))
 }
 
-/// The driver of batch segment jobs.
-pub struct Driver;
-
-impl Job for Driver {
-    type Record = BatchSegmentJob;
+/// How batch segment jobs run (the driver is [`job`]'s).
+impl Job for BatchSegmentJob {
     type Output = ();
     const NAME: &'static str = "batch segment job";
 

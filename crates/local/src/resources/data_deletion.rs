@@ -71,14 +71,13 @@ pub fn create(
         last_updated_date_time: now,
         failure_reason: None,
     });
-    Ok(job::launch::<Driver>(state, store, arn, record, req.tags))
+    Ok(job::launch::<DataDeletionJob>(
+        state, store, arn, record, req.tags,
+    ))
 }
 
-/// The driver of data deletion jobs.
-pub struct Driver;
-
-impl Job for Driver {
-    type Record = DataDeletionJob;
+/// How data deletion jobs run (the driver is [`job`]'s).
+impl Job for DataDeletionJob {
     /// The users listed, each once.
     type Output = Vec<String>;
     const NAME: &'static str = "data deletion job";

@@ -3,13 +3,15 @@
 
 use crate::resources::AppState;
 use crate::resources::dataset_group::require_active;
+use crate::resources::job;
 use crate::resources::lifecycle::{self, ACTIVE, is_creating};
 use crate::resources::resource::{ByArn, Created, begin_delete, get, start_new};
 use crate::resources::schema::{check_for_type, parse_columns};
 use crate::resources::shapes::{CreateDataset, UpdateDataset};
 use crate::resources::tags::{self};
-use crate::resources::{export, import, job};
-use crate::store::model::{Dataset, DatasetSchema, DatasetUpdateSummary};
+use crate::store::model::{
+    Dataset, DatasetExportJob, DatasetImportJob, DatasetSchema, DatasetUpdateSummary,
+};
 use crate::store::{Entry, Store};
 use crate::wire::codec::Empty;
 use crate::wire::error::ApiError;
@@ -146,8 +148,8 @@ pub fn with_schema<'s>(
 pub fn delete(state: &AppState, req: ByArn<Dataset>) -> Result<Empty, ApiError> {
     let (arn, mut store, _) = begin_delete(state, req)?;
     let running = [
-        ("an import", job::running::<import::Driver>(&store, &arn)),
-        ("an export", job::running::<export::Driver>(&store, &arn)),
+        ("an import", job::running::<DatasetImportJob>(&store, &arn)),
+        ("an export", job::running::<DatasetExportJob>(&store, &arn)),
     ];
     if let Some((kind, job)) = running
         .into_iter()

@@ -3,14 +3,15 @@
 //! Depends on the store and the wire layer; never on the router.
 
 use crate::resources::AppState;
+use crate::resources::job;
 use crate::resources::lifecycle;
 use crate::resources::resource::{ByArn, begin_delete, count_children, get, reserve, start_new};
 use crate::resources::shapes::CreateDatasetGroup;
 use crate::resources::shapes::CreateDatasetGroupResponse;
 use crate::resources::tags::{self};
-use crate::resources::{data_deletion, job};
 use crate::store::model::{
-    Dataset, DatasetGroup, EventTracker, Filter, MetricAttribution, Recommender, Solution,
+    DataDeletionJob, Dataset, DatasetGroup, EventTracker, Filter, MetricAttribution, Recommender,
+    Solution,
 };
 use crate::store::{Entry, Store};
 use crate::wire::codec::Empty;
@@ -70,7 +71,7 @@ pub fn delete(state: &AppState, req: ByArn<DatasetGroup>) -> Result<Empty, ApiEr
              attributions)"
         )));
     }
-    if let Some(job) = job::running::<data_deletion::Driver>(&store, &arn) {
+    if let Some(job) = job::running::<DataDeletionJob>(&store, &arn) {
         return Err(ApiError::InUse(format!(
             "Dataset group {arn} has a data deletion job in progress: {job}"
         )));

@@ -102,14 +102,13 @@ pub fn create(
         last_updated_date_time: now,
         failure_reason: None,
     });
-    Ok(job::launch::<Driver>(state, store, arn, record, req.tags))
+    Ok(job::launch::<DatasetExportJob>(
+        state, store, arn, record, req.tags,
+    ))
 }
 
-/// The driver of dataset export jobs.
-pub struct Driver;
-
-impl Job for Driver {
-    type Record = DatasetExportJob;
+/// How dataset export jobs run (the driver is [`job`]'s).
+impl Job for DatasetExportJob {
     /// The `s3://` location written.
     type Output = String;
     const NAME: &'static str = "dataset export job";

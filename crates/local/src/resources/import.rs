@@ -48,7 +48,7 @@ pub fn create(
             dataset.dataset_arn, dataset.status
         )));
     }
-    if let Some(running) = job::running::<Driver>(&store, &req.dataset_arn) {
+    if let Some(running) = job::running::<DatasetImportJob>(&store, &req.dataset_arn) {
         return Err(ApiError::InUse(format!(
             "Dataset {} already has an import job in progress: {running}",
             req.dataset_arn
@@ -79,14 +79,13 @@ pub fn create(
         import_mode,
         publish_attribution_metrics_to_s3: req.publish_attribution_metrics_to_s3,
     });
-    Ok(job::launch::<Driver>(state, store, arn, record, req.tags))
+    Ok(job::launch::<DatasetImportJob>(
+        state, store, arn, record, req.tags,
+    ))
 }
 
-/// The driver of dataset import jobs.
-pub struct Driver;
-
-impl Job for Driver {
-    type Record = DatasetImportJob;
+/// How dataset import jobs run (the driver is [`job`]'s).
+impl Job for DatasetImportJob {
     /// The rows read and, when a metric attribution reports on them, its ARN and values for
     /// CloudWatch.
     type Output = (DatasetRows, Option<(String, Vec<Tally>)>);

@@ -40,10 +40,9 @@ pub const CREATE: Statuses = Statuses {
     failed: CREATE_FAILED,
 };
 
-/// One kind of job: its record, statuses, work and how its success is committed.
-pub trait Job: 'static {
-    /// Its stored record.
-    type Record: Resource;
+/// A kind of job, implemented by its stored record: its statuses, its work and how its success
+/// is committed.
+pub trait Job: Resource + 'static {
     /// What its work produces for [`Job::finish`].
     type Output: Send;
     /// What logs call it (`import job`).
@@ -73,7 +72,7 @@ pub fn launch<J: Job>(
     arn: String,
     record: Entry,
     tags: Option<Vec<Tag>>,
-) -> Created<J::Record> {
+) -> Created<J> {
     store.commit(record);
     tags::set_on_create(&mut store, &arn, tags);
     drop(store);
@@ -119,7 +118,7 @@ pub fn start<J: Job>(state: &AppState, arn: String) {
 /// A job of kind `J` still pending or in progress on `parent` (what its List filters on: the
 /// dataset of an import or export job, the dataset group of a data deletion job).
 pub fn running<J: Job>(store: &Store, parent: &str) -> Option<String> {
-    J::Record::table(store)
+    J::table(store)
         .iter()
         .filter(|(_, job)| job.parent_arn() == parent)
         .map(|(arn, _)| arn)
@@ -131,7 +130,7 @@ pub fn running<J: Job>(store: &Store, parent: &str) -> Option<String> {
 pub fn resume<J: Job>(state: &AppState) {
     let unfinished: Vec<String> = {
         let store = state.lock();
-        J::Record::table(&store)
+        J::table(&store)
             .keys()
             .filter(|arn| is_unfinished::<J>(&store, arn))
             .cloned()

@@ -50,6 +50,10 @@ use lifecycle::{
 };
 pub use state::{AppState, Shared};
 
+use crate::store::model::{
+    BatchInferenceJob, BatchSegmentJob, DataDeletionJob, DatasetExportJob, DatasetImportJob,
+};
+
 /// Restarts the drivers of work interrupted by a restart (imports, exports, data deletions,
 /// training, transitions), and
 /// starts the auto-training scheduler and the CloudWatch publisher of metric attributions.
@@ -146,13 +150,13 @@ fn resume_drivers(state: &AppState) {
             start_update(state, arn, apply);
         }
     }
-    job::resume::<import::Driver>(state);
+    job::resume::<DatasetImportJob>(state);
     for arn in versions {
         tracing::info!(%arn, "resuming training interrupted by a restart");
         training::start(state, arn);
     }
-    job::resume::<export::Driver>(state);
-    job::resume::<data_deletion::Driver>(state);
-    job::resume::<batch_inference::Driver>(state);
-    job::resume::<batch_segment::Driver>(state);
+    job::resume::<DatasetExportJob>(state);
+    job::resume::<DataDeletionJob>(state);
+    job::resume::<BatchInferenceJob>(state);
+    job::resume::<BatchSegmentJob>(state);
 }
