@@ -125,7 +125,7 @@ pub(crate) fn output_key(prefix: &str, input_name: &str) -> String {
 
 /// Writes one output object (encrypted under `kms_key` when given); returns its `s3://`
 /// location.
-pub(crate) async fn write_output(
+async fn write_output(
     state: &AppState,
     destination: &str,
     kms_key: Option<&str>,
@@ -143,6 +143,34 @@ pub(crate) async fn write_output(
     };
     objects::write(state, object).await?;
     Ok(format!("s3://{bucket}/{key}"))
+}
+
+/// Writes the output object of each input object (named after it) to `destination`, encrypted
+/// under its KMS key when it has one; `arn` and `what` (`batch inference`) name the job in logs.
+pub(crate) async fn write_outputs(
+    state: &AppState,
+    (arn, what): (&str, &str),
+    destination: &S3DataConfig,
+    outputs: Vec<(String, Vec<u8>)>,
+) -> Result<(), String> {
+    let kms_key = destination.kms_key_arn.as_deref();
+    for (name, body) in outputs {
+        let written = write_output(state, &destination.path, kms_key, &name, body).await?;
+        tracing::info!(%arn, output = %written, "{what} output written");
+    }
+    Ok(())
+}
+
+/// The output object of each input object, with its name: `answer` of each record
+/// ([`answer_all`]).
+pub fn answer_inputs(
+    inputs: &[(String, Vec<u8>)],
+    answer: impl Fn(&str) -> String + Sync,
+) -> Vec<(String, Vec<u8>)> {
+    inputs
+        .iter()
+        .map(|(name, bytes)| (name.clone(), answer_all(bytes, &answer)))
+        .collect()
 }
 
 /// The input records of one object: its non-blank lines, in order.

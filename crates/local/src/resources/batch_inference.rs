@@ -389,13 +389,7 @@ impl Job for BatchInferenceJob {
                 .as_ref()
                 .and_then(|c| c.item_exploration_config.as_ref()),
         );
-        let destination = settings.job.job_output.s3_data_destination.path.clone();
-        let kms_key = settings
-            .job
-            .job_output
-            .s3_data_destination
-            .kms_key_arn
-            .clone();
+        let destination = settings.job.job_output.s3_data_destination.clone();
         let state_for_live = Arc::clone(state);
         let outputs = tokio::task::spawn_blocking(move || {
             let live = live_events(&state_for_live, &settings, &inputs);
@@ -410,22 +404,11 @@ impl Job for BatchInferenceJob {
                 now,
                 live: &live,
             };
-            inputs
-                .iter()
-                .map(|(name, bytes)| {
-                    let body = batch::answer_all(bytes, |line| answerer.answer(line));
-                    (name.clone(), body)
-                })
-                .collect::<Vec<_>>()
+            batch::answer_inputs(&inputs, |line| answerer.answer(line))
         })
         .await
         .map_err(|e| format!("batch inference worker failed: {e}"))?;
-        for (name, body) in outputs {
-            let written =
-                batch::write_output(state, &destination, kms_key.as_deref(), &name, body).await?;
-            tracing::info!(%arn, output = %written, "batch inference output written");
-        }
-        Ok(())
+        batch::write_outputs(state, (arn, "batch inference"), &destination, outputs).await
     }
 }
 

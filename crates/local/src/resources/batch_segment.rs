@@ -193,26 +193,14 @@ impl Job for BatchSegmentJob {
         let num_results = job.num_results.unwrap_or(DEFAULT_NUM_RESULTS) as usize;
         let catalog = Arc::clone(&catalog);
         let outputs = tokio::task::spawn_blocking(move || {
-            inputs
-                .iter()
-                .map(|(name, bytes)| {
-                    let body = batch::answer_all(bytes, |line| {
-                        answer(&model, &catalog, recipe, num_results, line)
-                    });
-                    (name.clone(), body)
-                })
-                .collect::<Vec<_>>()
+            batch::answer_inputs(&inputs, |line| {
+                answer(&model, &catalog, recipe, num_results, line)
+            })
         })
         .await
         .map_err(|e| format!("batch segment worker failed: {e}"))?;
         let destination = &job.job_output.s3_data_destination;
-        let kms_key = destination.kms_key_arn.as_deref();
-        for (name, body) in outputs {
-            let written =
-                batch::write_output(state, &destination.path, kms_key, &name, body).await?;
-            tracing::info!(%arn, output = %written, "batch segment output written");
-        }
-        Ok(())
+        batch::write_outputs(state, (arn, "batch segment"), destination, outputs).await
     }
 }
 
