@@ -27,18 +27,57 @@ use crate::wire::codec::{OpResult, run};
 use crate::wire::error::{ApiError, Protocol};
 use crate::wire::model::{self, Service};
 
+/// What answers a REST JSON operation: its request body in, its result out.
+type RestHandler = fn(&AppState, &[u8]) -> OpResult;
+
+/// The REST JSON operations of the events and runtime services: path, service, operation and
+/// handler.
+const REST_OPERATIONS: &[(&str, Service, &str, RestHandler)] = &[
+    ("/events", Service::Events, "PutEvents", events::put_events),
+    ("/items", Service::Events, "PutItems", events::put_items),
+    ("/users", Service::Events, "PutUsers", events::put_users),
+    (
+        "/actions",
+        Service::Events,
+        "PutActions",
+        next_best_action::put_actions,
+    ),
+    (
+        "/action-interactions",
+        Service::Events,
+        "PutActionInteractions",
+        next_best_action::put_action_interactions,
+    ),
+    (
+        "/action-recommendations",
+        Service::Runtime,
+        "GetActionRecommendations",
+        next_best_action::get_action_recommendations,
+    ),
+    (
+        "/recommendations",
+        Service::Runtime,
+        "GetRecommendations",
+        runtime::get_recommendations,
+    ),
+    (
+        "/personalize-ranking",
+        Service::Runtime,
+        "GetPersonalizedRanking",
+        runtime::get_personalized_ranking,
+    ),
+];
+
 /// Builds the router for all three services.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", post(control_plane))
-        .route("/events", post(rest_events))
-        .route("/items", post(rest_items))
-        .route("/users", post(rest_users))
-        .route("/actions", post(rest_actions))
-        .route("/action-interactions", post(rest_action_interactions))
-        .route("/action-recommendations", post(rest_action_recommendations))
-        .route("/recommendations", post(rest_recommendations))
-        .route("/personalize-ranking", post(rest_ranking))
+    let mut router = Router::new().route("/", post(control_plane));
+    for &(path, service, op, handler) in REST_OPERATIONS {
+        let route = move |State(state): State<AppState>, request: Request| {
+            rest(state, request, service, op, handler)
+        };
+        router = router.route(path, post(route));
+    }
+    router
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .fallback(fallback)
@@ -317,7 +356,7 @@ async fn rest(
     request: Request,
     service: Service,
     op: &'static str,
-    handler: fn(&AppState, &[u8]) -> OpResult,
+    handler: RestHandler,
 ) -> Response {
     let started = Instant::now();
     let result = async {
@@ -328,94 +367,6 @@ async fn rest(
     }
     .await;
     finish(&state, service, op, started, result).await
-}
-
-async fn rest_events(State(state): State<AppState>, request: Request) -> Response {
-    rest(
-        state,
-        request,
-        Service::Events,
-        "PutEvents",
-        events::put_events,
-    )
-    .await
-}
-
-async fn rest_items(State(state): State<AppState>, request: Request) -> Response {
-    rest(
-        state,
-        request,
-        Service::Events,
-        "PutItems",
-        events::put_items,
-    )
-    .await
-}
-
-async fn rest_users(State(state): State<AppState>, request: Request) -> Response {
-    rest(
-        state,
-        request,
-        Service::Events,
-        "PutUsers",
-        events::put_users,
-    )
-    .await
-}
-
-async fn rest_actions(State(state): State<AppState>, request: Request) -> Response {
-    rest(
-        state,
-        request,
-        Service::Events,
-        "PutActions",
-        next_best_action::put_actions,
-    )
-    .await
-}
-
-async fn rest_action_interactions(State(state): State<AppState>, request: Request) -> Response {
-    rest(
-        state,
-        request,
-        Service::Events,
-        "PutActionInteractions",
-        next_best_action::put_action_interactions,
-    )
-    .await
-}
-
-async fn rest_action_recommendations(State(state): State<AppState>, request: Request) -> Response {
-    rest(
-        state,
-        request,
-        Service::Runtime,
-        "GetActionRecommendations",
-        next_best_action::get_action_recommendations,
-    )
-    .await
-}
-
-async fn rest_recommendations(State(state): State<AppState>, request: Request) -> Response {
-    rest(
-        state,
-        request,
-        Service::Runtime,
-        "GetRecommendations",
-        runtime::get_recommendations,
-    )
-    .await
-}
-
-async fn rest_ranking(State(state): State<AppState>, request: Request) -> Response {
-    rest(
-        state,
-        request,
-        Service::Runtime,
-        "GetPersonalizedRanking",
-        runtime::get_personalized_ranking,
-    )
-    .await
 }
 
 async fn health(State(state): State<AppState>) -> Response {

@@ -1,29 +1,46 @@
 //! What batch inference and batch segment jobs share: checks of a Create request (solution
 //! version, S3 paths, numResults), reading the JSON-lines input from S3 (one object or every
-//! object under a prefix), writing each input object's output as `<output path><name>.out`, the
-//! job's state machine (`CREATE PENDING -> CREATE IN_PROGRESS -> ACTIVE | CREATE FAILED`, resumed
-//! after a restart: a re-run overwrites the same output objects) and the trained model it uses.
+//! object under a prefix), writing each input object's output as `<output path><name>.out`, and
+//! the trained model it uses. Their driver is `job.rs`'s (a re-run after a restart overwrites the
+//! same output objects).
 //!
 //! S3 is the configured endpoint (moto in tests) or `<data-dir>/s3/<bucket>/<key>`, as for
 //! imports. The output is encrypted with SSE-KMS under `kmsKeyArn` through S3 (the file-backed
 //! store has no KMS). Depends on the store, the wire layer, `s3.rs` and the serving cache; never on the
 //! router.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use crate::resources::AppState;
-use crate::resources::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS};
+use crate::resources::lifecycle::{self, ACTIVE};
 use crate::resources::objects::{self, parse_location};
 use crate::resources::resource::get;
+use crate::resources::s3::NewObject;
 use crate::resources::serving::ModelRef;
+use crate::resources::tags;
 use crate::store::Store;
-use crate::store::model::{S3DataConfig, SolutionVersion};
+use crate::store::model::{BatchJobInput, BatchJobOutput, S3DataConfig, SolutionVersion, Tag};
 use crate::wire::error::ApiError;
-use crate::wire::names::check_arn;
+use crate::wire::names::{check_arn, check_name};
+
+/// The checks every batch job's Create starts with, in order: `jobName`, the tags, `jobInput` and
+/// `jobOutput` locations and `numResults` (returned, or `default` when not given; at most `max`).
+pub(crate) fn check_request(
+    job_name: &str,
+    tags: Option<&[Tag]>,
+    input: &BatchJobInput,
+    output: &BatchJobOutput,
+    (num_results_given, default, max): (Option<i64>, i64, i64),
+) -> Result<i64, ApiError> {
+    check_name("jobName", job_name)?;
+    tags::check(tags.unwrap_or_default())?;
+    check_location("jobInput.s3DataSource", &input.s3_data_source)?;
+    check_location("jobOutput.s3DataDestination", &output.s3_data_destination)?;
+    num_results(num_results_given, default, max)
+}
 
 /// Checks `<member>.path`: an `s3://bucket/key-or-prefix` location.
-pub(crate) fn check_location(member: &str, config: &S3DataConfig) -> Result<(), ApiError> {
+fn check_location(member: &str, config: &S3DataConfig) -> Result<(), ApiError> {
     parse_location(&config.path)
         .map(|_| ())
         .map_err(|e| ApiError::InvalidInput(format!("{member}.path: {e}")))
@@ -108,7 +125,7 @@ pub(crate) fn output_key(prefix: &str, input_name: &str) -> String {
 
 /// Writes one output object (encrypted under `kms_key` when given); returns its `s3://`
 /// location.
-pub(crate) async fn write_output(
+async fn write_output(
     state: &AppState,
     destination: &str,
     kms_key: Option<&str>,
@@ -117,8 +134,43 @@ pub(crate) async fn write_output(
 ) -> Result<String, String> {
     let (bucket, prefix) = parse_location(destination)?;
     let key = output_key(&prefix, input_name);
-    objects::write_typed(state, &bucket, &key, "application/json", body, kms_key).await?;
+    let object = NewObject {
+        bucket: &bucket,
+        key: &key,
+        content_type: "application/json",
+        body,
+        kms_key,
+    };
+    objects::write(state, object).await?;
     Ok(format!("s3://{bucket}/{key}"))
+}
+
+/// Writes the output object of each input object (named after it) to `destination`, encrypted
+/// under its KMS key when it has one; `arn` and `what` (`batch inference`) name the job in logs.
+pub(crate) async fn write_outputs(
+    state: &AppState,
+    (arn, what): (&str, &str),
+    destination: &S3DataConfig,
+    outputs: Vec<(String, Vec<u8>)>,
+) -> Result<(), String> {
+    let kms_key = destination.kms_key_arn.as_deref();
+    for (name, body) in outputs {
+        let written = write_output(state, &destination.path, kms_key, &name, body).await?;
+        tracing::info!(%arn, output = %written, "{what} output written");
+    }
+    Ok(())
+}
+
+/// The output object of each input object, with its name: `answer` of each record
+/// ([`answer_all`]).
+pub fn answer_inputs(
+    inputs: &[(String, Vec<u8>)],
+    answer: impl Fn(&str) -> String + Sync,
+) -> Vec<(String, Vec<u8>)> {
+    inputs
+        .iter()
+        .map(|(name, bytes)| (name.clone(), answer_all(bytes, &answer)))
+        .collect()
 }
 
 /// The input records of one object: its non-blank lines, in order.
@@ -181,48 +233,6 @@ pub(crate) async fn model_of(state: &AppState, arn: &str) -> Result<ModelRef, St
     })
     .await
     .map_err(|e| format!("model loader failed: {e}"))?
-}
-
-/// Starts (or, after a restart, re-runs) the driver of batch job `arn`: pending, in progress,
-/// then `run`'s outcome: ACTIVE, or CREATE FAILED with its reason.
-pub(crate) fn start<F, Fut>(state: &AppState, arn: String, run: F)
-where
-    F: FnOnce(AppState, String) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
-{
-    let state = Arc::clone(state);
-    tokio::spawn(async move {
-        lifecycle::begin_job(&state, &arn).await;
-        let running = state
-            .lock()
-            .resource(&arn)
-            .is_some_and(|e| e.status() == Some(CREATE_IN_PROGRESS));
-        if !running {
-            return;
-        }
-        let outcome = run(Arc::clone(&state), arn.clone()).await;
-        lifecycle::pause(&state).await;
-        let mut store = state.lock();
-        let Some(mut entry) = store.resource(&arn) else {
-            return;
-        };
-        if entry.status() != Some(CREATE_IN_PROGRESS) {
-            return;
-        }
-        let now = store.now();
-        match outcome {
-            Ok(()) => {
-                tracing::info!(%arn, "batch job finished");
-                entry.set_status(ACTIVE, now);
-            }
-            Err(reason) => {
-                tracing::info!(%arn, %reason, "batch job failed");
-                entry.set_status(CREATE_FAILED, now);
-                entry.set_failure(&reason);
-            }
-        }
-        store.commit(entry);
-    });
 }
 
 #[cfg(test)]

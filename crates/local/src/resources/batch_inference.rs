@@ -24,15 +24,15 @@ use serde_json::{Map, Value};
 use crate::resources::AppState;
 use crate::resources::batch::{self, error_line};
 use crate::resources::campaign::{check_exploration, refuse_ranking_influence};
+use crate::resources::job::{self, Job};
 use crate::resources::lifecycle::{ACTIVE, CREATE_PENDING};
-use crate::resources::resource::{Created, check_new, get};
+use crate::resources::resource::{Created, get, reserve};
 use crate::resources::serving;
 use crate::resources::shapes::CreateBatchInferenceJob;
-use crate::resources::tags;
 use crate::store::Entry;
 use crate::store::model::{BatchInferenceJob, Filter};
 use crate::wire::error::ApiError;
-use crate::wire::names::{check_arn, check_name};
+use crate::wire::names::check_arn;
 
 /// numResults when not given, and its maximum.
 pub const DEFAULT_NUM_RESULTS: i64 = 25;
@@ -275,14 +275,13 @@ pub fn create(
     state: &AppState,
     req: CreateBatchInferenceJob,
 ) -> Result<Created<BatchInferenceJob>, ApiError> {
-    check_name("jobName", &req.job_name)?;
-    tags::check(req.tags.as_deref().unwrap_or_default())?;
-    batch::check_location("jobInput.s3DataSource", &req.job_input.s3_data_source)?;
-    batch::check_location(
-        "jobOutput.s3DataDestination",
-        &req.job_output.s3_data_destination,
+    let num_results = batch::check_request(
+        &req.job_name,
+        req.tags.as_deref(),
+        &req.job_input,
+        &req.job_output,
+        (req.num_results, DEFAULT_NUM_RESULTS, MAX_NUM_RESULTS),
     )?;
-    let num_results = batch::num_results(req.num_results, DEFAULT_NUM_RESULTS, MAX_NUM_RESULTS)?;
     let mode = req
         .batch_inference_job_mode
         .clone()
@@ -307,9 +306,8 @@ pub fn create(
     if let Some(filter) = &req.filter_arn {
         check_arn("filterArn", filter)?;
     }
-    let arn = state.arns.make("batch-inference-job", &req.job_name);
-    let mut store = state.lock();
-    check_new::<BatchInferenceJob>(&store, &arn, &req.job_name)?;
+    let (arn, mut store) =
+        reserve::<BatchInferenceJob>(state, "batch-inference-job", &req.job_name)?;
     let (version, recipe) = batch::active_version(&store, &req.solution_version_arn)?;
     if LineKind::of(recipe).is_none() {
         return Err(ApiError::InvalidInput(format!(
@@ -348,7 +346,7 @@ pub fn create(
         }
     }
     let now = store.now();
-    store.commit(Entry::BatchInferenceJob(BatchInferenceJob {
+    let record = Entry::BatchInferenceJob(BatchInferenceJob {
         job_name: req.job_name,
         batch_inference_job_arn: arn.clone(),
         filter_arn: req.filter_arn,
@@ -364,20 +362,54 @@ pub fn create(
         status: CREATE_PENDING.into(),
         creation_date_time: now,
         last_updated_date_time: now,
-    }));
-    tags::set_on_create(&mut store, &arn, req.tags);
-    drop(store);
-    start(state, arn.clone());
-    Ok(Created::new(arn))
+    });
+    Ok(job::launch::<BatchInferenceJob>(
+        state, store, arn, record, req.tags,
+    ))
 }
 
-/// Starts (or, after a restart, re-runs) batch inference job `arn`.
-pub fn start(state: &AppState, arn: String) {
-    batch::start(
-        state,
-        arn,
-        |state, arn| async move { run(&state, &arn).await },
-    );
+/// How batch inference jobs run (the driver is [`job`]'s).
+impl Job for BatchInferenceJob {
+    type Output = ();
+    const NAME: &'static str = "batch inference job";
+
+    /// Answers every input record and writes the output objects.
+    async fn run(state: &AppState, arn: &str) -> Result<(), String> {
+        let settings = settings(state, arn)?;
+        let model = batch::model_of(state, &settings.job.solution_version_arn).await?;
+        let inputs = batch::read_input(state, &settings.job.job_input.s3_data_source.path).await?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let exploration = serving::exploration(
+            settings
+                .job
+                .batch_inference_job_config
+                .as_ref()
+                .and_then(|c| c.item_exploration_config.as_ref()),
+        );
+        let destination = settings.job.job_output.s3_data_destination.clone();
+        let state_for_live = Arc::clone(state);
+        let outputs = tokio::task::spawn_blocking(move || {
+            let live = live_events(&state_for_live, &settings, &inputs);
+            let answerer = Answerer {
+                model: &model,
+                catalog: &settings.catalog,
+                filter: settings.filter.as_deref(),
+                kind: settings.kind,
+                num_results: settings.job.num_results.unwrap_or(DEFAULT_NUM_RESULTS) as usize,
+                num_results_given: settings.job.num_results.is_some(),
+                exploration,
+                now,
+                live: &live,
+            };
+            batch::answer_inputs(&inputs, |line| answerer.answer(line))
+        })
+        .await
+        .map_err(|e| format!("batch inference worker failed: {e}"))?;
+        batch::write_outputs(state, (arn, "batch inference"), &destination, outputs).await
+    }
 }
 
 /// The job's settings, copied out of the store.
@@ -482,63 +514,10 @@ fn live_events(
         .collect()
 }
 
-async fn run(state: &AppState, arn: &str) -> Result<(), String> {
-    let settings = settings(state, arn)?;
-    let model = batch::model_of(state, &settings.job.solution_version_arn).await?;
-    let inputs = batch::read_input(state, &settings.job.job_input.s3_data_source.path).await?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let exploration = serving::exploration(
-        settings
-            .job
-            .batch_inference_job_config
-            .as_ref()
-            .and_then(|c| c.item_exploration_config.as_ref()),
-    );
-    let destination = settings.job.job_output.s3_data_destination.path.clone();
-    let kms_key = settings
-        .job
-        .job_output
-        .s3_data_destination
-        .kms_key_arn
-        .clone();
-    let state_for_live = Arc::clone(state);
-    let outputs = tokio::task::spawn_blocking(move || {
-        let live = live_events(&state_for_live, &settings, &inputs);
-        let answerer = Answerer {
-            model: &model,
-            catalog: &settings.catalog,
-            filter: settings.filter.as_deref(),
-            kind: settings.kind,
-            num_results: settings.job.num_results.unwrap_or(DEFAULT_NUM_RESULTS) as usize,
-            num_results_given: settings.job.num_results.is_some(),
-            exploration,
-            now,
-            live: &live,
-        };
-        inputs
-            .iter()
-            .map(|(name, bytes)| {
-                let body = batch::answer_all(bytes, |line| answerer.answer(line));
-                (name.clone(), body)
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| format!("batch inference worker failed: {e}"))?;
-    for (name, body) in outputs {
-        let written =
-            batch::write_output(state, &destination, kms_key.as_deref(), &name, body).await?;
-        tracing::info!(%arn, output = %written, "batch inference output written");
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::serving::test_model;
 
     fn parse(line: &str, kind: LineKind, has_filter: bool) -> Result<Query, String> {
         parse_query(&serde_json::from_str(line).expect("JSON"), kind, has_filter)
@@ -602,32 +581,9 @@ mod tests {
         assert_eq!(LineKind::of(ItemAffinity), None);
     }
 
-    /// 60 users with 20 distinct items each out of 80 (1,200 interactions).
-    fn model(recipe: &str) -> engine::Model {
-        let mut interactions = Vec::new();
-        for u in 0..60usize {
-            for k in 0..20usize {
-                let item = (u * 7 + k * (1 + u % 3)) % 80;
-                interactions.push(engine::Interaction::new(
-                    &format!("u{u}"),
-                    &format!("i{item}"),
-                    1_700_000_000 + (u * 20 + k) as i64,
-                    "click",
-                ));
-            }
-        }
-        let data = engine::Dataset {
-            interactions,
-            items: Vec::new(),
-            users: Vec::new(),
-        };
-        let recipe = engine::Recipe::from_arn(recipe).expect("a supported recipe");
-        engine::train_without_metrics(&data, &engine::TrainConfig::new(recipe)).expect("trains")
-    }
-
     #[test]
     fn lines_are_answered_like_requests_and_bad_ones_get_an_error() {
-        let model = model("aws-user-personalization");
+        let model = test_model("aws-user-personalization");
         let catalog = engine::Catalog::default();
         let live = HashMap::new();
         let answerer = Answerer {

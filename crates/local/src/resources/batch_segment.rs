@@ -22,14 +22,13 @@ use serde_json::{Map, Value};
 
 use crate::resources::AppState;
 use crate::resources::batch::{self, error_line};
+use crate::resources::job::{self, Job};
 use crate::resources::lifecycle::CREATE_PENDING;
-use crate::resources::resource::{Created, check_new};
+use crate::resources::resource::{Created, reserve};
 use crate::resources::shapes::CreateBatchSegmentJob;
-use crate::resources::tags;
 use crate::store::Entry;
 use crate::store::model::BatchSegmentJob;
 use crate::wire::error::ApiError;
-use crate::wire::names::check_name;
 
 /// Users per segment when numResults is not given, and the most (AWS: 5 million).
 pub const DEFAULT_NUM_RESULTS: i64 = 25;
@@ -110,23 +109,20 @@ pub fn create(
     state: &AppState,
     req: CreateBatchSegmentJob,
 ) -> Result<Created<BatchSegmentJob>, ApiError> {
-    check_name("jobName", &req.job_name)?;
-    tags::check(req.tags.as_deref().unwrap_or_default())?;
-    batch::check_location("jobInput.s3DataSource", &req.job_input.s3_data_source)?;
-    batch::check_location(
-        "jobOutput.s3DataDestination",
-        &req.job_output.s3_data_destination,
+    let num_results = batch::check_request(
+        &req.job_name,
+        req.tags.as_deref(),
+        &req.job_input,
+        &req.job_output,
+        (req.num_results, DEFAULT_NUM_RESULTS, MAX_NUM_RESULTS),
     )?;
-    let num_results = batch::num_results(req.num_results, DEFAULT_NUM_RESULTS, MAX_NUM_RESULTS)?;
     if let Some(filter) = &req.filter_arn {
         return Err(ApiError::InvalidInput(format!(
             "filterArn {filter}: batch segment jobs filter users (UserID filters), which \
              personalize-local does not support; leave filterArn out"
         )));
     }
-    let arn = state.arns.make("batch-segment-job", &req.job_name);
-    let mut store = state.lock();
-    check_new::<BatchSegmentJob>(&store, &arn, &req.job_name)?;
+    let (arn, mut store) = reserve::<BatchSegmentJob>(state, "batch-segment-job", &req.job_name)?;
     let (_, recipe) = batch::active_version(&store, &req.solution_version_arn)?;
     if !recipe.is_user_segmentation() {
         return Err(ApiError::InvalidInput(format!(
@@ -137,7 +133,7 @@ pub fn create(
         )));
     }
     let now = store.now();
-    store.commit(Entry::BatchSegmentJob(BatchSegmentJob {
+    let record = Entry::BatchSegmentJob(BatchSegmentJob {
         job_name: req.job_name,
         batch_segment_job_arn: arn.clone(),
         filter_arn: None,
@@ -150,74 +146,62 @@ pub fn create(
         status: CREATE_PENDING.into(),
         creation_date_time: now,
         last_updated_date_time: now,
-    }));
-    tags::set_on_create(&mut store, &arn, req.tags);
-    drop(store);
-    start(state, arn.clone());
-    Ok(Created::new(arn))
+    });
+    Ok(job::launch::<BatchSegmentJob>(
+        state, store, arn, record, req.tags,
+    ))
 }
 
-/// Starts (or, after a restart, re-runs) batch segment job `arn`.
-pub fn start(state: &AppState, arn: String) {
-    batch::start(
-        state,
-        arn,
-        |state, arn| async move { run(&state, &arn).await },
-    );
-}
+/// How batch segment jobs run (the driver is [`job`]'s).
+impl Job for BatchSegmentJob {
+    type Output = ();
+    const NAME: &'static str = "batch segment job";
 
-async fn run(state: &AppState, arn: &str) -> Result<(), String> {
-    let (job, recipe, catalog) = {
-        let store = state.lock();
-        let job = store
-            .batch_segment_jobs
-            .get(arn)
-            .cloned()
-            .ok_or("batch segment job vanished")?;
-        let version = store
-            .solution_versions
-            .get(&job.solution_version_arn)
-            .ok_or_else(|| format!("solution version {} was deleted", job.solution_version_arn))?;
-        let recipe_arn = version.recipe_arn.clone().unwrap_or_default();
-        let recipe = engine::Recipe::from_arn(&recipe_arn)
-            .filter(engine::Recipe::is_user_segmentation)
-            .ok_or_else(|| format!("recipe {recipe_arn} is not a USER_SEGMENTATION recipe"))?;
-        let catalog = state.serving.catalog(&store, &version.dataset_group_arn);
-        (job, recipe, catalog)
-    };
-    let model = batch::model_of(state, &job.solution_version_arn).await?;
-    let inputs = batch::read_input(state, &job.job_input.s3_data_source.path).await?;
-    if recipe == engine::Recipe::ItemAttributeAffinity {
-        let queries: usize = inputs.iter().map(|(_, b)| batch::records(b).len()).sum();
-        if queries > MAX_ATTRIBUTE_QUERIES {
-            return Err(format!(
-                "The input has {queries} queries; aws-item-attribute-affinity takes at most \
-                 {MAX_ATTRIBUTE_QUERIES}"
-            ));
+    /// Answers every input record and writes the output objects.
+    async fn run(state: &AppState, arn: &str) -> Result<(), String> {
+        let (job, recipe, catalog) = {
+            let store = state.lock();
+            let job = store
+                .batch_segment_jobs
+                .get(arn)
+                .cloned()
+                .ok_or("batch segment job vanished")?;
+            let version = store
+                .solution_versions
+                .get(&job.solution_version_arn)
+                .ok_or_else(|| {
+                    format!("solution version {} was deleted", job.solution_version_arn)
+                })?;
+            let recipe_arn = version.recipe_arn.clone().unwrap_or_default();
+            let recipe = engine::Recipe::from_arn(&recipe_arn)
+                .filter(engine::Recipe::is_user_segmentation)
+                .ok_or_else(|| format!("recipe {recipe_arn} is not a USER_SEGMENTATION recipe"))?;
+            let catalog = state.serving.catalog(&store, &version.dataset_group_arn);
+            (job, recipe, catalog)
+        };
+        let model = batch::model_of(state, &job.solution_version_arn).await?;
+        let inputs = batch::read_input(state, &job.job_input.s3_data_source.path).await?;
+        if recipe == engine::Recipe::ItemAttributeAffinity {
+            let queries: usize = inputs.iter().map(|(_, b)| batch::records(b).len()).sum();
+            if queries > MAX_ATTRIBUTE_QUERIES {
+                return Err(format!(
+                    "The input has {queries} queries; aws-item-attribute-affinity takes at most \
+                     {MAX_ATTRIBUTE_QUERIES}"
+                ));
+            }
         }
-    }
-    let num_results = job.num_results.unwrap_or(DEFAULT_NUM_RESULTS) as usize;
-    let catalog = Arc::clone(&catalog);
-    let outputs = tokio::task::spawn_blocking(move || {
-        inputs
-            .iter()
-            .map(|(name, bytes)| {
-                let body = batch::answer_all(bytes, |line| {
-                    answer(&model, &catalog, recipe, num_results, line)
-                });
-                (name.clone(), body)
+        let num_results = job.num_results.unwrap_or(DEFAULT_NUM_RESULTS) as usize;
+        let catalog = Arc::clone(&catalog);
+        let outputs = tokio::task::spawn_blocking(move || {
+            batch::answer_inputs(&inputs, |line| {
+                answer(&model, &catalog, recipe, num_results, line)
             })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| format!("batch segment worker failed: {e}"))?;
-    let destination = &job.job_output.s3_data_destination;
-    let kms_key = destination.kms_key_arn.as_deref();
-    for (name, body) in outputs {
-        let written = batch::write_output(state, &destination.path, kms_key, &name, body).await?;
-        tracing::info!(%arn, output = %written, "batch segment output written");
+        })
+        .await
+        .map_err(|e| format!("batch segment worker failed: {e}"))?;
+        let destination = &job.job_output.s3_data_destination;
+        batch::write_outputs(state, (arn, "batch segment"), destination, outputs).await
     }
-    Ok(())
 }
 
 #[cfg(test)]

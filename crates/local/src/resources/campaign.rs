@@ -5,7 +5,7 @@
 
 use crate::resources::AppState;
 use crate::resources::lifecycle::{self, ACTIVE, CREATE_FAILED, is_creating};
-use crate::resources::resource::{ByArn, Created, begin_delete, check_new, get, start_new};
+use crate::resources::resource::{ByArn, Created, begin_delete, get, reserve, start_new};
 use crate::resources::shapes::{CreateCampaign, UpdateCampaign};
 use crate::resources::solution_version::latest_active;
 use crate::resources::tags::{self};
@@ -161,9 +161,7 @@ pub fn create(state: &AppState, req: CreateCampaign) -> Result<Created<Campaign>
         .as_ref()
         .and_then(|c| c.sync_with_latest_solution_version)
         .unwrap_or(false);
-    let arn = state.arns.make("campaign", &req.name);
-    let mut store = state.lock();
-    check_new::<Campaign>(&store, &arn, &req.name)?;
+    let (arn, mut store) = reserve::<Campaign>(state, "campaign", &req.name)?;
     let dg = check_version(&store, &req.solution_version_arn, sync)?;
     let in_group = store
         .campaigns

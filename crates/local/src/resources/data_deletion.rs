@@ -13,17 +13,16 @@
 //! Depends on the store, the wire layer and `objects.rs`; never on the router.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use crate::resources::AppState;
 use crate::resources::dataset_group::require_active;
-use crate::resources::lifecycle;
-use crate::resources::objects::{self, parse_location};
-use crate::resources::resource::{Created, check_new};
+use crate::resources::job::{self, Job, Statuses};
+use crate::resources::objects;
+use crate::resources::resource::{Created, reserve};
 use crate::resources::shapes::CreateDataDeletionJob;
 use crate::resources::tags;
-use crate::store::Entry;
 use crate::store::model::DataDeletionJob;
+use crate::store::{Entry, Store};
 use crate::wire::error::ApiError;
 use crate::wire::names::{check_arn, check_name};
 
@@ -37,11 +36,6 @@ const MAX_PENDING: usize = 5;
 /// The largest total size of a job's input files.
 const MAX_INPUT_BYTES: usize = 100 * 1024 * 1024;
 
-/// Whether a job is still to finish (its driver resumes after a restart).
-pub fn is_running(status: &str) -> bool {
-    status == PENDING || status == IN_PROGRESS
-}
-
 pub fn create(
     state: &AppState,
     req: CreateDataDeletionJob,
@@ -49,15 +43,8 @@ pub fn create(
     check_name("jobName", &req.job_name)?;
     check_arn("datasetGroupArn", &req.dataset_group_arn)?;
     tags::check(req.tags.as_deref().unwrap_or_default())?;
-    let location = req
-        .data_source
-        .data_location
-        .clone()
-        .ok_or_else(|| ApiError::InvalidInput("dataSource.dataLocation is required".into()))?;
-    parse_location(&location).map_err(ApiError::InvalidInput)?;
-    let arn = state.arns.make("data-deletion-job", &req.job_name);
-    let mut store = state.lock();
-    check_new::<DataDeletionJob>(&store, &arn, &req.job_name)?;
+    objects::check_data_source(&req.data_source)?;
+    let (arn, mut store) = reserve::<DataDeletionJob>(state, "data-deletion-job", &req.job_name)?;
     require_active(&store, &req.dataset_group_arn)?;
     let pending = store
         .deletion_jobs
@@ -72,7 +59,7 @@ pub fn create(
         )));
     }
     let now = store.now();
-    store.commit(Entry::DeletionJob(DataDeletionJob {
+    let record = Entry::DeletionJob(DataDeletionJob {
         job_name: req.job_name,
         data_deletion_job_arn: arn.clone(),
         dataset_group_arn: req.dataset_group_arn,
@@ -83,82 +70,70 @@ pub fn create(
         creation_date_time: now,
         last_updated_date_time: now,
         failure_reason: None,
-    }));
-    tags::set_on_create(&mut store, &arn, req.tags);
-    drop(store);
-    start(state, arn.clone());
-    Ok(Created::new(arn))
+    });
+    Ok(job::launch::<DataDeletionJob>(
+        state, store, arn, record, req.tags,
+    ))
 }
 
-/// Starts (or, after a restart, re-runs) the driver of data deletion job `arn`.
-pub fn start(state: &AppState, arn: String) {
-    tokio::spawn(drive(Arc::clone(state), arn));
-}
-
-async fn drive(state: AppState, arn: String) {
-    lifecycle::pause(&state).await;
-    lifecycle::step(&state, &arn, &[PENDING], IN_PROGRESS);
-    let outcome = users_to_delete(&state, &arn).await;
-    lifecycle::pause(&state).await;
-    let mut store = state.lock();
-    let Some(mut job) = store.deletion_jobs.get(&arn).cloned() else {
-        return;
+/// How data deletion jobs run (the driver is [`job`]'s).
+impl Job for DataDeletionJob {
+    /// The users listed, each once.
+    type Output = Vec<String>;
+    const NAME: &'static str = "data deletion job";
+    const STATUSES: Statuses = Statuses {
+        pending: PENDING,
+        in_progress: IN_PROGRESS,
+        done: COMPLETED,
+        failed: FAILED,
     };
-    if job.status != IN_PROGRESS {
-        return;
-    }
-    job.last_updated_date_time = store.now();
-    match outcome {
-        Ok(users) => {
-            job.status = COMPLETED.into();
-            store.commit(Entry::UsersDeleted { job, users });
-            let deleted = store
-                .deletion_jobs
-                .get(&arn)
-                .and_then(|j| j.num_deleted)
-                .unwrap_or_default();
-            tracing::info!(%arn, deleted, "data deletion job finished");
-        }
-        Err(reason) => {
-            tracing::info!(%arn, %reason, "data deletion job failed");
-            job.status = FAILED.into();
-            job.failure_reason = Some(reason);
-            store.commit(Entry::DeletionJob(job));
-        }
-    }
-}
 
-/// Reads and parses the job's input: the user ids listed, each once.
-async fn users_to_delete(state: &AppState, arn: &str) -> Result<Vec<String>, String> {
-    let location = {
-        let store = state.lock();
-        let job = store
+    /// Reads and parses the job's input: the user ids listed, each once.
+    async fn run(state: &AppState, arn: &str) -> Result<Vec<String>, String> {
+        let location = {
+            let store = state.lock();
+            let job = store
+                .deletion_jobs
+                .get(arn)
+                .ok_or("data deletion job vanished")?;
+            job.data_source.data_location.clone().unwrap_or_default()
+        };
+        let files = objects::read(state, &location).await?;
+        let total: usize = files.iter().map(|(_, bytes)| bytes.len()).sum();
+        if total > MAX_INPUT_BYTES {
+            return Err(format!(
+                "The input at {location} is {total} bytes; data deletion input files may total at \
+                 most 100 MB"
+            ));
+        }
+        let mut seen = HashSet::new();
+        let mut users = Vec::new();
+        for (name, bytes) in &files {
+            let listed = parse_user_ids(bytes).map_err(|e| {
+                if files.len() > 1 {
+                    format!("{name}: {e}")
+                } else {
+                    e
+                }
+            })?;
+            users.extend(listed.into_iter().filter(|u| seen.insert(u.clone())));
+        }
+        Ok(users)
+    }
+
+    /// Removes the users' data with the COMPLETED job, as one entry.
+    fn finish(store: &mut Store, arn: &str, job: Entry, users: Vec<String>) {
+        let Entry::DeletionJob(job) = job else {
+            return;
+        };
+        store.commit(Entry::UsersDeleted { job, users });
+        let deleted = store
             .deletion_jobs
             .get(arn)
-            .ok_or("data deletion job vanished")?;
-        job.data_source.data_location.clone().unwrap_or_default()
-    };
-    let files = objects::read(state, &location).await?;
-    let total: usize = files.iter().map(|(_, bytes)| bytes.len()).sum();
-    if total > MAX_INPUT_BYTES {
-        return Err(format!(
-            "The input at {location} is {total} bytes; data deletion input files may total at \
-             most 100 MB"
-        ));
+            .and_then(|j| j.num_deleted)
+            .unwrap_or_default();
+        tracing::info!(%arn, deleted, "data deletion job finished");
     }
-    let mut seen = HashSet::new();
-    let mut users = Vec::new();
-    for (name, bytes) in &files {
-        let listed = parse_user_ids(bytes).map_err(|e| {
-            if files.len() > 1 {
-                format!("{name}: {e}")
-            } else {
-                e
-            }
-        })?;
-        users.extend(listed.into_iter().filter(|u| seen.insert(u.clone())));
-    }
-    Ok(users)
 }
 
 /// The user ids of a data deletion CSV: a header naming the single column USER_ID, then one id

@@ -3,12 +3,15 @@
 
 use crate::resources::AppState;
 use crate::resources::dataset_group::require_active;
+use crate::resources::job;
 use crate::resources::lifecycle::{self, ACTIVE, is_creating};
 use crate::resources::resource::{ByArn, Created, begin_delete, get, start_new};
 use crate::resources::schema::{check_for_type, parse_columns};
 use crate::resources::shapes::{CreateDataset, UpdateDataset};
 use crate::resources::tags::{self};
-use crate::store::model::{Dataset, DatasetSchema, DatasetUpdateSummary};
+use crate::store::model::{
+    Dataset, DatasetExportJob, DatasetImportJob, DatasetSchema, DatasetUpdateSummary,
+};
 use crate::store::{Entry, Store};
 use crate::wire::codec::Empty;
 use crate::wire::error::ApiError;
@@ -129,26 +132,31 @@ pub fn apply_update(store: &mut Store, arn: &str, status: &str) {
     store.commit(Entry::Dataset(dataset));
 }
 
+/// Dataset `arn` and its schema, for a job that reads or writes its rows.
+pub fn with_schema<'s>(
+    store: &'s Store,
+    arn: &str,
+) -> Result<(&'s Dataset, &'s DatasetSchema), String> {
+    let dataset = store.datasets.get(arn).ok_or("the dataset was deleted")?;
+    let schema = store
+        .schemas
+        .get(&dataset.schema_arn)
+        .ok_or("the dataset's schema was deleted")?;
+    Ok((dataset, schema))
+}
+
 pub fn delete(state: &AppState, req: ByArn<Dataset>) -> Result<Empty, ApiError> {
     let (arn, mut store, _) = begin_delete(state, req)?;
-    if let Some(job) = store
-        .import_jobs
-        .values()
-        .find(|j| j.dataset_arn == arn && is_creating(&j.status))
+    let running = [
+        ("an import", job::running::<DatasetImportJob>(&store, &arn)),
+        ("an export", job::running::<DatasetExportJob>(&store, &arn)),
+    ];
+    if let Some((kind, job)) = running
+        .into_iter()
+        .find_map(|(kind, job)| Some((kind, job?)))
     {
         return Err(ApiError::InUse(format!(
-            "Dataset {arn} has an import job in progress: {}",
-            job.dataset_import_job_arn
-        )));
-    }
-    if let Some(job) = store
-        .export_jobs
-        .values()
-        .find(|j| j.dataset_arn == arn && is_creating(&j.status))
-    {
-        return Err(ApiError::InUse(format!(
-            "Dataset {arn} has an export job in progress: {}",
-            job.dataset_export_job_arn
+            "Dataset {arn} has {kind} job in progress: {job}"
         )));
     }
     lifecycle::start_delete(state, &mut store, &arn);

@@ -3,13 +3,15 @@
 //! Depends on the store and the wire layer; never on the router.
 
 use crate::resources::AppState;
+use crate::resources::job;
 use crate::resources::lifecycle;
-use crate::resources::resource::{ByArn, begin_delete, check_new, count_children, get, start_new};
+use crate::resources::resource::{ByArn, begin_delete, count_children, get, reserve, start_new};
 use crate::resources::shapes::CreateDatasetGroup;
 use crate::resources::shapes::CreateDatasetGroupResponse;
 use crate::resources::tags::{self};
 use crate::store::model::{
-    Dataset, DatasetGroup, EventTracker, Filter, MetricAttribution, Recommender, Solution,
+    DataDeletionJob, Dataset, DatasetGroup, EventTracker, Filter, MetricAttribution, Recommender,
+    Solution,
 };
 use crate::store::{Entry, Store};
 use crate::wire::codec::Empty;
@@ -34,9 +36,7 @@ pub fn create(
     check_name("name", &req.name)?;
     check_domain(req.domain.as_deref())?;
     tags::check(req.tags.as_deref().unwrap_or_default())?;
-    let arn = state.arns.make("dataset-group", &req.name);
-    let mut store = state.lock();
-    check_new::<DatasetGroup>(&store, &arn, &req.name)?;
+    let (arn, mut store) = reserve::<DatasetGroup>(state, "dataset-group", &req.name)?;
     let now = store.now();
     store.commit(Entry::DatasetGroup(DatasetGroup {
         name: req.name,
@@ -71,12 +71,9 @@ pub fn delete(state: &AppState, req: ByArn<DatasetGroup>) -> Result<Empty, ApiEr
              attributions)"
         )));
     }
-    if let Some(job) = store.deletion_jobs.values().find(|j| {
-        j.dataset_group_arn == arn && crate::resources::data_deletion::is_running(&j.status)
-    }) {
+    if let Some(job) = job::running::<DataDeletionJob>(&store, &arn) {
         return Err(ApiError::InUse(format!(
-            "Dataset group {arn} has a data deletion job in progress: {}",
-            job.data_deletion_job_arn
+            "Dataset group {arn} has a data deletion job in progress: {job}"
         )));
     }
     lifecycle::start_delete(state, &mut store, &arn);

@@ -4,16 +4,37 @@
 
 use crate::resources::AppState;
 use crate::resources::dataset_group::require_active;
-use crate::resources::lifecycle::{self};
-use crate::resources::resource::{ByArn, begin_delete, check_new};
+use crate::resources::lifecycle::{self, ACTIVE};
+use crate::resources::resource::{ByArn, begin_delete, first_child, reserve};
 use crate::resources::shapes::CreateEventTracker;
 use crate::resources::shapes::CreateEventTrackerResponse;
 use crate::resources::tags::{self};
-use crate::store::Entry;
 use crate::store::model::EventTracker;
+use crate::store::{Entry, Store};
 use crate::wire::codec::Empty;
 use crate::wire::error::ApiError;
 use crate::wire::names::{check_arn, check_name, stable_uuid};
+
+/// The dataset group of the event tracker with `tracking_id`, which must be ACTIVE; `unknown`
+/// makes the error for a tracking id no tracker has (each operation models its own).
+pub fn group_of_tracker(
+    store: &Store,
+    tracking_id: &str,
+    unknown: fn(String) -> ApiError,
+) -> Result<String, ApiError> {
+    let tracker = store
+        .event_trackers
+        .values()
+        .find(|t| t.tracking_id == tracking_id)
+        .ok_or_else(|| unknown(format!("No event tracker with trackingId {tracking_id}")))?;
+    if tracker.status != ACTIVE {
+        return Err(ApiError::InvalidInput(format!(
+            "Event tracker {} is in status {}, not ACTIVE",
+            tracker.event_tracker_arn, tracker.status
+        )));
+    }
+    Ok(tracker.dataset_group_arn.clone())
+}
 
 pub fn create(
     state: &AppState,
@@ -22,15 +43,9 @@ pub fn create(
     check_name("name", &req.name)?;
     check_arn("datasetGroupArn", &req.dataset_group_arn)?;
     tags::check(req.tags.as_deref().unwrap_or_default())?;
-    let arn = state.arns.make("event-tracker", &req.name);
-    let mut store = state.lock();
-    check_new::<EventTracker>(&store, &arn, &req.name)?;
+    let (arn, mut store) = reserve::<EventTracker>(state, "event-tracker", &req.name)?;
     require_active(&store, &req.dataset_group_arn)?;
-    if let Some(existing) = store
-        .event_trackers
-        .values()
-        .find(|t| t.dataset_group_arn == req.dataset_group_arn)
-    {
+    if let Some(existing) = first_child::<EventTracker>(&store, &req.dataset_group_arn) {
         return Err(ApiError::AlreadyExists(format!(
             "Dataset group {} already has an event tracker: {}",
             req.dataset_group_arn, existing.event_tracker_arn

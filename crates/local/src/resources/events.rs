@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::resources::AppState;
+use crate::resources::event_tracker::group_of_tracker;
 use crate::resources::lifecycle::ACTIVE;
 use crate::resources::metric_attribution::{self, Attributable, Horizon};
 use crate::resources::schema::{ColumnKind, parse_columns};
@@ -91,24 +92,8 @@ pub fn put_events(state: &AppState, body: &[u8]) -> OpResult {
     }
     let user = req.user_id.unwrap_or(req.session_id);
     let mut store = state.lock();
-    let tracker = store
-        .event_trackers
-        .values()
-        .find(|t| t.tracking_id == req.tracking_id)
-        .ok_or_else(|| {
-            // PutEvents models InvalidInputException only: an unknown tracker is invalid input.
-            ApiError::InvalidInput(format!(
-                "No event tracker with trackingId {}",
-                req.tracking_id
-            ))
-        })?;
-    if tracker.status != ACTIVE {
-        return Err(ApiError::InvalidInput(format!(
-            "Event tracker {} is in status {}, not ACTIVE",
-            tracker.event_tracker_arn, tracker.status
-        )));
-    }
-    let dg = tracker.dataset_group_arn.clone();
+    // PutEvents models InvalidInputException only: an unknown tracker is invalid input.
+    let dg = group_of_tracker(&store, &req.tracking_id, ApiError::InvalidInput)?;
     // Metric attributions count every event of a metric's type, with or without an item.
     let attributed = metric_attribution::of_group(&store, &dg).map(|attribution| {
         let records: Vec<Attributable<'_>> = req

@@ -12,20 +12,20 @@
 //! Depends on the store, the wire layer and `objects.rs`; never on the router.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use crate::resources::AppState;
-use crate::resources::lifecycle::{
-    self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING,
-};
+use crate::resources::dataset;
+use crate::resources::job::{self, Job};
+use crate::resources::lifecycle::{ACTIVE, CREATE_PENDING};
 use crate::resources::objects::{self, parse_location};
-use crate::resources::resource::{Created, check_new, get};
+use crate::resources::resource::{Created, get, reserve};
+use crate::resources::s3::NewObject;
 use crate::resources::schema::{Column, ColumnKind, parse_columns};
 use crate::resources::shapes::CreateDatasetExportJob;
 use crate::resources::tags;
-use crate::store::Entry;
 use crate::store::data::{DatasetRows, FieldValue, InteractionRow, RecordRow};
 use crate::store::model::{Dataset, DatasetExportJob};
+use crate::store::{Entry, Store};
 use crate::wire::error::ApiError;
 use crate::wire::names::{check_arn, check_name};
 
@@ -74,9 +74,7 @@ pub fn create(
             "jobOutput.s3DataDestination.path {path} must be an s3://bucket/folder path"
         )));
     }
-    let arn = state.arns.make("dataset-export-job", &req.job_name);
-    let mut store = state.lock();
-    check_new::<DatasetExportJob>(&store, &arn, &req.job_name)?;
+    let (arn, mut store) = reserve::<DatasetExportJob>(state, "dataset-export-job", &req.job_name)?;
     let dataset = get::<Dataset>(&store, &req.dataset_arn)?;
     if dataset.dataset_type == "ACTIONS" || dataset.dataset_type == "ACTION_INTERACTIONS" {
         return Err(ApiError::InvalidInput(format!(
@@ -92,7 +90,7 @@ pub fn create(
         )));
     }
     let now = store.now();
-    store.commit(Entry::ExportJob(DatasetExportJob {
+    let record = Entry::ExportJob(DatasetExportJob {
         job_name: req.job_name,
         dataset_export_job_arn: arn.clone(),
         dataset_arn: req.dataset_arn,
@@ -103,108 +101,75 @@ pub fn create(
         creation_date_time: now,
         last_updated_date_time: now,
         failure_reason: None,
-    }));
-    tags::set_on_create(&mut store, &arn, req.tags);
-    drop(store);
-    start(state, arn.clone());
-    Ok(Created::new(arn))
+    });
+    Ok(job::launch::<DatasetExportJob>(
+        state, store, arn, record, req.tags,
+    ))
 }
 
-/// Starts (or, after a restart, re-runs) the driver of export job `arn`.
-pub fn start(state: &AppState, arn: String) {
-    tokio::spawn(drive(Arc::clone(state), arn));
-}
+/// How dataset export jobs run (the driver is [`job`]'s).
+impl Job for DatasetExportJob {
+    /// The `s3://` location written.
+    type Output = String;
+    const NAME: &'static str = "dataset export job";
 
-async fn drive(state: AppState, arn: String) {
-    lifecycle::begin_job(&state, &arn).await;
-    let outcome = run(&state, &arn).await;
-    lifecycle::pause(&state).await;
-    let mut store = state.lock();
-    let Some(mut job) = store.export_jobs.get(&arn).cloned() else {
-        return;
-    };
-    if job.status != CREATE_IN_PROGRESS {
-        return;
-    }
-    job.last_updated_date_time = store.now();
-    match outcome {
-        Ok(key) => {
-            tracing::info!(%arn, %key, "dataset export job finished");
-            job.status = ACTIVE.into();
-        }
-        Err(reason) => {
-            tracing::info!(%arn, %reason, "dataset export job failed");
-            job.status = CREATE_FAILED.into();
-            job.failure_reason = Some(reason);
-        }
-    }
-    store.commit(Entry::ExportJob(job));
-}
-
-/// Writes the export; returns the `s3://` location written.
-async fn run(state: &AppState, arn: &str) -> Result<String, String> {
-    let (selected, columns, id_field, destination, job_name) = {
-        let store = state.lock();
-        let job = store.export_jobs.get(arn).ok_or("export job vanished")?;
-        let dataset = store
-            .datasets
-            .get(&job.dataset_arn)
-            .ok_or("the dataset was deleted")?;
-        let schema = store
-            .schemas
-            .get(&dataset.schema_arn)
-            .ok_or("the dataset's schema was deleted")?;
-        let mode = Mode::parse(&job.ingestion_mode).ok_or("unknown ingestionMode")?;
-        let selected = if dataset.dataset_type == "INTERACTIONS" {
-            let bulk = match store.data.get(&dataset.dataset_arn) {
-                Some(DatasetRows::Interactions(rows)) => rows.as_slice(),
-                _ => &[],
+    /// Writes the export; returns the `s3://` location written.
+    async fn run(state: &AppState, arn: &str) -> Result<String, String> {
+        let (selected, columns, id_field, destination, job_name) = {
+            let store = state.lock();
+            let job = store.export_jobs.get(arn).ok_or("export job vanished")?;
+            let (dataset, schema) = dataset::with_schema(&store, &job.dataset_arn)?;
+            let mode = Mode::parse(&job.ingestion_mode).ok_or("unknown ingestionMode")?;
+            let selected = if dataset.dataset_type == "INTERACTIONS" {
+                let bulk = match store.data.get(&dataset.dataset_arn) {
+                    Some(DatasetRows::Interactions(rows)) => rows.as_slice(),
+                    _ => &[],
+                };
+                let live: Vec<InteractionRow> = store
+                    .live
+                    .get(&dataset.dataset_group_arn)
+                    .map(|l| l.all().map(|e| e.to_row()).collect())
+                    .unwrap_or_default();
+                Selected::Interactions(select_interactions(bulk, live, mode))
+            } else {
+                let current = match store.data.get(&dataset.dataset_arn) {
+                    Some(DatasetRows::Items(rows) | DatasetRows::Users(rows)) => rows.as_slice(),
+                    _ => &[],
+                };
+                let replaced = store
+                    .replaced
+                    .get(&dataset.dataset_arn)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                Selected::Records(select_records(current, replaced, mode))
             };
-            let live: Vec<InteractionRow> = store
-                .live
-                .get(&dataset.dataset_group_arn)
-                .map(|l| l.all().map(|e| e.to_row()).collect())
-                .unwrap_or_default();
-            Selected::Interactions(select_interactions(bulk, live, mode))
-        } else {
-            let current = match store.data.get(&dataset.dataset_arn) {
-                Some(DatasetRows::Items(rows) | DatasetRows::Users(rows)) => rows.as_slice(),
-                _ => &[],
+            let id_field = if dataset.dataset_type == "USERS" {
+                "USER_ID"
+            } else {
+                "ITEM_ID"
             };
-            let replaced = store
-                .replaced
-                .get(&dataset.dataset_arn)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            Selected::Records(select_records(current, replaced, mode))
+            (
+                selected,
+                parse_columns(&schema.schema)?,
+                id_field,
+                job.job_output.s3_data_destination.clone(),
+                job.job_name.clone(),
+            )
         };
-        let id_field = if dataset.dataset_type == "USERS" {
-            "USER_ID"
-        } else {
-            "ITEM_ID"
-        };
-        (
-            selected,
-            parse_columns(&schema.schema)?,
-            id_field,
-            job.job_output.s3_data_destination.clone(),
-            job.job_name.clone(),
-        )
-    };
-    let csv = tokio::task::spawn_blocking(move || to_csv(&columns, id_field, &selected))
-        .await
-        .map_err(|e| format!("export worker failed: {e}"))??;
-    let (bucket, prefix) = parse_location(&destination.path)?;
-    let key = output_key(&prefix, &job_name);
-    objects::write(
-        state,
-        &bucket,
-        &key,
-        csv,
-        destination.kms_key_arn.as_deref(),
-    )
-    .await?;
-    Ok(format!("s3://{bucket}/{key}"))
+        let csv = tokio::task::spawn_blocking(move || to_csv(&columns, id_field, &selected))
+            .await
+            .map_err(|e| format!("export worker failed: {e}"))??;
+        let (bucket, prefix) = parse_location(&destination.path)?;
+        let key = output_key(&prefix, &job_name);
+        let object = NewObject::csv(&bucket, &key, csv, destination.kms_key_arn.as_deref());
+        objects::write(state, object).await?;
+        Ok(format!("s3://{bucket}/{key}"))
+    }
+
+    fn finish(store: &mut Store, arn: &str, job: Entry, key: String) {
+        tracing::info!(%arn, %key, "dataset export job finished");
+        store.commit(job);
+    }
 }
 
 /// The object an export job writes under the destination prefix.
@@ -356,22 +321,13 @@ mod tests {
         }
     }
 
-    fn event(user: &str, item: &str, t: i64) -> InteractionRow {
-        InteractionRow {
-            user_id: user.into(),
-            item_id: item.into(),
-            timestamp: t,
-            event_type: Some("click".into()),
-            event_value: None,
-            extra: None,
-            event_id: None,
-        }
-    }
-
     #[test]
     fn modes_select_by_how_the_data_came() {
-        let bulk = vec![event("u", "a", 1), event("u", "b", 2)];
-        let live = vec![event("v", "c", 3)];
+        let bulk = vec![
+            InteractionRow::click("u", "a", 1),
+            InteractionRow::click("u", "b", 2),
+        ];
+        let live = vec![InteractionRow::click("v", "c", 3)];
         assert_eq!(select_interactions(&bulk, live.clone(), Mode::Bulk), bulk);
         assert_eq!(select_interactions(&bulk, live.clone(), Mode::Put), live);
         assert_eq!(select_interactions(&bulk, live, Mode::All).len(), 3);
@@ -446,7 +402,7 @@ mod tests {
             {"name":"DEVICE","type":["null","string"],"categorical":true}]}"#,
         )
         .expect("schema");
-        let mut valued = event("u", "a", 5);
+        let mut valued = InteractionRow::click("u", "a", 5);
         valued.event_value = Some(2.5);
         valued.extra = Some(Box::new(BTreeMap::from([(
             "DEVICE".to_string(),
@@ -455,7 +411,7 @@ mod tests {
         let csv = to_csv(
             &interactions,
             "ITEM_ID",
-            &Selected::Interactions(vec![valued, event("u, x", "b", 6)]),
+            &Selected::Interactions(vec![valued, InteractionRow::click("u, x", "b", 6)]),
         )
         .expect("csv");
         assert_eq!(

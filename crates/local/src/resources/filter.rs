@@ -5,7 +5,7 @@
 use crate::resources::AppState;
 use crate::resources::dataset_group::require_active;
 use crate::resources::lifecycle::{self};
-use crate::resources::resource::{ByArn, Created, begin_delete, check_new, start_new};
+use crate::resources::resource::{ByArn, Created, begin_delete, reserve, start_new};
 use crate::resources::serving;
 use crate::resources::shapes::CreateFilter;
 use crate::resources::tags::{self};
@@ -22,9 +22,7 @@ pub fn create(state: &AppState, req: CreateFilter) -> Result<Created<Filter>, Ap
     tags::check(req.tags.as_deref().unwrap_or_default())?;
     serving::check_filter(&req.filter_expression)
         .map_err(|e| ApiError::InvalidInput(format!("Invalid filter expression: {e}")))?;
-    let arn = state.arns.make("filter", &req.name);
-    let mut store = state.lock();
-    check_new::<Filter>(&store, &arn, &req.name)?;
+    let (arn, mut store) = reserve::<Filter>(state, "filter", &req.name)?;
     require_active(&store, &req.dataset_group_arn)?;
     let now = store.now();
     store.commit(Entry::Filter(Filter {

@@ -7,19 +7,19 @@
 //! Depends on the store, the wire layer and `objects.rs`; never on the router.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use crate::resources::AppState;
-use crate::resources::lifecycle::{
-    self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS, CREATE_PENDING,
-};
+use crate::resources::dataset;
+use crate::resources::job::{self, Job};
+use crate::resources::lifecycle::{ACTIVE, CREATE_PENDING};
 use crate::resources::metric_attribution::{self, Attributable, Horizon};
 use crate::resources::objects;
 use crate::resources::objects::parse_location;
-use crate::resources::resource::{Created, check_new, get};
+use crate::resources::resource::{Created, get, reserve};
+use crate::resources::s3::NewObject;
 use crate::resources::schema::{Column, ColumnKind, parse_columns};
 use crate::resources::shapes::CreateDatasetImportJob;
-use crate::resources::tags::{self};
+use crate::resources::tags;
 use crate::store::data::{DatasetRows, FieldValue, InteractionRow, RecordRow, Tally};
 use crate::store::model::{Dataset, DatasetImportJob, MetricAttribution};
 use crate::store::{Entry, Store};
@@ -33,21 +33,14 @@ pub fn create(
     check_name("jobName", &req.job_name)?;
     check_arn("datasetArn", &req.dataset_arn)?;
     tags::check(req.tags.as_deref().unwrap_or_default())?;
-    let location = req
-        .data_source
-        .data_location
-        .clone()
-        .ok_or_else(|| ApiError::InvalidInput("dataSource.dataLocation is required".into()))?;
-    parse_location(&location).map_err(ApiError::InvalidInput)?;
+    objects::check_data_source(&req.data_source)?;
     let import_mode = req.import_mode.clone().unwrap_or_else(|| "FULL".into());
     if import_mode != "FULL" && import_mode != "INCREMENTAL" {
         return Err(ApiError::InvalidInput(format!(
             "Invalid importMode {import_mode}: must be FULL or INCREMENTAL"
         )));
     }
-    let arn = state.arns.make("dataset-import-job", &req.job_name);
-    let mut store = state.lock();
-    check_new::<DatasetImportJob>(&store, &arn, &req.job_name)?;
+    let (arn, mut store) = reserve::<DatasetImportJob>(state, "dataset-import-job", &req.job_name)?;
     let dataset = get::<Dataset>(&store, &req.dataset_arn)?;
     if dataset.status != ACTIVE {
         return Err(ApiError::InUse(format!(
@@ -55,14 +48,10 @@ pub fn create(
             dataset.dataset_arn, dataset.status
         )));
     }
-    if let Some(running) = store
-        .import_jobs
-        .values()
-        .find(|j| j.dataset_arn == req.dataset_arn && lifecycle::is_creating(&j.status))
-    {
+    if let Some(running) = job::running::<DatasetImportJob>(&store, &req.dataset_arn) {
         return Err(ApiError::InUse(format!(
-            "Dataset {} already has an import job in progress: {}",
-            req.dataset_arn, running.dataset_import_job_arn
+            "Dataset {} already has an import job in progress: {running}",
+            req.dataset_arn
         )));
     }
     if req.publish_attribution_metrics_to_s3 == Some(true) {
@@ -77,7 +66,7 @@ pub fn create(
         }
     }
     let now = store.now();
-    store.commit(Entry::ImportJob(DatasetImportJob {
+    let record = Entry::ImportJob(DatasetImportJob {
         job_name: req.job_name,
         dataset_import_job_arn: arn.clone(),
         dataset_arn: req.dataset_arn,
@@ -89,68 +78,54 @@ pub fn create(
         failure_reason: None,
         import_mode,
         publish_attribution_metrics_to_s3: req.publish_attribution_metrics_to_s3,
-    }));
-    tags::set_on_create(&mut store, &arn, req.tags);
-    drop(store);
-    start(state, arn.clone());
-    Ok(Created::new(arn))
+    });
+    Ok(job::launch::<DatasetImportJob>(
+        state, store, arn, record, req.tags,
+    ))
 }
 
-/// Starts (or, after a restart, re-runs) the driver of import job `arn`.
-pub fn start(state: &AppState, arn: String) {
-    tokio::spawn(drive(Arc::clone(state), arn));
-}
+/// How dataset import jobs run (the driver is [`job`]'s).
+impl Job for DatasetImportJob {
+    /// The rows read and, when a metric attribution reports on them, its ARN and values for
+    /// CloudWatch.
+    type Output = (DatasetRows, Option<(String, Vec<Tally>)>);
+    const NAME: &'static str = "import job";
 
-async fn drive(state: AppState, arn: String) {
-    lifecycle::begin_job(&state, &arn).await;
-    let outcome = run(&state, &arn).await;
-    // A metric attribution's reports of the imported interactions: values for CloudWatch
-    // (incremental imports) and the S3 report (publishAttributionMetricsToS3), written before
-    // the job is ACTIVE.
-    let outcome = match outcome {
-        Ok((rows, Some(sources))) => report(&state, &arn, &rows, &sources)
-            .await
-            .map(|tallies| (rows, tallies)),
-        Ok((rows, None)) => Ok((rows, None)),
-        Err(reason) => Err(reason),
-    };
-    lifecycle::pause(&state).await;
-    let mut store = state.lock();
-    let Some(mut job) = store.import_jobs.get(&arn).cloned() else {
-        return;
-    };
-    if job.status != CREATE_IN_PROGRESS {
-        return;
-    }
-    let now = store.now();
-    job.last_updated_date_time = now;
-    match outcome {
-        Ok((rows, tallies)) => {
-            tracing::info!(%arn, rows = rows.len(), "import job finished");
-            job.status = ACTIVE.into();
-            let dataset_arn = job.dataset_arn.clone();
-            let full = job.import_mode == "FULL";
-            store.commit(Entry::ImportApplied {
-                job,
-                dataset_arn,
-                full,
-                rows,
-            });
-            if let Some((attribution, tallies)) = tallies
-                && !tallies.is_empty()
-                && store.metric_attributions.contains_key(&attribution)
-            {
-                store.commit(Entry::Attributed {
-                    arn: attribution,
-                    tallies,
-                });
+    /// Reads the rows, then writes a metric attribution's reports of the imported
+    /// interactions: values for CloudWatch (incremental imports) and the S3 report
+    /// (publishAttributionMetricsToS3), before the job is ACTIVE.
+    async fn run(state: &AppState, arn: &str) -> Result<Self::Output, String> {
+        match run(state, arn).await? {
+            (rows, Some(sources)) => {
+                let tallies = report(state, arn, &rows, &sources).await?;
+                Ok((rows, tallies))
             }
+            (rows, None) => Ok((rows, None)),
         }
-        Err(reason) => {
-            tracing::info!(%arn, %reason, "import job failed");
-            job.status = CREATE_FAILED.into();
-            job.failure_reason = Some(reason);
-            store.commit(Entry::ImportJob(job));
+    }
+
+    /// Commits the rows with the ACTIVE job as one entry, then the attributed values.
+    fn finish(store: &mut Store, arn: &str, job: Entry, (rows, tallies): Self::Output) {
+        let Entry::ImportJob(job) = job else {
+            return;
+        };
+        tracing::info!(%arn, rows = rows.len(), "import job finished");
+        let dataset_arn = job.dataset_arn.clone();
+        let full = job.import_mode == "FULL";
+        store.commit(Entry::ImportApplied {
+            job,
+            dataset_arn,
+            full,
+            rows,
+        });
+        if let Some((attribution, tallies)) = tallies
+            && !tallies.is_empty()
+            && store.metric_attributions.contains_key(&attribution)
+        {
+            store.commit(Entry::Attributed {
+                arn: attribution,
+                tallies,
+            });
         }
     }
 }
@@ -255,7 +230,7 @@ async fn report(
             },
             metric_attribution::unix_now()
         );
-        objects::write(state, &bucket, &key, csv, None).await?;
+        objects::write(state, NewObject::csv(&bucket, &key, csv, None)).await?;
         tracing::info!(%arn, report = %format!("s3://{bucket}/{key}"), "metric attribution report written");
     }
     Ok(cloudwatch.map(|tallies| (attribution, tallies)))
@@ -306,14 +281,7 @@ async fn run(state: &AppState, arn: &str) -> Result<Imported, String> {
     let (location, dataset_type, columns, attributed) = {
         let store = state.lock();
         let job = store.import_jobs.get(arn).ok_or("import job vanished")?;
-        let dataset = store
-            .datasets
-            .get(&job.dataset_arn)
-            .ok_or("the dataset was deleted")?;
-        let schema = store
-            .schemas
-            .get(&dataset.schema_arn)
-            .ok_or("the dataset's schema was deleted")?;
+        let (dataset, schema) = dataset::with_schema(&store, &job.dataset_arn)?;
         (
             job.data_source.data_location.clone().unwrap_or_default(),
             dataset.dataset_type.clone(),

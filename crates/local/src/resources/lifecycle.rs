@@ -2,8 +2,9 @@
 //!
 //! `CREATE PENDING -> CREATE IN_PROGRESS -> ACTIVE`, `DELETE PENDING -> DELETE IN_PROGRESS ->
 //! (gone)`, and the same for `latest*Update.status`. Each step takes `Config::transition`; with a
-//! zero transition the steps happen inside the request (tests see ACTIVE at once). Import jobs and
-//! solution versions have their own drivers (`import.rs`, `training.rs`) that use [`pause`].
+//! zero transition the steps happen inside the request (tests see ACTIVE at once). Jobs, solution
+//! versions and recommenders have their own drivers (`job.rs`, `training.rs`, `recommender.rs`)
+//! that use [`pause`] and [`step`].
 //! After a restart, `resources::resume` restarts every driver for a resource caught mid-transition.
 //! Depends on the store only; never on the resources that use it.
 
@@ -47,7 +48,7 @@ pub async fn pause(state: &AppState) {
     }
 }
 
-/// The first step of a job's driver (imports, training): a pause, then CREATE PENDING -> CREATE
+/// The first step of a long create's driver (training, recommenders): a pause, then CREATE PENDING -> CREATE
 /// IN_PROGRESS.
 pub async fn begin_job(state: &AppState, arn: &str) {
     pause(state).await;

@@ -28,7 +28,7 @@ use serde_with::skip_serializing_none;
 use crate::resources::AppState;
 use crate::resources::dataset_group::require_active;
 use crate::resources::lifecycle::{self, ACTIVE, is_deleting};
-use crate::resources::resource::{ByArn, begin_delete, check_new, get};
+use crate::resources::resource::{ByArn, begin_delete, first_child, get, reserve};
 use crate::resources::runtime::source_of_recommendation;
 use crate::resources::schema::{ColumnKind, parse_columns};
 use crate::resources::serving;
@@ -313,15 +313,9 @@ pub fn create(
                 .into(),
         ));
     }
-    let arn = state.arns.make("metric-attribution", &req.name);
-    let mut store = state.lock();
-    check_new::<MetricAttribution>(&store, &arn, &req.name)?;
+    let (arn, mut store) = reserve::<MetricAttribution>(state, "metric-attribution", &req.name)?;
     require_active(&store, &req.dataset_group_arn)?;
-    if let Some(existing) = store
-        .metric_attributions
-        .values()
-        .find(|m| m.dataset_group_arn == req.dataset_group_arn)
-    {
+    if let Some(existing) = first_child::<MetricAttribution>(&store, &req.dataset_group_arn) {
         return Err(ApiError::AlreadyExists(format!(
             "Dataset group {} already has a metric attribution: {} (at most one per dataset \
              group)",

@@ -19,6 +19,7 @@ pub mod export;
 pub mod filter;
 pub mod import;
 pub mod item_metadata;
+pub mod job;
 pub mod lifecycle;
 pub mod metric_attribution;
 pub mod next_best_action;
@@ -49,6 +50,10 @@ use lifecycle::{
 };
 pub use state::{AppState, Shared};
 
+use crate::store::model::{
+    BatchInferenceJob, BatchSegmentJob, DataDeletionJob, DatasetExportJob, DatasetImportJob,
+};
+
 /// Restarts the drivers of work interrupted by a restart (imports, exports, data deletions,
 /// training, transitions), and
 /// starts the auto-training scheduler and the CloudWatch publisher of metric attributions.
@@ -73,7 +78,6 @@ fn resume_drivers(state: &AppState) {
     let store = state.lock();
     let mut creating = Vec::new();
     let mut deleting = Vec::new();
-    let mut imports = Vec::new();
     let mut versions = Vec::new();
     let mut updates: Vec<(String, ApplyUpdate)> = Vec::new();
     let all = store
@@ -96,23 +100,6 @@ fn resume_drivers(state: &AppState) {
             deleting.push(arn.clone());
         }
     }
-    for job in store.import_jobs.values() {
-        if is_creating(&job.status) {
-            imports.push(job.dataset_import_job_arn.clone());
-        }
-    }
-    let exports: Vec<String> = store
-        .export_jobs
-        .values()
-        .filter(|j| is_creating(&j.status))
-        .map(|j| j.dataset_export_job_arn.clone())
-        .collect();
-    let deletions: Vec<String> = store
-        .deletion_jobs
-        .values()
-        .filter(|j| data_deletion::is_running(&j.status))
-        .map(|j| j.data_deletion_job_arn.clone())
-        .collect();
     for v in store.solution_versions.values() {
         if is_creating(&v.status) {
             versions.push(v.solution_version_arn.clone());
@@ -163,53 +150,13 @@ fn resume_drivers(state: &AppState) {
             start_update(state, arn, apply);
         }
     }
-    for arn in imports {
-        tracing::info!(%arn, "resuming import job interrupted by a restart");
-        import::start(state, arn);
-    }
+    job::resume::<DatasetImportJob>(state);
     for arn in versions {
         tracing::info!(%arn, "resuming training interrupted by a restart");
         training::start(state, arn);
     }
-    resume_data_jobs(state, exports, deletions);
-    resume_batch_jobs(state);
-}
-
-/// Restarts batch inference and batch segment jobs interrupted by a restart (they re-run from
-/// the start and overwrite the same output objects).
-fn resume_batch_jobs(state: &AppState) {
-    let store = state.lock();
-    let inference: Vec<String> = store
-        .batch_inference_jobs
-        .values()
-        .filter(|j| is_creating(&j.status))
-        .map(|j| j.batch_inference_job_arn.clone())
-        .collect();
-    let segment: Vec<String> = store
-        .batch_segment_jobs
-        .values()
-        .filter(|j| is_creating(&j.status))
-        .map(|j| j.batch_segment_job_arn.clone())
-        .collect();
-    drop(store);
-    for arn in inference {
-        tracing::info!(%arn, "resuming batch inference job interrupted by a restart");
-        batch_inference::start(state, arn);
-    }
-    for arn in segment {
-        tracing::info!(%arn, "resuming batch segment job interrupted by a restart");
-        batch_segment::start(state, arn);
-    }
-}
-
-/// Restarts dataset export and data deletion jobs interrupted by a restart.
-fn resume_data_jobs(state: &AppState, exports: Vec<String>, deletions: Vec<String>) {
-    for arn in exports {
-        tracing::info!(%arn, "resuming dataset export job interrupted by a restart");
-        export::start(state, arn);
-    }
-    for arn in deletions {
-        tracing::info!(%arn, "resuming data deletion job interrupted by a restart");
-        data_deletion::start(state, arn);
-    }
+    job::resume::<DatasetExportJob>(state);
+    job::resume::<DataDeletionJob>(state);
+    job::resume::<BatchInferenceJob>(state);
+    job::resume::<BatchSegmentJob>(state);
 }

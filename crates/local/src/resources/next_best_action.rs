@@ -19,6 +19,7 @@ use personalize_engine as engine;
 
 use crate::resources::AppState;
 use crate::resources::campaign::serving_version;
+use crate::resources::event_tracker::group_of_tracker;
 use crate::resources::events::put_records;
 use crate::resources::lifecycle::ACTIVE;
 use crate::resources::resource::get;
@@ -136,14 +137,7 @@ pub(crate) struct ActionJob {
 
 /// Gathers the training data of solution version `arn` (AWS requires an Actions dataset).
 pub(crate) fn prepare(store: &Store, arn: &str) -> Result<ActionJob, String> {
-    let version = store
-        .solution_versions
-        .get(arn)
-        .ok_or("solution version vanished")?;
-    let solution = store
-        .solutions
-        .get(&version.solution_arn)
-        .ok_or("the solution was deleted")?;
+    let (_, solution) = training::version_and_solution(store, arn)?;
     let dg = &solution.dataset_group_arn;
     let hyper = solution
         .solution_config
@@ -281,23 +275,7 @@ pub fn put_action_interactions(state: &AppState, body: &[u8]) -> OpResult {
         check_interaction(i, e)?;
     }
     let mut store = state.lock();
-    let tracker = store
-        .event_trackers
-        .values()
-        .find(|t| t.tracking_id == req.tracking_id)
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "No event tracker with trackingId {}",
-                req.tracking_id
-            ))
-        })?;
-    if tracker.status != ACTIVE {
-        return Err(ApiError::InvalidInput(format!(
-            "Event tracker {} is in status {}, not ACTIVE",
-            tracker.event_tracker_arn, tracker.status
-        )));
-    }
-    let dg = tracker.dataset_group_arn.clone();
+    let dg = group_of_tracker(&store, &req.tracking_id, ApiError::NotFound)?;
     let dataset = dataset_of(&store, &dg, "ACTION_INTERACTIONS").ok_or_else(|| {
         ApiError::NotFound(format!(
             "Dataset group {dg} has no Action interactions dataset to record action \

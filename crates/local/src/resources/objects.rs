@@ -2,11 +2,14 @@
 //! is configured, else in the file-backed store `<data-dir>/s3/<bucket>/<key>`. Reading a
 //! location gives one object, or every object under a prefix that the reader keeps (imports:
 //! `.csv` files; batch jobs: any object), sorted.
-//! Depends on the configuration and `s3.rs` only.
+//! Depends on the configuration, `s3.rs`, the store's shapes and the wire layer's errors.
 
 use std::path::PathBuf;
 
 use crate::resources::AppState;
+use crate::resources::s3::{self, NewObject};
+use crate::store::model::DataSource;
+use crate::wire::error::ApiError;
 
 /// Splits `s3://bucket/key` into bucket and key.
 pub fn parse_location(location: &str) -> Result<(String, String), String> {
@@ -18,6 +21,16 @@ pub fn parse_location(location: &str) -> Result<(String, String), String> {
         return Err(format!("dataLocation {location} has no bucket"));
     }
     Ok((bucket.to_string(), key.to_string()))
+}
+
+/// Checks the `dataSource` of a Create: `dataLocation` is given and an `s3://` location.
+pub fn check_data_source(source: &DataSource) -> Result<(), ApiError> {
+    let location = source
+        .data_location
+        .as_deref()
+        .ok_or_else(|| ApiError::InvalidInput("dataSource.dataLocation is required".into()))?;
+    parse_location(location).map_err(ApiError::InvalidInput)?;
+    Ok(())
 }
 
 /// The `.csv` objects at `location` (`s3://bucket/key-or-prefix`): name and content of each.
@@ -38,62 +51,27 @@ pub async fn read_where(
     let (bucket, key) = parse_location(location)?;
     match &state.config.s3_endpoint {
         Some(endpoint) => {
-            crate::resources::s3::fetch_where(endpoint, &state.config.region, &bucket, &key, keep)
-                .await
+            s3::fetch_where(endpoint, &state.config.region, &bucket, &key, keep).await
         }
-        None => {
-            let dir = state
-                .config
-                .data_dir
-                .clone()
-                .ok_or("no data directory configured to read s3:// locations from")?;
-            read_local(dir.join("s3").join(&bucket), &key, location, keep)
-        }
+        None => read_local(
+            local_bucket(state, &bucket, "to read s3:// locations from")?,
+            &key,
+            location,
+            keep,
+        ),
     }
 }
 
-/// Writes object `key` of `bucket`; through S3, encrypted with SSE-KMS under `kms_key` when one
-/// is given (the file-backed store has no KMS: it keeps the bytes as written).
-pub async fn write(
-    state: &AppState,
-    bucket: &str,
-    key: &str,
-    body: String,
-    kms_key: Option<&str>,
-) -> Result<(), String> {
-    write_typed(state, bucket, key, "text/csv", body.into_bytes(), kms_key).await
-}
-
-/// Writes object `key` of `bucket` with `content_type`, as [`write`] does.
-pub async fn write_typed(
-    state: &AppState,
-    bucket: &str,
-    key: &str,
-    content_type: &str,
-    body: Vec<u8>,
-    kms_key: Option<&str>,
-) -> Result<(), String> {
+/// Writes `object`; through S3, encrypted with SSE-KMS under its KMS key when it has one (the
+/// file-backed store has no KMS: it keeps the bytes as written).
+pub async fn write(state: &AppState, object: NewObject<'_>) -> Result<(), String> {
     match &state.config.s3_endpoint {
-        Some(endpoint) => {
-            let region = &state.config.region;
-            crate::resources::s3::put_typed(
-                endpoint,
-                region,
-                bucket,
-                key,
-                content_type,
-                body,
-                kms_key,
-            )
-            .await
-        }
+        Some(endpoint) => s3::put(endpoint, &state.config.region, object).await,
         None => {
-            let dir = state
-                .config
-                .data_dir
-                .clone()
-                .ok_or("no data directory configured to write s3:// objects to")?;
-            let file = dir.join("s3").join(bucket).join(key);
+            let NewObject {
+                bucket, key, body, ..
+            } = object;
+            let file = local_bucket(state, bucket, "to write s3:// objects to")?.join(key);
             let written = match file.parent() {
                 Some(parent) => {
                     std::fs::create_dir_all(parent).and_then(|()| std::fs::write(&file, &body))
@@ -103,6 +81,17 @@ pub async fn write_typed(
             written.map_err(|e| format!("writing s3://{bucket}/{key}: {e}"))
         }
     }
+}
+
+/// The directory of `bucket` in the file-backed store, `<data-dir>/s3/<bucket>`; without a data
+/// directory, an error saying what could not be done (`to read s3:// locations from`).
+fn local_bucket(state: &AppState, bucket: &str, to: &str) -> Result<PathBuf, String> {
+    let dir = state
+        .config
+        .data_dir
+        .as_ref()
+        .ok_or_else(|| format!("no data directory configured {to}"))?;
+    Ok(dir.join("s3").join(bucket))
 }
 
 /// Reads `<bucket_dir>/<key>`: one file, or every file under a directory whose path `keep`

@@ -26,7 +26,7 @@ use crate::resources::lifecycle::{
     pause, step,
 };
 use crate::resources::promotion;
-use crate::resources::resource::{ByArn, Created, begin_delete, check_new, get};
+use crate::resources::resource::{ByArn, Created, begin_delete, get, reserve};
 use crate::resources::runtime::{self, Source};
 use crate::resources::serving;
 use crate::resources::shapes::{
@@ -102,9 +102,7 @@ pub fn create(state: &AppState, req: CreateRecommender) -> Result<Created<Recomm
     tags::check(req.tags.as_deref().unwrap_or_default())?;
     let use_case = use_case_of(&req.recipe_arn)?;
     check_config(req.recommender_config.as_ref(), use_case)?;
-    let arn = state.arns.make("recommender", &req.name);
-    let mut store = state.lock();
-    check_new::<Recommender>(&store, &arn, &req.name)?;
+    let (arn, mut store) = reserve::<Recommender>(state, "recommender", &req.name)?;
     let group = require_active(&store, &req.dataset_group_arn)?;
     match group.domain.as_deref() {
         None => {
@@ -382,14 +380,7 @@ async fn train(
     let model_dir = state.config.data_dir.as_ref().map(|d| d.join("models"));
     tokio::task::spawn_blocking(move || {
         let model = engine::train(&job.dataset, &job.config).map_err(|e| e.to_string())?;
-        let model_file = match model_dir {
-            Some(dir) => {
-                serving::write_model(&dir.join(&job.file_name), &model)
-                    .map_err(|e| format!("writing the model failed: {e}"))?;
-                Some(job.file_name)
-            }
-            None => None,
-        };
+        let model_file = serving::save_model(model_dir, job.file_name, &model)?;
         let meta = TrainedMeta {
             metrics: model.metrics(),
             trained_seq: job.trained_seq,

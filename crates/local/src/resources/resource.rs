@@ -81,6 +81,11 @@ pub fn check_deletable(kind: &str, arn: &str, status: &str) -> Result<(), ApiErr
     Ok(())
 }
 
+/// The first resource of kind `R` (in ARN order) whose List filters on parent `parent`.
+pub fn first_child<'s, R: Resource>(store: &'s Store, parent: &str) -> Option<&'s R> {
+    R::table(store).values().find(|r| r.parent_arn() == parent)
+}
+
 /// How many resources of kind `R` have `parent` as the parent their List filters on.
 pub fn count_children<R: Resource>(store: &Store, parent: &str) -> usize {
     R::table(store)
@@ -89,15 +94,23 @@ pub fn count_children<R: Resource>(store: &Store, parent: &str) -> usize {
         .count()
 }
 
-/// `ResourceAlreadyExistsException` when a resource of kind `R` already stands at `arn`.
-pub fn check_new<R: Resource>(store: &Store, arn: &str, name: &str) -> Result<(), ApiError> {
-    if R::table(store).contains_key(arn) {
+/// The first step of every Create once its request is checked: the ARN resource `name` of kind
+/// `R` takes (`kind` is its ARN's resource type, `dataset-group`) and the store locked, or
+/// `ResourceAlreadyExistsException` when a resource already stands there.
+pub fn reserve<'s, R: Resource>(
+    state: &'s AppState,
+    kind: &str,
+    name: &str,
+) -> Result<(String, MutexGuard<'s, Store>), ApiError> {
+    let arn = state.arns.make(kind, name);
+    let store = state.lock();
+    if R::table(&store).contains_key(&arn) {
         return Err(ApiError::AlreadyExists(format!(
             "{} {name} already exists",
             R::KIND
         )));
     }
-    Ok(())
+    Ok((arn, store))
 }
 
 /// After a Create has stored its resource: stores the tags given, releases the store and starts

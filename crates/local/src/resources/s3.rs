@@ -50,19 +50,6 @@ fn xml_values(xml: &str, tag: &str) -> Vec<String> {
     out
 }
 
-/// Fetches the object `key`, or every `.csv` object under prefix `key`.
-pub async fn fetch(
-    endpoint: &str,
-    region: &str,
-    bucket: &str,
-    key: &str,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
-    fetch_where(endpoint, region, bucket, key, |k| {
-        k.to_ascii_lowercase().ends_with(".csv")
-    })
-    .await
-}
-
 /// Fetches the object `key`, or every object under prefix `key` whose key `keep` accepts,
 /// sorted by key.
 pub async fn fetch_where(
@@ -133,31 +120,43 @@ pub async fn fetch_where(
     Ok(files)
 }
 
-/// Writes CSV object `key` of `bucket` (PutObject, path-style), encrypted with SSE-KMS under
-/// `kms_key` when one is given.
-pub async fn put(
-    endpoint: &str,
-    region: &str,
-    bucket: &str,
-    key: &str,
-    body: String,
-    kms_key: Option<&str>,
-) -> Result<(), String> {
-    let body = body.into_bytes();
-    put_typed(endpoint, region, bucket, key, "text/csv", body, kms_key).await
+/// An object to write.
+pub struct NewObject<'a> {
+    /// Its bucket.
+    pub bucket: &'a str,
+    /// Its key in the bucket.
+    pub key: &'a str,
+    /// Its `Content-Type`.
+    pub content_type: &'a str,
+    /// Its content.
+    pub body: Vec<u8>,
+    /// The KMS key to encrypt it under (SSE-KMS), if any.
+    pub kms_key: Option<&'a str>,
 }
 
-/// Writes object `key` of `bucket` with `content_type` (PutObject, path-style), encrypted with
-/// SSE-KMS under `kms_key` when one is given.
-pub async fn put_typed(
-    endpoint: &str,
-    region: &str,
-    bucket: &str,
-    key: &str,
-    content_type: &str,
-    body: Vec<u8>,
-    kms_key: Option<&str>,
-) -> Result<(), String> {
+impl<'a> NewObject<'a> {
+    /// A CSV object (`text/csv`).
+    pub fn csv(bucket: &'a str, key: &'a str, csv: String, kms_key: Option<&'a str>) -> Self {
+        NewObject {
+            bucket,
+            key,
+            content_type: "text/csv",
+            body: csv.into_bytes(),
+            kms_key,
+        }
+    }
+}
+
+/// Writes `object` (PutObject, path-style), encrypted with SSE-KMS under its KMS key when it
+/// has one.
+pub async fn put(endpoint: &str, region: &str, object: NewObject<'_>) -> Result<(), String> {
+    let NewObject {
+        bucket,
+        key,
+        content_type,
+        body,
+        kms_key,
+    } = object;
     let url = format!(
         "{}/{bucket}/{}",
         endpoint.trim_end_matches('/'),

@@ -4,7 +4,7 @@
 
 use crate::resources::AppState;
 use crate::resources::dataset_group::check_domain;
-use crate::resources::resource::{ByArn, Created, Resource, check_new, get};
+use crate::resources::resource::{ByArn, Created, Resource, get, reserve};
 use crate::resources::shapes::CreateSchema;
 use crate::store::Entry;
 use crate::store::model::DatasetSchema;
@@ -135,9 +135,7 @@ pub fn create(state: &AppState, req: CreateSchema) -> Result<Created<DatasetSche
     check_domain(req.domain.as_deref())?;
     parse_columns(&req.schema)
         .map_err(|e| ApiError::InvalidInput(format!("Invalid schema: {e}")))?;
-    let arn = state.arns.make("schema", &req.name);
-    let mut store = state.lock();
-    check_new::<DatasetSchema>(&store, &arn, &req.name)?;
+    let (arn, mut store) = reserve::<DatasetSchema>(state, "schema", &req.name)?;
     let now = store.now();
     store.commit(Entry::Schema(DatasetSchema {
         name: req.name,

@@ -4,7 +4,7 @@
 //! Depends on the store, the wire layer and the engine; never on the router.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use personalize_engine as engine;
@@ -175,16 +175,23 @@ pub fn item_number(catalog: &engine::Catalog, item_id: &str, column: &str) -> Op
     }
 }
 
-/// Writes a trained model file durably: bincode (`.bin`), streamed to disk.
-pub fn write_model(path: &Path, model: &engine::Model) -> std::io::Result<()> {
-    crate::store::write_durably_with(path, |out| {
-        bincode::serde::encode_into_std_write(model, out, bincode::config::standard())
-            .map(|_| ())
-            .map_err(std::io::Error::other)
-    })
+/// Writes trained model `model` as `<model_dir>/<file_name>` when there is a model directory
+/// (a server without a data directory keeps models in memory only); returns the file name
+/// written.
+pub fn save_model<T: serde::Serialize>(
+    model_dir: Option<PathBuf>,
+    file_name: String,
+    model: &T,
+) -> Result<Option<String>, String> {
+    let Some(dir) = model_dir else {
+        return Ok(None);
+    };
+    write_bincode(&dir.join(&file_name), model)
+        .map_err(|e| format!("writing the model failed: {e}"))?;
+    Ok(Some(file_name))
 }
 
-/// Writes any model durably as bincode (Next-Best-Action models).
+/// Writes a model file durably: bincode (`.bin`), streamed to disk.
 pub fn write_bincode<T: serde::Serialize>(path: &Path, model: &T) -> std::io::Result<()> {
     crate::store::write_durably_with(path, |out| {
         bincode::serde::encode_into_std_write(model, out, bincode::config::standard())
@@ -202,12 +209,11 @@ pub fn read_bincode<T: serde::de::DeserializeOwned>(path: &Path) -> std::io::Res
 
 /// Reads a model file: bincode, or JSON for a `.json` file written by earlier versions.
 pub fn read_model(path: &Path) -> std::io::Result<engine::Model> {
-    let mut input = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
     if path.extension().is_some_and(|e| e == "json") {
+        let input = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
         serde_json::from_reader(input).map_err(std::io::Error::other)
     } else {
-        bincode::serde::decode_from_std_read(&mut input, bincode::config::standard())
-            .map_err(std::io::Error::other)
+        read_bincode(path)
     }
 }
 
@@ -290,34 +296,34 @@ fn scored(
         .map_err(|e| ApiError::InvalidInput(e.to_string()))
 }
 
+/// A model of `recipe` trained on 60 users with 20 distinct items each out of 80 (1,200
+/// interactions), for tests.
+#[cfg(test)]
+pub(crate) fn test_model(recipe: &str) -> engine::Model {
+    let mut interactions = Vec::new();
+    for u in 0..60usize {
+        for k in 0..20usize {
+            let item = (u * 7 + k * (1 + u % 3)) % 80;
+            interactions.push(engine::Interaction::new(
+                &format!("u{u}"),
+                &format!("i{item}"),
+                1_700_000_000 + (u * 20 + k) as i64,
+                "click",
+            ));
+        }
+    }
+    let data = engine::Dataset {
+        interactions,
+        items: Vec::new(),
+        users: Vec::new(),
+    };
+    let recipe = engine::Recipe::from_arn(recipe).expect("a supported recipe");
+    engine::train_without_metrics(&data, &engine::TrainConfig::new(recipe)).expect("trains")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// 60 users with 20 distinct items each out of 80 (1,200 interactions).
-    fn model() -> engine::Model {
-        let mut interactions = Vec::new();
-        for u in 0..60usize {
-            for k in 0..20usize {
-                let item = (u * 7 + k * (1 + u % 3)) % 80;
-                interactions.push(engine::Interaction::new(
-                    &format!("u{u}"),
-                    &format!("i{item}"),
-                    1_700_000_000 + (u * 20 + k) as i64,
-                    "click",
-                ));
-            }
-        }
-        let data = engine::Dataset {
-            interactions,
-            items: Vec::new(),
-            users: Vec::new(),
-        };
-        let recipe =
-            engine::Recipe::from_arn("arn:aws:personalize:::recipe/aws-user-personalization")
-                .expect("a supported recipe");
-        engine::train_without_metrics(&data, &engine::TrainConfig::new(recipe)).expect("trains")
-    }
 
     fn top(model: &engine::Model, user: &str) -> Vec<(String, f64)> {
         let catalog = engine::Catalog::default();
@@ -342,9 +348,9 @@ mod tests {
     #[test]
     fn models_are_written_as_bincode_and_json_models_still_load() {
         let dir = crate::store::test_dir("models");
-        let model = model();
+        let model = test_model("arn:aws:personalize:::recipe/aws-user-personalization");
         let bin = dir.join("m.bin");
-        write_model(&bin, &model).expect("writes");
+        write_bincode(&bin, &model).expect("writes");
         let json = dir.join("m.json");
         std::fs::write(&json, serde_json::to_vec(&model).expect("serialises")).expect("writes");
         assert!(

@@ -8,7 +8,7 @@ use crate::resources::auto_training::{self, check_schedule};
 use crate::resources::dataset_group::require_active;
 use crate::resources::lifecycle::{self, ACTIVE, is_creating};
 use crate::resources::resource::{
-    ByArn, Created, Described, Resource, begin_delete, check_new, get, start_new,
+    ByArn, Created, Described, Resource, begin_delete, get, reserve, start_new,
 };
 use crate::resources::shapes::{CreateSolution, UpdateSolution};
 use crate::resources::solution_config;
@@ -74,9 +74,7 @@ pub fn create(state: &AppState, req: CreateSolution) -> Result<Created<Solution>
         at.scheduling_expression
             .get_or_insert_with(|| auto_training::DEFAULT_SCHEDULE.into());
     }
-    let arn = state.arns.make("solution", &req.name);
-    let mut store = state.lock();
-    check_new::<Solution>(&store, &arn, &req.name)?;
+    let (arn, mut store) = reserve::<Solution>(state, "solution", &req.name)?;
     require_active(&store, &req.dataset_group_arn)?;
     let now = store.now();
     store.commit(Entry::Solution(Solution {

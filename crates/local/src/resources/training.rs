@@ -13,8 +13,9 @@ use personalize_engine as engine;
 use crate::resources::AppState;
 use crate::resources::lifecycle::{self, ACTIVE, CREATE_FAILED, CREATE_IN_PROGRESS};
 use crate::resources::lifecycle::{CREATE_STOPPED, CREATE_STOPPING};
-use crate::resources::{next_best_action, solution_config, training_data};
+use crate::resources::{next_best_action, serving, solution_config, training_data};
 use crate::store::data::{DatasetRows, FieldValue, InteractionRow, RecordRow};
+use crate::store::model::{Solution, SolutionVersion};
 use crate::store::{Entry, Store, TrainedMeta};
 
 /// Whether `arn` names a recipe the engine serves.
@@ -105,7 +106,7 @@ pub(crate) fn interactions_of(store: &Store, dg: &str) -> (Vec<engine::Interacti
     }
     let live = store.live.get(dg);
     if let Some(live) = live {
-        interactions.extend(crate::resources::serving::live_interactions(live.all()));
+        interactions.extend(serving::live_interactions(live.all()));
     }
     (interactions, live.map_or(0, |l| l.seq))
 }
@@ -114,7 +115,7 @@ pub(crate) fn interactions_of(store: &Store, dg: &str) -> (Vec<engine::Interacti
 struct Base {
     arn: String,
     /// Cached in memory already (else read from `file`).
-    model: Option<crate::resources::serving::ModelRef>,
+    model: Option<serving::ModelRef>,
     file: Option<String>,
 }
 
@@ -127,7 +128,11 @@ struct Job {
     base: Option<Base>,
 }
 
-fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job, String> {
+/// Solution version `arn` being trained and its solution.
+pub(crate) fn version_and_solution<'s>(
+    store: &'s Store,
+    arn: &str,
+) -> Result<(&'s SolutionVersion, &'s Solution), String> {
     let version = store
         .solution_versions
         .get(arn)
@@ -136,6 +141,11 @@ fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job,
         .solutions
         .get(&version.solution_arn)
         .ok_or("the solution was deleted")?;
+    Ok((version, solution))
+}
+
+fn prepare(state: &AppState, store: &Store, arn: &str, seed: u64) -> Result<Job, String> {
+    let (version, solution) = version_and_solution(store, arn)?;
     let recipe_arn = solution.recipe_arn.clone().unwrap_or_default();
     let recipe = engine::Recipe::from_arn(&recipe_arn)
         .ok_or_else(|| format!("recipe {recipe_arn} is not supported"))?;
@@ -266,14 +276,7 @@ async fn drive(state: AppState, arn: String) {
             let file_name = file_name.clone();
             tokio::task::spawn_blocking(move || {
                 let model = next_best_action::train(&job)?;
-                let model_file = match model_dir {
-                    Some(dir) => {
-                        crate::resources::serving::write_bincode(&dir.join(&file_name), &model)
-                            .map_err(|e| format!("writing the model failed: {e}"))?;
-                        Some(file_name)
-                    }
-                    None => None,
-                };
+                let model_file = serving::save_model(model_dir, file_name, &model)?;
                 Ok((
                     Trained::Actions(Box::new(model)),
                     model_file,
@@ -295,26 +298,16 @@ async fn drive(state: AppState, arn: String) {
                         let previous = match (&base.model, &base.file, &data_dir) {
                             (Some(model), _, _) => Arc::clone(model),
                             (None, Some(file), Some(dir)) => Arc::new(
-                                crate::resources::serving::read_model(
-                                    &dir.join("models").join(file),
-                                )
-                                .map_err(|e| {
-                                    format!("reading the model of {} failed: {e}", base.arn)
-                                })?,
+                                serving::read_model(&dir.join("models").join(file)).map_err(
+                                    |e| format!("reading the model of {} failed: {e}", base.arn),
+                                )?,
                             ),
                             _ => return Err(format!("the model of {} is not available", base.arn)),
                         };
                         engine::update(&previous, &job.dataset).map_err(|e| e.to_string())?
                     }
                 };
-                let model_file = match model_dir {
-                    Some(dir) => {
-                        crate::resources::serving::write_model(&dir.join(&file_name), &model)
-                            .map_err(|e| format!("writing the model failed: {e}"))?;
-                        Some(file_name)
-                    }
-                    None => None,
-                };
+                let model_file = serving::save_model(model_dir, file_name, &model)?;
                 Ok((Trained::Items(Box::new(model)), model_file, trained_seq, 0))
             })
             .await

@@ -30,6 +30,22 @@ pub struct InteractionRow {
     pub event_id: Option<String>,
 }
 
+#[cfg(test)]
+impl InteractionRow {
+    /// A `click` of `user` on `item` at `timestamp`, with nothing else, for tests.
+    pub(crate) fn click(user: &str, item: &str, timestamp: i64) -> InteractionRow {
+        InteractionRow {
+            user_id: user.into(),
+            item_id: item.into(),
+            timestamp,
+            event_type: Some("click".into()),
+            event_value: None,
+            extra: None,
+            event_id: None,
+        }
+    }
+}
+
 /// What a metric value is attributed to: the metric's name, the event attribution source and the
 /// start of the 15-minute window (epoch seconds) the events fell in.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -462,18 +462,6 @@ mod tests {
     use super::*;
     use crate::store::data::InteractionRow;
 
-    fn row(user: &str, item: &str, t: i64) -> InteractionRow {
-        InteractionRow {
-            user_id: user.into(),
-            item_id: item.into(),
-            timestamp: t,
-            event_type: Some("click".into()),
-            event_value: None,
-            extra: None,
-            event_id: None,
-        }
-    }
-
     fn events(store: &Store, user: &str, after: u64) -> Vec<InteractionRow> {
         store.live["dg"]
             .newer_than(user, after)
@@ -497,11 +485,17 @@ mod tests {
             event_type: None,
             event_value: Some(2.5),
             event_id: None,
-            ..row("u1", "c", 4)
+            ..InteractionRow::click("u1", "c", 4)
         };
         for (user, list) in [
-            ("u1", vec![row("u1", "a", 1), row("u1", "b", 2)]),
-            ("u2", vec![row("u2", "a", 3)]),
+            (
+                "u1",
+                vec![
+                    InteractionRow::click("u1", "a", 1),
+                    InteractionRow::click("u1", "b", 2),
+                ],
+            ),
+            ("u2", vec![InteractionRow::click("u2", "a", 3)]),
             ("u1", vec![untyped.clone()]),
         ] {
             store.apply(Entry::Events {
@@ -520,16 +514,23 @@ mod tests {
             assert_eq!((live.seq, live.count()), (4, 4));
             assert_eq!(
                 events(&replayed, "u1", 0),
-                vec![row("u1", "a", 1), row("u1", "b", 2), untyped.clone()]
+                vec![
+                    InteractionRow::click("u1", "a", 1),
+                    InteractionRow::click("u1", "b", 2),
+                    untyped.clone()
+                ]
             );
             // Sequence numbers are kept: serving passes only events newer than the model.
             assert_eq!(events(&replayed, "u1", 3), vec![untyped.clone()]);
-            assert_eq!(events(&replayed, "u2", 0), vec![row("u2", "a", 3)]);
+            assert_eq!(
+                events(&replayed, "u2", 0),
+                vec![InteractionRow::click("u2", "a", 3)]
+            );
             // New events number on from the snapshot.
             replayed.apply(Entry::Events {
                 dg: "dg".into(),
                 user: "u3".into(),
-                events: vec![row("u3", "z", 5)],
+                events: vec![InteractionRow::click("u3", "z", 5)],
             });
             assert_eq!(replayed.live["dg"].newer_than("u3", 4).count(), 1);
             store = Store::new(None);

@@ -60,7 +60,11 @@ async fn dataset_with_data(
         .expect("CreateDatasetImportJob")
         .dataset_import_job_arn
         .expect("arn");
-    assert_eq!(wait_import(cp, &job).await, "ACTIVE", "{kind} imported");
+    assert_eq!(
+        wait_job(cp, Job::Import, &job).await.0,
+        "ACTIVE",
+        "{kind} imported"
+    );
     dataset
 }
 
@@ -135,7 +139,7 @@ async fn actions_and_action_interactions_datasets_are_created_and_imported() {
         .expect("CreateDatasetImportJob")
         .dataset_import_job_arn
         .expect("arn");
-    assert_eq!(wait_import(&cp, &job).await, "CREATE FAILED");
+    assert_eq!(wait_job(&cp, Job::Import, &job).await.0, "CREATE FAILED");
 
     let listed = cp
         .list_datasets()

@@ -80,52 +80,6 @@ async fn get_lines(endpoint: &str, bucket_key: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn inference_status(cp: &ControlPlane, arn: &str) -> (String, Option<String>) {
-    let job = cp
-        .describe_batch_inference_job()
-        .batch_inference_job_arn(arn)
-        .send()
-        .await
-        .expect("DescribeBatchInferenceJob")
-        .batch_inference_job
-        .expect("job");
-    (
-        job.status.unwrap_or_default(),
-        job.failure_reason.map(|r| r.to_string()),
-    )
-}
-
-async fn wait_inference(cp: &ControlPlane, arn: &str) -> (String, Option<String>) {
-    wait_status(
-        arn,
-        Duration::from_secs(60),
-        || async { inference_status(cp, arn).await.0 },
-        &["ACTIVE", "CREATE FAILED"],
-    )
-    .await;
-    inference_status(cp, arn).await
-}
-
-async fn wait_segment(cp: &ControlPlane, arn: &str) -> String {
-    let status = || async {
-        cp.describe_batch_segment_job()
-            .batch_segment_job_arn(arn)
-            .send()
-            .await
-            .expect("DescribeBatchSegmentJob")
-            .batch_segment_job
-            .and_then(|j| j.status)
-            .unwrap_or_default()
-    };
-    wait_status(
-        arn,
-        Duration::from_secs(60),
-        status,
-        &["ACTIVE", "CREATE FAILED"],
-    )
-    .await
-}
-
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .unwrap_or_else(|| panic!("a list: {v}"))
@@ -210,7 +164,10 @@ async fn batch_inference_reads_and_writes_s3() {
         .expect("CreateBatchInferenceJob")
         .batch_inference_job_arn
         .expect("arn");
-    assert_eq!(wait_inference(&cp, &job).await, ("ACTIVE".into(), None));
+    assert_eq!(
+        wait_job(&cp, Job::BatchInference, &job).await,
+        ("ACTIVE".into(), None)
+    );
     let out = get_lines(&endpoint, "batch/out/users/in.json.out").await;
     assert_eq!(out.len(), lines.len(), "one output line per input line");
     for (k, (line, got)) in lines.iter().zip(&out).enumerate() {
@@ -269,7 +226,7 @@ async fn batch_inference_reads_and_writes_s3() {
         .expect("CreateBatchInferenceJob")
         .batch_inference_job_arn
         .expect("arn");
-    assert_eq!(wait_inference(&cp, &job).await.0, "ACTIVE");
+    assert_eq!(wait_job(&cp, Job::BatchInference, &job).await.0, "ACTIVE");
     let a = get_lines(&endpoint, "batch/out/items/a.json.out").await;
     let b = get_lines(&endpoint, "batch/out/items/b.json.out").await;
     assert_eq!((a.len(), b.len()), (2, 2));
@@ -298,7 +255,7 @@ async fn batch_inference_reads_and_writes_s3() {
         .expect("CreateBatchInferenceJob")
         .batch_inference_job_arn
         .expect("arn");
-    assert_eq!(wait_inference(&cp, &job).await.0, "ACTIVE");
+    assert_eq!(wait_job(&cp, Job::BatchInference, &job).await.0, "ACTIVE");
     let ranked = get_lines(&endpoint, "batch/out/rank.json.out").await;
     let items = strings(&ranked[0]["output"]["recommendedItems"]);
     let mut sorted = items.clone();
@@ -326,7 +283,7 @@ async fn batch_inference_reads_and_writes_s3() {
         .expect("CreateBatchInferenceJob")
         .batch_inference_job_arn
         .expect("arn");
-    let (status, reason) = wait_inference(&cp, &job).await;
+    let (status, reason) = wait_job(&cp, Job::BatchInference, &job).await;
     assert_eq!(status, "CREATE FAILED");
     assert!(
         reason.as_deref().is_some_and(|r| r.contains("not found")),
@@ -454,7 +411,7 @@ async fn batch_inference_reads_and_writes_s3() {
         .expect("CreateBatchInferenceJob")
         .batch_inference_job_arn
         .expect("arn");
-    assert_eq!(wait_inference(&cp, &job).await.0, "ACTIVE");
+    assert_eq!(wait_job(&cp, Job::BatchInference, &job).await.0, "ACTIVE");
     let live = get_lines(&endpoint, "batch/out/live.json.out").await;
     let items = strings(&live[0]["output"]["recommendedItems"]);
     assert!(
@@ -546,7 +503,7 @@ async fn batch_segments_rank_the_users_drawn_to_an_item() {
         .expect("CreateBatchSegmentJob")
         .batch_segment_job_arn
         .expect("arn");
-    assert_eq!(wait_segment(&cp, &job).await, "ACTIVE");
+    assert_eq!(wait_job(&cp, Job::BatchSegment, &job).await.0, "ACTIVE");
     let out = get_lines(&endpoint, "batch/segments/items.json.out").await;
     assert_eq!(out.len(), 3);
     for got in &out[..2] {
@@ -579,7 +536,7 @@ async fn batch_segments_rank_the_users_drawn_to_an_item() {
         .expect("CreateBatchSegmentJob")
         .batch_segment_job_arn
         .expect("arn");
-    assert_eq!(wait_segment(&cp, &job).await, "ACTIVE");
+    assert_eq!(wait_job(&cp, Job::BatchSegment, &job).await.0, "ACTIVE");
     let out = get_lines(&endpoint, "batch/segments/attributes.json.out").await;
     assert_eq!(out.len(), 3);
     let genre2 = strings(&out[0]["output"]["recommendedUsers"]);
@@ -636,7 +593,10 @@ async fn an_interrupted_batch_job_resumes_after_restart() {
         .expect("CreateBatchInferenceJob")
         .batch_inference_job_arn
         .expect("arn");
-    assert_eq!(inference_status(&cp, &job).await.0, "CREATE PENDING");
+    assert_eq!(
+        job_status(&cp, Job::BatchInference, &job).await,
+        "CREATE PENDING"
+    );
     child.kill();
     assert!(!dir.join("s3/batch/out/users.json.out").exists());
     // Restarted with slow transitions again: killed once more while in progress (a solution
@@ -646,7 +606,7 @@ async fn an_interrupted_batch_job_resumes_after_restart() {
     wait_status(
         "in progress",
         Duration::from_secs(30),
-        || async { inference_status(&cp, &job).await.0 },
+        || job_status(&cp, Job::BatchInference, &job),
         &["CREATE IN_PROGRESS"],
     )
     .await;
@@ -656,7 +616,10 @@ async fn an_interrupted_batch_job_resumes_after_restart() {
     child.kill();
     let (mut child, url) = spawn_server(&dir);
     let (cp, _, _) = clients(&url).await;
-    assert_eq!(wait_inference(&cp, &job).await, ("ACTIVE".into(), None));
+    assert_eq!(
+        wait_job(&cp, Job::BatchInference, &job).await,
+        ("ACTIVE".into(), None)
+    );
     let text = std::fs::read_to_string(dir.join("s3/batch/out/users.json.out")).expect("output");
     let lines: Vec<Value> = text
         .lines()

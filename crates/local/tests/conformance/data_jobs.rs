@@ -99,7 +99,7 @@ async fn seed_on_moto(
         .expect("CreateDatasetImportJob")
         .dataset_import_job_arn
         .expect("arn");
-    assert_eq!(wait_import(cp, &job).await, "ACTIVE");
+    assert_eq!(wait_job(cp, Job::Import, &job).await.0, "ACTIVE");
     (dg, interactions, items, users)
 }
 
@@ -158,26 +158,12 @@ async fn export(
         .expect("CreateDatasetExportJob")
         .dataset_export_job_arn
         .expect("arn");
-    let status = wait_status(
-        name,
-        Duration::from_secs(30),
-        || export_status(cp, &arn),
-        &["ACTIVE", "CREATE FAILED"],
-    )
-    .await;
-    assert_eq!(status, "ACTIVE", "export {name}");
+    assert_eq!(
+        wait_job(cp, Job::Export, &arn).await.0,
+        "ACTIVE",
+        "export {name}"
+    );
     arn
-}
-
-async fn export_status(cp: &ControlPlane, arn: &str) -> String {
-    cp.describe_dataset_export_job()
-        .dataset_export_job_arn(arn)
-        .send()
-        .await
-        .expect("DescribeDatasetExportJob")
-        .dataset_export_job
-        .and_then(|j| j.status)
-        .unwrap_or_default()
 }
 
 /// An export's CSV: its header and its rows (each a line), read back from moto.
@@ -368,13 +354,7 @@ async fn exports_bulk_put_and_all_data_as_csv() {
         .expect("CreateDatasetExportJob")
         .dataset_export_job_arn
         .expect("arn");
-    wait_status(
-        "kms export",
-        Duration::from_secs(30),
-        || export_status(&cp, &arn),
-        &["ACTIVE"],
-    )
-    .await;
+    assert_eq!(wait_job(&cp, Job::Export, &arn).await.0, "ACTIVE");
     let (sse, key_id) = s3_encryption(&endpoint, "out/kms/us-kms/part-00000.csv").await;
     assert_eq!(sse.as_deref(), Some("aws:kms"));
     assert_eq!(key_id.as_deref(), Some(key));
@@ -524,23 +504,8 @@ async fn delete_users(
         .expect("CreateDataDeletionJob")
         .data_deletion_job_arn
         .expect("arn");
-    let describe = || async {
-        cp.describe_data_deletion_job()
-            .data_deletion_job_arn(&arn)
-            .send()
-            .await
-            .expect("DescribeDataDeletionJob")
-            .data_deletion_job
-            .expect("job")
-    };
-    wait_status(
-        name,
-        Duration::from_secs(30),
-        || async { describe().await.status.unwrap_or_default() },
-        &["COMPLETED", "FAILED"],
-    )
-    .await;
-    describe().await
+    wait_job(cp, Job::Deletion, &arn).await;
+    data_deletion_job(cp, &arn).await
 }
 
 /// The items of cluster `c` among `items` (ids `i<n>`).
@@ -1016,15 +981,10 @@ async fn interrupted_export_and_deletion_jobs_resume_after_restart() {
             );
         }
     }
-    let status = cp
-        .describe_data_deletion_job()
-        .data_deletion_job_arn(&deletions[0])
-        .send()
-        .await
-        .expect("DescribeDataDeletionJob")
-        .data_deletion_job
-        .and_then(|j| j.status);
-    assert_eq!(status.as_deref(), Some("PENDING"));
+    assert_eq!(
+        job_status(&cp, Job::Deletion, &deletions[0]).await,
+        "PENDING"
+    );
     let busy = cp.delete_dataset().dataset_arn(&items).send().await;
     assert_eq!(
         code_of(busy, "a dataset being exported"),
@@ -1034,36 +994,17 @@ async fn interrupted_export_and_deletion_jobs_resume_after_restart() {
 
     let (mut child, url) = spawn_server(&dir);
     let (cp, _, _) = clients(&url).await;
-    let status = wait_status(
-        "resumed export",
-        Duration::from_secs(30),
-        || export_status(&cp, &export_arn),
-        &["ACTIVE", "CREATE FAILED"],
-    )
-    .await;
-    assert_eq!(status, "ACTIVE");
+    assert_eq!(wait_job(&cp, Job::Export, &export_arn).await.0, "ACTIVE");
     let written = std::fs::read_to_string(dir.join("s3/out/restart/restart-items/part-00000.csv"))
         .expect("the export file");
     assert_eq!(rows_of(&written), rows_of(&items_csv()));
     let mut deleted = 0;
     for arn in &deletions {
-        let describe = || async {
-            cp.describe_data_deletion_job()
-                .data_deletion_job_arn(arn)
-                .send()
-                .await
-                .expect("DescribeDataDeletionJob")
-                .data_deletion_job
-                .expect("job")
-        };
-        wait_status(
-            arn,
-            Duration::from_secs(30),
-            || async { describe().await.status.unwrap_or_default() },
-            &["COMPLETED"],
-        )
-        .await;
-        deleted += describe().await.num_deleted.unwrap_or_default();
+        assert_eq!(wait_job(&cp, Job::Deletion, arn).await.0, "COMPLETED");
+        deleted += data_deletion_job(&cp, arn)
+            .await
+            .num_deleted
+            .unwrap_or_default();
     }
     assert_eq!(deleted, 2, "u0 and u1 deleted once");
     let arn = cp
@@ -1078,13 +1019,7 @@ async fn interrupted_export_and_deletion_jobs_resume_after_restart() {
         .expect("CreateDatasetExportJob")
         .dataset_export_job_arn
         .expect("arn");
-    wait_status(
-        "export after deletion",
-        Duration::from_secs(30),
-        || export_status(&cp, &arn),
-        &["ACTIVE"],
-    )
-    .await;
+    assert_eq!(wait_job(&cp, Job::Export, &arn).await.0, "ACTIVE");
     let written = std::fs::read_to_string(dir.join("s3/out/restart/restart-after/part-00000.csv"))
         .expect("the export file");
     let rows = rows_of(&written);
@@ -1098,7 +1033,7 @@ async fn interrupted_export_and_deletion_jobs_resume_after_restart() {
     // Another restart (the journal was compacted at the last start): the jobs are all there.
     let (mut child, url) = spawn_server(&dir);
     let (cp, _, _) = clients(&url).await;
-    assert_eq!(export_status(&cp, &export_arn).await, "ACTIVE");
+    assert_eq!(job_status(&cp, Job::Export, &export_arn).await, "ACTIVE");
     let listed = cp
         .list_data_deletion_jobs()
         .dataset_group_arn(&dg)

@@ -108,22 +108,7 @@ async fn modelled_errors_reach_the_sdk() {
         .expect("import job")
         .dataset_import_job_arn
         .expect("arn");
-    wait_status(
-        "bad import",
-        Duration::from_secs(30),
-        || async {
-            cp.describe_dataset_import_job()
-                .dataset_import_job_arn(&job)
-                .send()
-                .await
-                .expect("describe")
-                .dataset_import_job
-                .and_then(|j| j.status)
-                .unwrap_or_default()
-        },
-        &["CREATE FAILED"],
-    )
-    .await;
+    assert_eq!(wait_job(&cp, Job::Import, &job).await.0, "CREATE FAILED");
     let failed = cp
         .describe_dataset_import_job()
         .dataset_import_job_arn(&job)

@@ -201,23 +201,11 @@ async fn export_put(cp: &ControlPlane, dir: &Path, name: &str, dataset: &str) ->
         .expect("CreateDatasetExportJob")
         .dataset_export_job_arn
         .expect("arn");
-    let status = wait_status(
-        name,
-        TIMEOUT,
-        || async {
-            cp.describe_dataset_export_job()
-                .dataset_export_job_arn(&arn)
-                .send()
-                .await
-                .expect("DescribeDatasetExportJob")
-                .dataset_export_job
-                .and_then(|j| j.status)
-                .unwrap_or_default()
-        },
-        &["ACTIVE", "CREATE FAILED"],
-    )
-    .await;
-    assert_eq!(status, "ACTIVE", "export {name}");
+    assert_eq!(
+        wait_job(cp, Job::Export, &arn).await.0,
+        "ACTIVE",
+        "export {name}"
+    );
     let listed = cp
         .list_dataset_export_jobs()
         .dataset_arn(dataset)
@@ -368,7 +356,11 @@ async fn every_operation() {
             .expect("CreateDatasetImportJob")
             .dataset_import_job_arn
             .expect("arn");
-        assert_eq!(wait_import(&cp, &job).await, "ACTIVE", "{key} imported");
+        assert_eq!(
+            wait_job(&cp, Job::Import, &job).await.0,
+            "ACTIVE",
+            "{key} imported"
+        );
     }
     let imports = cp
         .list_dataset_import_jobs()
@@ -756,23 +748,7 @@ async fn every_operation() {
         .expect("CreateBatchInferenceJob")
         .batch_inference_job_arn
         .expect("arn");
-    let status = wait_status(
-        "batch inference",
-        TIMEOUT,
-        || async {
-            cp.describe_batch_inference_job()
-                .batch_inference_job_arn(&job)
-                .send()
-                .await
-                .expect("DescribeBatchInferenceJob")
-                .batch_inference_job
-                .and_then(|j| j.status)
-                .unwrap_or_default()
-        },
-        &["ACTIVE", "CREATE FAILED"],
-    )
-    .await;
-    assert_eq!(status, "ACTIVE");
+    assert_eq!(wait_job(&cp, Job::BatchInference, &job).await.0, "ACTIVE");
     let jobs = cp
         .list_batch_inference_jobs()
         .solution_version_arn(&version)
@@ -812,23 +788,7 @@ async fn every_operation() {
         .expect("CreateBatchSegmentJob")
         .batch_segment_job_arn
         .expect("arn");
-    let status = wait_status(
-        "batch segment",
-        TIMEOUT,
-        || async {
-            cp.describe_batch_segment_job()
-                .batch_segment_job_arn(&job)
-                .send()
-                .await
-                .expect("DescribeBatchSegmentJob")
-                .batch_segment_job
-                .and_then(|j| j.status)
-                .unwrap_or_default()
-        },
-        &["ACTIVE", "CREATE FAILED"],
-    )
-    .await;
-    assert_eq!(status, "ACTIVE");
+    assert_eq!(wait_job(&cp, Job::BatchSegment, &job).await.0, "ACTIVE");
     let jobs = cp
         .list_batch_segment_jobs()
         .solution_version_arn(&affinity)
@@ -860,23 +820,7 @@ async fn every_operation() {
         .expect("CreateDataDeletionJob")
         .data_deletion_job_arn
         .expect("arn");
-    let status = wait_status(
-        "data deletion",
-        TIMEOUT,
-        || async {
-            cp.describe_data_deletion_job()
-                .data_deletion_job_arn(&deletion)
-                .send()
-                .await
-                .expect("DescribeDataDeletionJob")
-                .data_deletion_job
-                .and_then(|j| j.status)
-                .unwrap_or_default()
-        },
-        &["COMPLETED", "FAILED"],
-    )
-    .await;
-    assert_eq!(status, "COMPLETED");
+    assert_eq!(wait_job(&cp, Job::Deletion, &deletion).await.0, "COMPLETED");
     let jobs = cp
         .list_data_deletion_jobs()
         .dataset_group_arn(&dg)

@@ -668,7 +668,7 @@ async fn a_bulk_import_report_is_written_to_s3() {
         .expect("items import")
         .dataset_import_job_arn
         .expect("arn");
-    assert_eq!(wait_import(&cp, &items_job).await, "ACTIVE");
+    assert_eq!(wait_job(&cp, Job::Import, &items_job).await.0, "ACTIVE");
     // No metric attribution with an S3 destination yet: the report is refused, not dropped.
     let early = import(
         "ma-bulk-early",
@@ -699,7 +699,7 @@ async fn a_bulk_import_report_is_written_to_s3() {
     .expect("interactions import")
     .dataset_import_job_arn
     .expect("arn");
-    assert_eq!(wait_import(&cp, &job).await, "ACTIVE");
+    assert_eq!(wait_job(&cp, Job::Import, &job).await.0, "ACTIVE");
 
     let (status, listing) = http(
         "GET",

@@ -134,7 +134,11 @@ pub async fn import(
         .expect("CreateDatasetImportJob")
         .dataset_import_job_arn
         .expect("arn");
-    assert_eq!(wait_import(cp, &job).await, "ACTIVE", "{kind} imported");
+    assert_eq!(
+        wait_job(cp, Job::Import, &job).await.0,
+        "ACTIVE",
+        "{kind} imported"
+    );
     dataset
 }
 

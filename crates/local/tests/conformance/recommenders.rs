@@ -103,7 +103,7 @@ async fn import(
         .expect("CreateDatasetImportJob")
         .dataset_import_job_arn
         .expect("arn");
-    wait_status("import", TIMEOUT, || import_status(cp, &job), &["ACTIVE"]).await;
+    assert_eq!(wait_job(cp, Job::Import, &job).await.0, "ACTIVE");
 }
 
 /// A VIDEO_ON_DEMAND dataset group with Watch interactions and items (genre per cluster).

@@ -229,14 +229,7 @@ async fn an_interrupted_import_resumes_after_restart() {
     child.kill();
     let (mut child, url) = spawn_server(&dir);
     let (cp, _, _) = clients(&url).await;
-    let status = wait_status(
-        "resumed import",
-        Duration::from_secs(30),
-        || import_status(&cp, &job),
-        &["ACTIVE", "CREATE FAILED"],
-    )
-    .await;
-    assert_eq!(status, "ACTIVE");
+    assert_eq!(wait_job(&cp, Job::Import, &job).await.0, "ACTIVE");
     child.kill();
     let _ = std::fs::remove_dir_all(dir);
 }

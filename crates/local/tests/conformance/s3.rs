@@ -86,7 +86,7 @@ async fn imports_from_moto_s3() {
             .expect("import")
             .dataset_import_job_arn
             .expect("arn");
-        let status = wait_import(&cp, &arn).await;
+        let status = wait_job(&cp, Job::Import, &arn).await.0;
         let expected = if job == "s3-missing" {
             "CREATE FAILED"
         } else {

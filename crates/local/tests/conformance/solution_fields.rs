@@ -177,9 +177,7 @@ async fn solution_and_campaign_fields_are_honoured_or_refused() {
         .expect("CreateDatasetImportJob without roleArn")
         .dataset_import_job_arn
         .expect("arn");
-    let done = ["ACTIVE", "CREATE FAILED"];
-    let status = wait_status("import job", WAIT, || import_status(&cp, &job), &done).await;
-    assert_eq!(status, "ACTIVE");
+    assert_eq!(wait_job(&cp, Job::Import, &job).await.0, "ACTIVE");
 
     // eventsConfig is for the -v2 recipes only.
     let weights = |w: &[(&str, f64)]| SolutionConfig::builder().events_config(events(w)).build();

@@ -204,16 +204,111 @@ where
     }
 }
 
-/// Waits (at most 30 s) for import job `arn` to finish; its status, ACTIVE or CREATE FAILED.
-pub async fn wait_import(cp: &ControlPlane, arn: &str) -> String {
-    let done = ["ACTIVE", "CREATE FAILED"];
+/// A kind of asynchronous job, for [`describe_job`] and [`wait_job`].
+#[derive(Clone, Copy, Debug)]
+pub enum Job {
+    Import,
+    Export,
+    Deletion,
+    BatchInference,
+    BatchSegment,
+}
+
+impl Job {
+    /// The statuses a job of this kind ends in.
+    fn finished(self) -> &'static [&'static str] {
+        match self {
+            Job::Deletion => &["COMPLETED", "FAILED"],
+            _ => &["ACTIVE", "CREATE FAILED"],
+        }
+    }
+}
+
+/// The status of job `arn` of kind `kind`, and its failure reason.
+pub async fn describe_job(cp: &ControlPlane, kind: Job, arn: &str) -> (String, Option<String>) {
+    let (status, reason) = match kind {
+        Job::Import => {
+            let job = cp
+                .describe_dataset_import_job()
+                .dataset_import_job_arn(arn)
+                .send()
+                .await
+                .expect("DescribeDatasetImportJob")
+                .dataset_import_job
+                .expect("job");
+            (job.status, job.failure_reason)
+        }
+        Job::Export => {
+            let job = cp
+                .describe_dataset_export_job()
+                .dataset_export_job_arn(arn)
+                .send()
+                .await
+                .expect("DescribeDatasetExportJob")
+                .dataset_export_job
+                .expect("job");
+            (job.status, job.failure_reason)
+        }
+        Job::Deletion => {
+            let job = data_deletion_job(cp, arn).await;
+            (job.status, job.failure_reason)
+        }
+        Job::BatchInference => {
+            let job = cp
+                .describe_batch_inference_job()
+                .batch_inference_job_arn(arn)
+                .send()
+                .await
+                .expect("DescribeBatchInferenceJob")
+                .batch_inference_job
+                .expect("job");
+            (job.status, job.failure_reason)
+        }
+        Job::BatchSegment => {
+            let job = cp
+                .describe_batch_segment_job()
+                .batch_segment_job_arn(arn)
+                .send()
+                .await
+                .expect("DescribeBatchSegmentJob")
+                .batch_segment_job
+                .expect("job");
+            (job.status, job.failure_reason)
+        }
+    };
+    (status.unwrap_or_default(), reason)
+}
+
+/// DescribeDataDeletionJob's job.
+pub async fn data_deletion_job(
+    cp: &ControlPlane,
+    arn: &str,
+) -> aws_sdk_personalize::types::DataDeletionJob {
+    cp.describe_data_deletion_job()
+        .data_deletion_job_arn(arn)
+        .send()
+        .await
+        .expect("DescribeDataDeletionJob")
+        .data_deletion_job
+        .expect("job")
+}
+
+/// The status of job `arn` of kind `kind`.
+pub async fn job_status(cp: &ControlPlane, kind: Job, arn: &str) -> String {
+    describe_job(cp, kind, arn).await.0
+}
+
+/// Waits (at most 60 s) for job `arn` of kind `kind` to finish (ACTIVE or CREATE FAILED;
+/// COMPLETED or FAILED for data deletion jobs); its status and failure reason.
+pub async fn wait_job(cp: &ControlPlane, kind: Job, arn: &str) -> (String, Option<String>) {
     wait_status(
         arn,
-        Duration::from_secs(30),
-        || import_status(cp, arn),
-        &done,
+        Duration::from_secs(60),
+        || job_status(cp, kind, arn),
+        kind.finished(),
     )
-    .await
+    .await;
+    describe_job(cp, kind, arn).await
 }
 
 /// A dataset group with interactions (+ items) imported and ACTIVE; returns
@@ -285,18 +380,6 @@ pub async fn put_clicks(events: &Events, tracking_id: &str, user: &str, items: &
             .await
             .expect("PutEvents");
     }
-}
-
-/// The status of import job `job`.
-pub async fn import_status(cp: &ControlPlane, job: &str) -> String {
-    cp.describe_dataset_import_job()
-        .dataset_import_job_arn(job)
-        .send()
-        .await
-        .expect("DescribeDatasetImportJob")
-        .dataset_import_job
-        .and_then(|j| j.status)
-        .unwrap_or_default()
 }
 
 /// DescribeSolution's solution.
