@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::ResourceExt;
 use personalize_api::campaign::{
-    ArmStatus, CampaignUpdateStatus, ROLLOUT_ANNOTATION, RankingInfluence, RolloutStrategy,
+    ArmStatus, CampaignUpdateStatus, ROLLOUT_ANNOTATION, RankingInfluence, RolloutAnalysis,
+    RolloutStrategy,
 };
 use personalize_api::{
     Campaign, CampaignStatus, ObjectRef, RolloutPhase, RolloutStatus, VersionPolicy,
@@ -216,42 +217,29 @@ impl Managed for Campaign {
         }
         let spec = self.spec.rollout.as_ref();
         let deployed = status.deployed_version_arn.as_deref();
-        match rollout::decide(spec, status.rollout.as_ref(), &version, deployed) {
-            Decision::Direct => serve(self, env, &version, status).await,
-            Decision::Keep => {
-                let kept = deployed.unwrap_or(&version).to_owned();
-                let served = serve(self, env, &kept, status).await?;
-                Ok(ended(status.rollout.as_ref(), served))
+        let decision = rollout::decide(spec, status.rollout.as_ref(), &version, deployed);
+        let (decision, r) = match (decision, status.rollout.clone()) {
+            (Decision::Start, _) => {
+                let note = format!("rolling out version {}", short_id(&version));
+                env.changes.record("RolloutStarted", note);
+                let stable = deployed.unwrap_or_default();
+                (Decision::Start, rollout::begin(stable, &version))
             }
-            Decision::Start => {
-                let stable = deployed.unwrap_or_default().to_owned();
-                status.rollout = Some(RolloutStatus {
-                    phase: RolloutPhase::Progressing,
-                    stable_version_arn: stable,
-                    candidate_version_arn: version.clone(),
-                    candidate_campaign_arn: None,
-                    weight: 0,
-                    step: 0,
-                    step_started_time: None,
-                    failures: 0,
-                    finished_time: None,
-                    message: Some("creating the candidate campaign".into()),
-                    stable: None,
-                    candidate: None,
-                });
-                env.changes.record(
-                    "RolloutStarted",
-                    format!("rolling out version {}", short_id(&version)),
-                );
-                roll(self, env, status).await
+            (Decision::Direct, _) | (_, None) => return serve(self, env, &version, status).await,
+            (decision, Some(r)) => (decision, r),
+        };
+        match decision {
+            Decision::Keep => {
+                let kept = r.stable_version_arn.clone();
+                let served = serve(self, env, &kept, status).await?;
+                Ok(ended(Some(&r), served))
             }
             Decision::Supersede { why } => {
-                if let Some(r) = status.rollout.as_mut() {
-                    finish(r, RolloutPhase::Superseded, why, env.now);
-                }
-                roll(self, env, status).await
+                let mut r = r;
+                finish(&mut r, RolloutPhase::Superseded, why, env.now);
+                roll(self, env, status, r).await
             }
-            Decision::Continue => roll(self, env, status).await,
+            _ => roll(self, env, status, r).await,
         }
     }
 
@@ -285,7 +273,7 @@ impl Managed for Campaign {
 
 /// How long a candidate that no longer serves is kept before it is deleted: requests the
 /// gateway sent it just before the weight went to 0 finish first.
-pub const DRAIN: SignedDuration = SignedDuration::from_secs(10);
+const DRAIN: SignedDuration = SignedDuration::from_secs(10);
 
 /// The campaign itself, on `version`: created, or updated to it.
 async fn serve(c: &Campaign, env: &Env<'_>, version: &str, status: &mut CampaignStatus) -> Decided {
@@ -332,13 +320,12 @@ fn desired(c: &Campaign, name: String, version: &str, min_provisioned_tps: i32) 
 /// One pass of the rollout in status: the campaign on the stable version (the candidate's
 /// once promoting), then the candidate: drained and deleted once the rollout has ended,
 /// otherwise created, judged and moved by [`rollout::next`].
-async fn roll(c: &Campaign, env: &Env<'_>, status: &mut CampaignStatus) -> Decided {
-    let Some(mut r) = status.rollout.clone() else {
-        return Ok(Outcome::Progressing {
-            reason: "RollingOut",
-            message: "no rollout in status".into(),
-        });
-    };
+async fn roll(
+    c: &Campaign,
+    env: &Env<'_>,
+    status: &mut CampaignStatus,
+    mut r: RolloutStatus,
+) -> Decided {
     let promoted = matches!(r.phase, RolloutPhase::Promoting | RolloutPhase::Promoted);
     let target = match promoted {
         true => r.candidate_version_arn.clone(),
@@ -438,26 +425,27 @@ async fn step(c: &Campaign, env: &Env<'_>, r: &mut RolloutStatus) -> Decided {
     }
     // The analysis (an Experiment only reports it; without one, pauses alone decide).
     let experiment = spec.strategy == RolloutStrategy::Experiment;
-    let analysis = rollout::analysis_of(spec);
-    let verdict = match (&analysis, spec.analysis.as_ref()) {
-        (Some(analysis), Some(a)) => {
-            let urls: Vec<&str> = a.metrics_urls.iter().map(|u| u.0.as_str()).collect();
-            judge(c, env, r, &urls, analysis).await
+    let (verdict, failure_limit) = match &spec.analysis {
+        Some(a) => {
+            let analysis = rollout::analysis_of(a);
+            (judge(c, env, r, a, &analysis).await, analysis.failure_limit)
         }
-        _ => Verdict::Pass,
+        None => (Verdict::Pass, 1),
     };
     let acted_on = match (&verdict, experiment) {
         (Verdict::Fail { .. }, true) => Verdict::Pass,
         (v, _) => v.clone(),
     };
-    let limits = analysis.unwrap_or(Analysis {
-        min_samples: 0,
-        max_regression: 1.0,
-        failure_limit: 1,
-    });
     let controls = controls(c);
     let progress = rollout::progress_of(r, env.now);
-    let next = rollout::next(&steps, &progress, &acted_on, &limits, controls, env.now);
+    let next = rollout::next(
+        &steps,
+        &progress,
+        &acted_on,
+        failure_limit,
+        controls,
+        env.now,
+    );
     let now = env.now.to_string();
     Ok(match next {
         Next::Hold { why, .. } => {
@@ -503,14 +491,14 @@ async fn judge(
     c: &Campaign,
     env: &Env<'_>,
     r: &mut RolloutStatus,
-    urls: &[&str],
+    spec: &RolloutAnalysis,
     analysis: &Analysis,
 ) -> Verdict {
     let campaign = format!("{}/{}", c.namespace().unwrap_or_default(), c.name_any());
     let mut stable = ArmCounts::default();
     let mut candidate = ArmCounts::default();
-    for url in urls {
-        match env.scrape.get(url).await {
+    for url in &spec.metrics_urls {
+        match env.scrape.get(&url.0).await {
             Ok(text) => {
                 let (s, c) = rollout::arm_counts(&text, &campaign, r.id());
                 stable = stable + s;

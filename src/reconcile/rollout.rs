@@ -11,7 +11,7 @@
 //! passed promotes. Manual controls (promote now, abort, pause) win over everything.
 
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
-use personalize_api::campaign::RolloutStrategy;
+use personalize_api::campaign::{RolloutAnalysis, RolloutStrategy};
 use personalize_api::{Rollout, RolloutPhase, RolloutStatus};
 
 /// What a campaign's reconcile does about rollouts, given the spec, the rollout in status, the
@@ -123,13 +123,32 @@ pub fn steps_of(spec: &Rollout) -> Result<Vec<Step>, String> {
         .collect()
 }
 
-/// The analysis of a rollout spec, if any.
-pub fn analysis_of(spec: &Rollout) -> Option<Analysis> {
-    spec.analysis.as_ref().map(|a| Analysis {
-        min_samples: u64::try_from(a.min_samples).unwrap_or(0),
-        max_regression: a.max_regression,
-        failure_limit: u32::try_from(a.failure_limit).unwrap_or(1),
-    })
+/// The analysis a rollout spec asks for.
+pub fn analysis_of(spec: &RolloutAnalysis) -> Analysis {
+    Analysis {
+        min_samples: u64::try_from(spec.min_samples).unwrap_or(0),
+        max_regression: spec.max_regression,
+        failure_limit: u32::try_from(spec.failure_limit).unwrap_or(1),
+    }
+}
+
+/// A rollout of `candidate` from `stable`, just begun: the candidate campaign is still to be
+/// created and serves no one.
+pub fn begin(stable: &str, candidate: &str) -> RolloutStatus {
+    RolloutStatus {
+        phase: RolloutPhase::Progressing,
+        stable_version_arn: stable.to_owned(),
+        candidate_version_arn: candidate.to_owned(),
+        candidate_campaign_arn: None,
+        weight: 0,
+        step: 0,
+        step_started_time: None,
+        failures: 0,
+        finished_time: None,
+        message: Some("creating the candidate campaign".into()),
+        stable: None,
+        candidate: None,
+    }
 }
 
 /// Where a rollout in status stands in its steps (an unreadable start time counts as now).
@@ -332,12 +351,12 @@ pub enum Next {
 }
 
 /// The next move of a canary at `now`, given the analysis of the current step (`verdict`, only
-/// looked at once the step's pause is over). Pure.
+/// looked at once the step's pause is over) and how many failed analyses abort. Pure.
 pub fn next(
     steps: &[Step],
     progress: &Progress,
     verdict: &Verdict,
-    analysis: &Analysis,
+    failure_limit: u32,
     controls: Controls,
     now: Timestamp,
 ) -> Next {
@@ -379,7 +398,7 @@ pub fn next(
             why: why.clone(),
             after: Some(SignedDuration::from_secs(30)),
         },
-        Verdict::Fail { why } if progress.failures + 1 >= analysis.failure_limit => Next::Abort {
+        Verdict::Fail { why } if progress.failures + 1 >= failure_limit => Next::Abort {
             why: format!("{why} ({} failed analyses)", progress.failures + 1),
         },
         Verdict::Fail { why } => Next::Failed { why: why.clone() },
@@ -453,7 +472,7 @@ mod tests {
             &steps(),
             &progress,
             &Verdict::Pass,
-            &ANALYSIS,
+            ANALYSIS.failure_limit,
             Controls::default(),
             at("2026-12-02T10:02:00Z"),
         );
@@ -466,7 +485,7 @@ mod tests {
                 &steps(),
                 &progress,
                 &Verdict::Pass,
-                &ANALYSIS,
+                ANALYSIS.failure_limit,
                 Controls::default(),
                 later
             ),
@@ -481,7 +500,7 @@ mod tests {
                 &steps(),
                 &last,
                 &Verdict::Pass,
-                &ANALYSIS,
+                ANALYSIS.failure_limit,
                 Controls::default(),
                 later
             ),
@@ -493,7 +512,7 @@ mod tests {
                 &steps(),
                 &progress,
                 &waiting,
-                &ANALYSIS,
+                ANALYSIS.failure_limit,
                 Controls::default(),
                 later
             ),
@@ -517,7 +536,7 @@ mod tests {
                 &steps(),
                 &progress,
                 &bad,
-                &ANALYSIS,
+                ANALYSIS.failure_limit,
                 Controls::default(),
                 now
             ),
@@ -528,7 +547,7 @@ mod tests {
             ..progress
         };
         assert!(matches!(
-            next(&steps(), &once, &bad, &ANALYSIS, Controls::default(), now),
+            next(&steps(), &once, &bad, ANALYSIS.failure_limit, Controls::default(), now),
             Next::Abort { why } if why.contains("2 failed")
         ));
     }
@@ -547,7 +566,14 @@ mod tests {
             pause: true,
         };
         assert!(matches!(
-            next(&steps(), &progress, &Verdict::Pass, &ANALYSIS, all, now),
+            next(
+                &steps(),
+                &progress,
+                &Verdict::Pass,
+                ANALYSIS.failure_limit,
+                all,
+                now
+            ),
             Next::Abort { .. }
         ));
         let promote = Controls {
@@ -558,7 +584,14 @@ mod tests {
             why: "worse".into(),
         };
         assert!(matches!(
-            next(&steps(), &progress, &bad, &ANALYSIS, promote, now),
+            next(
+                &steps(),
+                &progress,
+                &bad,
+                ANALYSIS.failure_limit,
+                promote,
+                now
+            ),
             Next::Promote { .. }
         ));
         let pause = Controls {
@@ -566,7 +599,14 @@ mod tests {
             ..Controls::default()
         };
         assert!(matches!(
-            next(&steps(), &progress, &Verdict::Pass, &ANALYSIS, pause, now),
+            next(
+                &steps(),
+                &progress,
+                &Verdict::Pass,
+                ANALYSIS.failure_limit,
+                pause,
+                now
+            ),
             Next::Hold { after: None, .. }
         ));
     }
@@ -616,17 +656,8 @@ personalize_gateway_recommendation_seconds_count{campaign="team/movies",arm="can
         };
         let state = |phase, candidate: &str, campaign: Option<&str>| RolloutStatus {
             phase,
-            stable_version_arn: "v1".into(),
-            candidate_version_arn: candidate.into(),
             candidate_campaign_arn: campaign.map(str::to_owned),
-            weight: 0,
-            step: 0,
-            step_started_time: None,
-            failures: 0,
-            finished_time: None,
-            message: None,
-            stable: None,
-            candidate: None,
+            ..begin("v1", candidate)
         };
         use RolloutPhase::*;
         let on = Some(&spec);
