@@ -255,7 +255,12 @@ impl Managed for Campaign {
     }
 
     /// `promote` and `abort` act on the rollout in progress; once none is, they are removed.
-    async fn after_sync(&self, ctx: &Context, status: &CampaignStatus) -> Result<(), Error> {
+    async fn after_sync(
+        &self,
+        ctx: &Context,
+        status: &CampaignStatus,
+        _outcome: &Outcome,
+    ) -> Result<(), Error> {
         let control = self.annotations().get(ROLLOUT_ANNOTATION);
         let rolling = status.rollout.as_ref().is_some_and(|r| r.phase.is_active());
         if rolling || !control.is_some_and(|c| c == "promote" || c == "abort") {

@@ -7,6 +7,7 @@ use personalize_api::{EventTracker, EventTrackerStatus};
 
 use super::publish::{Target, apply_owned};
 use super::{Context, Decided, Env, Error, Managed, aws_name, own_arn, settle, tags};
+use crate::outcome::Outcome;
 use crate::personalize::{EventTrackerDetails, NewEventTracker, Observation};
 use crate::resource::{AwsResource, Deletion, Plan, lifecycle_plan};
 
@@ -53,11 +54,19 @@ impl Managed for EventTracker {
         data
     }
 
-    /// `spec.trackingIdSecretName`: the Secret holding the tracking id (key `trackingId`).
-    async fn when_ready(&self, ctx: &Context, status: &EventTrackerStatus) -> Result<(), Error> {
-        let (Some(secret), Some(tracking_id)) =
-            (&self.spec.tracking_id_secret_name, &status.tracking_id)
-        else {
+    /// `spec.trackingIdSecretName`: the Secret holding the tracking id (key `trackingId`),
+    /// once Ready.
+    async fn after_sync(
+        &self,
+        ctx: &Context,
+        status: &EventTrackerStatus,
+        outcome: &Outcome,
+    ) -> Result<(), Error> {
+        let (Some(secret), Some(tracking_id), Outcome::Ready { .. }) = (
+            &self.spec.tracking_id_secret_name,
+            &status.tracking_id,
+            outcome,
+        ) else {
             return Ok(());
         };
         let data = BTreeMap::from([("trackingId".to_owned(), tracking_id.clone())]);

@@ -468,21 +468,14 @@ pub trait Managed:
             .collect()
     }
 
-    /// Kubernetes-side work once Ready (e.g. publishing a Secret). Default: none.
-    fn when_ready(
-        &self,
-        _ctx: &Context,
-        _status: &Self::Status,
-    ) -> impl Future<Output = Result<(), Error>> + Send {
-        async { Ok(()) }
-    }
-
-    /// Kubernetes-side work after every sync that did not fail (e.g. removing an annotation
-    /// that has been acted on). Default: none.
+    /// Kubernetes-side work after every sync that did not fail, given its outcome (e.g.
+    /// publishing a Secret once Ready, removing an annotation that has been acted on). Default:
+    /// none.
     fn after_sync(
         &self,
         _ctx: &Context,
         _status: &Self::Status,
+        _outcome: &Outcome,
     ) -> impl Future<Output = Result<(), Error>> + Send {
         async { Ok(()) }
     }
@@ -554,11 +547,10 @@ async fn apply<K: Managed>(obj: &K, ctx: &Context) -> Result<Action, Error> {
     let synced = resolve_and_sync(obj, &env, &mut status).await;
     ctx.publish(obj, env.changes.take());
     let outcome = synced?;
-    obj.after_sync(ctx, &status).await?;
     if matches!(outcome, Outcome::Ready { .. }) {
         publish::publish(obj, ctx, &status).await?;
-        obj.when_ready(ctx, &status).await?;
     }
+    obj.after_sync(ctx, &status, &outcome).await?;
     let sooner = match outcome {
         Outcome::Ready { .. } | Outcome::Terminal { .. } => {
             obj.requeue(&status, env.now, ctx.timing)
