@@ -954,6 +954,18 @@ mod tests {
                     status.rollout.clone().expect("a rollout")
                 }
 
+                /// After the drain, syncs until the candidate is gone: the outcome then.
+                async fn retired(&mut self) -> Outcome {
+                    self.later(1);
+                    for _ in 0..5 {
+                        let (outcome, _) = self.sync().await;
+                        if self.rollout().candidate_campaign_arn.is_none() {
+                            return outcome;
+                        }
+                    }
+                    panic!("the candidate was never deleted: {:?}", self.rollout());
+                }
+
                 /// Syncs until the candidate serves its first step.
                 async fn serving(&mut self) {
                     for _ in 0..5 {
@@ -1068,11 +1080,7 @@ mod tests {
                     r.message.as_deref().unwrap_or_default().contains("below"),
                     "{r:?}"
                 );
-                rig.later(1);
-                for _ in 0..3 {
-                    rig.sync().await;
-                }
-                let (outcome, _) = rig.sync().await;
+                let outcome = rig.retired().await;
                 assert_eq!(outcome.reason(), "RolloutAborted", "{outcome:?}");
                 assert_eq!(deployed(&rig.campaign), rig.v1);
                 assert_eq!(rig.world.fake.arns(Kind::Campaign).len(), 1);
@@ -1140,11 +1148,7 @@ mod tests {
                     r.message.unwrap_or_default().contains("0.0500"),
                     "the report"
                 );
-                rig.later(1);
-                for _ in 0..3 {
-                    rig.sync().await;
-                }
-                let (outcome, _) = rig.sync().await;
+                let outcome = rig.retired().await;
                 assert_eq!(outcome.reason(), "Active", "{outcome:?}");
                 assert_eq!(deployed(&rig.campaign), rig.v1);
                 assert_eq!(rig.world.fake.calls("UpdateCampaign"), 0);

@@ -434,6 +434,12 @@ mod tests {
         }
     }
 
+    /// The next move with no manual control.
+    fn plain(progress: &Progress, verdict: &Verdict, now: Timestamp) -> Next {
+        let limit = ANALYSIS.failure_limit;
+        next(&steps(), progress, verdict, limit, Controls::default(), now)
+    }
+
     fn steps() -> Vec<Step> {
         [10, 50]
             .map(|weight| Step {
@@ -481,14 +487,7 @@ mod tests {
         );
         let later = at("2026-12-02T10:05:00Z");
         assert_eq!(
-            next(
-                &steps(),
-                &progress,
-                &Verdict::Pass,
-                ANALYSIS.failure_limit,
-                Controls::default(),
-                later
-            ),
+            plain(&progress, &Verdict::Pass, later),
             Next::Advance { to: 1 }
         );
         let last = Progress {
@@ -496,26 +495,12 @@ mod tests {
             ..progress
         };
         assert!(matches!(
-            next(
-                &steps(),
-                &last,
-                &Verdict::Pass,
-                ANALYSIS.failure_limit,
-                Controls::default(),
-                later
-            ),
+            plain(&last, &Verdict::Pass, later),
             Next::Promote { .. }
         ));
         let waiting = Verdict::Inconclusive { why: "few".into() };
         assert!(matches!(
-            next(
-                &steps(),
-                &progress,
-                &waiting,
-                ANALYSIS.failure_limit,
-                Controls::default(),
-                later
-            ),
+            plain(&progress, &waiting, later),
             Next::Hold { .. }
         ));
     }
@@ -531,23 +516,13 @@ mod tests {
         let bad = Verdict::Fail {
             why: "worse".into(),
         };
-        assert!(matches!(
-            next(
-                &steps(),
-                &progress,
-                &bad,
-                ANALYSIS.failure_limit,
-                Controls::default(),
-                now
-            ),
-            Next::Failed { .. }
-        ));
+        assert!(matches!(plain(&progress, &bad, now), Next::Failed { .. }));
         let once = Progress {
             failures: 1,
             ..progress
         };
         assert!(matches!(
-            next(&steps(), &once, &bad, ANALYSIS.failure_limit, Controls::default(), now),
+            plain(&once, &bad, now),
             Next::Abort { why } if why.contains("2 failed")
         ));
     }
@@ -560,22 +535,22 @@ mod tests {
             failures: 0,
         };
         let now = at("2026-12-02T10:06:00Z");
+        let with = |controls, verdict: &Verdict| {
+            next(
+                &steps(),
+                &progress,
+                verdict,
+                ANALYSIS.failure_limit,
+                controls,
+                now,
+            )
+        };
         let all = Controls {
             promote: true,
             abort: true,
             pause: true,
         };
-        assert!(matches!(
-            next(
-                &steps(),
-                &progress,
-                &Verdict::Pass,
-                ANALYSIS.failure_limit,
-                all,
-                now
-            ),
-            Next::Abort { .. }
-        ));
+        assert!(matches!(with(all, &Verdict::Pass), Next::Abort { .. }));
         let promote = Controls {
             promote: true,
             ..Controls::default()
@@ -583,30 +558,13 @@ mod tests {
         let bad = Verdict::Fail {
             why: "worse".into(),
         };
-        assert!(matches!(
-            next(
-                &steps(),
-                &progress,
-                &bad,
-                ANALYSIS.failure_limit,
-                promote,
-                now
-            ),
-            Next::Promote { .. }
-        ));
+        assert!(matches!(with(promote, &bad), Next::Promote { .. }));
         let pause = Controls {
             pause: true,
             ..Controls::default()
         };
         assert!(matches!(
-            next(
-                &steps(),
-                &progress,
-                &Verdict::Pass,
-                ANALYSIS.failure_limit,
-                pause,
-                now
-            ),
+            with(pause, &Verdict::Pass),
             Next::Hold { after: None, .. }
         ));
     }
